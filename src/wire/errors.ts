@@ -29,8 +29,10 @@ export const WIRE_ERROR_CODES = [
   'BAD_KEY',
   /** The YAML text is not a plain YAML 1.2 document (syntax, tags, anchors/aliases). */
   'YAML_INVALID',
-  /** The YAML text or the sealed body exceeds a size or depth limit. */
+  /** The YAML text exceeds its size or nesting-depth limit. */
   'YAML_LIMIT',
+  /** The sealed S/MIME body exceeds the size limit; refused before any decoding. */
+  'BODY_TOO_LARGE',
   /** A decoded document does not match the wire schema (the path is in the message). */
   'SCHEMA_INVALID',
 ] as const;

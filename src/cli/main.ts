@@ -1,0 +1,15 @@
+/**
+ * The `paygate` command (DESIGN §4). Sub-commands live one per file beside this one;
+ * this file only assembles them and turns typed errors into one stderr line and an exit code.
+ */
+import { Command } from 'commander';
+import { certsCommand } from './certs.ts';
+
+const program = new Command('paygate')
+  .description('Typed, encrypted, message-driven payment middleware')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+program.addCommand(certsCommand());
+
+await program.parseAsync(process.argv);
