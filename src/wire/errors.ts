@@ -9,6 +9,8 @@ export const WIRE_ERROR_CODES = [
   'MALFORMED_MIME',
   /** The DER/CMS structure is not what RFC 5652 / 5083 / 8551 describe. */
   'MALFORMED_CMS',
+  /** The message is not an encrypted CMS envelope (e.g. signed only): nothing may cross in clear. */
+  'NOT_ENCRYPTED',
   /** None of the message's recipients is the key we were given. */
   'NOT_A_RECIPIENT',
   /** The content-encryption key or the content could not be decrypted (tampering, wrong key). */

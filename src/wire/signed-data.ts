@@ -1,0 +1,182 @@
+/**
+ * CMS SignedData (RFC 5652 §5): build one signer with signed attributes, and verify any number
+ * of signers with node:crypto. Algorithms are limited to the crypto profile (profile.ts).
+ */
+import { constants, createHash, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
+import forge from 'node-forge';
+import { WireError } from './errors.ts';
+import {
+  algorithm, bytesOf, ctx, int, isContext, nullValue, octets, oid, parseDer, readAlgorithm, readOctets, readOid,
+  Reader, seq, set, Tag, toDer, utcTime, type Asn1,
+} from './der.ts';
+import { DIGESTS, OID, type SignatureAlgorithm } from './profile.ts';
+import { Certificate, type Identity } from './x509.ts';
+
+/** Build a DER ContentInfo(SignedData) over `content`, signed by `signer`, certificate included. */
+export function buildSignedData(content: Buffer, signer: Identity, signingTime = new Date()): Buffer {
+  const cert = signer.certificate;
+  const attrs = [
+    attribute(OID.contentType, oid(OID.data)),
+    attribute(OID.signingTime, utcTime(signingTime)),
+    attribute(OID.messageDigest, octets(createHash('sha256').update(content).digest())),
+  ]
+    .map(toDer)
+    .sort(Buffer.compare) // DER: a SET OF is sorted by encoding
+    .map((der) => parseDer(der, 'attribute'));
+  const toSign = toDer(set(attrs));
+  const isRsa = cert.keyType === 'rsa';
+  const signature = cryptoSign('sha256', toSign, isRsa ? { key: signer.privateKey, padding: constants.RSA_PKCS1_PADDING } : signer.privateKey);
+  const signerInfo = seq([
+    int(1),
+    seq([parseDer(cert.issuerDer, 'issuer'), parseDer(cert.serialDer, 'serial')]),
+    algorithm(OID.sha256),
+    ctx(0, attrs),
+    isRsa ? algorithm(OID.rsaEncryption, nullValue()) : algorithm(OID.ecdsaWithSha256),
+    octets(signature),
+  ]);
+  const signedData = seq([
+    int(1),
+    set([algorithm(OID.sha256)]),
+    seq([oid(OID.data), ctx(0, [octets(content)])]),
+    ctx(0, [cert.node]),
+    set([signerInfo]),
+  ]);
+  return toDer(seq([oid(OID.signedData), ctx(0, [signedData])]));
+}
+
+function attribute(type: string, value: Asn1): Asn1 {
+  return seq([oid(type), set([value])]);
+}
+
+/** What a verified SignedData gives back. */
+export interface VerifiedSignedData {
+  content: Buffer;
+  /** The certificate of the first signer (all signers verified). */
+  signer: Certificate;
+  /** Every certificate the message carried (for path building). */
+  certificates: Certificate[];
+  signature: SignatureAlgorithm;
+}
+
+/**
+ * Verify a DER ContentInfo(SignedData). `detached` is the content for a detached signature
+ * (multipart/signed); otherwise the encapsulated content is used. Signatures only: trust in
+ * the signer's certificate is the caller's job (TrustStore).
+ */
+export function verifySignedData(der: Buffer, detached?: Buffer): VerifiedSignedData {
+  const info = new Reader(parseDer(der, 'SignedData'), 'ContentInfo');
+  if (readOid(info.next(Tag.OID, 'contentType'), 'ContentInfo') !== OID.signedData) {
+    throw new WireError('UNSIGNED', 'the content is CMS but not SignedData');
+  }
+  const explicit = info.optionalContext(0);
+  if (!explicit || !Array.isArray(explicit.value) || !explicit.value[0]) throw new WireError('MALFORMED_CMS', 'SignedData: no content');
+  const sd = new Reader(explicit.value[0], 'SignedData');
+  sd.next(Tag.INTEGER, 'version');
+  sd.next(Tag.SET, 'digestAlgorithms');
+  const encap = new Reader(sd.next(Tag.SEQUENCE, 'encapContentInfo'), 'encapContentInfo');
+  const eContentType = readOid(encap.next(Tag.OID, 'eContentType'), 'encapContentInfo');
+  const eContent = encap.optionalContext(0);
+  const encapsulated = eContent && Array.isArray(eContent.value) && eContent.value[0] ? readOctets(eContent.value[0], 'eContent') : undefined;
+  const content = detached ?? encapsulated;
+  if (!content) throw new WireError('UNSIGNED', 'SignedData carries no content and none was given beside it');
+  const certsNode = sd.optionalContext(0);
+  const certificates = certsNode && Array.isArray(certsNode.value) ? certsNode.value.filter((c) => c.type === Tag.SEQUENCE).map((c) => Certificate.fromDer(toDer(c))) : [];
+  sd.optionalContext(1); // crls
+  const signerInfos = sd.next(Tag.SET, 'signerInfos').value as Asn1[];
+  if (signerInfos.length === 0) throw new WireError('UNSIGNED', 'SignedData has no signer');
+  const verified = signerInfos.map((si) => verifySignerInfo(si, content, eContentType, certificates));
+  const first = verified[0] as { signer: Certificate; signature: SignatureAlgorithm };
+  return { content, signer: first.signer, certificates, signature: first.signature };
+}
+
+function verifySignerInfo(node: Asn1, content: Buffer, eContentType: string, certificates: Certificate[]) {
+  const r = new Reader(node, 'SignerInfo');
+  r.next(Tag.INTEGER, 'version');
+  const signer = findSigner(r.any('sid'), certificates);
+  const digestOid = readAlgorithm(r.next(Tag.SEQUENCE, 'digestAlgorithm'), 'digestAlgorithm').oid;
+  const hash = DIGESTS.get(digestOid);
+  if (!hash) throw new WireError('UNSUPPORTED_ALGORITHM', `digest algorithm ${digestOid} is outside the crypto profile`);
+  const signedAttrs = r.optionalContext(0);
+  const sigAlg = readAlgorithm(r.next(Tag.SEQUENCE, 'signatureAlgorithm'), 'signatureAlgorithm');
+  const signature = readOctets(r.next(Tag.OCTETSTRING, 'signature'), 'signature');
+  let signedBytes = content;
+  if (signedAttrs) {
+    checkSignedAttributes(signedAttrs, content, hash, eContentType);
+    // The signature covers the attributes re-tagged as a universal SET OF (RFC 5652 §5.4).
+    signedBytes = toDer(forge.asn1.create(forge.asn1.Class.UNIVERSAL, Tag.SET, true, signedAttrs.value as Asn1[]));
+  }
+  const { algorithm: name, key } = signatureVerifyKey(sigAlg, hash, signer);
+  let ok = false;
+  try {
+    ok = cryptoVerify(hash, signedBytes, key, signature);
+  } catch {
+    ok = false; // a malformed signature value is a bad signature, not a crash
+  }
+  if (!ok) throw new WireError('BAD_SIGNATURE', `the signature of ${signer.subject} does not verify`);
+  return { signer, signature: name };
+}
+
+function findSigner(sid: Asn1, certificates: Certificate[]): Certificate {
+  let found: Certificate | undefined;
+  if (isContext(sid, 0)) {
+    const keyId = bytesOf(sid);
+    found = certificates.find((c) => c.subjectKeyId?.equals(keyId));
+  } else {
+    const r = new Reader(sid, 'IssuerAndSerialNumber');
+    const issuer = toDer(r.next(Tag.SEQUENCE, 'issuer'));
+    const serial = toDer(r.next(Tag.INTEGER, 'serialNumber'));
+    found = certificates.find((c) => c.matchesIssuerSerial(issuer, serial));
+  }
+  if (!found) throw new WireError('UNTRUSTED_SIGNER', 'the signer certificate is not included in the message');
+  return found;
+}
+
+function checkSignedAttributes(attrs: Asn1, content: Buffer, hash: string, eContentType: string): void {
+  let digest: Buffer | undefined;
+  let contentType: string | undefined;
+  for (const attr of attrs.value as Asn1[]) {
+    const r = new Reader(attr, 'Attribute');
+    const type = readOid(r.next(Tag.OID, 'attrType'), 'Attribute');
+    const value = (r.next(Tag.SET, 'attrValues').value as Asn1[])[0];
+    if (type === OID.messageDigest && value) digest = readOctets(value, 'messageDigest');
+    if (type === OID.contentType && value) contentType = readOid(value, 'contentType');
+  }
+  if (!digest || !contentType) throw new WireError('MALFORMED_CMS', 'signed attributes lack messageDigest or contentType');
+  if (contentType !== eContentType) throw new WireError('BAD_SIGNATURE', 'the signed contentType does not match the content');
+  if (!createHash(hash).update(content).digest().equals(digest)) {
+    throw new WireError('BAD_SIGNATURE', 'the content does not match the signed message digest');
+  }
+}
+
+type VerifyKey = Parameters<typeof cryptoVerify>[2];
+
+function signatureVerifyKey(sigAlg: { oid: string; params: Asn1 | undefined }, hash: 'sha256' | 'sha384' | 'sha512', signer: Certificate): { algorithm: SignatureAlgorithm; key: VerifyKey } {
+  const key = signer.publicKey;
+  const rsaPkcs1 = [OID.rsaEncryption, OID.sha256WithRSA, OID.sha384WithRSA, OID.sha512WithRSA] as string[];
+  const ecdsa = [OID.ecPublicKey, OID.ecdsaWithSha256, OID.ecdsaWithSha384, OID.ecdsaWithSha512] as string[];
+  if (rsaPkcs1.includes(sigAlg.oid) && signer.keyType === 'rsa') {
+    return { algorithm: `rsa-pkcs1-${hash}`, key: { key, padding: constants.RSA_PKCS1_PADDING } };
+  }
+  if (sigAlg.oid === OID.rsassaPss && signer.keyType === 'rsa') {
+    return { algorithm: `rsa-pss-${hash}`, key: { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: pssSaltLength(sigAlg.params, hash) } };
+  }
+  if (ecdsa.includes(sigAlg.oid) && signer.keyType === 'ec') {
+    return { algorithm: `ecdsa-${hash}`, key };
+  }
+  throw new WireError('UNSUPPORTED_ALGORITHM', `signature algorithm ${sigAlg.oid} with a ${signer.keyType} key is outside the crypto profile`);
+}
+
+/** RSASSA-PSS-params: the hash and MGF1 hash must equal the digest; returns the salt length. */
+function pssSaltLength(params: Asn1 | undefined, hash: string): number {
+  if (!params) throw new WireError('UNSUPPORTED_ALGORITHM', 'RSASSA-PSS with default (SHA-1) parameters is outside the crypto profile');
+  let saltLength = 20;
+  let pssHash = 'sha1';
+  for (const field of params.value as Asn1[]) {
+    const inner = (field.value as Asn1[])[0];
+    if (!inner) continue;
+    if (isContext(field, 0)) pssHash = DIGESTS.get(readAlgorithm(inner, 'hashAlgorithm').oid) ?? 'unsupported';
+    if (isContext(field, 2)) saltLength = forge.asn1.derToInteger(inner.value as string);
+  }
+  if (pssHash !== hash) throw new WireError('UNSUPPORTED_ALGORITHM', 'RSASSA-PSS hash must be SHA-256/384/512 and match the digest');
+  return saltLength;
+}

@@ -1,0 +1,136 @@
+/**
+ * Certificates and private keys as the CMS code needs them, parsed once and cached.
+ *
+ * node:crypto's X509Certificate does the parsing and signature checks (native, and it handles
+ * EC certificates, which node-forge cannot); forge's ASN.1 reader extracts the raw DER pieces
+ * CMS refers to (issuer Name, serial INTEGER, subjectKeyIdentifier).
+ */
+import { createHash, createPrivateKey, createPublicKey, KeyObject, X509Certificate } from 'node:crypto';
+import { WireError } from './errors.ts';
+import { isContext, parseDer, readOctets, readOid, Reader, Tag, toDer, type Asn1 } from './der.ts';
+
+const SKI_OID = '2.5.29.14';
+const PEM_CERT = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g;
+
+/** A parsed X.509 certificate with the pieces CMS needs precomputed. Immutable. */
+export class Certificate {
+  /** Hex SHA-256 of the DER: the cache key and the identity used in logs and audit records. */
+  readonly fingerprint: string;
+  readonly x509: X509Certificate;
+  readonly publicKey: KeyObject;
+  readonly keyType: 'rsa' | 'ec';
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** DER of the issuer Name and of the serialNumber INTEGER (IssuerAndSerialNumber parts). */
+  readonly issuerDer: Buffer;
+  readonly serialDer: Buffer;
+  readonly subjectKeyId: Buffer | undefined;
+  /** The certificate as a forge ASN.1 node, to embed in SignedData without re-parsing. */
+  readonly node: Asn1;
+
+  private constructor(readonly der: Buffer, fingerprint: string) {
+    this.fingerprint = fingerprint;
+    try {
+      this.x509 = new X509Certificate(der);
+    } catch (cause) {
+      throw new WireError('BAD_KEY', 'not a parseable X.509 certificate', { cause });
+    }
+    this.publicKey = this.x509.publicKey;
+    const type = this.publicKey.asymmetricKeyType;
+    if (type !== 'rsa' && type !== 'ec') {
+      throw new WireError('UNSUPPORTED_ALGORITHM', `certificate key type ${String(type)} is outside the crypto profile`);
+    }
+    this.keyType = type;
+    this.notBefore = new Date(this.x509.validFrom);
+    this.notAfter = new Date(this.x509.validTo);
+    this.node = parseDer(der, 'certificate');
+    const tbs = new Reader(new Reader(this.node, 'certificate').next(Tag.SEQUENCE, 'tbsCertificate'), 'tbsCertificate');
+    tbs.optionalContext(0); // version
+    this.serialDer = toDer(tbs.next(Tag.INTEGER, 'serialNumber'));
+    tbs.next(Tag.SEQUENCE, 'signature');
+    this.issuerDer = toDer(tbs.next(Tag.SEQUENCE, 'issuer'));
+    this.subjectKeyId = findSubjectKeyId(tbs.remaining);
+  }
+
+  /** Parse (or fetch from the cache) a certificate from DER bytes. */
+  static fromDer(der: Buffer): Certificate {
+    const fingerprint = createHash('sha256').update(der).digest('hex');
+    const cached = cache.get(fingerprint);
+    if (cached) return cached;
+    const cert = new Certificate(Buffer.from(der), fingerprint);
+    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+    cache.set(fingerprint, cert);
+    return cert;
+  }
+
+  /** Parse the first certificate of a PEM text (or DER bytes). */
+  static from(input: string | Buffer | Certificate): Certificate {
+    if (input instanceof Certificate) return input;
+    const all = Certificate.allFromPem(input);
+    if (all.length === 0) throw new WireError('BAD_KEY', 'no certificate found in the given PEM');
+    return all[0] as Certificate;
+  }
+
+  /** Every certificate in a PEM bundle; DER input gives one. */
+  static allFromPem(input: string | Buffer): Certificate[] {
+    if (Buffer.isBuffer(input) && input[0] === 0x30) return [Certificate.fromDer(input)];
+    const text = input.toString();
+    return [...text.matchAll(PEM_CERT)].map((m) => Certificate.fromDer(Buffer.from(m[1] ?? '', 'base64')));
+  }
+
+  /** The subject DN, for messages and logs. */
+  get subject(): string {
+    return this.x509.subject.replace(/\n/g, ', ');
+  }
+
+  /** True when `issuerDer`/`serialDer` (from an IssuerAndSerialNumber) name this certificate. */
+  matchesIssuerSerial(issuerDer: Buffer, serialDer: Buffer): boolean {
+    return this.serialDer.equals(serialDer) && this.issuerDer.equals(issuerDer);
+  }
+
+  /** The uncompressed EC point of the public key (EC certificates only). */
+  get ecPoint(): Buffer {
+    const spki = this.publicKey.export({ type: 'spki', format: 'der' });
+    return spki.subarray(spki.length - 65);
+  }
+}
+
+const CACHE_LIMIT = 4096;
+const cache = new Map<string, Certificate>();
+
+function findSubjectKeyId(rest: Asn1[]): Buffer | undefined {
+  const extensions = rest.find((node) => isContext(node, 3));
+  const list = extensions && Array.isArray(extensions.value) ? extensions.value[0] : undefined;
+  if (!list || !Array.isArray(list.value)) return undefined;
+  for (const ext of list.value) {
+    const r = new Reader(ext, 'extension');
+    if (readOid(r.next(Tag.OID, 'extnID'), 'extension') !== SKI_OID) continue;
+    const value = r.remaining.at(-1);
+    if (!value) return undefined;
+    return readOctets(parseDer(readOctets(value, 'extnValue'), 'subjectKeyIdentifier'), 'subjectKeyIdentifier');
+  }
+  return undefined;
+}
+
+/** A certificate with its private key: who we are when signing and decrypting. */
+export interface Identity {
+  readonly certificate: Certificate;
+  readonly privateKey: KeyObject;
+}
+
+/** Load an identity from PEM (or DER/KeyObject), checking that the key belongs to the certificate. */
+export function loadIdentity(cert: string | Buffer | Certificate, key: string | Buffer | KeyObject): Identity {
+  const certificate = Certificate.from(cert);
+  let privateKey: KeyObject;
+  try {
+    privateKey = key instanceof KeyObject ? key : createPrivateKey(key);
+  } catch (cause) {
+    throw new WireError('BAD_KEY', 'the private key cannot be parsed (PEM PKCS#8, PKCS#1 or SEC1 expected)', { cause });
+  }
+  const mine = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
+  const theirs = certificate.publicKey.export({ type: 'spki', format: 'der' });
+  if (!mine.equals(theirs)) {
+    throw new WireError('BAD_KEY', `the private key does not belong to the certificate ${certificate.subject}`);
+  }
+  return { certificate, privateKey };
+}
