@@ -106,14 +106,16 @@ function verifySignerInfo(node: Asn1, content: Buffer, eContentType: string, cer
     signedBytes = toDer(forge.asn1.create(forge.asn1.Class.UNIVERSAL, Tag.SET, true, signedAttrs.value as Asn1[]));
   }
   const { algorithm: name, key } = signatureVerifyKey(sigAlg, hash, signer);
-  let ok = false;
-  try {
-    ok = cryptoVerify(hash, signedBytes, key, signature);
-  } catch {
-    ok = false; // a malformed signature value is a bad signature, not a crash
-  }
-  if (!ok) throw new WireError('BAD_SIGNATURE', `the signature of ${signer.subject} does not verify`);
+  if (!verifies(hash, signedBytes, key, signature)) throw new WireError('BAD_SIGNATURE', `the signature of ${signer.subject} does not verify`);
   return { signer, signature: name };
+}
+
+function verifies(hash: string, data: Buffer, key: VerifyKey, signature: Buffer): boolean {
+  try {
+    return cryptoVerify(hash, data, key, signature);
+  } catch {
+    return false; // a malformed signature value is a bad signature, not a crash
+  }
 }
 
 function findSigner(sid: Asn1, certificates: Certificate[]): Certificate {
