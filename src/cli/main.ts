@@ -4,6 +4,8 @@
  */
 import { Command } from 'commander';
 import { certsCommand } from './certs.ts';
+import { openCommand } from './open.ts';
+import { sealCommand } from './seal.ts';
 
 const program = new Command('paygate')
   .description('Typed, encrypted, message-driven payment middleware')
@@ -11,5 +13,7 @@ const program = new Command('paygate')
   .showHelpAfterError();
 
 program.addCommand(certsCommand());
+program.addCommand(sealCommand());
+program.addCommand(openCommand());
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,53 @@
+/**
+ * `paygate open`: S/MIME in, YAML out — decrypt with our key, verify the signature, check the
+ * signer chains to `--trust`, and refuse anything outside the crypto profile. The YAML goes to
+ * stdout (or --out); who signed it and how goes to stderr, so pipes stay clean.
+ */
+import { Command } from 'commander';
+import { decodeYaml } from '../wire/yaml.ts';
+import { open } from '../wire/smime.ts';
+import { TrustStore } from '../wire/trust.ts';
+import { loadIdentity } from '../wire/x509.ts';
+import { guarded, readInput, readOptionFile, writeOutput } from './io.ts';
+
+interface OpenCliOptions {
+  cert: string;
+  key: string;
+  trust: string[];
+  in?: string;
+  out?: string;
+  signerOut?: string;
+  quiet?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** The `open` sub-command. */
+export function openCommand(): Command {
+  return new Command('open')
+    .description('Decrypt and verify an S/MIME message; writes the YAML (exit 2 and one line on refusal)')
+    .requiredOption('--cert <cert>', 'our certificate (PEM): we must be a recipient')
+    .requiredOption('--key <key>', 'our private key (PEM)')
+    .requiredOption('--trust <ca>', 'CA (or pinned signer) certificate the signer must chain to; repeatable', collect)
+    .option('--in <file>', 'S/MIME input (default: stdin)')
+    .option('--out <file>', 'YAML output (default: stdout)')
+    .option('--signer-out <file>', 'also write the verified signer certificate (PEM) here')
+    .option('--quiet', 'do not report the signer and algorithms on stderr')
+    .action(
+      guarded(async (o: OpenCliOptions) => {
+        const identity = loadIdentity(readOptionFile('--cert', o.cert), readOptionFile('--key', o.key));
+        const trust = new TrustStore(o.trust.map((path) => readOptionFile('--trust', path)));
+        const opened = open(await readInput(o.in), { identity, trust });
+        decodeYaml(opened.yaml); // the same YAML rules every worker applies (limits, no aliases)
+        writeOutput(o.out, opened.yaml);
+        if (o.signerOut) writeOutput(o.signerOut, opened.signer.x509.toString());
+        if (!o.quiet) {
+          const a = opened.algorithms;
+          process.stderr.write(
+            `verified: signer ${opened.signer.subject} (sha256 ${opened.signer.fingerprint.slice(0, 16)}…); ` +
+              `${a.contentEncryption}, ${a.keyManagement}, ${a.signature}, ${a.signedForm}\n`,
+          );
+        }
+      }),
+    );
+}
