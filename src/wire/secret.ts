@@ -1,0 +1,154 @@
+import { inspect } from 'node:util';
+
+/**
+ * Sensitive strings (card numbers, CVCs, credentials) wrapped so that every ordinary way of
+ * printing them shows a mask: `String()`, template strings, `JSON.stringify`, `util.inspect`
+ * and `console.log`. The clear value lives in a `#private` field, which no reflection
+ * (`Object.keys`, spread, `structuredClone`, inspect's `showHidden`) can see.
+ *
+ * The only way back to the clear value is {@link revealSecret}.
+ */
+
+/** Filled in by the class's static block: the one accessor of `#value` outside the class. */
+let readValue: (secret: Secret) => string;
+
+/** A sensitive string that prints as `***`; subclasses choose a more informative mask. */
+export class Secret {
+  readonly #value: string;
+
+  static {
+    readValue = (secret) => secret.#value;
+  }
+
+  constructor(value: string) {
+    if (typeof value !== 'string') throw new TypeError('a Secret holds a string');
+    this.#value = value;
+  }
+
+  /** The masked form that every printing path shows. */
+  get masked(): string {
+    return this.mask(this.#value);
+  }
+
+  /** How this kind of secret is masked; never returns more than is safe to log. */
+  protected mask(_value: string): string {
+    return '***';
+  }
+
+  toString(): string {
+    return this.masked;
+  }
+
+  /** `JSON.stringify` (and the `yaml` package, which calls `toJSON` itself) see the mask. */
+  toJSON(): string {
+    return this.masked;
+  }
+
+  [Symbol.toPrimitive](): string {
+    return this.masked;
+  }
+
+  /** `util.inspect`, `console.log` and test-runner diffs show e.g. `[CardNumber 411111******1111]`. */
+  [inspect.custom](): string {
+    return `[${this.constructor.name} ${this.masked}]`;
+  }
+}
+
+/** A primary account number (digits only); prints its first 6 and last 4 digits at most. */
+export class CardNumber extends Secret {
+  /** @param digits the PAN; spaces and dashes are removed, anything else but digits is refused. */
+  constructor(digits: string) {
+    const clean = typeof digits === 'string' ? digits.replace(/[ -]/g, '') : '';
+    // The message never repeats the input: it may be a card number with a typo.
+    if (!/^\d+$/.test(clean)) throw new TypeError('a CardNumber holds digits only');
+    super(clean);
+  }
+
+  protected override mask(value: string): string {
+    return maskDigits(value);
+  }
+}
+
+/** A card verification code (CVC/CVV/CID); always prints `***`, whatever its length. */
+export class Cvc extends Secret {}
+
+/**
+ * Returns the clear value of a secret.
+ *
+ * INTERNAL: the one deliberate door to clear values. Only `encodeYaml` (which writes the wire
+ * document) and provider transformers (which build the provider's request) may call it; every
+ * other use is a leak waiting to happen.
+ */
+export function revealSecret(secret: Secret): string {
+  return readValue(secret);
+}
+
+/** Luhn (mod 10) checksum of a string of digits. */
+export function luhnValid(digits: string): boolean {
+  if (!/^\d+$/.test(digits)) return false;
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+/**
+ * How many leading and trailing digits of an `n`-digit PAN may be shown: PCI DSS's "first six,
+ * last four" for real PAN lengths (13+); below that at most half the digits, so a short secret
+ * is never mostly revealed.
+ */
+function visibleDigits(n: number): { head: number; tail: number } {
+  if (n >= 13) return { head: 6, tail: 4 };
+  const shown = Math.floor(n / 2);
+  const tail = Math.min(4, Math.ceil(shown / 2));
+  return { head: shown - tail, tail };
+}
+
+/** Masks a digit string, keeping separators in place: `4111 1111 1111 1111` → `4111 11** **** 1111`. */
+function maskDigits(text: string): string {
+  const total = text.replace(/\D/g, '').length;
+  const { head, tail } = visibleDigits(total);
+  let seen = 0;
+  return text.replace(/\d/g, (d) => {
+    seen++;
+    return seen <= head || seen > total - tail ? d : '*';
+  });
+}
+
+/** Runs of digits joined by at most one space or dash between digits. */
+const DIGIT_RUN = /\d(?:[ -]?\d)*/g;
+
+/**
+ * Masks every card number hidden in `text` (log lines, error messages, inspect output).
+ *
+ * A run of digits (single spaces or dashes between them allowed) is suspect when any window of
+ * 13–19 of its digits passes Luhn. A run that is exactly one such window (a PAN standing alone)
+ * keeps its first 6 / last 4; any other suspect run (a PAN glued to a CVC or to other numbers)
+ * is masked completely, because which digits belong to the PAN is ambiguous there and showing
+ * the ends could reveal a CVC. False positives (a Luhn-valid timestamp) are accepted: they cost
+ * some readability, a miss would cost a PAN.
+ */
+export function maskPan(text: string): string {
+  return text.replace(DIGIT_RUN, (run) => {
+    const digits = run.replace(/\D/g, '');
+    if (digits.length < 13) return run;
+    if (digits.length <= 19 && luhnValid(digits)) return maskDigits(run);
+    return hasLuhnWindow(digits) ? run.replace(/\d/g, '*') : run;
+  });
+}
+
+/** Whether any 13–19-digit window of `digits` passes Luhn. */
+function hasLuhnWindow(digits: string): boolean {
+  for (let len = 13; len <= 19 && len <= digits.length; len++) {
+    for (let start = 0; start + len <= digits.length; start++) {
+      if (luhnValid(digits.slice(start, start + len))) return true;
+    }
+  }
+  return false;
+}
