@@ -82,6 +82,7 @@ rabbit_fix_cookie() {
 kill_pids() { # pid... : TERM, wait up to 30 s, then KILL
   [ $# -gt 0 ] || return 0
   kill "$@" 2>/dev/null || true
+  kill -CONT "$@" 2>/dev/null || true # a stopped (SIGSTOP) process acts on TERM only once resumed
   local i
   for i in $(seq 60); do
     kill -0 "$@" 2>/dev/null || return 0
@@ -93,7 +94,7 @@ kill_pids() { # pid... : TERM, wait up to 30 s, then KILL
 rabbit_stop() {
   if [ -n "$(rabbit_pids)" ]; then
     rabbit_fix_cookie
-    timeout 60 rabbitmqctl shutdown >>"$RABBIT_LOG" 2>&1 || true
+    timeout 30 rabbitmqctl shutdown >>"$RABBIT_LOG" 2>&1 || true
     # A half-dead node (other node name, lost cookie, hung) ignores rabbitmqctl.
     # shellcheck disable=SC2046
     kill_pids $(rabbit_pids)

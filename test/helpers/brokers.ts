@@ -1,0 +1,205 @@
+// Which brokers the integration suite runs against (DESIGN.md §6), and a raw
+// STOMP 1.2 socket for smoke tests. The real client comes later (stompit); this
+// one exists so the CI brokers can be checked without depending on it.
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+
+export type BrokerName = 'embedded' | 'rabbitmq' | 'activemq';
+
+export interface BrokerDescriptor {
+  readonly name: BrokerName;
+  readonly host: string;
+  /** undefined only for `embedded`, which has no fixed port (see below). */
+  readonly port: number | undefined;
+  readonly login: string;
+  readonly passcode: string;
+  /** Sent as the CONNECT `host` header; RabbitMQ reads it as the vhost. */
+  readonly vhost: string;
+}
+
+/** A broker started by scripts/brokers.sh, reachable on a fixed port. */
+export interface ExternalBroker extends BrokerDescriptor {
+  readonly name: 'rabbitmq' | 'activemq';
+  readonly port: number;
+}
+
+const BROKERS: Readonly<Record<BrokerName, BrokerDescriptor>> = {
+  // The embedded broker is built in a later issue; it will listen on whatever
+  // port it is given at start-up, so there is none to name here yet.
+  embedded: { name: 'embedded', host: '127.0.0.1', port: undefined, login: 'guest', passcode: 'guest', vhost: '/' },
+  // Ports and credentials as configured by scripts/brokers.sh.
+  rabbitmq: { name: 'rabbitmq', host: '127.0.0.1', port: 61613, login: 'guest', passcode: 'guest', vhost: '/' },
+  // scripts/activemq/activemq.xml has no authentication plugin: any login is
+  // accepted, admin/admin is ActiveMQ's customary one.
+  activemq: { name: 'activemq', host: '127.0.0.1', port: 61623, login: 'admin', passcode: 'admin', vhost: '/' },
+};
+
+const isBrokerName = (name: string): name is BrokerName => Object.hasOwn(BROKERS, name);
+
+/** Parses PAYGATE_TEST_BROKERS, a comma list such as `embedded,rabbitmq`; unset or empty means `embedded`. */
+// The value is passed in rather than read here so the parser can be tested on any input.
+export function parseTestBrokers(value: string | undefined): BrokerDescriptor[] {
+  const names = (value ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  if (names.length === 0) return [BROKERS.embedded];
+  const unique = [...new Set(names)];
+  return unique.map((name) => {
+    if (!isBrokerName(name)) {
+      throw new Error(`PAYGATE_TEST_BROKERS names unknown broker "${name}" (known: ${Object.keys(BROKERS).join(', ')})`);
+    }
+    return BROKERS[name];
+  });
+}
+
+export const isExternal = (broker: BrokerDescriptor): broker is ExternalBroker =>
+  broker.name !== 'embedded' && broker.port !== undefined;
+
+// --- raw STOMP 1.2 ---------------------------------------------------------
+
+export type StompHeaders = Record<string, string>;
+
+export interface StompFrame {
+  readonly command: string;
+  readonly headers: StompHeaders;
+  readonly body: string;
+}
+
+const ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', ':': '\\c' };
+const UNESCAPES: Record<string, string> = { '\\': '\\', n: '\n', r: '\r', c: ':' };
+const escapeHeader = (v: string): string => v.replace(/[\\\n\r:]/g, (ch) => ESCAPES[ch] ?? ch);
+const unescapeHeader = (v: string): string => v.replace(/\\([\\nrc])/g, (_, ch: string) => UNESCAPES[ch] ?? ch);
+
+// STOMP 1.2 escapes header octets in every frame except CONNECT and CONNECTED.
+const rawHeaders = (command: string): boolean => command === 'CONNECT' || command === 'CONNECTED';
+
+export function encodeFrame(command: string, headers: StompHeaders, body = ''): Buffer {
+  const esc = rawHeaders(command) ? (v: string): string => v : escapeHeader;
+  const lines = Object.entries(headers).map(([key, value]) => `${esc(key)}:${esc(value)}\n`);
+  return Buffer.from(`${command}\n${lines.join('')}\n${body}\0`);
+}
+
+/** Takes one complete frame off the front of `buf`, or undefined when more bytes are needed. */
+export function takeFrame(buf: Buffer): { frame: StompFrame; rest: Buffer } | undefined {
+  let start = 0;
+  while (buf[start] === 0x0a || buf[start] === 0x0d) start++; // heart-beat EOLs between frames
+  const lf = buf.indexOf('\n\n', start);
+  const crlf = buf.indexOf('\r\n\r\n', start);
+  const [headEnd, sepLength] = crlf !== -1 && (lf === -1 || crlf < lf) ? [crlf, 4] : [lf, 2];
+  if (headEnd === -1) return undefined;
+  const [command = '', ...lines] = buf.toString('utf8', start, headEnd).split(/\r?\n/);
+  const unesc = rawHeaders(command) ? (v: string): string => v : unescapeHeader;
+  const headers: StompHeaders = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon === -1) continue;
+    const key = unesc(line.slice(0, colon));
+    if (!Object.hasOwn(headers, key)) headers[key] = unesc(line.slice(colon + 1)); // the first one wins
+  }
+  const bodyStart = headEnd + sepLength;
+  const length = headers['content-length'];
+  const bodyEnd = length === undefined ? buf.indexOf(0, bodyStart) : bodyStart + Number(length);
+  if (bodyEnd === -1 || bodyEnd >= buf.length) return undefined; // the NUL has not arrived yet
+  return { frame: { command, headers, body: buf.toString('utf8', bodyStart, bodyEnd) }, rest: buf.subarray(bodyEnd + 1) };
+}
+
+export interface StompSession {
+  /** Headers of the broker's CONNECTED frame. */
+  readonly connected: StompHeaders;
+  send(command: string, headers: StompHeaders, body?: string): void;
+  /** The next frame; rejects on an ERROR frame (with its message), on timeout, or when the socket fails. */
+  receive(timeoutMs: number): Promise<StompFrame>;
+  close(): void;
+}
+
+type Waiter = (item: StompFrame | Error) => void;
+
+class RawStompSession implements StompSession {
+  connected: StompHeaders = {};
+  #buffer: Buffer = Buffer.alloc(0);
+  #frames: StompFrame[] = [];
+  #waiters: Waiter[] = [];
+  #failure: Error | undefined;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly name: string,
+  ) {
+    socket.on('data', (chunk: Buffer) => {
+      this.#buffer = Buffer.concat([this.#buffer, chunk]);
+      for (let taken = takeFrame(this.#buffer); taken; taken = takeFrame(this.#buffer)) {
+        this.#buffer = taken.rest;
+        this.#deliver(taken.frame);
+      }
+    });
+    socket.on('error', (err) => this.#fail(new Error(`${name}: ${err.message}`, { cause: err })));
+    socket.on('close', () => this.#fail(new Error(`${name}: connection closed`)));
+  }
+
+  #deliver(frame: StompFrame): void {
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter(frame);
+    else this.#frames.push(frame);
+  }
+
+  #fail(err: Error): void {
+    this.#failure ??= err;
+    for (const waiter of this.#waiters.splice(0)) waiter(this.#failure);
+  }
+
+  send(command: string, headers: StompHeaders, body = ''): void {
+    this.socket.write(encodeFrame(command, headers, body));
+  }
+
+  receive(timeoutMs: number): Promise<StompFrame> {
+    return new Promise((resolve, reject) => {
+      const settle: Waiter = (item) => {
+        clearTimeout(timer);
+        if (item instanceof Error) reject(item);
+        else if (item.command === 'ERROR') reject(new Error(`${this.name} sent ERROR: ${item.headers.message ?? item.body}`));
+        else resolve(item);
+      };
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((waiter) => waiter !== settle);
+        reject(new Error(`${this.name}: no frame within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const queued = this.#frames.shift();
+      if (queued) settle(queued);
+      else if (this.#failure) settle(this.#failure);
+      else this.#waiters.push(settle);
+    });
+  }
+
+  close(): void {
+    if (this.socket.destroyed) return;
+    this.socket.end(encodeFrame('DISCONNECT', {}));
+    setTimeout(() => this.socket.destroy(), 1000).unref(); // in case the broker never closes its side
+  }
+}
+
+/** Opens a socket and completes the STOMP 1.2 handshake. */
+export async function openStomp(broker: BrokerDescriptor, timeoutMs: number): Promise<StompSession> {
+  if (broker.port === undefined) throw new Error(`${broker.name} has no port to connect to`);
+  const session = new RawStompSession(connect({ host: broker.host, port: broker.port }), broker.name);
+  session.send('CONNECT', {
+    'accept-version': '1.2',
+    host: broker.vhost,
+    login: broker.login,
+    passcode: broker.passcode,
+    'heart-beat': '0,0',
+  });
+  try {
+    const frame = await session.receive(timeoutMs);
+    if (frame.command !== 'CONNECTED') throw new Error(`${broker.name} answered CONNECT with ${frame.command}`);
+    session.connected = frame.headers;
+    return session;
+  } catch (err) {
+    session.close();
+    throw err;
+  }
+}
+
+/** CONNECTs, returns the CONNECTED headers and disconnects; rejects with the ERROR frame's message. */
+export async function stompConnect(broker: BrokerDescriptor, timeoutMs: number): Promise<StompHeaders> {
+  const session = await openStomp(broker, timeoutMs);
+  session.close();
+  return session.connected;
+}
