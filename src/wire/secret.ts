@@ -121,8 +121,12 @@ function maskDigits(text: string): string {
   });
 }
 
-/** Runs of digits joined by at most one space or dash between digits. */
-const DIGIT_RUN = /\d(?:[ -]?\d)*/g;
+/**
+ * A UUID, or a run of digits joined by at most one space or dash. UUIDs come first in the
+ * alternation so that one whose groups happen to be all digits (request ids are logged often)
+ * is consumed whole and left alone rather than read as a dash-separated number.
+ */
+const UUID_OR_DIGIT_RUN = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})|\d(?:[ -]?\d)*/gi;
 
 /**
  * Masks every card number hidden in `text` (log lines, error messages, inspect output).
@@ -135,7 +139,8 @@ const DIGIT_RUN = /\d(?:[ -]?\d)*/g;
  * some readability, a miss would cost a PAN.
  */
 export function maskPan(text: string): string {
-  return text.replace(DIGIT_RUN, (run) => {
+  return text.replace(UUID_OR_DIGIT_RUN, (run: string, uuid: string | undefined) => {
+    if (uuid !== undefined) return run;
     const digits = run.replace(/\D/g, '');
     if (digits.length < 13) return run;
     if (digits.length <= 19 && luhnValid(digits)) return maskDigits(run);

@@ -14,13 +14,15 @@ export interface FindPansOptions {
    * Report every Luhn-valid window of 13–19 digits at any position of a run, whatever its
    * prefix. Default `false`: only windows aligned on the run's separators whose prefix and
    * length fit a known card brand, so a Luhn-valid millisecond timestamp (one in ten is) or a
-   * long decimal serial does not make a test flaky.
+   * long decimal serial does not make a test flaky. UUIDs are skipped too (their groups are
+   * sometimes all digits).
    */
   thorough?: boolean;
 }
 
 /** Digits joined by at most one space or dash. */
 const RUN = /\d(?:[ -]?\d)*/g;
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 
 /** Luhn mod-10 check, kept local on purpose (see the module comment). */
 export function luhn(digits: string): boolean {
@@ -46,7 +48,8 @@ function knownBrand(digits: string): boolean {
  */
 export function findPans(text: string, options: FindPansOptions = {}): string[] {
   const found: string[] = [];
-  for (const match of text.matchAll(RUN)) {
+  const scanned = options.thorough ? text : text.replace(UUID, '<uuid>');
+  for (const match of scanned.matchAll(RUN)) {
     const run = match[0];
     const digits = run.replace(/\D/g, '');
     if (digits.length < 13) continue;

@@ -1,0 +1,228 @@
+import { describe, expect, it } from 'vitest';
+import { WireError } from '../../src/wire/errors.ts';
+import { CardNumber, Cvc, Secret } from '../../src/wire/secret.ts';
+import { DEFAULT_YAML_LIMITS, decodeYaml, encodeYaml } from '../../src/wire/yaml.ts';
+import { findPans } from '../helpers/pan-scan.ts';
+
+const PAN = '4111111111111111';
+
+/** The WireError thrown by `fn`, failing the test if it throws anything else or nothing. */
+function wireError(fn: () => unknown): WireError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(WireError);
+    return error as WireError;
+  }
+  throw new Error('expected a WireError');
+}
+
+/** A "billion laughs" document: 9 levels of 9 aliases each, 9^9 strings once expanded. */
+function billionLaughs(): string {
+  const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+  for (let i = 1; i < 9; i++) {
+    const name = String.fromCharCode(97 + i);
+    const prev = `*${String.fromCharCode(96 + i)}`;
+    lines.push(`${name}: &${name} [${Array(9).fill(prev).join(', ')}]`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+describe('decodeYaml', () => {
+  it('decodes plain YAML 1.2 core-schema data', () => {
+    const text = 'paygate: 1\nkind: request\nok: true\nnone: null\nlist: [1, two, 3.5]\nmap: {a: b}\n';
+    expect(decodeYaml(text)).toEqual({
+      paygate: 1,
+      kind: 'request',
+      ok: true,
+      none: null,
+      list: [1, 'two', 3.5],
+      map: { a: 'b' },
+    });
+  });
+
+  it('reads YAML 1.1 spellings as strings (core schema only)', () => {
+    expect(decodeYaml('a: yes\nb: off\nc: 2026-01-01\nd: 0777\n')).toEqual({ a: 'yes', b: 'off', c: '2026-01-01', d: 777 });
+  });
+
+  it('accepts a Buffer of UTF-8 and refuses invalid UTF-8', () => {
+    expect(decodeYaml(Buffer.from('name: Zoë\n', 'utf8'))).toEqual({ name: 'Zoë' });
+    const bad = Buffer.from([0x61, 0x3a, 0x20, 0xc3, 0x28, 0x0a]);
+    expect(wireError(() => decodeYaml(bad)).code).toBe('YAML_INVALID');
+  });
+
+  it('refuses text over the byte limit before parsing, counting UTF-8 bytes', () => {
+    const big = `a: "${'x'.repeat(DEFAULT_YAML_LIMITS.maxBytes)}"\n`;
+    expect(wireError(() => decodeYaml(big)).code).toBe('YAML_LIMIT');
+    // 40 two-byte characters are 80 bytes: over a 64-byte limit although only 46 characters.
+    const e = wireError(() => decodeYaml(`a: ${'é'.repeat(40)}\n`, { maxBytes: 64 }));
+    expect(e.code).toBe('YAML_LIMIT');
+    // Checked before parsing: an unparseable text over the limit is a limit error.
+    expect(wireError(() => decodeYaml(`[${'{'.repeat(100)}`, { maxBytes: 50 })).code).toBe('YAML_LIMIT');
+  });
+
+  it('enforces the nesting depth on flow and block collections', () => {
+    const flow = (n: number) => '['.repeat(n) + ']'.repeat(n);
+    expect(() => decodeYaml(flow(32))).not.toThrow();
+    expect(wireError(() => decodeYaml(flow(33))).code).toBe('YAML_LIMIT');
+    const block = (n: number) => Array.from({ length: n }, (_, i) => `${' '.repeat(i * 2)}k:`).join('\n') + ' 1\n';
+    expect(() => decodeYaml(block(32))).not.toThrow();
+    expect(wireError(() => decodeYaml(block(33))).code).toBe('YAML_LIMIT');
+    expect(wireError(() => decodeYaml(flow(3), { maxDepth: 2 })).message).toMatch(/depth 2 at line 1, column 3/);
+  });
+
+  it('refuses pathological nesting near the size limit without overflowing the stack', () => {
+    expect(wireError(() => decodeYaml('['.repeat(60_000))).code).toBe('YAML_LIMIT');
+    expect(wireError(() => decodeYaml(`${'- '.repeat(30_000)}x\n`)).code).toBe('YAML_LIMIT');
+  });
+
+  it('refuses anchors and aliases, saying so', () => {
+    const e = wireError(() => decodeYaml('a: &x 1\nb: *x\n'));
+    expect(e.code).toBe('YAML_INVALID');
+    expect(e.message).toMatch(/aliases .*not accepted/);
+    expect(wireError(() => decodeYaml('a: &x 1\n')).message).toMatch(/anchors/);
+    expect(wireError(() => decodeYaml('a: *nowhere\n')).code).toBe('YAML_INVALID');
+  });
+
+  it('refuses a billion-laughs bomb without expanding it', () => {
+    const e = wireError(() => decodeYaml(billionLaughs()));
+    expect(e.code).toBe('YAML_INVALID');
+    expect(e.message).toMatch(/aliases/);
+  });
+
+  it.each([
+    ['a core tag', 'a: !!str 1\n'],
+    ['!!binary', 'a: !!binary aGVsbG8=\n'],
+    ['a local tag', 'a: !foo bar\n'],
+    ['a tag on a collection', 'a: !!set {x: null}\n'],
+    ['the non-specific tag', 'a: ! 12\n'],
+    ['a verbatim tag', 'a: !<tag:example.com,2026:x> y\n'],
+  ])('refuses %s', (_name, text) => {
+    const e = wireError(() => decodeYaml(text));
+    expect(e.code).toBe('YAML_INVALID');
+    expect(e.message).toMatch(/tags are not accepted/);
+  });
+
+  it('treats << as an ordinary key (merge keys off)', () => {
+    expect(decodeYaml('<<: {a: 1}\nb: 2\n')).toEqual({ '<<': { a: 1 }, b: 2 });
+  });
+
+  it('refuses duplicate keys, also when spelled differently', () => {
+    expect(wireError(() => decodeYaml('a: 1\na: 2\n')).code).toBe('YAML_INVALID');
+    expect(wireError(() => decodeYaml('"1": a\n1: b\n')).message).toMatch(/duplicate/);
+  });
+
+  it('refuses non-scalar keys', () => {
+    expect(wireError(() => decodeYaml('? [a, b]\n: 1\n')).code).toBe('YAML_INVALID');
+  });
+
+  it('wants exactly one document', () => {
+    expect(wireError(() => decodeYaml('a: 1\n---\nb: 2\n')).message).toMatch(/several documents/);
+    expect(wireError(() => decodeYaml('')).message).toMatch(/no document/);
+    expect(wireError(() => decodeYaml('# only a comment\n')).code).toBe('YAML_INVALID');
+    expect(decodeYaml('---\na: 1\n...\n')).toEqual({ a: 1 });
+  });
+
+  it('refuses a %YAML 1.1 directive but accepts %YAML 1.2', () => {
+    expect(wireError(() => decodeYaml('%YAML 1.1\n---\na: yes\n')).code).toBe('YAML_INVALID');
+    expect(decodeYaml('%YAML 1.2\n---\na: yes\n')).toEqual({ a: 'yes' });
+  });
+
+  it('keeps __proto__ an ordinary key', () => {
+    const value = decodeYaml('__proto__: {polluted: true}\n') as Record<string, unknown>;
+    expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+    expect(Object.keys(value)).toEqual(['__proto__']);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('reports positions but never the text of the input', () => {
+    const cases = [
+      `pan: ${PAN}\npan: ${PAN}\n`,
+      `pan: "${PAN}\n`,
+      `pan: &${PAN} ${PAN}\nx: *${PAN}\n`,
+      `pan: !${PAN} ${PAN}\n`,
+      `{pan: ${PAN}, [${PAN}]: x}\n`,
+      `pan: ${PAN}\n  bad: indent\n`,
+    ];
+    for (const text of cases) {
+      const e = wireError(() => decodeYaml(text));
+      expect(e.message).toMatch(/line \d+, column \d+/);
+      expect(e.message).not.toContain('411111');
+      expect(findPans(e.message, { thorough: true })).toEqual([]);
+      expect(e.cause).toBeUndefined();
+    }
+  });
+});
+
+describe('encodeYaml', () => {
+  it('writes block style with one trailing newline', () => {
+    expect(encodeYaml({ a: 1, b: [1, 2], c: { d: 'e' }, e: [], f: {} })).toBe(
+      'a: 1\nb:\n  - 1\n  - 2\nc:\n  d: e\ne: []\nf: {}\n',
+    );
+  });
+
+  it('quotes strings that would read back as something else, in YAML 1.2 or 1.1', () => {
+    const out = encodeYaml({ a: '123', b: 'true', c: 'null', d: '', e: '1e3', f: 'yes', g: '2026-01-01', h: '0x1F' });
+    expect(out).toBe('a: "123"\nb: "true"\nc: "null"\nd: ""\ne: "1e3"\nf: "yes"\ng: "2026-01-01"\nh: "0x1F"\n');
+  });
+
+  it('never folds long lines', () => {
+    const long = `${'word '.repeat(100)}end`;
+    expect(encodeYaml({ long })).toBe(`long: ${long}\n`);
+  });
+
+  it('writes repeated objects out again instead of using anchors', () => {
+    const shared = { value: 1, currency: 'EUR' };
+    const out = encodeYaml({ a: shared, b: shared });
+    expect(out).not.toMatch(/[&*]/);
+    expect(decodeYaml(out)).toEqual({ a: shared, b: shared });
+  });
+
+  it('is deterministic: equal values give identical bytes, keys in insertion order', () => {
+    const make = () => ({ z: 1, a: { y: [true, null, 'x'], b: 'multi\nline\n' }, m: 2.5 });
+    expect(encodeYaml(make())).toBe(encodeYaml(make()));
+    expect(encodeYaml({ b: 1, a: 2 })).toBe('b: 1\na: 2\n');
+  });
+
+  it('round-trips plain data', () => {
+    const values: unknown[] = [
+      { paygate: 1, kind: 'request', payload: { amount: { value: 1999, currency: 'EUR' }, order_id: 'ord-1001' } },
+      ['a', 1, -2.5, true, false, null, '', ' lead', 'trail ', 'a: b', '- x', '#c', "it's \"q\""],
+      { text: 'line1\nline2', keep: 'ends\n\n', lead: '\nstarts', tab: '\tx', unicode: 'Zoë 😀 ünïcode' },
+      { looksLike: ['123', '1.5', 'true', 'False', 'null', '~', '.inf', '0o17', '1_000', '1:20', 'y', 'n'] },
+      { big: Number.MAX_SAFE_INTEGER, small: -Number.MAX_SAFE_INTEGER, tiny: 1e-7, huge: 1e21, negZero: -0 },
+      { nested: [[[{ deep: [{}] }]]], empty: { list: [], map: {} } },
+      'a bare string',
+      42,
+      null,
+    ];
+    for (const value of values) {
+      expect(decodeYaml(encodeYaml(value))).toEqual(value);
+    }
+  });
+
+  it('writes the clear value of secrets, and only here', () => {
+    const doc = { card: { number: new CardNumber(PAN), cvc: new Cvc('123') }, token: new Secret('s3cr3t') };
+    const out = encodeYaml(doc);
+    expect(out).toBe(`card:\n  number: "${PAN}"\n  cvc: "123"\ntoken: s3cr3t\n`);
+    expect(JSON.stringify(doc)).not.toContain(PAN);
+  });
+
+  it('drops undefined properties and uses toJSON of other objects', () => {
+    expect(encodeYaml({ a: undefined, b: 1, when: new Date(0) })).toBe('b: 1\nwhen: "1970-01-01T00:00:00.000Z"\n');
+  });
+
+  it('refuses values that are not plain data', () => {
+    expect(() => encodeYaml({ f: () => 1 })).toThrow(TypeError);
+    expect(() => encodeYaml({ n: 1n })).toThrow(TypeError);
+    expect(() => encodeYaml(new Map([['a', 1]]))).toThrow(TypeError);
+    const cyclic: Record<string, unknown> = {};
+    cyclic['self'] = cyclic;
+    expect(() => encodeYaml(cyclic)).toThrow(/cyclic/);
+  });
+
+  it('keeps a __proto__ key an ordinary key', () => {
+    const value = JSON.parse('{"__proto__": {"x": 1}}') as unknown;
+    expect(encodeYaml(value)).toBe('__proto__:\n  x: 1\n');
+  });
+});
