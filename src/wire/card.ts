@@ -107,21 +107,32 @@ export function makeCardSchema(options: CardSchemaOptions = {}) {
       holder: z.string().trim().min(1, 'holder must not be empty').max(128, 'holder is too long').optional(),
     })
     .superRefine((card, ctx) => {
-      const today = now();
-      const year = today.getUTCFullYear();
-      const month = today.getUTCMonth() + 1;
-      if (card.exp_year < year) {
-        ctx.addIssue({ code: 'custom', path: ['exp_year'], message: 'card has expired' });
-      } else if (card.exp_year === year && card.exp_month < month) {
-        ctx.addIssue({ code: 'custom', path: ['exp_month'], message: 'card has expired' });
-      } else if (card.exp_year > year + MAX_YEARS_AHEAD) {
-        ctx.addIssue({ code: 'custom', path: ['exp_year'], message: `expiry is more than ${MAX_YEARS_AHEAD} years ahead` });
+      // zod runs this even when a field failed; check only fields that came out valid.
+      const month = expMonthSchema.safeParse(card.exp_month).success ? card.exp_month : undefined;
+      const year = expYearSchema.safeParse(card.exp_year).success ? card.exp_year : undefined;
+      if (month !== undefined && year !== undefined) {
+        const problem = expiryProblem(month, year, now());
+        if (problem) ctx.addIssue({ code: 'custom', path: [problem.path], message: problem.message });
       }
-      const info = brandOf(revealSecret(card.number));
-      if (card.cvc && info && revealSecret(card.cvc).length !== info.cvcLength) {
-        ctx.addIssue({ code: 'custom', path: ['cvc'], message: `card verification code of ${info.brand} has ${info.cvcLength} digits` });
+      if (card.number instanceof CardNumber && card.cvc instanceof Cvc) {
+        const info = brandOf(revealSecret(card.number));
+        if (info && revealSecret(card.cvc).length !== info.cvcLength) {
+          const message = `card verification code of ${info.brand} has ${info.cvcLength} digits`;
+          ctx.addIssue({ code: 'custom', path: ['cvc'], message });
+        }
       }
     });
+}
+
+/** Why a card with this expiry cannot be used at `today`, if it cannot. */
+function expiryProblem(month: number, year: number, today: Date): { path: string; message: string } | undefined {
+  const thisYear = today.getUTCFullYear();
+  if (year < thisYear) return { path: 'exp_year', message: 'card has expired' };
+  if (year === thisYear && month < today.getUTCMonth() + 1) return { path: 'exp_month', message: 'card has expired' };
+  if (year > thisYear + MAX_YEARS_AHEAD) {
+    return { path: 'exp_year', message: `expiry is more than ${MAX_YEARS_AHEAD} years ahead` };
+  }
+  return undefined;
 }
 
 /** The card on the wire, checked against the system clock. */
