@@ -7,11 +7,20 @@ import { randomBytes } from 'node:crypto';
 import { link, lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CertsError } from './errors.ts';
-import { createCa, issueCertificate } from './issue.ts';
+import { checkKeySpec, createCa, issueCertificate } from './issue.ts';
 import type { KeySpec, PemPair } from './issue.ts';
 
-export { createCa, issueCertificate, leafKeyUsage } from './issue.ts';
-export type { CaOptions, KeyAlgo, KeySpec, LeafOptions, LeafProfile, PemPair, RsaBits, SubjectAltNames } from './issue.ts';
+export { checkKeySpec, createCa, issueCertificate, leafKeyUsage } from './issue.ts';
+export type {
+  CaOptions,
+  KeyAlgo,
+  KeySpec,
+  LeafOptions,
+  LeafProfile,
+  PemPair,
+  RsaBits,
+  SubjectAltNames,
+} from './issue.ts';
 export { CertsError, CERTS_ERROR_CODES } from './errors.ts';
 export type { CertsErrorCode } from './errors.ts';
 
@@ -36,7 +45,7 @@ export interface DevPkiFile {
 export const DEV_PKI_FILES: readonly DevPkiFile[] = [
   file('ca.crt', 'ca', 'cert', 'dev CA certificate: the trust anchor workers and clients are configured with'),
   file('ca.key', 'ca', 'key', 'dev CA private key: only for issuing more certificates; no service needs it'),
-  file('gateway.crt', 'gateway', 'cert', 'gateway certificate: clients encrypt requests to it and verify replies with it'),
+  file('gateway.crt', 'gateway', 'cert', 'gateway certificate: clients encrypt requests to it and check replies with it'),
   file('gateway.key', 'gateway', 'key', 'gateway private key: on the workers only (decrypt requests, sign replies)'),
   file('client.crt', 'client', 'cert', 'client certificate: workers verify requests with it and encrypt replies to it'),
   file('client.key', 'client', 'key', 'client private key: on the storefront only (sign requests, decrypt replies)'),
@@ -88,6 +97,7 @@ export interface WrittenDevPki {
 export async function writeDevPki(dir: string, options: WriteDevPkiOptions): Promise<WrittenDevPki> {
   const root = resolve(dir);
   const { force = false, ...spec } = options;
+  checkKeySpec(spec);
   await mkdir(root, { recursive: true });
   const targets = DEV_PKI_FILES.map((f) => join(root, f.name));
   if (!force) {

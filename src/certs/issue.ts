@@ -77,8 +77,8 @@ const TLS_SANS: SubjectAltNames = { dns: ['localhost'], ip: ['127.0.0.1', '::1']
  * keyUsage critical keyCertSign, cRLSign; subjectKeyIdentifier; authorityKeyIdentifier (= SKI).
  */
 export async function createCa(options: CaOptions): Promise<PemPair> {
-  const keys = await generateKeys(options);
   const { notBefore, notAfter } = validity(options, 3650);
+  const keys = await generateKeys(options);
   const ski = await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto);
   const cert = await x509.X509CertificateGenerator.createSelfSigned(
     {
@@ -109,9 +109,9 @@ export async function createCa(options: CaOptions): Promise<PemPair> {
  * @throws CertsError `CERTS_BAD_ISSUER` when the issuer is not a CA or its key does not match.
  */
 export async function issueCertificate(options: LeafOptions): Promise<PemPair> {
+  const { notBefore, notAfter } = validity(options, 730);
   const issuer = await loadIssuer(options.issuer);
   const leaf = options.algo === undefined ? existingKey(options.keyPem) : await freshKey(options);
-  const { notBefore, notAfter } = validity(options, 730);
   const sans = options.sans ?? (options.profile === 'tls' ? TLS_SANS : {});
   const eku =
     options.profile === 'smime'
@@ -186,34 +186,43 @@ function existingKey(keyPem: string): LeafKey {
   };
 }
 
-function generateKeys(spec: KeySpec): Promise<webcrypto.CryptoKeyPair> {
-  if (spec.algo === 'rsa') {
-    const bits = spec.bits ?? 2048;
-    if (bits !== 2048 && bits !== 3072) {
-      throw new CertsError('CERTS_INVALID_OPTION', `RSA key size ${String(bits)}: use 2048 or 3072`);
-    }
-    const algorithm = {
-      name: 'RSASSA-PKCS1-v1_5',
-      modulusLength: bits,
-      publicExponent: new Uint8Array([1, 0, 1]),
-      hash: 'SHA-256',
-    };
-    return crypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
+/**
+ * Checks a key spec from an untyped caller (CLI, JavaScript) before any slow work.
+ *
+ * @throws CertsError `CERTS_INVALID_OPTION` for anything but RSA 2048/3072 or EC (no bits).
+ */
+export function checkKeySpec(spec: KeySpec): void {
+  const { algo, bits } = spec as { algo: unknown; bits: unknown };
+  if (algo === 'rsa' && bits !== undefined && bits !== 2048 && bits !== 3072) {
+    throw new CertsError('CERTS_INVALID_OPTION', `RSA key size ${String(bits)}: use 2048 or 3072`);
   }
+  if (algo === 'ec' && bits !== undefined) {
+    throw new CertsError('CERTS_INVALID_OPTION', 'bits applies to RSA only; EC keys are P-256');
+  }
+  if (algo !== 'rsa' && algo !== 'ec') {
+    throw new CertsError('CERTS_INVALID_OPTION', `key algorithm ${String(algo)}: use rsa or ec`);
+  }
+}
+
+async function generateKeys(spec: KeySpec): Promise<webcrypto.CryptoKeyPair> {
+  checkKeySpec(spec);
   if (spec.algo === 'ec') {
-    if (spec.bits !== undefined) {
-      throw new CertsError('CERTS_INVALID_OPTION', 'bits applies to RSA only; EC keys are P-256');
-    }
     return crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
   }
-  throw new CertsError('CERTS_INVALID_OPTION', `key algorithm ${String((spec as { algo: unknown }).algo)}: use rsa or ec`);
+  const algorithm = {
+    name: 'RSASSA-PKCS1-v1_5',
+    modulusLength: spec.bits ?? 2048,
+    publicExponent: new Uint8Array([1, 0, 1]),
+    hash: 'SHA-256',
+  };
+  return crypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
 }
 
 interface Issuer {
   cert: x509.X509Certificate;
   key: webcrypto.CryptoKey;
   keyId: string;
-  signingAlgorithm: webcrypto.Algorithm;
+  signingAlgorithm: IssuerAlgorithms['signingAlgorithm'];
 }
 
 async function loadIssuer(pair: PemPair): Promise<Issuer> {
@@ -241,22 +250,26 @@ async function loadIssuer(pair: PemPair): Promise<Issuer> {
   return { cert, key, keyId, signingAlgorithm };
 }
 
+interface IssuerAlgorithms {
+  importAlgorithm: webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams;
+  signingAlgorithm: webcrypto.RsaHashedImportParams | webcrypto.EcdsaParams;
+}
+
 /** RSA issuers sign sha256WithRSAEncryption; EC issuers ECDSA with the hash that fits the curve. */
-function issuerAlgorithms(key: KeyObject): { importAlgorithm: webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams; signingAlgorithm: webcrypto.Algorithm } {
+function issuerAlgorithms(key: KeyObject): IssuerAlgorithms {
   if (key.asymmetricKeyType === 'rsa') {
     const algorithm = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
     return { importAlgorithm: algorithm, signingAlgorithm: algorithm };
   }
-  if (key.asymmetricKeyType === 'ec') {
-    const curve = key.asymmetricKeyDetails?.namedCurve;
-    if (curve === 'prime256v1') {
-      return { importAlgorithm: { name: 'ECDSA', namedCurve: 'P-256' }, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as webcrypto.Algorithm };
-    }
-    if (curve === 'secp384r1') {
-      return { importAlgorithm: { name: 'ECDSA', namedCurve: 'P-384' }, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-384' } as webcrypto.Algorithm };
-    }
+  const curve = key.asymmetricKeyType === 'ec' ? key.asymmetricKeyDetails?.namedCurve : undefined;
+  const ec = { prime256v1: ['P-256', 'SHA-256'], secp384r1: ['P-384', 'SHA-384'] } as const;
+  if (curve === 'prime256v1' || curve === 'secp384r1') {
+    const [namedCurve, hash] = ec[curve];
+    return { importAlgorithm: { name: 'ECDSA', namedCurve }, signingAlgorithm: { name: 'ECDSA', hash } };
   }
-  throw new CertsError('CERTS_BAD_ISSUER', `issuer key type ${String(key.asymmetricKeyType)} is not supported: use RSA, EC P-256 or P-384`);
+  const type = curve ?? key.asymmetricKeyType;
+  const message = `issuer key type ${String(type)} is not supported: use RSA, EC P-256 or P-384`;
+  throw new CertsError('CERTS_BAD_ISSUER', message);
 }
 
 function parsePrivateKey(pem: string, code: 'CERTS_BAD_ISSUER' | 'CERTS_INVALID_OPTION'): KeyObject {
@@ -286,7 +299,12 @@ function randomSerial(): string {
   return Buffer.from(bytes).toString('hex');
 }
 
-function validity(options: { notBefore?: Date; notAfter?: Date }, defaultDays: number): { notBefore: Date; notAfter: Date } {
+interface Validity {
+  notBefore: Date;
+  notAfter: Date;
+}
+
+function validity(options: Partial<Validity>, defaultDays: number): Validity {
   const now = Date.now();
   const notBefore = options.notBefore ?? new Date(now - 5 * 60_000);
   const notAfter = options.notAfter ?? new Date(now + defaultDays * DAY_MS);

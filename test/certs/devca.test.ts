@@ -19,8 +19,13 @@ const MESSAGE = 'paygate: 1\nkind: request\n';
 // Generate every key set at once: WebCrypto key generation runs in the thread pool, so the
 // three RSA-3072 keys overlap with everything else instead of adding up.
 beforeAll(async () => {
-  await Promise.all(SPECS.flatMap((spec) => [makeTestPki(spec).then(issueExpiredClient), makeForeignPki(spec)]));
+  await Promise.all(SPECS.flatMap((spec) => [makeTestPki(spec).then(issueExpiredClient), makeForeignPki(foreignSpec(spec))]));
 });
+
+/** The foreign CA only needs the same key type: RSA-2048 spares two RSA-3072 key generations. */
+function foreignSpec(spec: KeySpec): KeySpec {
+  return spec.algo === 'rsa' ? { algo: 'rsa' } : spec;
+}
 
 /** `openssl cms -encrypt` to `recipient`, RSA-OAEP/SHA-256 for RSA keys as the crypto profile demands. */
 function encryptTo(recipient: PkiIdentity, spec: KeySpec, input: string | Buffer): Buffer {
@@ -164,7 +169,7 @@ describe.each(SPECS.map((spec) => ({ label: specKey(spec), spec })))('dev PKI, $
   });
 
   it('a client of another CA with the same subject is rejected', async () => {
-    const other = await makeForeignPki(spec);
+    const other = await makeForeignPki(foreignSpec(spec));
     expect(openssl(['x509', '-in', other.client.certPath, '-noout', '-subject']).toString()).toBe(
       openssl(['x509', '-in', pki.client.certPath, '-noout', '-subject']).toString(),
     );
