@@ -45,7 +45,10 @@ const dirs: string[] = [];
 
 // Registered on the importing test file's root suite (this module is imported while vitest
 // collects that file). A process 'exit' handler would not do: vitest ends its workers by signal.
+// The caches are cleared too, so a run without isolation never hands out a deleted folder.
 afterAll(() => {
+  pkis.clear();
+  foreign.clear();
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
