@@ -15,9 +15,19 @@ import { Secret, revealSecret } from './secret.ts';
 export interface YamlLimits {
   /** Maximum size of the text in UTF-8 bytes, checked before parsing. Default 64 KiB. */
   maxBytes?: number;
-  /** Maximum nesting of mappings and sequences (a flat mapping is depth 1). Default 32. */
+  /**
+   * Maximum nesting of mappings and sequences (a flat mapping is depth 1). Default 32, at most
+   * {@link MAX_YAML_DEPTH}: the `yaml` composer recurses once per level.
+   */
   maxDepth?: number;
 }
+
+/**
+ * The highest `maxDepth` accepted. The `yaml` composer recurses several frames per level and
+ * runs out of stack somewhere around 800 nested flow collections (it then reports
+ * RESOURCE_EXHAUSTION, which we map to `YAML_LIMIT`); 256 keeps well clear of that.
+ */
+export const MAX_YAML_DEPTH = 256;
 
 /** The defaults of {@link YamlLimits}. */
 export const DEFAULT_YAML_LIMITS: Readonly<Required<YamlLimits>> = Object.freeze({
@@ -55,12 +65,17 @@ const PROBLEMS: Record<string, string> = {
  * null).
  *
  * @param text the document; a `Uint8Array`/`Buffer` must be valid UTF-8.
+ * @throws RangeError for limits out of range (a programming error, not bad input).
  * @throws WireError `YAML_LIMIT` when the text is too large or too deeply nested, `YAML_INVALID`
  *   for bad UTF-8, syntax errors, tags, anchors/aliases, duplicate keys, directives other than
  *   `%YAML 1.2`, and zero or several documents.
  */
 export function decodeYaml(text: string | Uint8Array, limits: YamlLimits = {}): unknown {
   const { maxBytes, maxDepth } = { ...DEFAULT_YAML_LIMITS, ...limits };
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new RangeError('maxBytes must be a positive integer');
+  if (!Number.isSafeInteger(maxDepth) || maxDepth < 1 || maxDepth > MAX_YAML_DEPTH) {
+    throw new RangeError(`maxDepth must be an integer from 1 to ${MAX_YAML_DEPTH}`);
+  }
   const bytes = typeof text === 'string' ? Buffer.byteLength(text, 'utf8') : text.byteLength;
   if (bytes > maxBytes) {
     throw new WireError('YAML_LIMIT', `YAML text is ${bytes} bytes, over the limit of ${maxBytes}`);
@@ -108,19 +123,25 @@ function decodeUtf8(bytes: Uint8Array): string {
 }
 
 function syntaxError(error: YAMLError, where: (offset: number) => string): WireError {
+  if (error.code === 'RESOURCE_EXHAUSTION') {
+    return new WireError('YAML_LIMIT', `YAML nesting exhausted the parser at ${where(error.pos[0])}`);
+  }
   const problem = PROBLEMS[error.code] ?? 'syntax error';
   return new WireError('YAML_INVALID', `YAML ${problem} (${error.code}) at ${where(error.pos[0])}`);
 }
 
-/** Offset of the first collection nested deeper than `max`, if any. Stops descending there. */
-function findTooDeep(token: CST.Token | null | undefined, max: number, depth = 0): number | undefined {
-  if (!token || !('items' in token)) return undefined;
-  if (depth + 1 > max) return token.offset;
-  for (const item of token.items) {
-    const found =
-      findTooDeep('key' in item ? item.key : undefined, max, depth + 1) ??
-      findTooDeep('value' in item ? item.value : undefined, max, depth + 1);
-    if (found !== undefined) return found;
+/** Offset of the first collection nested deeper than `max`, if any (iterative: no recursion). */
+function findTooDeep(root: CST.Token | undefined, max: number): number | undefined {
+  const stack: Array<[CST.Token | null | undefined, number]> = [[root, 0]];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [token, depth] = next;
+    if (!token || !('items' in token)) continue;
+    if (depth + 1 > max) return token.offset;
+    // Reversed so that the first item is examined first and the reported offset is the earliest.
+    for (const item of [...token.items].reverse()) {
+      stack.push(['value' in item ? item.value : undefined, depth + 1]);
+      stack.push(['key' in item ? item.key : undefined, depth + 1]);
+    }
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WireError } from '../../src/wire/errors.ts';
 import { CardNumber, Cvc, Secret } from '../../src/wire/secret.ts';
-import { DEFAULT_YAML_LIMITS, decodeYaml, encodeYaml } from '../../src/wire/yaml.ts';
+import { DEFAULT_YAML_LIMITS, MAX_YAML_DEPTH, decodeYaml, encodeYaml } from '../../src/wire/yaml.ts';
 import { findPans } from '../helpers/pan-scan.ts';
 
 const PAN = '4111111111111111';
@@ -74,6 +74,14 @@ describe('decodeYaml', () => {
   it('refuses pathological nesting near the size limit without overflowing the stack', () => {
     expect(wireError(() => decodeYaml('['.repeat(60_000))).code).toBe('YAML_LIMIT');
     expect(wireError(() => decodeYaml(`${'- '.repeat(30_000)}x\n`)).code).toBe('YAML_LIMIT');
+  });
+
+  it('accepts limits up to MAX_YAML_DEPTH and refuses nonsense limits', () => {
+    const flow = (n: number) => '['.repeat(n) + ']'.repeat(n);
+    expect(() => decodeYaml(flow(MAX_YAML_DEPTH), { maxDepth: MAX_YAML_DEPTH })).not.toThrow();
+    expect(() => decodeYaml('a: 1', { maxDepth: MAX_YAML_DEPTH + 1 })).toThrow(RangeError);
+    expect(() => decodeYaml('a: 1', { maxDepth: 0 })).toThrow(RangeError);
+    expect(() => decodeYaml('a: 1', { maxBytes: Number.NaN })).toThrow(RangeError);
   });
 
   it('refuses anchors and aliases, saying so', () => {
