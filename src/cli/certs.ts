@@ -7,7 +7,6 @@
  */
 import { Command, Option } from 'commander';
 import type { CommanderError } from 'commander';
-import { CertsError, DEV_PKI_FILES, writeDevPki } from '../certs/devca.ts';
 import type { KeySpec } from '../certs/devca.ts';
 
 const USAGE_EXIT_CODE = 2;
@@ -41,6 +40,8 @@ export function certsCommand(): Command {
       }
       const spec: KeySpec =
         options.algo === 'rsa' ? { algo: 'rsa', bits: options.bits === '3072' ? 3072 : 2048 } : { algo: 'ec' };
+      // Loaded on use: the generator pulls in @peculiar/x509, which other commands never need.
+      const { CertsError, DEV_PKI_FILES, writeDevPki } = await import('../certs/devca.ts');
       try {
         const written = await writeDevPki(options.dir, { ...spec, force: options.force === true });
         const label = spec.algo === 'rsa' ? `RSA ${spec.bits ?? 2048}` : 'EC P-256';

@@ -4,10 +4,6 @@
  * stdout (or --out); who signed it and how goes to stderr, so pipes stay clean.
  */
 import { Command } from 'commander';
-import { decodeYaml } from '../wire/yaml.ts';
-import { open } from '../wire/smime.ts';
-import { TrustStore } from '../wire/trust.ts';
-import { loadIdentity } from '../wire/x509.ts';
 import { guarded, readInput, readOptionFile, writeOutput } from './io.ts';
 
 interface OpenCliOptions {
@@ -35,6 +31,7 @@ export function openCommand(): Command {
     .option('--quiet', 'do not report the signer and algorithms on stderr')
     .action(
       guarded(async (o: OpenCliOptions) => {
+        const { decodeYaml, loadIdentity, open, TrustStore } = await import('../wire/index.ts'); // loaded on use: fast --help
         const identity = loadIdentity(readOptionFile('--cert', o.cert), readOptionFile('--key', o.key));
         const trust = new TrustStore(o.trust.map((path) => readOptionFile('--trust', path)));
         const opened = open(await readInput(o.in), { identity, trust });

@@ -4,9 +4,6 @@
  * byte for byte as given.
  */
 import { Command, Option } from 'commander';
-import { decodeYaml } from '../wire/yaml.ts';
-import { seal } from '../wire/smime.ts';
-import { Certificate, loadIdentity } from '../wire/x509.ts';
 import { guarded, readInput, readOptionFile, writeOutput } from './io.ts';
 
 interface SealCliOptions {
@@ -32,6 +29,7 @@ export function sealCommand(): Command {
     .option('--out <file>', 'S/MIME output (default: stdout)')
     .action(
       guarded(async (o: SealCliOptions) => {
+        const { Certificate, decodeYaml, loadIdentity, seal } = await import('../wire/index.ts'); // loaded on use: fast --help
         const recipients = o.recipient.map((path) => Certificate.from(readOptionFile('--recipient', path)));
         const signer = loadIdentity(readOptionFile('--signer-cert', o.signerCert), readOptionFile('--signer-key', o.signerKey));
         const yaml = await readInput(o.in);

@@ -1,0 +1,22 @@
+/**
+ * The public surface of the wire layer (DESIGN §2): everything the SDK, the worker, the audit
+ * tools and the CLI need to seal and open messages. Internals (DER helpers, MIME parsing, the
+ * CMS builders) stay behind this file. `revealSecret` is deliberately not exported here: only the
+ * YAML codec, and later the provider transport context, may reveal card data.
+ */
+export { WireError, WIRE_ERROR_CODES, type WireErrorCode } from './errors.ts';
+export { seal, open, sealOptionsSchema, openOptionsSchema, type SealOptions, type OpenOptions, type OpenedMessage } from './smime.ts';
+export { Certificate, loadIdentity, type Identity } from './x509.ts';
+export { TrustStore } from './trust.ts';
+export {
+  CRYPTO_PROFILE, type AlgorithmsUsed, type ContentCipher, type KeyManagement, type ProfileRow, type SignatureAlgorithm,
+  type SignedForm,
+} from './profile.ts';
+export { decodeYaml, encodeYaml, DEFAULT_YAML_LIMITS, type YamlLimits } from './yaml.ts';
+export { Secret, CardNumber, Cvc, maskPan } from './secret.ts';
+export { cardSchema, makeCardSchema, cardBrand, type Card, type CardInput, type CardSchemaOptions } from './card.ts';
+export { moneySchema, currencyExponent, formatMoney, type Money } from './money.ts';
+export {
+  requestDocumentSchema, replyDocumentSchema, parseRequestDocument, parseReplyDocument, REPLY_STATUSES,
+  type RequestDocument, type RequestDocumentInput, type ReplyDocument, type ReplyDocumentInput, type ReplyStatus,
+} from './documents.ts';
