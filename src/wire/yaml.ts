@@ -166,7 +166,9 @@ function refuseProperties(doc: Document.Parsed, where: (offset: number) => strin
  * Block style, no line folding, no anchors or aliases (a repeated object is written out again),
  * keys in insertion order, one trailing newline. Strings that a YAML 1.2 *or* 1.1 reader would
  * take for something else (`"123"`, `"true"`, `"yes"`, `"2026-01-01"`) are quoted, so peers on
- * older YAML libraries read the same data.
+ * older YAML libraries read the same data. Quoted strings, multi-line ones included, are
+ * one-line JSON-style double-quoted scalars: block scalars are avoided because the `yaml`
+ * package writes `" \n"` as a `|+` block that reads back as `"\n"`.
  *
  * This is the ONLY place that writes the clear value of a {@link Secret}: they are replaced by
  * their clear value while the value is copied, before the `yaml` package sees it (it would
@@ -178,8 +180,16 @@ function refuseProperties(doc: Document.Parsed, where: (offset: number) => strin
  *   for cycles.
  */
 export function encodeYaml(value: unknown): string {
-  const doc = new Document(toPlain(value, new Set()), { ...SCHEMA, aliasDuplicateObjects: false, compat: 'yaml-1.1' });
-  return doc.toString({ lineWidth: 0, minContentWidth: 0, blockQuote: 'literal', indent: 2, directives: null });
+  const plain = toPlain(value, new Set());
+  const doc = new Document(plain, { ...SCHEMA, aliasDuplicateObjects: false, compat: 'yaml-1.1' });
+  return doc.toString({
+    lineWidth: 0, // no folding
+    minContentWidth: 0,
+    blockQuote: false,
+    doubleQuotedAsJSON: true,
+    indent: 2,
+    directives: null, // `---` only when the content needs it
+  });
 }
 
 /** A deep copy of `value` made only of YAML's plain data, with secrets revealed. */

@@ -51,6 +51,11 @@ describe('decodeYaml', () => {
     expect(wireError(() => decodeYaml(bad)).code).toBe('YAML_INVALID');
   });
 
+  it('accepts and drops a leading byte-order mark', () => {
+    expect(decodeYaml(Buffer.from('\ufeffa: 1\n', 'utf8'))).toEqual({ a: 1 });
+    expect(decodeYaml('\ufeffa: 1\n')).toEqual({ a: 1 });
+  });
+
   it('refuses text over the byte limit before parsing, counting UTF-8 bytes', () => {
     const big = `a: "${'x'.repeat(DEFAULT_YAML_LIMITS.maxBytes)}"\n`;
     expect(wireError(() => decodeYaml(big)).code).toBe('YAML_LIMIT');
@@ -174,6 +179,12 @@ describe('encodeYaml', () => {
     expect(out).toBe('a: "123"\nb: "true"\nc: "null"\nd: ""\ne: "1e3"\nf: "yes"\ng: "2026-01-01"\nh: "0x1F"\n');
   });
 
+  it('writes multi-line strings as one-line JSON-style double-quoted scalars', () => {
+    // Not block scalars: the yaml package writes ' \n' as a `|+` block that reads back as '\n'.
+    expect(encodeYaml({ a: 'line1\nline2\n', b: ' \n' })).toBe('a: "line1\\nline2\\n"\nb: " \\n"\n');
+    expect(decodeYaml(encodeYaml({ b: ' \n' }))).toEqual({ b: ' \n' });
+  });
+
   it('never folds long lines', () => {
     const long = `${'word '.repeat(100)}end`;
     expect(encodeYaml({ long })).toBe(`long: ${long}\n`);
@@ -209,6 +220,34 @@ describe('encodeYaml', () => {
     }
   });
 
+  it('round-trips generated data (seeded, so failures reproduce)', () => {
+    let seed = 0x9e3779b9;
+    const random = () => {
+      // mulberry32
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    const atoms = ['', ' ', '-', ':', '#', '"', "'", '\n', '\t', '\\', '{', ']', '&', '*', '!', '|', '>', '%', '@', '`',
+      'yes', 'No', 'null', '~', '0', '1e3', '0x1', '.5', 'a', 'Zoë', '😀', '2026-01-01', 'true', '4111'];
+    const string = () => Array.from({ length: Math.floor(random() * 6) }, () => pick(atoms)).join('');
+    const value = (depth: number): unknown => {
+      const r = random();
+      if (depth > 3 || r < 0.4) {
+        return pick<() => unknown>([string, () => Math.floor(random() * 2e9) - 1e9, () => random() * 1e6, () => random() < 0.5, () => null])();
+      }
+      if (r < 0.7) return Array.from({ length: Math.floor(random() * 4) }, () => value(depth + 1));
+      return Object.fromEntries(Array.from({ length: Math.floor(random() * 4) }, () => [string(), value(depth + 1)]));
+    };
+    for (let i = 0; i < 300; i++) {
+      const v = value(0);
+      expect(decodeYaml(encodeYaml(v))).toEqual(v);
+      expect(encodeYaml(decodeYaml(encodeYaml(v)))).toBe(encodeYaml(v));
+    }
+  });
+
   it('writes the clear value of secrets, and only here', () => {
     const doc = { card: { number: new CardNumber(PAN), cvc: new Cvc('123') }, token: new Secret('s3cr3t') };
     const out = encodeYaml(doc);
@@ -218,6 +257,7 @@ describe('encodeYaml', () => {
 
   it('drops undefined properties and uses toJSON of other objects', () => {
     expect(encodeYaml({ a: undefined, b: 1, when: new Date(0) })).toBe('b: 1\nwhen: "1970-01-01T00:00:00.000Z"\n');
+    expect(encodeYaml([1, undefined])).toBe('- 1\n- null\n');
   });
 
   it('refuses values that are not plain data', () => {
