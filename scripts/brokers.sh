@@ -122,15 +122,11 @@ rabbit_logs() { tail -n 30 "$RABBIT_LOG" "$RABBIT_NODE_LOG" /var/log/rabbitmq/st
 
 # --- ActiveMQ -------------------------------------------------------------
 
-# Our java processes: the pid file's, plus any orphan started with our base
-# directory whose pid file was lost. KahaDB's lock is an OS file lock, so it
-# goes away with its holder; a broker that cannot get it waits forever.
-amq_pids() {
-  {
-    [ -f "$AMQ_PID" ] && kill -0 "$(cat "$AMQ_PID")" 2>/dev/null && cat "$AMQ_PID"
-    pgrep -f -- "-Dactivemq.base=$AMQ_DIR " || true
-  } | sort -u
-}
+# Our java processes, found by their command line rather than the pid file: a
+# pid file can be lost (orphan broker) or stale (pid reused by someone else).
+# KahaDB's lock is an OS file lock, so it goes away with its holder; a broker
+# that cannot get it waits forever, hence no second broker on one data dir.
+amq_pids() { pgrep -f -- "-Dactivemq.base=$AMQ_DIR " || true; }
 
 amq_stop() {
   # shellcheck disable=SC2046
@@ -158,7 +154,8 @@ amq_launch() {
 }
 
 amq_alive() { [ -n "$(amq_pids)" ]; }
-amq_logs() { tail -n 40 "$AMQ_LOG" 2>/dev/null || true; }
+# Java stack frames would fill the tail; the "Caused by" lines say what broke.
+amq_logs() { grep -Ev $'^\t+at |^\t*\\.\\.\\. [0-9]+ more' "$AMQ_LOG" 2>/dev/null | tail -n 30 || true; }
 
 # --- commands -------------------------------------------------------------
 
