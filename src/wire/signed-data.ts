@@ -12,7 +12,7 @@ import {
 import { DIGESTS, OID, type SignatureAlgorithm } from './profile.ts';
 import { Certificate, type Identity } from './x509.ts';
 
-/** Build a DER ContentInfo(SignedData) over `content`, signed by `signer`, certificate included. */
+/** Build a DER ContentInfo(SignedData) over `content`, signed by `signer`, its certificate and chain included. */
 export function buildSignedData(content: Buffer, signer: Identity, signingTime = new Date()): Buffer {
   const cert = signer.certificate;
   const attrs = [
@@ -38,7 +38,7 @@ export function buildSignedData(content: Buffer, signer: Identity, signingTime =
     int(1),
     set([algorithm(OID.sha256)]),
     seq([oid(OID.data), ctx(0, [octets(content)])]),
-    ctx(0, [cert.node]),
+    ctx(0, [cert.node, ...signer.chain.map((c) => c.node)]),
     set([signerInfo]),
   ]);
   return toDer(seq([oid(OID.signedData), ctx(0, [signedData])]));

@@ -13,7 +13,11 @@ import { Certificate, type Identity } from './x509.ts';
 
 // Certificate's constructor is private (use Certificate.from), so z.instanceof cannot type it.
 const certificate = z.custom<Certificate>((v) => v instanceof Certificate, 'a Certificate (Certificate.from)');
-const identity = z.object({ certificate, privateKey: z.custom<Identity['privateKey']>((k) => !!k, 'a private KeyObject') });
+const identity = z.object({
+  certificate,
+  privateKey: z.custom<Identity['privateKey']>((k) => !!k, 'a private KeyObject'),
+  chain: z.array(certificate).readonly().default([]),
+});
 
 /** Options of seal(); defaults live here and only here. */
 export const sealOptionsSchema = z.object({

@@ -43,13 +43,16 @@ export class TrustStore {
   }
 
   private buildPath(signer: Certificate, intermediates: readonly Certificate[]): Certificate[] {
+    if (!signer.canSignMessages) {
+      throw new WireError('UNTRUSTED_SIGNER', `certificate ${signer.subject} is not allowed to sign messages (keyUsage/extendedKeyUsage)`);
+    }
     const path = [signer];
     let current = signer;
     for (let depth = 0; depth < MAX_PATH; depth++) {
       if (this.anchors.some((a) => a.fingerprint === current.fingerprint)) return path; // pinned or an anchor itself
-      const anchor = this.anchors.find((a) => issued(a, current));
+      const anchor = this.anchors.find((a) => issued(a, current, path.length - 1));
       if (anchor) return [...path, anchor];
-      const next = intermediates.find((c) => c.x509.ca && c.fingerprint !== current.fingerprint && issued(c, current));
+      const next = intermediates.find((c) => c.fingerprint !== current.fingerprint && issued(c, current, path.length - 1));
       if (!next) break;
       path.push(next);
       current = next;
@@ -58,6 +61,12 @@ export class TrustStore {
   }
 }
 
-function issued(issuer: Certificate, subject: Certificate): boolean {
-  return issuer.x509.ca && subject.x509.checkIssued(issuer.x509) && subject.x509.verify(issuer.publicKey);
+/**
+ * Did `issuer` issue `subject`, and may it? `below` counts the CA certificates already between
+ * the issuer and the signer, which its pathLenConstraint bounds (RFC 5280 §4.2.1.9).
+ */
+function issued(issuer: Certificate, subject: Certificate, below: number): boolean {
+  const pathLength = issuer.extensions.pathLength;
+  if (!issuer.canIssue || (pathLength !== undefined && below > pathLength)) return false;
+  return subject.x509.checkIssued(issuer.x509) && subject.x509.verify(issuer.publicKey);
 }

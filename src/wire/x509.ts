@@ -7,9 +7,9 @@
  */
 import { createHash, createPrivateKey, createPublicKey, KeyObject, X509Certificate } from 'node:crypto';
 import { WireError } from './errors.ts';
-import { isContext, parseDer, readOctets, readOid, Reader, Tag, toDer, type Asn1 } from './der.ts';
+import { parseDer, Reader, Tag, toDer, type Asn1 } from './der.ts';
+import { EKU, readExtensions, type CertificateExtensions } from './extensions.ts';
 
-const SKI_OID = '2.5.29.14';
 const PEM_CERT = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g;
 
 /** A parsed X.509 certificate with the pieces CMS needs precomputed. Immutable. */
@@ -25,6 +25,8 @@ export class Certificate {
   readonly issuerDer: Buffer;
   readonly serialDer: Buffer;
   readonly subjectKeyId: Buffer | undefined;
+  /** basicConstraints, keyUsage and extendedKeyUsage, as trust decisions need them. */
+  readonly extensions: CertificateExtensions;
   /** The certificate as a forge ASN.1 node, to embed in SignedData without re-parsing. */
   readonly node: Asn1;
 
@@ -49,7 +51,11 @@ export class Certificate {
     this.serialDer = toDer(tbs.next(Tag.INTEGER, 'serialNumber'));
     tbs.next(Tag.SEQUENCE, 'signature');
     this.issuerDer = toDer(tbs.next(Tag.SEQUENCE, 'issuer'));
-    this.subjectKeyId = findSubjectKeyId(tbs.remaining);
+    tbs.next(Tag.SEQUENCE, 'validity');
+    tbs.next(Tag.SEQUENCE, 'subject');
+    tbs.next(Tag.SEQUENCE, 'subjectPublicKeyInfo');
+    this.extensions = readExtensions(tbs.remaining);
+    this.subjectKeyId = this.extensions.subjectKeyId;
   }
 
   /** Parse (or fetch from the cache) a certificate from DER bytes. */
@@ -88,6 +94,24 @@ export class Certificate {
     return this.serialDer.equals(serialDer) && this.issuerDer.equals(issuerDer);
   }
 
+  /** May this certificate issue others (basicConstraints cA, and keyCertSign when keyUsage is set)? */
+  get canIssue(): boolean {
+    const ku = this.extensions.keyUsage;
+    return this.extensions.isCa && (!ku || ku.has('keyCertSign'));
+  }
+
+  /**
+   * May this certificate sign messages? OpenSSL's `smimesign` purpose: digitalSignature or
+   * nonRepudiation when keyUsage is set, emailProtection (or any) when extendedKeyUsage is set.
+   * This keeps, say, a sandbox's TLS server certificate from the same CA from signing requests.
+   */
+  get canSignMessages(): boolean {
+    const { keyUsage: ku, extKeyUsage: eku } = this.extensions;
+    const usageOk = !ku || ku.has('digitalSignature') || ku.has('nonRepudiation');
+    const purposeOk = !eku || eku.has(EKU.emailProtection) || eku.has(EKU.any);
+    return usageOk && purposeOk;
+  }
+
   /** The uncompressed EC point of the public key (EC certificates only). */
   get ecPoint(): Buffer {
     const spki = this.publicKey.export({ type: 'spki', format: 'der' });
@@ -98,29 +122,21 @@ export class Certificate {
 const CACHE_LIMIT = 4096;
 const cache = new Map<string, Certificate>();
 
-function findSubjectKeyId(rest: Asn1[]): Buffer | undefined {
-  const extensions = rest.find((node) => isContext(node, 3));
-  const list = extensions && Array.isArray(extensions.value) ? extensions.value[0] : undefined;
-  if (!list || !Array.isArray(list.value)) return undefined;
-  for (const ext of list.value) {
-    const r = new Reader(ext, 'extension');
-    if (readOid(r.next(Tag.OID, 'extnID'), 'extension') !== SKI_OID) continue;
-    const value = r.remaining.at(-1);
-    if (!value) return undefined;
-    return readOctets(parseDer(readOctets(value, 'extnValue'), 'subjectKeyIdentifier'), 'subjectKeyIdentifier');
-  }
-  return undefined;
-}
-
 /** A certificate with its private key: who we are when signing and decrypting. */
 export interface Identity {
   readonly certificate: Certificate;
   readonly privateKey: KeyObject;
+  /** Intermediate CA certificates sent along with our signatures (from a PEM bundle). */
+  readonly chain: readonly Certificate[];
 }
 
-/** Load an identity from PEM (or DER/KeyObject), checking that the key belongs to the certificate. */
+/**
+ * Load an identity from PEM (or DER/KeyObject), checking that the key belongs to the certificate.
+ * A PEM bundle is our certificate first, then the intermediates to send with each signature.
+ */
 export function loadIdentity(cert: string | Buffer | Certificate, key: string | Buffer | KeyObject): Identity {
-  const certificate = Certificate.from(cert);
+  const [certificate, ...chain] = cert instanceof Certificate ? [cert] : Certificate.allFromPem(cert);
+  if (!certificate) throw new WireError('BAD_KEY', 'no certificate found in the given PEM');
   let privateKey: KeyObject;
   try {
     privateKey = key instanceof KeyObject ? key : createPrivateKey(key);
@@ -132,5 +148,5 @@ export function loadIdentity(cert: string | Buffer | Certificate, key: string | 
   if (!mine.equals(theirs)) {
     throw new WireError('BAD_KEY', `the private key does not belong to the certificate ${certificate.subject}`);
   }
-  return { certificate, privateKey };
+  return { certificate, privateKey, chain };
 }
