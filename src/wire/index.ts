@@ -12,11 +12,13 @@ export {
   CRYPTO_PROFILE, type AlgorithmsUsed, type ContentCipher, type KeyManagement, type ProfileRow, type SignatureAlgorithm,
   type SignedForm,
 } from './profile.ts';
-export { decodeYaml, encodeYaml, DEFAULT_YAML_LIMITS, type YamlLimits } from './yaml.ts';
-export { Secret, CardNumber, Cvc, maskPan } from './secret.ts';
-export { cardSchema, makeCardSchema, cardBrand, type Card, type CardInput, type CardSchemaOptions } from './card.ts';
-export { moneySchema, currencyExponent, formatMoney, type Money } from './money.ts';
+export { decodeYaml, encodeYaml, DEFAULT_YAML_LIMITS, MAX_YAML_DEPTH, type YamlLimits } from './yaml.ts';
+export { Secret, CardNumber, Cvc, maskPan, luhnValid } from './secret.ts';
 export {
-  requestDocumentSchema, replyDocumentSchema, parseRequestDocument, parseReplyDocument, REPLY_STATUSES,
+  cardSchema, cardNumberSchema, cvcSchema, makeCardSchema, cardBrand, type Card, type CardInput, type CardSchemaOptions,
+} from './card.ts';
+export { moneySchema, currencySchema, currencyExponent, formatMoney, type Money } from './money.ts';
+export {
+  requestDocumentSchema, replyDocumentSchema, parseRequestDocument, parseReplyDocument, schemaInvalid, REPLY_STATUSES,
   type RequestDocument, type RequestDocumentInput, type ReplyDocument, type ReplyDocumentInput, type ReplyStatus,
 } from './documents.ts';
