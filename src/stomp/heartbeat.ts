@@ -1,0 +1,71 @@
+/**
+ * STOMP heart-beats: the negotiation of STOMP 1.2 §Heart-beating, and the read watchdog that
+ * declares a connection dead when nothing (not even a heart-beat EOL) arrived in time.
+ *
+ * stompit sends our heart-beats itself; its own read check waits up to two windows of
+ * (interval + margin), which can exceed 2× the interval. The watchdog here checks four times per
+ * interval and fires once `grace × interval` (default 1.5) passed without a byte, so a dead peer
+ * is detected after at most (grace + 0.25) × interval < 2 × interval.
+ */
+
+/** What each side promised, in ms; 0 means no heart-beats in that direction. */
+export interface NegotiatedHeartBeat {
+  /** How often we send (max of our `cx` and the broker's `sy`). */
+  readonly outgoingMs: number;
+  /** How often the broker sends (max of its `sx` and our `cy`); the watchdog's interval. */
+  readonly incomingMs: number;
+}
+
+/** Parses a `heart-beat` header `sx,sy`; absent or malformed means `0,0` (STOMP 1.0). */
+export function parseHeartBeatHeader(value: string | number | undefined): [number, number] {
+  const match = /^\s*(\d+)\s*,\s*(\d+)\s*$/.exec(String(value ?? ''));
+  return match ? [Number(match[1]), Number(match[2])] : [0, 0];
+}
+
+/** Applies the negotiation rules to our wishes and the broker's CONNECTED `heart-beat` header. */
+export function negotiateHeartBeat(
+  ours: { readonly outgoingMs: number; readonly incomingMs: number },
+  connectedHeader: string | number | undefined,
+): NegotiatedHeartBeat {
+  const [sx, sy] = parseHeartBeatHeader(connectedHeader);
+  return {
+    outgoingMs: ours.outgoingMs === 0 || sy === 0 ? 0 : Math.max(ours.outgoingMs, sy),
+    incomingMs: ours.incomingMs === 0 || sx === 0 ? 0 : Math.max(ours.incomingMs, sx),
+  };
+}
+
+/** Something that counts the bytes it read, as `net.Socket` does. */
+export interface ByteCounter {
+  readonly bytesRead: number;
+}
+
+/**
+ * Calls `onDead(silentMs)` once when `source` read nothing for `grace × intervalMs`. Returns a
+ * function that stops watching. Does nothing when `intervalMs` is 0.
+ */
+export function watchReads(
+  source: ByteCounter,
+  intervalMs: number,
+  grace: number,
+  onDead: (silentMs: number) => void,
+): () => void {
+  if (intervalMs <= 0) return () => undefined;
+  const limit = grace * intervalMs;
+  let lastCount = source.bytesRead;
+  let lastChange = Date.now();
+  const timer = setInterval(
+    () => {
+      const now = Date.now();
+      if (source.bytesRead !== lastCount) {
+        lastCount = source.bytesRead;
+        lastChange = now;
+      } else if (now - lastChange >= limit) {
+        clearInterval(timer);
+        onDead(now - lastChange);
+      }
+    },
+    Math.max(10, Math.floor(intervalMs / 4)),
+  );
+  timer.unref();
+  return () => clearInterval(timer);
+}

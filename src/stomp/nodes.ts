@@ -1,0 +1,58 @@
+import type { ResolvedOptions, StompNode } from './options.ts';
+
+/**
+ * The node list and its failover order: a random (or the first) start node, then round robin.
+ * After every node of a round failed, the caller waits {@link NodeList.backoffMs} before the
+ * next round; the delay grows geometrically and is reset by a successful connection.
+ */
+export class NodeList {
+  readonly #nodes: readonly StompNode[];
+  readonly #reconnect: ResolvedOptions['reconnect'];
+  readonly #random: () => number;
+  #index: number;
+  #failedInRound = 0;
+  #round = 0;
+
+  constructor(options: Pick<ResolvedOptions, 'nodes' | 'randomStart' | 'reconnect'>, random: () => number = Math.random) {
+    this.#nodes = options.nodes;
+    this.#reconnect = options.reconnect;
+    this.#random = random;
+    this.#index = options.randomStart ? Math.floor(random() * this.#nodes.length) % this.#nodes.length : 0;
+  }
+
+  /** How many nodes there are. */
+  get size(): number {
+    return this.#nodes.length;
+  }
+
+  /** The node to try now. */
+  get current(): StompNode {
+    return this.#nodes[this.#index] as StompNode;
+  }
+
+  /** The connection to the current node worked: the next failure starts a fresh round. */
+  succeeded(): void {
+    this.#failedInRound = 0;
+    this.#round = 0;
+  }
+
+  /**
+   * The current node failed (or was lost): move to the next one. Returns the delay to wait before
+   * trying it: 0 inside a round, the backoff once every node has failed in this round.
+   */
+  failed(): number {
+    this.#index = (this.#index + 1) % this.#nodes.length;
+    this.#failedInRound += 1;
+    if (this.#failedInRound < this.#nodes.length) return 0;
+    this.#failedInRound = 0;
+    this.#round += 1;
+    return this.backoffMs(this.#round);
+  }
+
+  /** Delay before round `round` (1-based): initial × multiplier^(round-1), capped, minus jitter. */
+  backoffMs(round: number): number {
+    const { initialDelayMs, maxDelayMs, multiplier, jitter } = this.#reconnect;
+    const base = Math.min(maxDelayMs, initialDelayMs * multiplier ** Math.max(0, round - 1));
+    return Math.round(base * (1 - jitter * this.#random()));
+  }
+}
