@@ -31,6 +31,8 @@ export const FRAME_ERROR_CODES = [
   'STOMP_HEADER_TOO_LONG',
   /** A backslash sequence the negotiated version does not define (e.g. `\t`). */
   'STOMP_BAD_ESCAPE',
+  /** The command line names no command the reader knows (checked as soon as the line is complete). */
+  'STOMP_UNKNOWN_COMMAND',
   /** Anything else that is not a frame: no colon in a header line, bad `content-length`, no NUL after the body. */
   'STOMP_MALFORMED_FRAME',
 ] as const;
@@ -55,6 +57,14 @@ export interface FrameLimits {
   /** Bytes per header line (and for the command line), EOL excluded. */
   readonly maxHeaderLength: number;
 }
+
+/** What a broker accepts from clients (STOMP 1.2 §Client Frames). */
+export const CLIENT_COMMANDS: ReadonlySet<string> = new Set([
+  'CONNECT', 'STOMP', 'SEND', 'SUBSCRIBE', 'UNSUBSCRIBE', 'ACK', 'NACK', 'BEGIN', 'COMMIT', 'ABORT', 'DISCONNECT',
+]);
+
+/** What a client accepts from brokers. */
+export const SERVER_COMMANDS: ReadonlySet<string> = new Set(['CONNECTED', 'MESSAGE', 'RECEIPT', 'ERROR']);
 
 export const DEFAULT_FRAME_LIMITS: FrameLimits = { maxFrameSize: 4 * 1024 * 1024, maxHeaders: 100, maxHeaderLength: 10 * 1024 };
 
@@ -145,8 +155,15 @@ export class FrameParser {
   #bodyLength = -1;
   #scanFrom = 0;
 
-  constructor(limits: Partial<FrameLimits> = {}) {
+  readonly #commands: ReadonlySet<string> | undefined;
+
+  /**
+   * @param commands when given, any other command line fails at once with `STOMP_UNKNOWN_COMMAND`,
+   *   so garbage is refused after its first line instead of after `maxFrameSize` bytes.
+   */
+  constructor(limits: Partial<FrameLimits> = {}, commands?: ReadonlySet<string>) {
     this.#limits = { ...DEFAULT_FRAME_LIMITS, ...limits };
+    this.#commands = commands;
   }
 
   /** Bytes held for an incomplete frame (what a slow sender costs us). */
@@ -219,6 +236,11 @@ export class FrameParser {
     this.#frameStart = this.#pos;
     const command = this.#line();
     if (command === undefined) return false;
+    if (this.#commands !== undefined && !this.#commands.has(command)) {
+      // Name it only when it looks like a command: error messages never echo arbitrary input.
+      const shown = /^[A-Z]{1,20}$/.test(command) ? ` ${command}` : '';
+      throw new FrameError('STOMP_UNKNOWN_COMMAND', `unknown command${shown}`);
+    }
     this.#command = command;
     this.#headers = Object.create(null) as StompHeaders; // no prototype: a header may be called `constructor`
     this.#headerCount = 0;

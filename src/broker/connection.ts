@@ -1,0 +1,253 @@
+/**
+ * One client connection: the socket, its parser and writer, heart-beats, and the STOMP session
+ * state (subscriptions, unacknowledged messages, transactions). Frame handlers live in
+ * session.ts; this file owns the lifecycle, so every way out (ERROR, DISCONNECT, socket close,
+ * broker stop) goes through one teardown that gives unacknowledged messages back.
+ */
+import type { Socket } from 'node:net';
+import { PaygateError } from '../errors.ts';
+import { CLIENT_COMMANDS, encodeFrame, FrameParser } from '../stomp/frame.ts';
+import type { Frame, StompHeaders, StompVersion } from '../stomp/frame.ts';
+import { BrokerError } from './errors.ts';
+import { HeartBeatTimers } from './heartbeat.ts';
+import type { HeartBeat } from './heartbeat.ts';
+import type { BrokerMessage } from './message.ts';
+import type { ResolvedBrokerOptions } from './options.ts';
+import type { Router } from './router.ts';
+import type { MessageStore } from './store.ts';
+import type { Subscription, SubscriptionOwner } from './subscription.ts';
+import { Transactions } from './transaction.ts';
+
+/** What a connection needs from the broker. */
+export interface BrokerContext {
+  readonly options: ResolvedBrokerOptions;
+  readonly router: Router;
+  readonly store: MessageStore | undefined;
+  /** A fresh `message-id` and its arrival sequence number. */
+  nextMessage(): { id: string; seq: number };
+  /** Called once, when the connection is gone. */
+  closed(connection: Connection): void;
+  /** A client broke the protocol or a limit (for logs and tests). */
+  clientError(error: PaygateError, connection: Connection): void;
+}
+
+/** How long a closing connection may take to flush its ERROR before we cut it. */
+const CLOSE_GRACE_MS = 2000;
+const EMPTY = Buffer.alloc(0);
+
+/** Handles one decoded frame for a connection (session.ts). */
+export type FrameHandler = (connection: Connection, frame: Frame) => void;
+
+export class Connection implements SubscriptionOwner {
+  /** Negotiated on CONNECT; ERROR frames before that use 1.0 rules (no escaping). */
+  version: StompVersion = '1.0';
+  /** True between CONNECTED and the start of closing. */
+  connected = false;
+  readonly subscriptions = new Map<string, Subscription>();
+  /** message-id → the subscription holding it unacknowledged (ACK/NACK look-up). */
+  readonly ackIndex = new Map<string, Subscription>();
+  readonly transactions = new Transactions();
+  readonly parser: FrameParser;
+
+  #closing = false;
+  #tornDown = false;
+  #corked = false;
+  #readPaused = false;
+  #wrote = false;
+  #lastRead = Date.now();
+  #heartBeats: HeartBeatTimers | undefined;
+  readonly #connectTimer: NodeJS.Timeout;
+  readonly #highWater: number;
+
+  constructor(
+    readonly socket: Socket,
+    readonly session: string,
+    readonly context: BrokerContext,
+    handleFrame: FrameHandler,
+  ) {
+    const { maxFrameSize, maxHeaders, maxHeaderLength, maxPendingBytes, connectTimeout } = context.options;
+    this.parser = new FrameParser({ maxFrameSize, maxHeaders, maxHeaderLength }, CLIENT_COMMANDS);
+    this.#highWater = maxPendingBytes / 2;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk, handleFrame));
+    socket.on('end', () => this.#onEnd());
+    socket.on('drain', () => this.#onDrain());
+    socket.on('error', () => this.teardown()); // 'close' follows; nothing to report to a reset peer
+    socket.on('close', () => this.teardown());
+    this.#connectTimer = setTimeout(() => this.fail('no CONNECT frame in time'), connectTimeout).unref();
+  }
+
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /** Stop delivering queue messages while the kernel has not taken what we wrote. */
+  get congested(): boolean {
+    return this.#closing || this.socket.writableLength > this.#highWater;
+  }
+
+  /** Queue bytes for the socket; writes of one event-loop turn leave in one syscall (cork). */
+  write(frame: Buffer): void {
+    if (this.socket.destroyed || this.socket.writableEnded) return;
+    if (!this.#corked) {
+      this.#corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(frame);
+    this.#wrote = true;
+    if (!this.#readPaused && this.socket.writableLength > this.#highWater) {
+      // A client that does not read its messages must not be able to make us buffer its SENDs' effects either.
+      this.#readPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  /** Encode and write a frame with this connection's escaping rules. */
+  send(command: string, headers: StompHeaders, body: Buffer | string = EMPTY): void {
+    this.write(encodeFrame(command, headers, body, this.version));
+  }
+
+  writeMessage(subscription: Subscription, message: BrokerMessage, redelivered: boolean): boolean {
+    if (this.#closing) return false;
+    const headers: StompHeaders = { subscription: subscription.id, 'message-id': message.id, destination: message.destination };
+    if (subscription.ackMode !== 'auto') {
+      if (this.version === '1.2') headers.ack = message.id;
+      this.ackIndex.set(message.id, subscription);
+    }
+    if (redelivered) headers.redelivered = 'true';
+    const own = message.headers;
+    for (const name in own) if (headers[name] === undefined) headers[name] = own[name] as string;
+    const frame = encodeFrame('MESSAGE', headers, message.body, this.version);
+    if (this.socket.writableLength + frame.length > this.context.options.maxPendingBytes) {
+      this.fail('slow consumer: too many bytes pending', undefined, undefined, 'BROKER_LIMIT');
+      return false;
+    }
+    this.write(frame);
+    return true;
+  }
+
+  /** Send RECEIPT once everything this frame stored is committed (store.ts's fsync policy). */
+  receipt(receiptId: string, then?: () => void): void {
+    const store = this.context.store;
+    const emit = (error?: Error): void => {
+      if (error) {
+        this.fail('message store failed; the frame was not stored', undefined, receiptId, 'BROKER_STORE_FAILED');
+        this.close();
+      } else {
+        this.send('RECEIPT', { 'receipt-id': receiptId });
+        then?.();
+      }
+    };
+    if (store === undefined) emit();
+    else store.afterCommit(emit);
+  }
+
+  /** CONNECT succeeded: switch escaping, stop the CONNECT timer, start heart-beats. */
+  open(version: StompVersion, heartBeat: HeartBeat): void {
+    clearTimeout(this.#connectTimer);
+    this.version = version;
+    this.parser.version = version;
+    this.connected = true;
+    if (heartBeat.send === 0 && heartBeat.receive === 0) return;
+    this.#heartBeats = new HeartBeatTimers(heartBeat, {
+      lastRead: () => this.#lastRead,
+      wroteSinceLastCheck: () => {
+        const wrote = this.#wrote;
+        this.#wrote = false;
+        return wrote;
+      },
+      beat: () => this.write(Buffer.from('\n')),
+      silent: () => this.fail(`no data from the client for more than ${2 * heartBeat.receive} ms (heart-beat)`),
+    });
+  }
+
+  /**
+   * End the connection with an ERROR frame (`message` header, details in the body), then close.
+   * Everything the client held unacknowledged goes back to its queues at once.
+   */
+  fail(message: string, detail?: string, receiptId?: string, code = 'BROKER_PROTOCOL', extra?: StompHeaders): void {
+    if (this.#closing) return;
+    const headers: StompHeaders = { message: message.replace(/[\r\n]+/g, ' '), 'content-type': 'text/plain', ...extra };
+    if (receiptId !== undefined) headers['receipt-id'] = receiptId;
+    this.send('ERROR', headers, detail ?? message);
+    this.context.clientError(new PaygateError(code, message), this);
+    this.close();
+  }
+
+  /** DISCONNECT: give everything back now, RECEIPT when asked (after the store commit), then close. */
+  disconnect(receiptId: string | undefined): void {
+    this.#closing = true;
+    this.parser.stopped = true;
+    this.teardown();
+    if (receiptId === undefined) this.close();
+    else this.receipt(receiptId, () => this.close());
+  }
+
+  /** Close after what is written has been flushed (DISCONNECT, after ERROR, broker stop). */
+  close(): void {
+    this.#closing = true;
+    this.parser.stopped = true;
+    this.teardown();
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  /** Release everything the session holds; safe to call more than once. */
+  teardown(): void {
+    if (this.#tornDown) return;
+    this.#tornDown = true;
+    this.#closing = true;
+    this.connected = false;
+    clearTimeout(this.#connectTimer);
+    this.#heartBeats?.stop();
+    this.transactions.clear();
+    const subscriptions = [...this.subscriptions.values()];
+    // Detach every consumer first, so returned messages cannot go back to this connection.
+    for (const subscription of subscriptions) subscription.source.removeConsumer(subscription);
+    for (const subscription of subscriptions) subscription.source.giveBack(subscription.takeAll());
+    this.subscriptions.clear();
+    this.ackIndex.clear();
+    this.context.router.temps.closeAll(this.session);
+    this.context.closed(this);
+  }
+
+  #onData(chunk: Buffer, handleFrame: FrameHandler): void {
+    this.#lastRead = Date.now();
+    try {
+      this.parser.push(chunk, (frame) => this.#onFrame(frame, handleFrame));
+    } catch (error) {
+      if (!(error instanceof PaygateError)) throw error;
+      this.fail(error.message, undefined, undefined, error.code);
+    }
+  }
+
+  #onFrame(frame: Frame, handleFrame: FrameHandler): void {
+    try {
+      handleFrame(this, frame);
+    } catch (error) {
+      if (!(error instanceof PaygateError)) throw error;
+      this.fail(error.message, undefined, frame.headers.receipt, error.code);
+    }
+  }
+
+  /** The client half-closed: a frame cut short is an error; otherwise we close too. */
+  #onEnd(): void {
+    if (!this.#closing && this.parser.midFrame) this.fail('connection ended inside a frame');
+    else this.close();
+  }
+
+  #onDrain(): void {
+    if (this.#readPaused) {
+      this.#readPaused = false;
+      this.socket.resume();
+    }
+    for (const subscription of this.subscriptions.values()) subscription.source.dispatch();
+  }
+}
+
+/** A protocol violation: the connection gets ERROR and is closed. */
+export const protocolError = (message: string): BrokerError => new BrokerError('BROKER_PROTOCOL', message);

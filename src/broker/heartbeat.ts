@@ -1,0 +1,66 @@
+/**
+ * Heart-beat negotiation (STOMP 1.1+ §Heart-beating) and the per-connection timers.
+ */
+
+/** Negotiated intervals from the broker's point of view, in ms; 0 = off. */
+export interface HeartBeat {
+  /** We send something (a frame or an EOL) at least this often. */
+  readonly send: number;
+  /** The client promised to send at least this often; silence for twice as long ends the connection. */
+  readonly receive: number;
+}
+
+/**
+ * `clientHeader` is the CONNECT `heart-beat` (cx,cy: what the client can send, what it wants);
+ * `offer` is ours [sx, sy]. Each direction is the larger of the two wishes, or off when either side says 0.
+ */
+export function negotiateHeartBeat(clientHeader: string | undefined, offer: readonly [number, number]): HeartBeat | undefined {
+  if (clientHeader === undefined || clientHeader === '') return { send: 0, receive: 0 };
+  const match = /^\s*(\d{1,9})\s*,\s*(\d{1,9})\s*$/.exec(clientHeader);
+  if (!match) return undefined;
+  const cx = Number(match[1]);
+  const cy = Number(match[2]);
+  const [sx, sy] = offer;
+  return { send: sx === 0 || cy === 0 ? 0 : Math.max(sx, cy), receive: sy === 0 || cx === 0 ? 0 : Math.max(sy, cx) };
+}
+
+export interface HeartBeatHooks {
+  /** Ms since the epoch when the client last sent a byte. */
+  lastRead(): number;
+  /** True when we wrote anything since the previous call (the call resets it). */
+  wroteSinceLastCheck(): boolean;
+  /** Write one EOL. */
+  beat(): void;
+  /** The client has been silent too long. */
+  silent(): void;
+}
+
+/** Runs the two timers of one connection; `stop()` on close. */
+export class HeartBeatTimers {
+  readonly #timers: NodeJS.Timeout[] = [];
+
+  constructor(heartBeat: HeartBeat, hooks: HeartBeatHooks) {
+    if (heartBeat.send > 0) {
+      // Checking twice per interval keeps the longest gap between our writes near one interval.
+      this.#every(heartBeat.send / 2, () => {
+        if (!hooks.wroteSinceLastCheck()) hooks.beat();
+      });
+    }
+    if (heartBeat.receive > 0) {
+      const deadline = 2 * heartBeat.receive;
+      this.#every(Math.max(heartBeat.receive / 4, 10), () => {
+        if (Date.now() - hooks.lastRead() > deadline) hooks.silent();
+      });
+    }
+  }
+
+  #every(ms: number, tick: () => void): void {
+    const timer = setInterval(tick, Math.max(1, Math.floor(ms)));
+    timer.unref();
+    this.#timers.push(timer);
+  }
+
+  stop(): void {
+    for (const timer of this.#timers.splice(0)) clearInterval(timer);
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Every knob of the embedded broker, validated in one place with its default. docs/broker.md
+ * mirrors this table; change both together.
+ */
+import { z } from 'zod';
+import { BrokerError } from './errors.ts';
+
+const positiveInt = z.number().int().positive();
+const millis = z.number().int().min(0);
+
+export const brokerOptionsSchema = z
+  .object({
+    /** Interface to listen on; loopback by default so nothing is exposed by accident. */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** TCP port; 0 picks a free ephemeral port (tests). */
+    port: z.number().int().min(0).max(65535).default(61613),
+    /** Folder for the SQLite store of persistent messages; without it nothing survives a restart. */
+    dataDir: z.string().min(1).optional(),
+    /** login → passcode. When given, CONNECT must carry a matching pair; when absent, anyone may connect. */
+    users: z.record(z.string(), z.string()).optional(),
+    /** Deliveries after which a NACKed or abandoned message moves to `<queue>.dlq`. */
+    maxDeliveries: positiveInt.default(5),
+    /** What we offer in CONNECTED: [we can send every, we want to receive every] ms; 0 = never. */
+    heartBeat: z.tuple([millis, millis]).default([10_000, 10_000]),
+    /** Bytes per frame, headers included. */
+    maxFrameSize: positiveInt.default(4 * 1024 * 1024),
+    /** Header lines per frame. */
+    maxHeaders: positiveInt.default(100),
+    /** Bytes per header line. */
+    maxHeaderLength: positiveInt.default(10 * 1024),
+    /** Subscriptions one connection may hold (temp-queue implicit ones included). */
+    maxSubscriptions: positiveInt.default(1000),
+    /**
+     * Bytes written to a connection and not yet taken by the kernel. Above half of it we stop
+     * delivering queue messages and stop reading from that client; a topic message that would
+     * exceed it ends the connection with ERROR (topics cannot wait).
+     */
+    maxPendingBytes: positiveInt.default(8 * 1024 * 1024),
+    /** Messages a `client`/`client-individual` subscriber may hold unacknowledged when it names no prefetch. */
+    defaultPrefetch: positiveInt.default(1000),
+    /** Milliseconds a client has to send CONNECT after the TCP connect. */
+    connectTimeout: positiveInt.default(10_000),
+  })
+  .strict();
+
+/** What callers may pass: every field optional. */
+export type BrokerOptions = z.input<typeof brokerOptionsSchema>;
+/** Options with every default applied. */
+export type ResolvedBrokerOptions = z.output<typeof brokerOptionsSchema>;
+
+/** Validate and fill in defaults; a bad option is a `BROKER_BAD_OPTION` error naming the path. */
+export function resolveBrokerOptions(options: BrokerOptions = {}): ResolvedBrokerOptions {
+  const parsed = brokerOptionsSchema.safeParse(options);
+  if (parsed.success) return parsed.data;
+  const detail = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(options)'}: ${issue.message}`).join('; ');
+  throw new BrokerError('BROKER_BAD_OPTION', detail);
+}

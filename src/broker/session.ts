@@ -1,0 +1,212 @@
+/**
+ * The STOMP verbs: what each client frame does to a connection's session and to the
+ * destinations. Any thrown PaygateError becomes an ERROR frame and a close (connection.ts).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Frame, StompHeaders, StompVersion } from '../stomp/frame.ts';
+import { BrokerError } from './errors.ts';
+import { protocolError } from './connection.ts';
+import type { Connection } from './connection.ts';
+import { negotiateHeartBeat } from './heartbeat.ts';
+import { expiryOf, userHeaders } from './message.ts';
+import type { BrokerMessage } from './message.ts';
+import type { Queue } from './queue.ts';
+import { ACK_MODES, Subscription } from './subscription.ts';
+import type { AckMode } from './subscription.ts';
+import { TEMP_QUEUE_PREFIX } from './temp-queues.ts';
+
+/** The CONNECTED `server` header; clients read the broker kind from the part before the slash. */
+export const SERVER_NAME = 'paygate/0.1.0';
+const VERSIONS: readonly StompVersion[] = ['1.2', '1.1', '1.0'];
+
+/** Dispatch one frame. CONNECT/STOMP only before the session is open, everything else only after. */
+export function handleFrame(connection: Connection, frame: Frame): void {
+  if (!connection.connected) {
+    if (frame.command !== 'CONNECT' && frame.command !== 'STOMP') throw protocolError(`${frame.command} before CONNECT`);
+    return connect(connection, frame.headers);
+  }
+  const receipt = frame.headers.receipt;
+  switch (frame.command) {
+    case 'SEND':
+      send(connection, frame);
+      break;
+    case 'SUBSCRIBE':
+      subscribe(connection, frame.headers);
+      break;
+    case 'UNSUBSCRIBE':
+      unsubscribe(connection, frame.headers);
+      break;
+    case 'ACK':
+    case 'NACK':
+      acknowledge(connection, frame.headers, frame.command === 'NACK');
+      break;
+    case 'BEGIN':
+      connection.transactions.begin(required(frame.headers, 'transaction'));
+      break;
+    case 'COMMIT':
+      connection.transactions.commit(required(frame.headers, 'transaction'));
+      break;
+    case 'ABORT':
+      connection.transactions.abort(required(frame.headers, 'transaction'));
+      break;
+    case 'DISCONNECT':
+      return connection.disconnect(receipt);
+    default:
+      throw protocolError(frame.command === 'CONNECT' || frame.command === 'STOMP' ? 'already connected' : `unexpected ${frame.command}`);
+  }
+  if (receipt !== undefined) connection.receipt(receipt);
+}
+
+function required(headers: StompHeaders, name: string): string {
+  const value = headers[name];
+  if (value === undefined || value === '') throw protocolError(`missing ${name} header`);
+  return value;
+}
+
+function connect(connection: Connection, headers: StompHeaders): void {
+  const offered = (headers['accept-version'] ?? '1.0').split(',').map((v) => v.trim());
+  const version = VERSIONS.find((v) => offered.includes(v));
+  if (version === undefined) {
+    connection.fail('unsupported STOMP version', 'supported versions are 1.0, 1.1 and 1.2', undefined, 'BROKER_PROTOCOL', {
+      version: VERSIONS.slice().reverse().join(','),
+    });
+    return;
+  }
+  const { users, heartBeat } = connection.context.options;
+  if (users !== undefined && !loginMatches(users, headers.login, headers.passcode)) {
+    connection.fail('authentication failed', 'unknown login or wrong passcode');
+    return;
+  }
+  const negotiated = negotiateHeartBeat(headers['heart-beat'], heartBeat);
+  if (negotiated === undefined) throw protocolError('heart-beat header is not "cx,cy"');
+  connection.open(version, negotiated);
+  connection.send('CONNECTED', {
+    version,
+    session: connection.session,
+    server: SERVER_NAME,
+    'heart-beat': `${negotiated.send},${negotiated.receive}`,
+  });
+}
+
+/** Compare digests, so the time taken says nothing about how much of the passcode matched. */
+function loginMatches(users: Record<string, string>, login: string | undefined, passcode: string | undefined): boolean {
+  if (login === undefined || !Object.hasOwn(users, login)) return false;
+  const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(users[login] as string), digest(passcode ?? ''));
+}
+
+function send(connection: Connection, frame: Frame): void {
+  const destination = required(frame.headers, 'destination');
+  const transaction = frame.headers.transaction;
+  // Resolve now so a bad destination is refused at SEND time, even inside a transaction.
+  connection.context.router.forSend(destination, connection.session);
+  const publish = (): void => publishNow(connection, destination, frame);
+  if (transaction === undefined) publish();
+  else connection.transactions.add(transaction, publish);
+}
+
+function publishNow(connection: Connection, destination: string, frame: Frame): void {
+  const { router } = connection.context;
+  const headers = userHeaders(frame.headers);
+  const replyTo = headers['reply-to'];
+  if (replyTo !== undefined && replyTo.startsWith(TEMP_QUEUE_PREFIX) && replyTo.length > TEMP_QUEUE_PREFIX.length) {
+    const queue = router.temps.open(connection.session, replyTo.slice(TEMP_QUEUE_PREFIX.length));
+    headers['reply-to'] = queue.name;
+    ensureTempConsumer(connection, replyTo, queue);
+  }
+  // A reply to a temp queue whose owner has gone is dropped: nobody could ever read it.
+  const target = router.forSend(destination, connection.session);
+  if (target === undefined) return;
+  const { id, seq } = connection.context.nextMessage();
+  const message: BrokerMessage = {
+    id,
+    seq,
+    destination,
+    headers,
+    body: frame.body,
+    persistent: headers.persistent === 'true',
+    expires: expiryOf(headers),
+    deliveries: 0,
+    stored: false,
+  };
+  if (target.kind === 'queue') target.queue.publish(message);
+  else target.topic.publish(message);
+}
+
+/**
+ * The RabbitMQ-style implicit subscription: replies to `/temp-queue/x` reach a client that never
+ * subscribed to it, on subscription id `/temp-queue/x`. An explicit SUBSCRIBE takes precedence.
+ */
+function ensureTempConsumer(connection: Connection, id: string, queue: Queue): void {
+  for (const subscription of connection.subscriptions.values()) if (subscription.source === queue) return;
+  if (connection.subscriptions.has(id)) return;
+  checkSubscriptionLimit(connection);
+  const subscription = new Subscription(id, connection, queue, 'auto', 0, true);
+  connection.subscriptions.set(id, subscription);
+  queue.addConsumer(subscription);
+}
+
+function checkSubscriptionLimit(connection: Connection): void {
+  const max = connection.context.options.maxSubscriptions;
+  if (connection.subscriptions.size >= max) throw new BrokerError('BROKER_LIMIT', `more than ${max} subscriptions on one connection`);
+}
+
+function subscribe(connection: Connection, headers: StompHeaders): void {
+  const destination = required(headers, 'destination');
+  const id = headers.id ?? (connection.version === '1.0' ? destination : required(headers, 'id'));
+  const implicit = connection.subscriptions.get(destination);
+  if (implicit?.implicit) removeSubscription(connection, implicit);
+  if (connection.subscriptions.has(id)) throw protocolError(`subscription id ${id} is already in use`);
+  checkSubscriptionLimit(connection);
+  const ack = (headers.ack ?? 'auto') as AckMode;
+  if (!ACK_MODES.includes(ack)) throw protocolError(`ack mode must be auto, client or client-individual`);
+  const target = connection.context.router.forSubscribe(destination, connection.session);
+  const source = target.kind === 'queue' ? target.queue : target.topic;
+  const subscription = new Subscription(id, connection, source, ack, prefetchOf(connection, headers));
+  connection.subscriptions.set(id, subscription);
+  source.addConsumer(subscription);
+}
+
+/** The prefetch window, from whichever header the client's broker dialect uses. */
+function prefetchOf(connection: Connection, headers: StompHeaders): number {
+  const given = headers['activemq.prefetchSize'] ?? headers['prefetch-count'];
+  const value = given === undefined ? Number.NaN : Number(given);
+  return Number.isInteger(value) && value > 0 ? value : connection.context.options.defaultPrefetch;
+}
+
+function unsubscribe(connection: Connection, headers: StompHeaders): void {
+  const id = headers.id ?? (connection.version === '1.0' ? headers.destination : undefined);
+  if (id === undefined) throw protocolError('missing id header');
+  const subscription = connection.subscriptions.get(id);
+  // Unknown ids are ignored: a client restoring state after a reconnect may unsubscribe twice.
+  if (subscription !== undefined) removeSubscription(connection, subscription);
+}
+
+function removeSubscription(connection: Connection, subscription: Subscription): void {
+  connection.subscriptions.delete(subscription.id);
+  subscription.source.removeConsumer(subscription);
+  const taken = subscription.takeAll();
+  for (const message of taken) if (connection.ackIndex.get(message.id) === subscription) connection.ackIndex.delete(message.id);
+  subscription.source.giveBack(taken);
+}
+
+/** ACK/NACK by `id` (1.2) or `message-id` (+ `subscription`, 1.1; alone, 1.0). */
+function acknowledge(connection: Connection, headers: StompHeaders, negative: boolean): void {
+  const ackId = connection.version === '1.2' ? (headers.id ?? headers['message-id']) : headers['message-id'];
+  if (ackId === undefined) throw protocolError(`${negative ? 'NACK' : 'ACK'} without ${connection.version === '1.2' ? 'id' : 'message-id'}`);
+  const subscription = connection.ackIndex.get(ackId);
+  const named = connection.version === '1.1' ? headers.subscription : undefined;
+  if (subscription === undefined || !subscription.unacked.has(ackId) || (named !== undefined && named !== subscription.id)) {
+    throw protocolError(`${negative ? 'NACK' : 'ACK'} of a message this connection does not hold unacknowledged`);
+  }
+  const apply = (): void => {
+    const taken = subscription.take(ackId);
+    for (const message of taken) if (connection.ackIndex.get(message.id) === subscription) connection.ackIndex.delete(message.id);
+    if (negative) subscription.source.giveBack(taken);
+    else for (const message of taken) subscription.source.settle(message);
+    subscription.source.dispatch();
+  };
+  const transaction = headers.transaction;
+  if (transaction === undefined) apply();
+  else connection.transactions.add(transaction, apply);
+}

@@ -1,0 +1,39 @@
+/**
+ * A topic: every current subscriber gets each message; nothing is kept for absent ones
+ * (non-durable, like `/topic/` on ActiveMQ and RabbitMQ without durable subscriptions).
+ */
+import { isExpired } from './message.ts';
+import type { BrokerMessage } from './message.ts';
+import type { MessageSource, Subscription } from './subscription.ts';
+
+export class Topic implements MessageSource {
+  readonly #subscribers = new Set<Subscription>();
+
+  constructor(readonly name: string) {}
+
+  get subscriberCount(): number {
+    return this.#subscribers.size;
+  }
+
+  /** Fan out now. Prefetch does not hold topic messages back: they cannot wait for anyone. */
+  publish(message: BrokerMessage): void {
+    if (isExpired(message, Date.now())) return;
+    for (const subscriber of this.#subscribers) subscriber.deliver(message, true);
+  }
+
+  addConsumer(subscription: Subscription): void {
+    this.#subscribers.add(subscription);
+  }
+
+  removeConsumer(subscription: Subscription): void {
+    this.#subscribers.delete(subscription);
+  }
+
+  /** Topic messages are never stored, so an ACK has nothing to delete. */
+  settle(): void {}
+
+  /** A NACKed topic message has nowhere to go back to: it is dropped. */
+  giveBack(): void {}
+
+  dispatch(): void {}
+}
