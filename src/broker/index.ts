@@ -8,3 +8,4 @@ export type { BrokerErrorCode } from './errors.ts';
 export { brokerOptionsSchema, resolveBrokerOptions } from './options.ts';
 export type { BrokerOptions, ResolvedBrokerOptions } from './options.ts';
 export { SERVER_NAME } from './session.ts';
+export { parseUsers } from './users.ts';

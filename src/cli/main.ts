@@ -3,6 +3,7 @@
  * this file only assembles them and turns typed errors into one stderr line and an exit code.
  */
 import { Command } from 'commander';
+import { brokerCommand } from './broker.ts';
 import { certsCommand } from './certs.ts';
 import { openCommand } from './open.ts';
 import { sealCommand } from './seal.ts';
@@ -15,5 +16,6 @@ const program = new Command('paygate')
 program.addCommand(certsCommand());
 program.addCommand(sealCommand());
 program.addCommand(openCommand());
+program.addCommand(brokerCommand());
 
 await program.parseAsync(process.argv);
