@@ -1,0 +1,305 @@
+import { EventEmitter } from 'node:events';
+import type { BrokerKind } from './broker-kind.ts';
+import { StompError } from './errors.ts';
+import type { NegotiatedHeartBeat } from './heartbeat.ts';
+import { StompMessage } from './message.ts';
+import type { AckOptions } from './message.ts';
+import { NodeList } from './nodes.ts';
+import { nodeName, parseOptions } from './options.ts';
+import type { ResolvedOptions, StompOptions } from './options.ts';
+import { SendQueue } from './send-queue.ts';
+import type { Operation } from './send-queue.ts';
+import { Session } from './session.ts';
+import type { Headers, IncomingMessage } from './session.ts';
+import { SubscriptionRegistry } from './subscriptions.ts';
+import type { SubscribeOptions, SubscriptionEntry } from './subscriptions.ts';
+import { Requester, tempQueueName } from './temp-queue.ts';
+import type { ReplyQueue, RequestOptions } from './temp-queue.ts';
+import { Transaction } from './transaction.ts';
+
+/** The connection's events (see docs/stomp.md). */
+export interface StompEvents {
+  /** A session with a node is up (first connect or after a reconnect); subscriptions are restored. */
+  'node-connect': [{ node: string; server: string; kind: BrokerKind; heartBeat: NegotiatedHeartBeat; reconnected: boolean }];
+  /** The session with a node ended; `error` says why (STOMP_CLOSED_BY_US after `close()`). */
+  'node-disconnect': [{ node: string; error: StompError }];
+  /** An attempt to connect to a node failed; the next node is tried. */
+  'node-error': [{ node: string; error: StompError }];
+  /** Every node failed in this round; the next round starts after `delayMs`. */
+  reconnecting: [{ delayMs: number }];
+  /** The connection is over: `close()` (no error) or reconnecting gave up (STOMP_CANNOT_CONNECT). */
+  close: [{ error: StompError | undefined }];
+  /** A subscription's handler threw or rejected; the message is neither ACKed nor NACKed. */
+  'handler-error': [{ error: unknown; message: StompMessage }];
+}
+
+/** Handles each message of a subscription. Not awaited: ack or nack when you are done. */
+export type MessageHandler = (message: StompMessage) => void | Promise<void>;
+
+/** A subscription, kept across reconnects until `unsubscribe()`. */
+export interface Subscription {
+  readonly id: string;
+  readonly destination: string;
+  unsubscribe(): Promise<void>;
+}
+
+/** Options of `send`. */
+export interface SendOptions {
+  /** More headers (`persistent`, `content-type`, `expires`, …). `content-length` is always ours. */
+  readonly headers?: Headers;
+  /** Resolve only once the broker confirmed (RECEIPT); reject on ERROR or after `receiptTimeoutMs`. */
+  readonly receipt?: boolean;
+}
+
+type State = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+/**
+ * A STOMP connection to a cluster of equivalent nodes, on stompit. Starts at a random node,
+ * fails over to the next one when a connection is lost or refused, reconnects with backoff,
+ * SUBSCRIBEs again to everything it held, and queues frames (up to `sendQueueLimit`) while no
+ * node is up. See docs/stomp.md.
+ */
+export class StompConnection extends EventEmitter<StompEvents> {
+  readonly options: ResolvedOptions;
+  readonly #nodes: NodeList;
+  readonly #queue: SendQueue;
+  readonly #subscriptions: SubscriptionRegistry;
+  readonly #requester: Requester;
+  readonly #handlers = new Map<string, MessageHandler>();
+  #session: Session | undefined;
+  #generation = 0;
+  #state: State = 'connecting';
+  #wake: (() => void) | undefined;
+  #nextTransaction = 0;
+
+  private constructor(options: ResolvedOptions) {
+    super();
+    this.options = options;
+    this.#nodes = new NodeList(options);
+    this.#queue = new SendQueue(options.sendQueueLimit);
+    this.#subscriptions = new SubscriptionRegistry((entry, message, session) => this.#deliver(entry, message, session));
+    this.#requester = new Requester(this);
+  }
+
+  /**
+   * Validates `options` (STOMP_BAD_OPTIONS) and connects. Tries `initialAttempts` nodes (default:
+   * each node once), then rejects with STOMP_CANNOT_CONNECT.
+   */
+  static async connect(options: StompOptions): Promise<StompConnection> {
+    const connection = new StompConnection(parseOptions(options));
+    const attempts = connection.options.initialAttempts ?? connection.options.nodes.length;
+    const session = await connection.#connectLoop(attempts);
+    connection.#attach(session, false);
+    return connection;
+  }
+
+  /** True while a session is up. */
+  get connected(): boolean {
+    return this.#state === 'connected';
+  }
+
+  /** The CONNECTED headers of the current session (`server`, `version`, `session`, `heart-beat`). */
+  get session(): Readonly<Headers> | undefined {
+    return this.#session?.connected;
+  }
+
+  /** `host:port` of the current node. */
+  get node(): string | undefined {
+    return this.#session?.name;
+  }
+
+  /** What the current broker is, from its `server` header. */
+  get brokerKind(): BrokerKind | undefined {
+    return this.#session?.kind;
+  }
+
+  /** The heart-beat intervals negotiated with the current node. */
+  get heartBeat(): NegotiatedHeartBeat | undefined {
+    return this.#session?.heartBeat;
+  }
+
+  /**
+   * SENDs `body` (a string is sent as UTF-8) with a byte-exact `content-length`. Resolves when
+   * written, or with `receipt` when confirmed. While reconnecting it waits in the send queue.
+   */
+  send(destination: string, body: string | Uint8Array, options: SendOptions = {}): Promise<void> {
+    const headers: Headers = { ...options.headers, destination };
+    const encoded = this.encode(body);
+    return this.dispatch((session) => session.send('SEND', headers, encoded, options.receipt ?? false));
+  }
+
+  /** Subscribes; `client-individual` acknowledgement unless `options.ack` says otherwise. */
+  subscribe(destination: string, handler: MessageHandler, options: SubscribeOptions = {}): Subscription {
+    const entry = this.#subscriptions.add(destination, options, this.options.prefetch);
+    this.#handlers.set(entry.id, handler);
+    if (this.#session) this.#subscriptions.subscribeOn(this.#session, entry);
+    return { id: entry.id, destination, unsubscribe: () => this.#unsubscribe(entry) };
+  }
+
+  /** BEGINs a transaction (sent when a connection is up). */
+  begin(): Transaction {
+    this.#nextTransaction += 1;
+    return new Transaction(`tx-${this.#nextTransaction}-${Date.now().toString(36)}`, this);
+  }
+
+  /** Makes a private reply queue on every broker kind (docs/stomp.md); `handler` gets its messages. */
+  replyQueue(handler: (message: StompMessage) => void, name = tempQueueName()): ReplyQueue {
+    const entry = this.#subscriptions.add(`/temp-queue/${name}`, {}, 0, true);
+    this.#handlers.set(entry.id, handler);
+    if (this.#session) this.#subscriptions.subscribeOn(this.#session, entry);
+    return { replyTo: entry.destination, close: () => this.#unsubscribe(entry) };
+  }
+
+  /** Request/reply: SENDs with `reply-to` (a private temp queue) and resolves with the reply. */
+  request(destination: string, body: string | Uint8Array, options: RequestOptions = {}): Promise<StompMessage> {
+    return this.#requester.request(destination, body, options);
+  }
+
+  /** DISCONNECTs (with receipt) and stops reconnecting; queued frames fail with STOMP_CLOSED_BY_US. */
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#wake?.();
+    const error = new StompError('STOMP_CLOSED_BY_US', 'connection closed by us');
+    this.#queue.failAll(error);
+    this.#requester.failAll(error);
+    await this.#session?.close();
+    this.emit('close', { error: undefined });
+  }
+
+  /** @internal Runs `op` on the live session, or queues it until one is up. */
+  dispatch(op: Operation): Promise<void> {
+    if (this.#state === 'closed') return Promise.reject(new StompError('STOMP_CLOSED_BY_US', 'connection closed by us'));
+    const session = this.#session;
+    if (session === undefined || session.closed) return this.#queue.push(op);
+    try {
+      return op(session, this.#generation);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** @internal A body as bytes: strings are UTF-8. */
+  encode(body: string | Uint8Array): Buffer {
+    return typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  }
+
+  #deliver(entry: SubscriptionEntry, incoming: IncomingMessage, session: Session): void {
+    const handler = this.#handlers.get(entry.id);
+    if (handler === undefined || session !== this.#session) return;
+    const message = new StompMessage(incoming, entry.id, entry.ack, this.#generation, (command, msg, options) =>
+      this.#acknowledge(command, msg, options),
+    );
+    try {
+      const result = handler(message);
+      if (result instanceof Promise) result.catch((error: unknown) => this.emit('handler-error', { error, message }));
+    } catch (error) {
+      this.emit('handler-error', { error, message });
+    }
+  }
+
+  #acknowledge(command: 'ACK' | 'NACK', message: StompMessage, options: AckOptions): Promise<void> {
+    if (message.ackMode === 'auto') return Promise.resolve();
+    const session = this.#session;
+    if (session === undefined || session.closed || message.generation !== this.#generation) {
+      const text = `cannot ${command} message ${message.ackId}: its connection was lost; the broker redelivers it`;
+      return Promise.reject(new StompError('STOMP_STALE_MESSAGE', text));
+    }
+    const headers: Headers = { id: message.ackId };
+    if (options.transaction !== undefined) headers.transaction = options.transaction;
+    return session.send(command, headers, undefined, options.receipt ?? false);
+  }
+
+  async #unsubscribe(entry: SubscriptionEntry): Promise<void> {
+    if (!this.#subscriptions.remove(entry.id)) return;
+    this.#handlers.delete(entry.id);
+    const session = this.#session;
+    if (session !== undefined && !session.closed) this.#subscriptions.unsubscribeOn(session, entry);
+  }
+
+  async #connectLoop(maxAttempts: number): Promise<Session> {
+    const errors: StompError[] = [];
+    for (let attempt = 1; !this.#isClosed(); attempt += 1) {
+      const node = this.#nodes.current;
+      try {
+        const session = await Session.open(node, this.options);
+        if (this.#isClosed()) {
+          await session.close();
+          break;
+        }
+        this.#nodes.succeeded();
+        return session;
+      } catch (err) {
+        if (this.#isClosed()) break;
+        const error = err instanceof StompError ? err : new StompError('STOMP_CANNOT_CONNECT', String(err), { cause: err });
+        errors.push(error);
+        this.emit('node-error', { node: nodeName(node), error });
+        if (maxAttempts > 0 && attempt >= maxAttempts) throw giveUp(errors);
+        await this.#sleep(this.#nodes.failed());
+      }
+    }
+    throw new StompError('STOMP_CLOSED_BY_US', 'connection closed by us while connecting');
+  }
+
+  #isClosed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  #attach(session: Session, reconnected: boolean): void {
+    this.#session = session;
+    this.#generation += 1;
+    this.#state = 'connected';
+    session.onClose((error) => this.#lost(session, error));
+    this.#subscriptions.restore(session);
+    const { name: node, connected, kind, heartBeat } = session;
+    this.emit('node-connect', { node, server: connected.server ?? '', kind, heartBeat, reconnected });
+    this.#queue.flush(session, this.#generation);
+  }
+
+  #lost(session: Session, error: StompError): void {
+    if (session !== this.#session) return;
+    this.#session = undefined;
+    this.#requester.failAll(error);
+    this.emit('node-disconnect', { node: session.name, error });
+    if (this.#state === 'closed') return;
+    if (!this.options.reconnect.enabled) {
+      this.#shutdown(error);
+      return;
+    }
+    this.#state = 'reconnecting';
+    const delayMs = this.#nodes.failed();
+    void this.#sleep(delayMs)
+      .then(() => this.#connectLoop(this.options.reconnect.maxAttempts))
+      .then(
+        (next) => this.#attach(next, true),
+        (err: unknown) => this.#shutdown(err instanceof StompError ? err : error),
+      );
+  }
+
+  #shutdown(error: StompError): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#queue.failAll(error);
+    this.#requester.failAll(error);
+    this.emit('close', { error });
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    this.emit('reconnecting', { delayMs: ms });
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(), ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
+
+function giveUp(errors: readonly StompError[]): StompError {
+  const last = errors.at(-1);
+  const tried = [...new Set(errors.map((e) => e.node ?? '?'))].join(', ');
+  const message = `no node accepted a connection after ${errors.length} attempt(s) (tried ${tried}); last: ${last?.message ?? 'none'}`;
+  return new StompError('STOMP_CANNOT_CONNECT', message, { cause: last, frame: last?.frame });
+}

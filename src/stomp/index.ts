@@ -1,0 +1,21 @@
+/**
+ * paygate's STOMP connection layer (DESIGN §3): a cluster connection on stompit with failover,
+ * heart-beats, reconnect with re-subscribe, receipts, transactions, temp-queue request/reply and
+ * per-broker quirks. docs/stomp.md is the guide.
+ */
+export { StompConnection } from './connection.ts';
+export type { MessageHandler, SendOptions, StompEvents, Subscription } from './connection.ts';
+export { STOMP_ERROR_CODES, StompError, isStompError } from './errors.ts';
+export type { StompErrorCode } from './errors.ts';
+export { StompMessage } from './message.ts';
+export type { AckMode, AckOptions } from './message.ts';
+export { parseOptions } from './options.ts';
+export type { ResolvedOptions, StompNode, StompOptions } from './options.ts';
+export { brokerKindOf, quirksOf } from './broker-kind.ts';
+export type { BrokerKind, BrokerQuirks } from './broker-kind.ts';
+export type { NegotiatedHeartBeat } from './heartbeat.ts';
+export type { SubscribeOptions } from './subscriptions.ts';
+export type { ReplyQueue, RequestOptions } from './temp-queue.ts';
+export { Transaction } from './transaction.ts';
+export type { TransactionSendOptions } from './transaction.ts';
+export type { Headers } from './session.ts';
