@@ -40,6 +40,8 @@ export type MessageHandler = (message: StompMessage) => void | Promise<void>;
 export interface Subscription {
   readonly id: string;
   readonly destination: string;
+  /** Resolves once a broker confirmed the SUBSCRIBE (receipt); it may wait for a connection. */
+  readonly ready: Promise<void>;
   unsubscribe(): Promise<void>;
 }
 
@@ -133,7 +135,7 @@ export class StompConnection extends EventEmitter<StompEvents> {
     const entry = this.#subscriptions.add(destination, options, this.options.prefetch);
     this.#handlers.set(entry.id, handler);
     if (this.#session) this.#subscriptions.subscribeOn(this.#session, entry);
-    return { id: entry.id, destination, unsubscribe: () => this.#unsubscribe(entry) };
+    return { id: entry.id, destination, ready: entry.ready, unsubscribe: () => this.#unsubscribe(entry) };
   }
 
   /** BEGINs a transaction (sent when a connection is up). */

@@ -3,7 +3,6 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import Client from 'stompit/lib/Client.js';
-import type Subscription from 'stompit/lib/client/Subscription.js';
 import { brokerKindOf, quirksOf } from './broker-kind.ts';
 import type { BrokerKind, BrokerQuirks } from './broker-kind.ts';
 import { StompError } from './errors.ts';
@@ -46,7 +45,6 @@ export class Session {
   readonly #client: StompitClient;
   readonly #options: SessionOptions;
   readonly #receipts = new ReceiptTracker();
-  readonly #subscriptions = new Map<string, Subscription>();
   readonly #closeListeners: ((err: StompError) => void)[] = [];
   readonly #stopWatch: () => void;
   #closing = false;
@@ -134,12 +132,19 @@ export class Session {
     return waiter ? Promise.all([written, waiter.promise]).then(() => undefined) : written;
   }
 
-  /** SUBSCRIBEs with subscription id `id`; `headers` holds `destination`, `ack` and the rest. */
-  subscribe(id: string, headers: Headers, listener: (message: IncomingMessage) => void): void {
-    const subscription = this.#client.subscribe({ ...headers, id }, (err, message) => {
-      if (err === null) readMessage(message, message.headers, listener);
-    });
-    this.#subscriptions.set(id, subscription);
+  /**
+   * SUBSCRIBEs with subscription id `id`; `headers` holds `destination`, `ack` and the rest.
+   * Resolves when the broker confirmed it (the SUBSCRIBE carries a receipt).
+   */
+  subscribe(id: string, headers: Headers, listener: (message: IncomingMessage) => void): Promise<void> {
+    const ack = (headers.ack ?? 'auto') as Client.Ack;
+    // Registered with stompit first, then sent by us: stompit's own subscribe() takes no receipt.
+    if (this.#client.getSubscription(id) === undefined) {
+      this.#client.setImplicitSubscription(id, ack, (err, message) => {
+        if (err === null) readMessage(message, message.headers, listener);
+      });
+    }
+    return this.send('SUBSCRIBE', { ...headers, id }, undefined, true);
   }
 
   /** Accepts MESSAGE frames for a subscription the broker made on its own (RabbitMQ's temp queues). */
@@ -152,9 +157,7 @@ export class Session {
 
   /** UNSUBSCRIBEs a subscription made with {@link Session.subscribe}. */
   unsubscribe(id: string): void {
-    const subscription = this.#subscriptions.get(id);
-    this.#subscriptions.delete(id);
-    if (subscription && !this.closed) subscription.unsubscribe();
+    if (!this.closed) this.#client.getSubscription(id)?.unsubscribe();
   }
 
   /** DISCONNECTs politely (waits for the receipt at most `receiptTimeoutMs`), then closes. */

@@ -29,13 +29,19 @@ export interface SubscriptionEntry {
   readonly headers: Headers;
   /** A `/temp-queue/…` reply queue (see temp-queue.ts). */
   readonly temp: boolean;
+  /** Resolves once a broker first confirmed the SUBSCRIBE. */
+  readonly ready: Promise<void>;
+}
+
+interface Entry extends SubscriptionEntry {
+  readonly confirm: () => void;
 }
 
 /** Called for every MESSAGE of an entry, with the session it arrived on. */
 export type Deliver = (entry: SubscriptionEntry, message: IncomingMessage, session: Session) => void;
 
 export class SubscriptionRegistry {
-  readonly #entries = new Map<string, SubscriptionEntry>();
+  readonly #entries = new Map<string, Entry>();
   #next = 0;
 
   constructor(private readonly deliver: Deliver) {}
@@ -48,7 +54,11 @@ export class SubscriptionRegistry {
   /** Registers a subscription (not yet sent anywhere). */
   add(destination: string, options: SubscribeOptions, defaultPrefetch: number, temp = false): SubscriptionEntry {
     this.#next += 1;
-    const entry: SubscriptionEntry = {
+    let confirm: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => (confirm = resolve));
+    const entry: Entry = {
+      ready,
+      confirm: () => confirm(),
       id: `sub-${this.#next}`,
       destination,
       ack: temp ? 'auto' : (options.ack ?? 'client-individual'),
@@ -74,17 +84,20 @@ export class SubscriptionRegistry {
     for (const entry of this.#entries.values()) this.subscribeOn(session, entry);
   }
 
-  /** Subscribes one entry on `session`. */
+  /** Subscribes one entry on `session`; a failure waits for the next session (see `ready`). */
   subscribeOn(session: Session, entry: SubscriptionEntry): void {
+    const registered = this.#entries.get(entry.id);
+    if (registered === undefined) return;
     const listener = (message: IncomingMessage): void => {
       if (this.#entries.get(entry.id) === entry) this.deliver(entry, message, session);
     };
     if (entry.temp && session.quirks.tempQueues === 'implicit') {
       // RabbitMQ: SUBSCRIBE to /temp-queue/x is an error; replies come on the implicit id /temp-queue/x.
       session.acceptImplicit(entry.destination, listener);
+      registered.confirm();
       return;
     }
-    session.subscribe(entry.id, subscribeHeaders(entry, session.quirks), listener);
+    session.subscribe(entry.id, subscribeHeaders(entry, session.quirks), listener).then(registered.confirm, () => undefined);
   }
 
   /** UNSUBSCRIBEs one entry on `session` (nothing to send for an implicit one). */

@@ -1,7 +1,10 @@
-// Which brokers the integration suite runs against (DESIGN.md §6), and a raw
-// STOMP 1.2 socket for smoke tests. The real client comes later (stompit); this
-// one exists so the CI brokers can be checked without depending on it.
+// Which brokers the integration suite runs against (DESIGN.md §6), how a test file
+// gets one (external ones are already running; an embedded one is started per file
+// on an ephemeral port), and a raw STOMP 1.2 socket for smoke tests that must not
+// depend on the connection layer under test (src/stomp).
+import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 
 export type BrokerName = 'embedded' | 'rabbitmq' | 'activemq';
@@ -202,4 +205,50 @@ export async function stompConnect(broker: BrokerDescriptor, timeoutMs: number):
   const session = await openStomp(broker, timeoutMs);
   session.close();
   return session.connected;
+}
+
+// --- a broker per test file -------------------------------------------------
+
+/** A running broker that a test file connects to. */
+export interface TestBroker {
+  /** Its descriptor, with the port it really listens on. */
+  readonly descriptor: BrokerDescriptor & { readonly port: number };
+  /** Stops it if the test file started it (embedded); a no-op for external brokers. */
+  stop(): Promise<void>;
+}
+
+/** What src/broker/index.ts exports (issue 3's embedded broker). */
+export interface EmbeddedBrokerHandle {
+  readonly host: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+interface EmbeddedBrokerModule {
+  readonly EmbeddedBroker: {
+    start(options: { host?: string; port?: number; dataDir?: string; heartBeat?: unknown }): Promise<EmbeddedBrokerHandle>;
+  };
+}
+
+const EMBEDDED_MODULE = '../../src/broker/index.ts';
+
+/** True once the embedded broker's module exists. */
+export const embeddedBrokerBuilt = (): boolean => existsSync(fileURLToPath(new URL(EMBEDDED_MODULE, import.meta.url)));
+
+/**
+ * Starts an embedded broker on 127.0.0.1 (ephemeral port unless given). Throws when the module
+ * does not exist yet, so that a suite naming `embedded` fails rather than skips.
+ */
+export async function startEmbeddedBroker(
+  options: { port?: number; dataDir?: string; heartBeat?: unknown } = {},
+): Promise<EmbeddedBrokerHandle> {
+  if (!embeddedBrokerBuilt()) throw new Error(`the embedded broker is not built yet (${EMBEDDED_MODULE} is missing)`);
+  const module = (await import(/* @vite-ignore */ EMBEDDED_MODULE)) as EmbeddedBrokerModule;
+  return module.EmbeddedBroker.start({ host: '127.0.0.1', port: 0, ...options });
+}
+
+/** The broker for one test file: external ones as they are, an embedded one started now. */
+export async function startTestBroker(broker: BrokerDescriptor): Promise<TestBroker> {
+  if (isExternal(broker)) return { descriptor: broker, stop: async () => undefined };
+  const embedded = await startEmbeddedBroker();
+  return { descriptor: { ...broker, host: embedded.host, port: embedded.port }, stop: () => embedded.stop() };
 }
