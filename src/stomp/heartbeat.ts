@@ -6,6 +6,9 @@
  * (interval + margin), which can exceed 2× the interval. The watchdog here checks four times per
  * interval and fires once `grace × interval` (default 1.5) passed without a byte, so a dead peer
  * is detected after at most (grace + 0.25) × interval < 2 × interval.
+ *
+ * The first heart-beat gets one interval more: ActiveMQ 5.17 sends its first one two intervals
+ * after CONNECTED (measured: 806 ms at 400 ms, 2005 ms at 1 s), then one per interval.
  */
 
 /** What each side promised, in ms; 0 means no heart-beats in that direction. */
@@ -52,7 +55,7 @@ export function watchReads(
   if (intervalMs <= 0) return () => undefined;
   const limit = grace * intervalMs;
   let lastCount = source.bytesRead;
-  let lastChange = Date.now();
+  let lastChange = Date.now() + intervalMs; // the first heart-beat may come an interval late
   const timer = setInterval(
     () => {
       const now = Date.now();
