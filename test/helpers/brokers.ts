@@ -223,9 +223,18 @@ export interface EmbeddedBrokerHandle {
   readonly port: number;
   stop(): Promise<void>;
 }
+/** The options of `EmbeddedBroker.start` that tests use (src/broker/options.ts has them all). */
+export interface EmbeddedBrokerOptions {
+  host?: string;
+  /** 0 (the default here): an ephemeral port. */
+  port?: number;
+  dataDir?: string;
+  /** CONNECTED's heart-beat offer, [can send every, wants every] ms. Tests use 500 ms (see below). */
+  heartBeat?: [number, number];
+}
 interface EmbeddedBrokerModule {
   readonly EmbeddedBroker: {
-    start(options: { host?: string; port?: number; dataDir?: string; heartBeat?: unknown }): Promise<EmbeddedBrokerHandle>;
+    start(options: EmbeddedBrokerOptions): Promise<EmbeddedBrokerHandle>;
   };
 }
 
@@ -238,12 +247,12 @@ export const embeddedBrokerBuilt = (): boolean => existsSync(fileURLToPath(new U
  * Starts an embedded broker on 127.0.0.1 (ephemeral port unless given). Throws when the module
  * does not exist yet, so that a suite naming `embedded` fails rather than skips.
  */
-export async function startEmbeddedBroker(
-  options: { port?: number; dataDir?: string; heartBeat?: unknown } = {},
-): Promise<EmbeddedBrokerHandle> {
+export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): Promise<EmbeddedBrokerHandle> {
   if (!embeddedBrokerBuilt()) throw new Error(`the embedded broker is not built yet (${EMBEDDED_MODULE} is missing)`);
   const module = (await import(/* @vite-ignore */ EMBEDDED_MODULE)) as EmbeddedBrokerModule;
-  return module.EmbeddedBroker.start({ host: '127.0.0.1', port: 0, ...options });
+  // Heart-beats of 500 ms instead of the broker's 10 s default: the suites check that they flow
+  // and that a dead peer is detected within 2 intervals, which must not take 20 s.
+  return module.EmbeddedBroker.start({ host: '127.0.0.1', port: 0, heartBeat: [500, 500], ...options });
 }
 
 /** The broker for one test file: external ones as they are, an embedded one started now. */
