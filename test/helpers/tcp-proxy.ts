@@ -1,6 +1,7 @@
 // A TCP proxy for fault injection: forwards 127.0.0.1:<port> to a target, and can
 // - freeze(): stop forwarding in both directions while keeping every socket open (a peer that
-//   died without a FIN: a pulled cable, a hung host), the case only heart-beats detect;
+//   died without a FIN: a pulled cable, a hung host), the case only heart-beats detect; a side
+//   that closes meanwhile is not reported to the other either;
 // - drop(): close the current connections (a broker crash, seen from the client);
 // - refuse(): close new connections at once (a node that is down but may come back);
 // - close(): also stop listening (a node that is gone).
@@ -58,8 +59,9 @@ export class TcpProxy {
       upstream.destroy();
     };
     for (const socket of pair) {
-      socket.on('error', end);
-      socket.on('close', end);
+      socket.on('error', () => undefined);
+      // Frozen, a close is not passed on either: the other side must see silence, nothing else.
+      socket.on('close', () => (this.#frozen ? socket.destroy() : end()));
     }
   }
 

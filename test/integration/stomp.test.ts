@@ -233,6 +233,25 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('STOMP on $nam
     expect(c.connected).toBe(true);
   });
 
+  it('dead peer: a proxy that stops forwarding (no FIN, no RST) is detected within 2× the heart-beat interval', async () => {
+    const [c, proxy] = await viaProxy({ heartBeat: { outgoingMs: 300, incomingMs: 300 }, reconnect: { enabled: false } });
+    const interval = c.heartBeat?.incomingMs ?? 0;
+    expect(interval).toBeGreaterThan(0);
+    await sleep(2.5 * interval); // past the first heart-beat, which ActiveMQ sends an interval late
+    const lost = nextEvent(c, 'node-disconnect', 10 * interval);
+    const frozenAt = Date.now();
+    proxy.freeze();
+    const { error } = await lost;
+    const detectedAfter = Date.now() - frozenAt;
+    expect(error.code).toBe('STOMP_READ_TIMEOUT');
+    // The watchdog (src/stomp/heartbeat.ts) fires once 1.5 intervals passed since the last byte,
+    // which arrived before the freeze, checking every quarter interval: at most 1.75 intervals
+    // after the freeze. The bound asserted is the requirement, 2 intervals, plus one second for
+    // timer lag on a loaded 2-core CI machine (vitest runs test files in parallel forks).
+    expect(detectedAfter).toBeLessThanOrEqual(2 * interval + 1_000);
+    expect(detectedAfter).toBeGreaterThanOrEqual(interval); // not a false alarm: it waited
+  });
+
   it('reconnect: subscriptions come back, and sends made meanwhile are queued up to the bound, then sent', async () => {
     const queue = unique('queue', 'resubscribe');
     const [c, proxy] = await viaProxy({ reconnect: { initialDelayMs: 50, maxDelayMs: 100 }, sendQueueLimit: 2 });
