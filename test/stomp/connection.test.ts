@@ -1,0 +1,153 @@
+// The connection layer against a scripted server (test/stomp/fake-server.ts): what real brokers
+// cannot be made to do on demand — a short text/plain ERROR (the stompit patch), a missing
+// RECEIPT, silence after TCP accept, garbage, a dead node in the list.
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { StompConnection, isStompError } from '../../src/stomp/index.ts';
+import type { StompError, StompOptions } from '../../src/stomp/index.ts';
+import { encodeFrame } from '../helpers/brokers.ts';
+import { FakeStompServer, connected, polite } from './fake-server.ts';
+
+const servers: FakeStompServer[] = [];
+const open: StompConnection[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close()));
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+const start = async (...args: Parameters<typeof FakeStompServer.start>): Promise<FakeStompServer> => {
+  const server = await FakeStompServer.start(...args);
+  servers.push(server);
+  return server;
+};
+const connect = async (options: StompOptions): Promise<StompConnection> => {
+  const connection = await StompConnection.connect(options);
+  open.push(connection);
+  return connection;
+};
+const failure = async (promise: Promise<unknown>): Promise<StompError> => {
+  const err = await promise.then(
+    () => new Error('resolved'),
+    (e: unknown) => e,
+  );
+  if (!isStompError(err)) throw err;
+  return err;
+};
+/** A port where nothing listens. */
+const deadPort = async (): Promise<number> => {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+};
+const at = (port: number): StompOptions['nodes'][number] => ({ host: '127.0.0.1', port, login: 'u', passcode: 'p' });
+
+describe('stompit ERROR handling (patches/stompit+1.0.0.patch)', () => {
+  it('a short text/plain ERROR answering CONNECT (RabbitMQ’s bad login) is a typed error with its text, not a crash', async () => {
+    const body = 'Access refused for user \'u\'\n';
+    const server = await start((frame, reply, socket) => {
+      if (frame.command !== 'CONNECT') return;
+      const length = String(Buffer.byteLength(body));
+      reply(encodeFrame('ERROR', { message: 'Bad CONNECT', 'content-type': 'text/plain', 'content-length': length }, body));
+      socket.end();
+    });
+    const err = await failure(StompConnection.connect({ nodes: [at(server.port)] }));
+    expect(err.code).toBe('STOMP_CANNOT_CONNECT');
+    expect(err.frame).toEqual({ message: 'Bad CONNECT', body });
+    expect(err.message).toMatch(/Bad CONNECT/);
+  });
+
+  it('an ERROR while connected ends the session with STOMP_OPERATION_FAILED and fails the pending receipt', async () => {
+    const server = await start((frame, reply) => {
+      if (frame.command === 'CONNECT') reply(connected());
+      if (frame.command === 'SEND') {
+        reply(encodeFrame('ERROR', { message: 'refused', 'content-type': 'text/plain', 'content-length': '3', 'receipt-id': frame.headers.receipt ?? '' }, 'no!'));
+      }
+    });
+    const c = await connect({ nodes: [at(server.port)], reconnect: { enabled: false } });
+    const closed = new Promise<StompError | undefined>((resolve) => c.once('close', ({ error }) => resolve(error)));
+    const err = await failure(c.send('/queue/x', 'body', { receipt: true }));
+    expect(err).toMatchObject({ code: 'STOMP_OPERATION_FAILED', frame: { message: 'refused', body: 'no!' } });
+    expect((await closed)?.code).toBe('STOMP_OPERATION_FAILED');
+  });
+});
+
+describe('frames', () => {
+  it('SEND carries content-length in bytes: a NUL and multi-byte UTF-8 survive', async () => {
+    const server = await start();
+    const c = await connect({ nodes: [at(server.port)] });
+    const body = 'a\0b — é € 💳';
+    await c.send('/queue/x', body, { receipt: true, headers: { 'content-type': 'text/plain;charset=utf-8' } });
+    const [send] = server.received('SEND');
+    expect(send?.headers['content-length']).toBe(String(Buffer.byteLength(body)));
+    expect(send?.body).toBe(body);
+    await c.send('/queue/x', new Uint8Array([0, 255, 0]), { receipt: true });
+    expect(server.received('SEND')[1]?.headers['content-length']).toBe('3');
+  });
+
+  it('CONNECT offers STOMP 1.2 with login, passcode, vhost and our heart-beats; prefetch uses no header on an unknown broker', async () => {
+    const server = await start();
+    const c = await connect({ nodes: [{ ...at(server.port), vhost: 'pay' }], heartBeat: { outgoingMs: 0, incomingMs: 0 } });
+    expect(server.received('CONNECT')[0]?.headers).toMatchObject({ 'accept-version': '1.2', host: 'pay', login: 'u', passcode: 'p', 'heart-beat': '0,0' });
+    await c.subscribe('/queue/x', () => undefined, { prefetch: 5 }).ready;
+    const subscribe = server.received('SUBSCRIBE')[0]?.headers;
+    expect(subscribe).toMatchObject({ destination: '/queue/x', ack: 'client-individual', id: 'sub-1' });
+    expect(Object.keys(subscribe ?? {}).filter((k) => k.includes('prefetch'))).toEqual([]);
+  });
+});
+
+describe('timeouts and failures', () => {
+  it('a RECEIPT that never comes rejects with STOMP_TIMEOUT after receiptTimeoutMs', async () => {
+    const server = await start((frame, reply) => {
+      if (frame.command === 'CONNECT') reply(connected());
+    });
+    const c = await connect({ nodes: [at(server.port)], receiptTimeoutMs: 200 });
+    const t0 = Date.now();
+    expect((await failure(c.send('/queue/x', 'b', { receipt: true }))).code).toBe('STOMP_TIMEOUT');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
+  });
+
+  it('a node that accepts TCP but never answers CONNECT fails within connectTimeoutMs', async () => {
+    const server = await start(() => undefined);
+    const t0 = Date.now();
+    const err = await failure(StompConnection.connect({ nodes: [at(server.port)], connectTimeoutMs: 300 }));
+    expect(err.code).toBe('STOMP_CANNOT_CONNECT');
+    expect(Date.now() - t0).toBeLessThan(2_000);
+  });
+
+  it('fails over past a dead node (node-error event), and gives up with STOMP_CANNOT_CONNECT when all are dead', async () => {
+    const [dead, server] = [await deadPort(), await start()];
+    const errors: string[] = [];
+    const c = await StompConnection.connect({ nodes: [at(dead), at(server.port)], randomStart: false });
+    open.push(c);
+    expect(c.node).toBe(`127.0.0.1:${server.port}`);
+    c.on('node-error', ({ node }) => errors.push(node));
+    const all = await failure(StompConnection.connect({ nodes: [at(dead), at(dead)], initialAttempts: 4, reconnect: { initialDelayMs: 10 } }));
+    expect(all.code).toBe('STOMP_CANNOT_CONNECT');
+    expect(all.message).toMatch(/after 4 attempt/);
+  });
+
+  it('garbage from the broker is STOMP_UNEXPECTED_DATA; a close without ERROR is STOMP_CLOSED_BY_PEER', async () => {
+    const server = await start(polite);
+    const c = await connect({ nodes: [at(server.port)], reconnect: { initialDelayMs: 20 } });
+    const codes: string[] = [];
+    c.on('node-disconnect', ({ error }) => codes.push(error.code));
+    const reconnected = (): Promise<void> => new Promise((resolve) => c.once('node-connect', () => resolve()));
+    let back = reconnected();
+    for (const socket of server.sockets) socket.write('GARBAGE\nno-colon-here\n\n\0');
+    await back;
+    back = reconnected();
+    for (const socket of server.sockets) socket.destroy();
+    await back;
+    expect(codes).toEqual(['STOMP_UNEXPECTED_DATA', 'STOMP_CLOSED_BY_PEER']);
+  });
+
+  it('after close(), operations reject with STOMP_CLOSED_BY_US', async () => {
+    const server = await start();
+    const c = await connect({ nodes: [at(server.port)] });
+    await c.close();
+    expect((await failure(c.send('/queue/x', 'b'))).code).toBe('STOMP_CLOSED_BY_US');
+    expect(server.received('DISCONNECT')).toHaveLength(1);
+  });
+});
