@@ -26,7 +26,7 @@ describe('patches/stompit+1.0.0.patch', () => {
   it('is applied to the installed stompit (postinstall: patch-package)', () => {
     const installed = readFileSync(createRequire(import.meta.url).resolve('stompit/lib/Client.js'), 'utf8');
     const patch = readFileSync(new URL('../../patches/stompit+1.0.0.patch', import.meta.url), 'utf8');
-    expect(patch).toMatch(/^\+    frame\.on\('end', \(\) => \{$/m);
+    expect(patch).toMatch(/^\+ {4}frame\.on\('end', \(\) => \{$/m);
     expect(installed).toContain("frame.on('end', () => {\n      error.longMessage");
   });
 });
