@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { BrokerKind } from './broker-kind.ts';
+import type { StompEvents } from './events.ts';
 import { StompError } from './errors.ts';
 import type { NegotiatedHeartBeat } from './heartbeat.ts';
 import { StompMessage } from './message.ts';
@@ -12,38 +13,10 @@ import type { Operation } from './send-queue.ts';
 import { Session } from './session.ts';
 import type { Headers, IncomingMessage } from './session.ts';
 import { SubscriptionRegistry } from './subscriptions.ts';
-import type { SubscribeOptions, SubscriptionEntry } from './subscriptions.ts';
+import type { MessageHandler, SubscribeOptions, Subscription, SubscriptionEntry } from './subscriptions.ts';
 import { Requester, tempQueueName } from './temp-queue.ts';
 import type { ReplyQueue, RequestOptions } from './temp-queue.ts';
 import { Transaction } from './transaction.ts';
-
-/** The connection's events (see docs/stomp.md). */
-export interface StompEvents {
-  /** A session with a node is up (first connect or after a reconnect); subscriptions are restored. */
-  'node-connect': [{ node: string; server: string; kind: BrokerKind; heartBeat: NegotiatedHeartBeat; reconnected: boolean }];
-  /** The session with a node ended; `error` says why (STOMP_CLOSED_BY_US after `close()`). */
-  'node-disconnect': [{ node: string; error: StompError }];
-  /** An attempt to connect to a node failed; the next node is tried. */
-  'node-error': [{ node: string; error: StompError }];
-  /** Every node failed in this round; the next round starts after `delayMs`. */
-  reconnecting: [{ delayMs: number }];
-  /** The connection is over: `close()` (no error) or reconnecting gave up (STOMP_CANNOT_CONNECT). */
-  close: [{ error: StompError | undefined }];
-  /** A subscription's handler threw or rejected; the message is neither ACKed nor NACKed. */
-  'handler-error': [{ error: unknown; message: StompMessage }];
-}
-
-/** Handles each message of a subscription. Not awaited: ack or nack when you are done. */
-export type MessageHandler = (message: StompMessage) => void | Promise<void>;
-
-/** A subscription, kept across reconnects until `unsubscribe()`. */
-export interface Subscription {
-  readonly id: string;
-  readonly destination: string;
-  /** Resolves once a broker confirmed the SUBSCRIBE (receipt); it may wait for a connection. */
-  readonly ready: Promise<void>;
-  unsubscribe(): Promise<void>;
-}
 
 /** Options of `send`. */
 export interface SendOptions {

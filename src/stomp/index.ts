@@ -4,7 +4,8 @@
  * per-broker quirks. docs/stomp.md is the guide.
  */
 export { StompConnection } from './connection.ts';
-export type { MessageHandler, SendOptions, StompEvents, Subscription } from './connection.ts';
+export type { SendOptions } from './connection.ts';
+export type { StompEvents } from './events.ts';
 export { STOMP_ERROR_CODES, StompError, isStompError } from './errors.ts';
 export type { StompErrorCode } from './errors.ts';
 export { StompMessage } from './message.ts';
@@ -14,7 +15,7 @@ export type { ResolvedOptions, StompNode, StompOptions } from './options.ts';
 export { brokerKindOf, quirksOf } from './broker-kind.ts';
 export type { BrokerKind, BrokerQuirks } from './broker-kind.ts';
 export type { NegotiatedHeartBeat } from './heartbeat.ts';
-export type { SubscribeOptions } from './subscriptions.ts';
+export type { MessageHandler, SubscribeOptions, Subscription } from './subscriptions.ts';
 export type { ReplyQueue, RequestOptions } from './temp-queue.ts';
 export { Transaction } from './transaction.ts';
 export type { TransactionSendOptions } from './transaction.ts';

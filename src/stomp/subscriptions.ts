@@ -1,5 +1,5 @@
 import type { BrokerQuirks } from './broker-kind.ts';
-import type { AckMode } from './message.ts';
+import type { AckMode, StompMessage } from './message.ts';
 import type { Headers, IncomingMessage, Session } from './session.ts';
 
 /**
@@ -8,6 +8,18 @@ import type { Headers, IncomingMessage, Session } from './session.ts';
  * (RabbitMQ: an implicit subscription; the others: a SUBSCRIBE), decided per session because a
  * failover may land on another kind of broker.
  */
+
+/** Handles each message of a subscription. Not awaited: ack or nack when you are done. */
+export type MessageHandler = (message: StompMessage) => void | Promise<void>;
+
+/** A subscription, kept across reconnects until `unsubscribe()`. */
+export interface Subscription {
+  readonly id: string;
+  readonly destination: string;
+  /** Resolves once a broker confirmed the SUBSCRIBE (receipt); it may wait for a connection. */
+  readonly ready: Promise<void>;
+  unsubscribe(): Promise<void>;
+}
 
 /** Options of `subscribe`. */
 export interface SubscribeOptions {
