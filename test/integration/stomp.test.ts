@@ -249,7 +249,9 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('STOMP on $nam
     // after the freeze. The bound asserted is the requirement, 2 intervals, plus one second for
     // timer lag on a loaded 2-core CI machine (vitest runs test files in parallel forks).
     expect(detectedAfter).toBeLessThanOrEqual(2 * interval + 1_000);
-    expect(detectedAfter).toBeGreaterThanOrEqual(interval); // not a false alarm: it waited
+    // Not a false alarm: 1.5 intervals of silence, of which at most one (a heart-beat period)
+    // had passed before the freeze.
+    expect(detectedAfter).toBeGreaterThanOrEqual(0.4 * interval);
   });
 
   it('reconnect: subscriptions come back, and sends made meanwhile are queued up to the bound, then sent', async () => {
