@@ -204,7 +204,7 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('STOMP on $nam
       ['a', 'b', 'c'].map((body) => requester.request(service, body, { timeoutMs: 5_000, headers: queueHeaders() })),
     );
     expect(replies.map((r) => r.text())).toEqual(['pong:a', 'pong:b', 'pong:c']);
-    const expected = { rabbitmq: /^\/reply-queue\/amq\.gen-/, activemq: /^\/remote-temp-queue\/ID:/, embedded: /^\/\S+/ };
+    const expected = { rabbitmq: /^\/reply-queue\/amq\.gen-/, activemq: /^\/remote-temp-queue\/ID:/, embedded: /^\/remote-temp-queue\/\S+\.paygate-/ };
     for (const replyTo of seen) expect(replyTo).toMatch(expected[descriptor.name]);
   });
 
