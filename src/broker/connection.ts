@@ -23,6 +23,8 @@ export interface BrokerContext {
   readonly options: ResolvedBrokerOptions;
   readonly router: Router;
   readonly store: MessageStore | undefined;
+  /** True once `stop()` began: messages given back then do not count as failed deliveries. */
+  readonly stopping: boolean;
   /** A fresh `message-id` and its arrival sequence number. */
   nextMessage(): { id: string; seq: number };
   /** Called once, when the connection is gone. */
@@ -208,7 +210,8 @@ export class Connection implements SubscriptionOwner {
     const subscriptions = [...this.subscriptions.values()];
     // Detach every consumer first, so returned messages cannot go back to this connection.
     for (const subscription of subscriptions) subscription.source.removeConsumer(subscription);
-    for (const subscription of subscriptions) subscription.source.giveBack(subscription.takeAll());
+    const counted = !this.context.stopping; // a broker stop is nobody's failed delivery
+    for (const subscription of subscriptions) subscription.source.giveBack(subscription.takeAll(), counted);
     this.subscriptions.clear();
     this.ackIndex.clear();
     this.context.router.temps.closeAll(this.session);

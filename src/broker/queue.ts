@@ -75,9 +75,9 @@ export class Queue implements MessageSource {
     }
   }
 
-  giveBack(messages: readonly BrokerMessage[]): void {
+  giveBack(messages: readonly BrokerMessage[], counted = true): void {
     for (const message of messages) {
-      if (message.deliveries >= this.context.maxDeliveries) this.#deadLetter(message);
+      if (counted && message.deliveries >= this.context.maxDeliveries) this.#deadLetter(message);
       else {
         if (message.stored) this.context.store?.updateDeliveries(message);
         this.#insertSorted(message);

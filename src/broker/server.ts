@@ -57,10 +57,14 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
     const address = server.address();
     this.host = options.host;
     this.port = typeof address === 'object' && address !== null ? address.port : options.port;
+    const isStopping = (): boolean => this.#stopping !== undefined;
     this.#context = {
       options,
       router,
       store,
+      get stopping() {
+        return isStopping();
+      },
       nextMessage: () => {
         const seqNo = ++this.#seq;
         return { id: `ID:paygate-${this.#runId}-${seqNo}`, seq: seqNo };

@@ -11,8 +11,11 @@ export const ACK_MODES: readonly AckMode[] = ['auto', 'client', 'client-individu
 export interface MessageSource {
   /** A consumer acknowledged `message`: it is gone for good. */
   settle(message: BrokerMessage): void;
-  /** Messages handed out but not acknowledged come back (NACK, UNSUBSCRIBE, disconnect). */
-  giveBack(messages: readonly BrokerMessage[]): void;
+  /**
+   * Messages handed out but not acknowledged come back (NACK, UNSUBSCRIBE, disconnect). With
+   * `counted: false` (broker stop) the return does not count towards dead-lettering.
+   */
+  giveBack(messages: readonly BrokerMessage[], counted?: boolean): void;
   removeConsumer(subscription: Subscription): void;
   /** Try to hand out waiting messages (a consumer has room again). */
   dispatch(): void;

@@ -1,0 +1,88 @@
+/**
+ * Acceptance 5: with a data folder, persistent messages that were not acknowledged survive a
+ * restart; acknowledged and non-persistent ones do not.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EmbeddedBroker } from '../../src/broker/index.ts';
+import { bodies, RawClient, startBroker, tempDir } from './helpers.ts';
+
+describe('persistence across a restart', () => {
+  it('delivers persistent unacknowledged messages after a restart, and nothing acknowledged', async () => {
+    const dataDir = tempDir();
+    const first = await startBroker({ dataDir });
+    const producer = await RawClient.connect(first);
+    for (const name of ['acked', 'held', 'waiting', 'expiring']) {
+      const expires: Record<string, string> = name === 'expiring' ? { expires: String(Date.now() + 300) } : {};
+      await producer.sendAndConfirm({ destination: '/queue/durable', persistent: 'true', 'x-name': name, ...expires }, `${name} body`);
+    }
+    await producer.sendAndConfirm({ destination: '/queue/durable', 'x-name': 'transient' }, 'not persistent');
+    const consumer = await RawClient.connect(first);
+    consumer.send('SUBSCRIBE', { id: 's', destination: '/queue/durable', ack: 'client-individual', 'prefetch-count': '1' });
+    const acked = await consumer.expect('MESSAGE');
+    consumer.send('ACK', { id: acked.headers.ack ?? '', receipt: 'a' });
+    await consumer.waitReceipt('a');
+    expect((await consumer.expect('MESSAGE')).headers['x-name']).toBe('held'); // delivered, never acknowledged
+    await first.stop();
+
+    await new Promise((resolve) => setTimeout(resolve, 350)); // "expiring" expires while the broker is down
+    const second = await startBroker({ dataDir, port: 0 });
+    const after = await RawClient.connect(second);
+    after.send('SUBSCRIBE', { id: 's', destination: '/queue/durable', ack: 'client-individual' });
+    const held = await after.expect('MESSAGE');
+    const waiting = await after.expect('MESSAGE');
+    expect([held.headers['x-name'], held.body.toString(), held.headers.redelivered]).toEqual(['held', 'held body', 'true']);
+    expect([waiting.headers['x-name'], waiting.headers.redelivered, waiting.headers.persistent]).toEqual(['waiting', undefined, 'true']);
+    expect(await after.quiet()).toBe(true);
+    after.send('ACK', { id: held.headers.ack ?? '' });
+    after.send('ACK', { id: waiting.headers.ack ?? '', receipt: 'done' });
+    await after.waitReceipt('done');
+    await second.stop();
+
+    const third = await startBroker({ dataDir });
+    const last = await RawClient.connect(third);
+    last.send('SUBSCRIBE', { id: 's', destination: '/queue/durable' });
+    expect(await last.quiet()).toBe(true);
+  });
+
+  it('keeps dead letters and redelivery counts across restarts; temp queues and topics are never stored', async () => {
+    const dataDir = tempDir();
+    const first = await startBroker({ dataDir, maxDeliveries: 3 });
+    const client = await RawClient.connect(first);
+    client.send('SUBSCRIBE', { id: 's', destination: '/queue/p', ack: 'client-individual' });
+    client.send('SUBSCRIBE', { id: 't', destination: '/temp-queue/mine' });
+    await client.sendAndConfirm({ destination: '/queue/p', persistent: 'true' }, 'poison');
+    await client.sendAndConfirm({ destination: '/temp-queue/mine', persistent: 'true' }, 'temp');
+    await client.sendAndConfirm({ destination: '/topic/news', persistent: 'true' }, 'topic');
+    client.send('NACK', { id: (await client.expect('MESSAGE')).headers.ack ?? '' }); // delivery 1 failed
+    expect((await client.expect('MESSAGE')).body.toString()).toBe('temp');
+    expect((await client.expect('MESSAGE')).headers.redelivered).toBe('true'); // delivery 2, held over the stop
+    await first.stop();
+
+    const second = await startBroker({ dataDir, maxDeliveries: 3 });
+    const again = await RawClient.connect(second);
+    again.send('SUBSCRIBE', { id: 's', destination: '/queue/p', ack: 'client-individual' });
+    const redelivered = await again.expect('MESSAGE');
+    expect(redelivered.headers.redelivered).toBe('true');
+    again.send('NACK', { id: redelivered.headers.ack ?? '', receipt: 'n' }); // delivery 3 failed: dead letter
+    await again.waitReceipt('n');
+    expect(await again.quiet()).toBe(true);
+    await second.stop();
+
+    const third = await startBroker({ dataDir });
+    const reader = await RawClient.connect(third);
+    reader.send('SUBSCRIBE', { id: 'd', destination: '/queue/p.dlq' });
+    expect(await bodies(reader, 1)).toEqual(['poison']);
+    reader.send('SUBSCRIBE', { id: 's', destination: '/queue/p' });
+    reader.send('SUBSCRIBE', { id: 't', destination: '/temp-queue/mine' });
+    reader.send('SUBSCRIBE', { id: 'n', destination: '/topic/news' });
+    expect(await reader.quiet()).toBe(true);
+  });
+
+  it('refuses a data folder it cannot use with a typed error', async () => {
+    const file = join(tempDir(), 'a-file');
+    writeFileSync(file, '');
+    await expect(EmbeddedBroker.start({ port: 0, dataDir: join(file, 'data') })).rejects.toMatchObject({ code: 'BROKER_STORE_FAILED' });
+  });
+});
