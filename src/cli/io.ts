@@ -3,7 +3,7 @@
  * stdout), and turning a typed error into one stderr line and exit code 2.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { text } from 'node:stream/consumers';
+import { buffer } from 'node:stream/consumers';
 import { PaygateError } from '../errors.ts';
 
 /** Exit code for "you called me wrong or the input was refused", as opposed to 1 for a crash. */
@@ -12,7 +12,7 @@ export const REFUSED_EXIT_CODE = 2;
 /** The bytes of `path`, or of stdin when no path is given (or it is `-`). */
 export async function readInput(path: string | undefined): Promise<Buffer> {
   if (path && path !== '-') return readFileSync(path);
-  return Buffer.from(await text(process.stdin), 'latin1');
+  return buffer(process.stdin); // bytes as they are: DER and UTF-8 must not be re-decoded
 }
 
 /** Write to `path`, or to stdout when no path is given (or it is `-`). */

@@ -1,88 +1,148 @@
 /**
- * Small typed helpers over node-forge's ASN.1 codec, so the CMS code reads as structure rather
- * than tag arithmetic. forge works on "binary strings" (one char per byte); these helpers keep
- * that detail here and give Buffers to everyone else.
+ * DER for the CMS code. Writing uses node-forge's ASN.1 encoder (typed builders below). Reading
+ * uses a small lazy TLV reader over Buffer slices: a message's nested structures (certificates,
+ * signed attributes) are only parsed when looked at, and their original bytes are at hand, so a
+ * certificate is hashed and found in the cache without being re-encoded, and signed attributes
+ * are verified over the bytes the signer sent. forge parsed everything eagerly into binary
+ * strings and had to re-encode; see docs/benchmarks.md for what that cost.
+ *
+ * Every read checks the tag's form (SEQUENCE/SET constructed; INTEGER/OID/BOOLEAN/NULL
+ * primitive) and fails with MALFORMED_CMS, never with an untyped exception.
  */
 import forge from 'node-forge';
 import { WireError } from './errors.ts';
 
 const { asn1 } = forge;
+/** A forge ASN.1 node, used only for building DER. */
 export type Asn1 = forge.asn1.Asn1;
 
-const UNIVERSAL = asn1.Class.UNIVERSAL;
-const CONTEXT = asn1.Class.CONTEXT_SPECIFIC;
-const T = asn1.Type;
+export const Tag = {
+  BOOLEAN: 1,
+  INTEGER: 2,
+  BITSTRING: 3,
+  OCTETSTRING: 4,
+  NULL: 5,
+  OID: 6,
+  UTF8: 12,
+  SEQUENCE: 16,
+  SET: 17,
+  UTCTIME: 23,
+} as const;
 
-/** Parse one DER (or BER) value that must span the whole input. */
-export function parseDer(der: Buffer, what: string): Asn1 {
-  try {
-    // @types/node-forge only knows the old boolean `strict` argument; forge 1.x takes options.
-    const options = { strict: true, parseAllBytes: true, decodeBitStrings: false } as unknown as boolean;
-    return asn1.fromDer(der.toString('binary'), options);
-  } catch (cause) {
-    throw new WireError('MALFORMED_CMS', `${what} is not valid DER`, { cause });
+const UNIVERSAL = 0;
+const CONTEXT = 2;
+const MUST_BE_CONSTRUCTED = new Set<number>([Tag.SEQUENCE, Tag.SET]);
+const MUST_BE_PRIMITIVE = new Set<number>([Tag.BOOLEAN, Tag.INTEGER, Tag.NULL, Tag.OID]);
+const MAX_NESTING = 64;
+
+const malformed = (what: string, problem: string) => new WireError('MALFORMED_CMS', `${what}: ${problem}`);
+
+// ---- reading ----------------------------------------------------------------------------
+
+/** One TLV of a DER/BER encoding; children are parsed on first use. */
+export class DerNode {
+  private parsedChildren: DerNode[] | undefined;
+
+  constructor(
+    /** The whole TLV as received. */
+    readonly raw: Buffer,
+    /** 0 universal, 1 application, 2 context-specific, 3 private. */
+    readonly tagClass: number,
+    readonly type: number,
+    readonly constructed: boolean,
+    /** The value bytes (for indefinite lengths: without the end-of-contents octets). */
+    readonly content: Buffer,
+    private readonly depth: number,
+  ) {}
+
+  /** The nested TLVs of a constructed value. */
+  children(what: string): DerNode[] {
+    if (!this.constructed) throw malformed(what, 'expected a constructed value');
+    if (!this.parsedChildren) {
+      const items: DerNode[] = [];
+      for (let offset = 0; offset < this.content.length; ) {
+        const item = readTlv(this.content, offset, what, this.depth + 1);
+        items.push(item);
+        offset += item.raw.length;
+      }
+      this.parsedChildren = items;
+    }
+    return this.parsedChildren;
   }
 }
 
-export function toDer(node: Asn1): Buffer {
-  return Buffer.from(asn1.toDer(node).getBytes(), 'binary');
+/** Parse one DER (or BER) value that must span the whole input. */
+export function parseDer(der: Buffer, what: string): DerNode {
+  const node = readTlv(der, 0, what, 0);
+  if (node.raw.length !== der.length) throw malformed(what, 'trailing bytes after the value');
+  return node;
 }
 
-/** The raw bytes of a primitive value (forge keeps them as a binary string). */
-export function bytesOf(node: Asn1): Buffer {
-  return Buffer.from(node.value as string, 'binary');
+function readTlv(buf: Buffer, start: number, what: string, depth: number): DerNode {
+  if (depth > MAX_NESTING) throw malformed(what, 'nested too deeply');
+  let at = start;
+  const first = buf[at++];
+  if (first === undefined) throw malformed(what, 'truncated (no tag)');
+  const tagClass = first >> 6;
+  const constructed = (first & 0x20) !== 0;
+  let type = first & 0x1f;
+  if (type === 0x1f) {
+    type = 0;
+    for (let b = 0x80; b & 0x80; ) {
+      b = buf[at++] ?? 0;
+      type = type * 128 + (b & 0x7f);
+      if (at - start > 5) throw malformed(what, 'tag number too long');
+    }
+  }
+  const lengthByte = buf[at++];
+  if (lengthByte === undefined) throw malformed(what, 'truncated (no length)');
+  if (lengthByte === 0x80) return readIndefinite(buf, start, at, { tagClass, type, constructed }, what, depth);
+  let length = lengthByte;
+  if (lengthByte & 0x80) {
+    const count = lengthByte & 0x7f;
+    if (count > 4 || at + count > buf.length) throw malformed(what, 'bad length');
+    length = buf.readUIntBE(at, count);
+    at += count;
+  }
+  if (at + length > buf.length) throw malformed(what, 'truncated value');
+  return new DerNode(buf.subarray(start, at + length), tagClass, type, constructed, buf.subarray(at, at + length), depth);
 }
 
-// ---- builders ---------------------------------------------------------------------------
-
-export const seq = (items: Asn1[]): Asn1 => asn1.create(UNIVERSAL, T.SEQUENCE, true, items);
-export const set = (items: Asn1[]): Asn1 => asn1.create(UNIVERSAL, T.SET, true, items);
-export const oid = (dotted: string): Asn1 =>
-  asn1.create(UNIVERSAL, T.OID, false, asn1.oidToDer(dotted).getBytes());
-export const int = (n: number): Asn1 => asn1.create(UNIVERSAL, T.INTEGER, false, asn1.integerToDer(n).getBytes());
-export const octets = (b: Buffer): Asn1 => asn1.create(UNIVERSAL, T.OCTETSTRING, false, b.toString('binary'));
-export const bitString = (b: Buffer): Asn1 =>
-  asn1.create(UNIVERSAL, T.BITSTRING, false, '\x00' + b.toString('binary'));
-export const nullValue = (): Asn1 => asn1.create(UNIVERSAL, T.NULL, false, '');
-export const utcTime = (d: Date): Asn1 => asn1.create(UNIVERSAL, T.UTCTIME, false, asn1.dateToUtcTime(d));
-/** `[n]` EXPLICIT wrapper, or IMPLICIT constructed when `items` replace the inner tag. */
-export const ctx = (n: number, items: Asn1[]): Asn1 => asn1.create(CONTEXT, n, true, items);
-/** `[n]` IMPLICIT primitive (e.g. encryptedContent [0] IMPLICIT OCTET STRING). */
-export const ctxPrimitive = (n: number, b: Buffer): Asn1 => asn1.create(CONTEXT, n, false, b.toString('binary'));
-/** A whole pre-encoded DER value, re-parsed so it can be embedded (certificates, names). */
-export const raw = (der: Buffer): Asn1 => parseDer(der, 'embedded value');
-/** AlgorithmIdentifier with absent parameters, or with the given ones. */
-export const algorithm = (dotted: string, params?: Asn1): Asn1 => seq(params ? [oid(dotted), params] : [oid(dotted)]);
-
-// ---- readers ----------------------------------------------------------------------------
+/** BER indefinite length (some S/MIME producers stream): children up to the 00 00 marker. */
+function readIndefinite(buf: Buffer, start: number, contentStart: number, tag: { tagClass: number; type: number; constructed: boolean }, what: string, depth: number): DerNode {
+  if (!tag.constructed) throw malformed(what, 'indefinite length on a primitive value');
+  let at = contentStart;
+  while (!(buf[at] === 0 && buf[at + 1] === 0)) {
+    if (at >= buf.length) throw malformed(what, 'indefinite length without end-of-contents');
+    at += readTlv(buf, at, what, depth + 1).raw.length;
+  }
+  return new DerNode(buf.subarray(start, at + 2), tag.tagClass, tag.type, true, buf.subarray(contentStart, at), depth);
+}
 
 /** A cursor over the children of a constructed value, failing with MALFORMED_CMS. */
 export class Reader {
   private index = 0;
-  private readonly items: Asn1[];
+  private readonly items: DerNode[];
 
   constructor(
-    node: Asn1,
+    node: DerNode,
     private readonly what: string,
   ) {
-    if (!Array.isArray(node.value)) throw new WireError('MALFORMED_CMS', `${what}: expected a constructed value`);
-    this.items = node.value;
+    this.items = node.children(what);
   }
 
-  /** The next child, which must have the universal type `type`. */
-  next(type: number, label: string): Asn1 {
+  /** The next child, which must be the universal type `type` in its proper form. */
+  next(type: number, label: string): DerNode {
     const item = this.items[this.index];
-    if (!item || item.tagClass !== UNIVERSAL || item.type !== type) {
-      throw new WireError('MALFORMED_CMS', `${this.what}: missing or malformed ${label}`);
-    }
+    if (!item || !isUniversal(item, type)) throw malformed(this.what, `missing or malformed ${label}`);
     this.index++;
     return item;
   }
 
   /** The next child if it is context tag `[n]`, else undefined (OPTIONAL fields). */
-  optionalContext(n: number): Asn1 | undefined {
+  optionalContext(n: number): DerNode | undefined {
     const item = this.items[this.index];
-    if (item && item.tagClass === CONTEXT && item.type === n) {
+    if (item && isContext(item, n)) {
       this.index++;
       return item;
     }
@@ -90,44 +150,105 @@ export class Reader {
   }
 
   /** The next child whatever it is (CHOICE fields). */
-  any(label: string): Asn1 {
+  any(label: string): DerNode {
     const item = this.items[this.index];
-    if (!item) throw new WireError('MALFORMED_CMS', `${this.what}: missing ${label}`);
+    if (!item) throw malformed(this.what, `missing ${label}`);
     this.index++;
     return item;
   }
 
-  get remaining(): Asn1[] {
+  get remaining(): DerNode[] {
     return this.items.slice(this.index);
   }
 }
 
-export const isContext = (node: Asn1, n: number): boolean => node.tagClass === CONTEXT && node.type === n;
-
-export function readOid(node: Asn1, label: string): string {
-  if (node.tagClass !== UNIVERSAL || node.type !== T.OID) throw new WireError('MALFORMED_CMS', `${label}: expected an OID`);
-  return asn1.derToOid(node.value as string);
+/** Is `node` the universal type `type`, in the form DER requires for it? */
+export function isUniversal(node: DerNode, type: number): boolean {
+  if (node.tagClass !== UNIVERSAL || node.type !== type) return false;
+  if (MUST_BE_CONSTRUCTED.has(type)) return node.constructed;
+  if (MUST_BE_PRIMITIVE.has(type)) return !node.constructed;
+  return true;
 }
 
-export function readInt(node: Asn1, label: string): number {
-  if (node.tagClass !== UNIVERSAL || node.type !== T.INTEGER) throw new WireError('MALFORMED_CMS', `${label}: expected an INTEGER`);
-  return asn1.derToInteger(node.value as string);
+export const isContext = (node: DerNode, n: number): boolean => node.tagClass === CONTEXT && node.type === n;
+
+/** The single child of an EXPLICIT `[n]` wrapper (or of any constructed value). */
+export function explicitInner(node: DerNode, label: string): DerNode {
+  const [inner] = node.children(label);
+  if (!inner) throw malformed(label, 'empty explicit tag');
+  return inner;
 }
 
-/** OCTET STRING content, primitive or BER-constructed (chunks concatenated). */
-export function readOctets(node: Asn1, label: string): Buffer {
-  if (Array.isArray(node.value)) return Buffer.concat(node.value.map((chunk) => readOctets(chunk, label)));
-  if (typeof node.value !== 'string') throw new WireError('MALFORMED_CMS', `${label}: expected an OCTET STRING`);
-  return bytesOf(node);
+export function readOid(node: DerNode, label: string): string {
+  if (!isUniversal(node, Tag.OID) || node.content.length === 0) throw malformed(label, 'expected an OID');
+  try {
+    return asn1.derToOid(node.content.toString('binary'));
+  } catch {
+    throw malformed(label, 'bad OID encoding');
+  }
 }
 
-/** An AlgorithmIdentifier: its OID and its parameters node, if any. */
-export function readAlgorithm(node: Asn1, label: string): { oid: string; params: Asn1 | undefined } {
+/** A small non-negative INTEGER (versions, lengths): 1 to 6 content bytes. */
+export function readInt(node: DerNode, label: string): number {
+  const n = node.content.length;
+  if (!isUniversal(node, Tag.INTEGER) || n < 1 || n > 6 || (node.content[0] ?? 0) & 0x80) {
+    throw malformed(label, 'expected a small non-negative INTEGER');
+  }
+  return node.content.readUIntBE(0, n);
+}
+
+/** OCTET STRING content, primitive or BER-constructed (chunks concatenated). Also for IMPLICIT tags. */
+export function readOctets(node: DerNode, label: string): Buffer {
+  if (!node.constructed) return node.content;
+  return Buffer.concat(node.children(label).map((chunk) => readOctets(chunk, label)));
+}
+
+/** An AlgorithmIdentifier: its OID and its parameters, if any (NULL counts as absent). */
+export function readAlgorithm(node: DerNode, label: string): { oid: string; params: DerNode | undefined } {
   const r = new Reader(node, label);
-  const id = readOid(r.next(T.OID, 'algorithm'), label);
+  const id = readOid(r.next(Tag.OID, 'algorithm'), label);
   const params = r.remaining[0];
-  const absent = !params || (params.tagClass === UNIVERSAL && params.type === T.NULL);
+  const absent = !params || isUniversal(params, Tag.NULL);
   return { oid: id, params: absent ? undefined : params };
 }
 
-export { T as Tag };
+// ---- building (forge) -------------------------------------------------------------------
+
+const U = asn1.Class.UNIVERSAL;
+const C = asn1.Class.CONTEXT_SPECIFIC;
+const T = asn1.Type;
+
+export function toDer(node: Asn1): Buffer {
+  return Buffer.from(asn1.toDer(node).getBytes(), 'binary');
+}
+
+export const seq = (items: Asn1[]): Asn1 => asn1.create(U, T.SEQUENCE, true, items);
+export const set = (items: Asn1[]): Asn1 => asn1.create(U, T.SET, true, items);
+export const oid = (dotted: string): Asn1 => asn1.create(U, T.OID, false, asn1.oidToDer(dotted).getBytes());
+export const int = (n: number): Asn1 => asn1.create(U, T.INTEGER, false, asn1.integerToDer(n).getBytes());
+export const octets = (b: Buffer): Asn1 => asn1.create(U, T.OCTETSTRING, false, b.toString('binary'));
+export const bitString = (b: Buffer): Asn1 => asn1.create(U, T.BITSTRING, false, '\x00' + b.toString('binary'));
+export const nullValue = (): Asn1 => asn1.create(U, T.NULL, false, '');
+export const utcTime = (d: Date): Asn1 => asn1.create(U, T.UTCTIME, false, asn1.dateToUtcTime(d));
+/** `[n]` EXPLICIT wrapper, or IMPLICIT constructed when `items` replace the inner tag. */
+export const ctx = (n: number, items: Asn1[]): Asn1 => asn1.create(C, n, true, items);
+/** `[n]` IMPLICIT primitive (e.g. encryptedContent [0] IMPLICIT OCTET STRING). */
+export const ctxPrimitive = (n: number, b: Buffer): Asn1 => asn1.create(C, n, false, b.toString('binary'));
+/** AlgorithmIdentifier with absent parameters, or with the given ones. */
+export const algorithm = (dotted: string, params?: Asn1): Asn1 => seq(params ? [oid(dotted), params] : [oid(dotted)]);
+
+/** A pre-encoded DER value (a certificate, a Name) as a forge node, to embed in what we build. */
+export function embed(der: Buffer): Asn1 {
+  // @types/node-forge only knows the old boolean `strict` argument; forge 1.x takes options.
+  const options = { strict: true, parseAllBytes: true, decodeBitStrings: false } as unknown as boolean;
+  return asn1.fromDer(der.toString('binary'), options);
+}
+
+/** `content` under a single-byte tag with a DER length (e.g. signed attributes re-tagged as SET). */
+export function withTag(tagByte: number, content: Buffer): Buffer {
+  const n = content.length;
+  if (n < 0x80) return Buffer.concat([Buffer.from([tagByte, n]), content]);
+  const lengthBytes: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) lengthBytes.unshift(v & 0xff);
+  return Buffer.concat([Buffer.from([tagByte, 0x80 | lengthBytes.length, ...lengthBytes]), content]);
+}

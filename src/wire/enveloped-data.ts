@@ -5,8 +5,8 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { WireError } from './errors.ts';
 import {
-  algorithm, ctx, ctxPrimitive, int, octets, oid, parseDer, readAlgorithm, readInt, readOctets, readOid, Reader, seq, set,
-  Tag, toDer, type Asn1,
+  algorithm, ctx, ctxPrimitive, explicitInner, int, octets, oid, parseDer, readAlgorithm, readInt, readOctets, readOid,
+  Reader, seq, set, Tag, toDer, type DerNode,
 } from './der.ts';
 import { OID, type ContentCipher, type KeyManagement } from './profile.ts';
 import { buildRecipientInfo, recoverContentKey } from './recipients.ts';
@@ -66,12 +66,15 @@ export function openEnvelope(der: Buffer, me: Identity): OpenedEnvelope {
     throw new WireError('NOT_ENCRYPTED', `the message is CMS content type ${type}, not an encrypted envelope`);
   }
   const explicit = info.optionalContext(0);
-  const inner = explicit && Array.isArray(explicit.value) ? explicit.value[0] : undefined;
-  if (!inner) throw new WireError('MALFORMED_CMS', 'the envelope has no content');
-  const r = new Reader(inner, 'envelope');
-  readInt(r.next(Tag.INTEGER, 'version'), 'version');
+  if (!explicit) throw new WireError('MALFORMED_CMS', 'the envelope has no content');
+  const r = new Reader(explicitInner(explicit, 'envelope'), 'envelope');
+  const version = readInt(r.next(Tag.INTEGER, 'version'), 'version');
+  // RFC 5083 §2.1 fixes AuthEnvelopedData at 0; RFC 5652 §6.1 allows EnvelopedData 0, 2, 3, 4.
+  if (type === OID.authEnvelopedData ? version !== 0 : ![0, 2, 3, 4].includes(version)) {
+    throw new WireError('MALFORMED_CMS', `envelope version ${version} is not defined`);
+  }
   r.optionalContext(0); // originatorInfo: certificates we do not need
-  const recipientInfos = r.next(Tag.SET, 'recipientInfos').value as Asn1[];
+  const recipientInfos = r.next(Tag.SET, 'recipientInfos').children('recipientInfos');
   const eci = new Reader(r.next(Tag.SEQUENCE, 'encryptedContentInfo'), 'encryptedContentInfo');
   readOid(eci.next(Tag.OID, 'contentType'), 'encryptedContentInfo');
   const alg = readAlgorithm(eci.next(Tag.SEQUENCE, 'contentEncryptionAlgorithm'), 'contentEncryptionAlgorithm');
@@ -89,7 +92,7 @@ export function openEnvelope(der: Buffer, me: Identity): OpenedEnvelope {
   return { content, contentEncryption: gcm ? 'aes-256-gcm' : 'aes-256-cbc', keyManagement };
 }
 
-function decryptGcm(cek: Buffer, params: Asn1, encrypted: Buffer, rest: Reader): Buffer {
+function decryptGcm(cek: Buffer, params: DerNode, encrypted: Buffer, rest: Reader): Buffer {
   const p = new Reader(params, 'GCMParameters');
   const nonce = readOctets(p.next(Tag.OCTETSTRING, 'aes-nonce'), 'aes-nonce');
   const icvNode = p.remaining[0];
@@ -106,7 +109,8 @@ function decryptGcm(cek: Buffer, params: Asn1, encrypted: Buffer, rest: Reader):
   }
 }
 
-function decryptCbc(cek: Buffer, params: Asn1, encrypted: Buffer): Buffer {
+function decryptCbc(cek: Buffer, params: DerNode, encrypted: Buffer): Buffer {
+  if (params.tagClass !== 0 || params.type !== Tag.OCTETSTRING) throw new WireError('MALFORMED_CMS', 'the AES-CBC IV is not an OCTET STRING');
   const iv = readOctets(params, 'aes-IV');
   if (iv.length !== 16) throw new WireError('MALFORMED_CMS', 'the AES-CBC IV is not 16 bytes');
   try {

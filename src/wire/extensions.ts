@@ -3,7 +3,7 @@
  * subjectKeyIdentifier (CMS recipient and signer ids), basicConstraints (who may issue, and how
  * deep), keyUsage and extendedKeyUsage (what a key may be used for).
  */
-import { isContext, parseDer, readOctets, readOid, Reader, Tag, type Asn1 } from './der.ts';
+import { explicitInner, isContext, isUniversal, parseDer, readInt, readOctets, readOid, Reader, Tag, type DerNode } from './der.ts';
 
 const OIDS = {
   subjectKeyIdentifier: '2.5.29.14',
@@ -36,37 +36,36 @@ export interface CertificateExtensions {
 }
 
 /** Read the extensions from the TBSCertificate fields after subjectPublicKeyInfo. */
-export function readExtensions(tbsRest: Asn1[]): CertificateExtensions {
+export function readExtensions(tbsRest: DerNode[]): CertificateExtensions {
   const result: CertificateExtensions = { subjectKeyId: undefined, isCa: false, pathLength: undefined, keyUsage: undefined, extKeyUsage: undefined };
   const wrapper = tbsRest.find((node) => isContext(node, 3));
-  const list = wrapper && Array.isArray(wrapper.value) ? wrapper.value[0] : undefined;
-  if (!list || !Array.isArray(list.value)) return result;
-  for (const ext of list.value) {
+  if (!wrapper) return result;
+  for (const ext of new Reader(explicitInner(wrapper, 'extensions'), 'extensions').remaining) {
     const r = new Reader(ext, 'extension');
     const id = readOid(r.next(Tag.OID, 'extnID'), 'extension');
     const valueNode = r.remaining.at(-1);
-    if (!valueNode) continue;
+    if (!valueNode || !isUniversal(valueNode, Tag.OCTETSTRING)) continue;
     const value = () => parseDer(readOctets(valueNode, 'extnValue'), id);
     if (id === OIDS.subjectKeyIdentifier) result.subjectKeyId = readOctets(value(), 'subjectKeyIdentifier');
     else if (id === OIDS.basicConstraints) Object.assign(result, basicConstraints(value()));
     else if (id === OIDS.keyUsage) result.keyUsage = keyUsage(value());
-    else if (id === OIDS.extKeyUsage) result.extKeyUsage = new Set((value().value as Asn1[]).map((o) => readOid(o, 'extKeyUsage')));
+    else if (id === OIDS.extKeyUsage) result.extKeyUsage = new Set(value().children('extKeyUsage').map((o) => readOid(o, 'extKeyUsage')));
   }
   return result;
 }
 
-function basicConstraints(node: Asn1): { isCa: boolean; pathLength: number | undefined } {
+function basicConstraints(node: DerNode): { isCa: boolean; pathLength: number | undefined } {
   let isCa = false;
   let pathLength: number | undefined;
-  for (const field of node.value as Asn1[]) {
-    if (field.type === Tag.BOOLEAN) isCa = (field.value as string) !== '\x00';
-    if (field.type === Tag.INTEGER) pathLength = Buffer.from(field.value as string, 'binary').readUIntBE(0, Math.min(6, (field.value as string).length));
+  for (const field of node.children('basicConstraints')) {
+    if (isUniversal(field, Tag.BOOLEAN)) isCa = field.content[0] !== undefined && field.content[0] !== 0;
+    if (isUniversal(field, Tag.INTEGER)) pathLength = readInt(field, 'pathLenConstraint');
   }
   return { isCa, pathLength };
 }
 
-function keyUsage(node: Asn1): Set<KeyUsage> {
-  const bytes = Buffer.from(node.value as string, 'binary').subarray(1); // first byte: unused bits
+function keyUsage(node: DerNode): Set<KeyUsage> {
+  const bytes = node.content.subarray(1); // first byte: unused bits
   const set = new Set<KeyUsage>();
   KEY_USAGE_BITS.forEach((name, bit) => {
     const byte = bytes[bit >> 3] ?? 0;

@@ -4,20 +4,18 @@
  * KeyAgreeRecipientInfo with ephemeral-static ECDH, X9.63 KDF and AES key wrap (RFC 5753).
  */
 import {
-  constants, createCipheriv, createDecipheriv, createECDH, createHash, createPublicKey, diffieHellman,
-  privateDecrypt, publicEncrypt, type KeyObject,
+  constants, createCipheriv, createDecipheriv, createECDH, createHash, privateDecrypt, publicEncrypt, type ECDH,
 } from 'node:crypto';
 import { WireError } from './errors.ts';
 import {
-  algorithm, bitString, bytesOf, ctx, int, isContext, octets, parseDer, readAlgorithm, readOctets,
-  Reader, seq, Tag, toDer, type Asn1,
+  algorithm, bitString, ctx, embed, explicitInner, int, isContext, isUniversal, octets, readAlgorithm, readOctets,
+  Reader, seq, Tag, toDer, type Asn1, type DerNode,
 } from './der.ts';
+import { mgf1Hash } from './signed-data.ts';
 import { DIGESTS, ECDH_KDF_HASHES, KEY_WRAPS, OID, type KeyManagement } from './profile.ts';
 import type { Certificate, Identity } from './x509.ts';
 
 const WRAP_IV = Buffer.from('A6A6A6A6A6A6A6A6', 'hex');
-/** SubjectPublicKeyInfo DER prefix of an uncompressed P-256 point (the point is appended). */
-const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
 
 /** Build the RecipientInfo for one recipient of `cek`. */
 export function buildRecipientInfo(recipient: Certificate, cek: Buffer): Asn1 {
@@ -25,7 +23,7 @@ export function buildRecipientInfo(recipient: Certificate, cek: Buffer): Asn1 {
 }
 
 function issuerAndSerial(cert: Certificate): Asn1 {
-  return seq([parseDer(cert.issuerDer, 'issuer'), parseDer(cert.serialDer, 'serial')]);
+  return seq([embed(cert.issuerDer), embed(cert.serialDer)]);
 }
 
 function buildKeyTrans(recipient: Certificate, cek: Buffer): Asn1 {
@@ -90,9 +88,9 @@ export interface RecoveredKey {
 }
 
 /** Find our RecipientInfo among `recipientInfos` and recover the CEK. */
-export function recoverContentKey(recipientInfos: Asn1[], me: Identity): RecoveredKey {
+export function recoverContentKey(recipientInfos: DerNode[], me: Identity): RecoveredKey {
   for (const ri of recipientInfos) {
-    if (ri.tagClass === 0 && ri.type === Tag.SEQUENCE) {
+    if (isUniversal(ri, Tag.SEQUENCE)) {
       const found = tryKeyTrans(ri, me);
       if (found) return found;
     } else if (isContext(ri, 1)) {
@@ -103,14 +101,15 @@ export function recoverContentKey(recipientInfos: Asn1[], me: Identity): Recover
   throw new WireError('NOT_A_RECIPIENT', `the message is not encrypted to ${me.certificate.subject}`);
 }
 
-function matchesRid(rid: Asn1, cert: Certificate): boolean {
-  if (isContext(rid, 0)) return cert.subjectKeyId?.equals(bytesOf(rid)) ?? false;
-  if (rid.type !== Tag.SEQUENCE) return false;
+/** Does a RecipientIdentifier (issuerAndSerialNumber, or [0] subjectKeyIdentifier) name `cert`? */
+function matchesRid(rid: DerNode, cert: Certificate): boolean {
+  if (isContext(rid, 0)) return cert.subjectKeyId?.equals(readOctets(rid, 'subjectKeyIdentifier')) ?? false;
+  if (!isUniversal(rid, Tag.SEQUENCE)) return false;
   const r = new Reader(rid, 'IssuerAndSerialNumber');
-  return cert.matchesIssuerSerial(toDer(r.next(Tag.SEQUENCE, 'issuer')), toDer(r.next(Tag.INTEGER, 'serialNumber')));
+  return cert.matchesIssuerSerial(r.next(Tag.SEQUENCE, 'issuer').raw, r.next(Tag.INTEGER, 'serialNumber').raw);
 }
 
-function tryKeyTrans(node: Asn1, me: Identity): RecoveredKey | undefined {
+function tryKeyTrans(node: DerNode, me: Identity): RecoveredKey | undefined {
   const r = new Reader(node, 'KeyTransRecipientInfo');
   r.next(Tag.INTEGER, 'version');
   if (!matchesRid(r.any('rid'), me.certificate)) return undefined;
@@ -131,17 +130,13 @@ function tryKeyTrans(node: Asn1, me: Identity): RecoveredKey | undefined {
 }
 
 /** RSAES-OAEP-params: hash and MGF1 hash must be the same SHA-2 (node has one knob for both). */
-function oaepHashOf(params: Asn1 | undefined): 'sha256' | 'sha384' | 'sha512' {
+function oaepHashOf(params: DerNode | undefined): 'sha256' | 'sha384' | 'sha512' {
   let hash: string | undefined = 'sha1';
   let mgfHash: string | undefined = 'sha1';
-  for (const field of (params?.value as Asn1[] | undefined) ?? []) {
-    const inner = (field.value as Asn1[])[0];
-    if (!inner) continue;
+  for (const field of params ? new Reader(params, 'RSAES-OAEP-params').remaining : []) {
+    const inner = explicitInner(field, 'RSAES-OAEP-params');
     if (isContext(field, 0)) hash = DIGESTS.get(readAlgorithm(inner, 'hashFunc').oid);
-    if (isContext(field, 1)) {
-      const mgf = readAlgorithm(inner, 'maskGenFunc');
-      mgfHash = mgf.oid === OID.mgf1 && mgf.params ? DIGESTS.get(readAlgorithm(mgf.params, 'mgf1 hash').oid) : undefined;
-    }
+    if (isContext(field, 1)) mgfHash = mgf1Hash(inner);
     if (isContext(field, 2)) throw new WireError('UNSUPPORTED_ALGORITHM', 'RSAES-OAEP with a label is outside the crypto profile');
   }
   if (!hash || hash === 'sha1' || hash !== mgfHash) {
@@ -150,51 +145,71 @@ function oaepHashOf(params: Asn1 | undefined): 'sha256' | 'sha384' | 'sha512' {
   return hash as 'sha256' | 'sha384' | 'sha512';
 }
 
-function tryKeyAgree(node: Asn1, me: Identity): RecoveredKey | undefined {
+function tryKeyAgree(node: DerNode, me: Identity): RecoveredKey | undefined {
   const r = new Reader(node, 'KeyAgreeRecipientInfo');
   r.next(Tag.INTEGER, 'version');
   const originator = r.optionalContext(0);
   const ukmNode = r.optionalContext(1);
   const alg = readAlgorithm(r.next(Tag.SEQUENCE, 'keyEncryptionAlgorithm'), 'keyEncryptionAlgorithm');
-  const encryptedKeys = r.next(Tag.SEQUENCE, 'recipientEncryptedKeys').value as Asn1[];
-  let encryptedKey: Buffer | undefined;
-  for (const rek of encryptedKeys) {
-    const rr = new Reader(rek, 'RecipientEncryptedKey');
-    const rid = rr.any('rid');
-    const ridInner = isContext(rid, 0) ? (rid.value as Asn1[])[0] : rid; // rKeyId [0] { subjectKeyIdentifier, ... }
-    const matches = isContext(rid, 0) ? !!ridInner && me.certificate.subjectKeyId?.equals(bytesOf(ridInner)) : matchesRid(rid, me.certificate);
-    if (matches) encryptedKey = readOctets(rr.next(Tag.OCTETSTRING, 'encryptedKey'), 'encryptedKey');
-  }
+  const encryptedKey = ourEncryptedKey(r.next(Tag.SEQUENCE, 'recipientEncryptedKeys'), me.certificate);
   if (!encryptedKey) return undefined;
   const kdfHash = ECDH_KDF_HASHES.get(alg.oid);
   if (!kdfHash || !alg.params) throw new WireError('UNSUPPORTED_ALGORITHM', `key agreement ${alg.oid} is outside the crypto profile`);
   const wrapOid = readAlgorithm(alg.params, 'keyWrapAlgorithm').oid;
   const wrapAlg = KEY_WRAPS.get(wrapOid);
   if (!wrapAlg) throw new WireError('UNSUPPORTED_ALGORITHM', `key wrap ${wrapOid} is outside the crypto profile`);
-  if (me.certificate.keyType !== 'ec' || me.privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-    throw new WireError('UNSUPPORTED_ALGORITHM', 'ECDH key agreement needs a P-256 recipient key');
-  }
-  const ephemeral = originatorPublicKey(originator);
-  const ukm = ukmNode ? readOctets((ukmNode.value as Asn1[])[0] ?? ukmNode, 'ukm') : undefined;
-  const shared = diffieHellman({ privateKey: me.privateKey, publicKey: ephemeral });
+  const shared = agree(me, originatorPoint(originator));
+  const ukm = ukmNode ? readOctets(explicitInner(ukmNode, 'ukm'), 'ukm') : undefined;
   const kek = x963Kdf(kdfHash, shared, wrapAlg.keyBytes, sharedInfo(algorithm(wrapOid), wrapAlg.keyBytes, ukm));
   const cek = unwrap(wrapAlg.cipher, kek, encryptedKey);
   return { cek, keyManagement: `ecdh-p256-${kdfHash}kdf-aes${(wrapAlg.keyBytes * 8) as 128 | 192 | 256}wrap` };
 }
 
-/** originator [0] EXPLICIT originatorKey [1] { algorithm, publicKey }: the sender's ephemeral P-256 key. */
-function originatorPublicKey(originator: Asn1 | undefined): KeyObject {
-  const choice = originator && Array.isArray(originator.value) ? originator.value[0] : undefined;
+/** The encryptedKey of the RecipientEncryptedKey whose rid names us (rKeyId is [0] { subjectKeyIdentifier, … }). */
+function ourEncryptedKey(list: DerNode, cert: Certificate): Buffer | undefined {
+  for (const rek of list.children('recipientEncryptedKeys')) {
+    const rr = new Reader(rek, 'RecipientEncryptedKey');
+    const rid = rr.any('rid');
+    const matches = isContext(rid, 0)
+      ? cert.subjectKeyId?.equals(readOctets(explicitInner(rid, 'rKeyId'), 'subjectKeyIdentifier')) === true
+      : matchesRid(rid, cert);
+    if (matches) return readOctets(rr.next(Tag.OCTETSTRING, 'encryptedKey'), 'encryptedKey');
+  }
+  return undefined;
+}
+
+/** originator [0] EXPLICIT originatorKey [1] { algorithm, publicKey }: the sender's ephemeral P-256 point. */
+function originatorPoint(originator: DerNode | undefined): Buffer {
+  const choice = originator ? explicitInner(originator, 'originator') : undefined;
   if (!choice || !isContext(choice, 1)) throw new WireError('UNSUPPORTED_ALGORITHM', 'ECDH needs an ephemeral originator key');
   const r = new Reader(choice, 'OriginatorPublicKey');
   const alg = readAlgorithm(r.next(Tag.SEQUENCE, 'algorithm'), 'OriginatorPublicKey');
   if (alg.oid !== OID.ecPublicKey) throw new WireError('UNSUPPORTED_ALGORITHM', 'the originator key is not an EC key');
-  const point = bytesOf(r.next(Tag.BITSTRING, 'publicKey')).subarray(1);
+  const point = r.next(Tag.BITSTRING, 'publicKey').content.subarray(1);
   if (point.length !== 65 || point[0] !== 0x04) throw new WireError('UNSUPPORTED_ALGORITHM', 'the originator key is not an uncompressed P-256 point');
+  return point;
+}
+
+/**
+ * Our half of ECDH. One ECDH object per private key, made once: importing the sender's point
+ * as a KeyObject for every message cost a quarter of an EC open (docs/benchmarks.md).
+ * OpenSSL still checks that the point is on the curve.
+ */
+function agree(me: Identity, point: Buffer): Buffer {
+  if (me.certificate.keyType !== 'ec' || me.privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new WireError('UNSUPPORTED_ALGORITHM', 'ECDH key agreement needs a P-256 recipient key');
+  }
+  let ecdh = agreements.get(me.privateKey);
+  if (!ecdh) {
+    ecdh = createECDH('prime256v1');
+    ecdh.setPrivateKey(Buffer.from(me.privateKey.export({ format: 'jwk' }).d ?? '', 'base64url'));
+    agreements.set(me.privateKey, ecdh);
+  }
   try {
-    return createPublicKey({ key: Buffer.concat([P256_SPKI_PREFIX, point]), format: 'der', type: 'spki' });
+    return ecdh.computeSecret(point);
   } catch (cause) {
     throw new WireError('MALFORMED_CMS', 'the originator key is not a point on P-256', { cause });
   }
 }
 
+const agreements = new WeakMap<Identity['privateKey'], ECDH>();

@@ -3,11 +3,10 @@
  * of signers with node:crypto. Algorithms are limited to the crypto profile (profile.ts).
  */
 import { constants, createHash, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
-import forge from 'node-forge';
 import { WireError } from './errors.ts';
 import {
-  algorithm, bytesOf, ctx, int, isContext, nullValue, octets, oid, parseDer, readAlgorithm, readOctets, readOid,
-  Reader, seq, set, Tag, toDer, utcTime, type Asn1,
+  algorithm, ctx, embed, explicitInner, int, isContext, isUniversal, nullValue, octets, oid, parseDer, readAlgorithm,
+  readInt, readOctets, readOid, Reader, seq, set, Tag, toDer, utcTime, withTag, type Asn1, type DerNode,
 } from './der.ts';
 import { DIGESTS, OID, type SignatureAlgorithm } from './profile.ts';
 import { Certificate, type Identity } from './x509.ts';
@@ -22,13 +21,13 @@ export function buildSignedData(content: Buffer, signer: Identity, signingTime =
   ]
     .map(toDer)
     .sort(Buffer.compare) // DER: a SET OF is sorted by encoding
-    .map((der) => parseDer(der, 'attribute'));
+    .map(embed);
   const toSign = toDer(set(attrs));
   const isRsa = cert.keyType === 'rsa';
   const signature = cryptoSign('sha256', toSign, isRsa ? { key: signer.privateKey, padding: constants.RSA_PKCS1_PADDING } : signer.privateKey);
   const signerInfo = seq([
     int(1),
-    seq([parseDer(cert.issuerDer, 'issuer'), parseDer(cert.serialDer, 'serial')]),
+    seq([embed(cert.issuerDer), embed(cert.serialDer)]),
     algorithm(OID.sha256),
     ctx(0, attrs),
     isRsa ? algorithm(OID.rsaEncryption, nullValue()) : algorithm(OID.ecdsaWithSha256),
@@ -69,27 +68,30 @@ export function verifySignedData(der: Buffer, detached?: Buffer): VerifiedSigned
     throw new WireError('UNSIGNED', 'the content is CMS but not SignedData');
   }
   const explicit = info.optionalContext(0);
-  if (!explicit || !Array.isArray(explicit.value) || !explicit.value[0]) throw new WireError('MALFORMED_CMS', 'SignedData: no content');
-  const sd = new Reader(explicit.value[0], 'SignedData');
-  sd.next(Tag.INTEGER, 'version');
+  if (!explicit) throw new WireError('MALFORMED_CMS', 'SignedData: no content');
+  const sd = new Reader(explicitInner(explicit, 'SignedData'), 'SignedData');
+  const version = readInt(sd.next(Tag.INTEGER, 'version'), 'version');
+  if (![1, 3, 4, 5].includes(version)) throw new WireError('MALFORMED_CMS', `SignedData version ${version} is not defined`);
   sd.next(Tag.SET, 'digestAlgorithms');
   const encap = new Reader(sd.next(Tag.SEQUENCE, 'encapContentInfo'), 'encapContentInfo');
   const eContentType = readOid(encap.next(Tag.OID, 'eContentType'), 'encapContentInfo');
   const eContent = encap.optionalContext(0);
-  const encapsulated = eContent && Array.isArray(eContent.value) && eContent.value[0] ? readOctets(eContent.value[0], 'eContent') : undefined;
+  const encapsulated = eContent ? readOctets(explicitInner(eContent, 'eContent'), 'eContent') : undefined;
   const content = detached ?? encapsulated;
   if (!content) throw new WireError('UNSIGNED', 'SignedData carries no content and none was given beside it');
   const certsNode = sd.optionalContext(0);
-  const certificates = certsNode && Array.isArray(certsNode.value) ? certsNode.value.filter((c) => c.type === Tag.SEQUENCE).map((c) => Certificate.fromDer(toDer(c))) : [];
+  const certificates = (certsNode?.children('certificates') ?? [])
+    .filter((c) => isUniversal(c, Tag.SEQUENCE)) // other CertificateChoices (attribute certificates) are not ours
+    .map((c) => Certificate.fromDer(c.raw));
   sd.optionalContext(1); // crls
-  const signerInfos = sd.next(Tag.SET, 'signerInfos').value as Asn1[];
+  const signerInfos = sd.next(Tag.SET, 'signerInfos').children('signerInfos');
   if (signerInfos.length === 0) throw new WireError('UNSIGNED', 'SignedData has no signer');
   const verified = signerInfos.map((si) => verifySignerInfo(si, content, eContentType, certificates));
   const first = verified[0] as { signer: Certificate; signature: SignatureAlgorithm };
   return { content, signer: first.signer, certificates, signature: first.signature };
 }
 
-function verifySignerInfo(node: Asn1, content: Buffer, eContentType: string, certificates: Certificate[]) {
+function verifySignerInfo(node: DerNode, content: Buffer, eContentType: string, certificates: Certificate[]) {
   const r = new Reader(node, 'SignerInfo');
   r.next(Tag.INTEGER, 'version');
   const signer = findSigner(r.any('sid'), certificates);
@@ -103,7 +105,7 @@ function verifySignerInfo(node: Asn1, content: Buffer, eContentType: string, cer
   if (signedAttrs) {
     checkSignedAttributes(signedAttrs, content, hash, eContentType);
     // The signature covers the attributes re-tagged as a universal SET OF (RFC 5652 §5.4).
-    signedBytes = toDer(forge.asn1.create(forge.asn1.Class.UNIVERSAL, Tag.SET, true, signedAttrs.value as Asn1[]));
+    signedBytes = withTag(0x31, signedAttrs.content);
   }
   const { algorithm: name, key } = signatureVerifyKey(sigAlg, hash, signer);
   if (!verifies(hash, signedBytes, key, signature)) throw new WireError('BAD_SIGNATURE', `the signature of ${signer.subject} does not verify`);
@@ -118,28 +120,28 @@ function verifies(hash: string, data: Buffer, key: VerifyKey, signature: Buffer)
   }
 }
 
-function findSigner(sid: Asn1, certificates: Certificate[]): Certificate {
+function findSigner(sid: DerNode, certificates: Certificate[]): Certificate {
   let found: Certificate | undefined;
   if (isContext(sid, 0)) {
-    const keyId = bytesOf(sid);
+    const keyId = readOctets(sid, 'subjectKeyIdentifier');
     found = certificates.find((c) => c.subjectKeyId?.equals(keyId));
   } else {
     const r = new Reader(sid, 'IssuerAndSerialNumber');
-    const issuer = toDer(r.next(Tag.SEQUENCE, 'issuer'));
-    const serial = toDer(r.next(Tag.INTEGER, 'serialNumber'));
+    const issuer = r.next(Tag.SEQUENCE, 'issuer').raw;
+    const serial = r.next(Tag.INTEGER, 'serialNumber').raw;
     found = certificates.find((c) => c.matchesIssuerSerial(issuer, serial));
   }
   if (!found) throw new WireError('UNTRUSTED_SIGNER', 'the signer certificate is not included in the message');
   return found;
 }
 
-function checkSignedAttributes(attrs: Asn1, content: Buffer, hash: string, eContentType: string): void {
+function checkSignedAttributes(attrs: DerNode, content: Buffer, hash: string, eContentType: string): void {
   let digest: Buffer | undefined;
   let contentType: string | undefined;
-  for (const attr of attrs.value as Asn1[]) {
+  for (const attr of attrs.children('signedAttrs')) {
     const r = new Reader(attr, 'Attribute');
     const type = readOid(r.next(Tag.OID, 'attrType'), 'Attribute');
-    const value = (r.next(Tag.SET, 'attrValues').value as Asn1[])[0];
+    const [value] = r.next(Tag.SET, 'attrValues').children('attrValues');
     if (type === OID.messageDigest && value) digest = readOctets(value, 'messageDigest');
     if (type === OID.contentType && value) contentType = readOid(value, 'contentType');
   }
@@ -152,33 +154,41 @@ function checkSignedAttributes(attrs: Asn1, content: Buffer, hash: string, eCont
 
 type VerifyKey = Parameters<typeof cryptoVerify>[2];
 
-function signatureVerifyKey(sigAlg: { oid: string; params: Asn1 | undefined }, hash: 'sha256' | 'sha384' | 'sha512', signer: Certificate): { algorithm: SignatureAlgorithm; key: VerifyKey } {
+const RSA_PKCS1 = new Set<string>([OID.rsaEncryption, OID.sha256WithRSA, OID.sha384WithRSA, OID.sha512WithRSA]);
+const ECDSA = new Set<string>([OID.ecPublicKey, OID.ecdsaWithSha256, OID.ecdsaWithSha384, OID.ecdsaWithSha512]);
+
+function signatureVerifyKey(sigAlg: { oid: string; params: DerNode | undefined }, hash: 'sha256' | 'sha384' | 'sha512', signer: Certificate): { algorithm: SignatureAlgorithm; key: VerifyKey } {
   const key = signer.publicKey;
-  const rsaPkcs1 = [OID.rsaEncryption, OID.sha256WithRSA, OID.sha384WithRSA, OID.sha512WithRSA] as string[];
-  const ecdsa = [OID.ecPublicKey, OID.ecdsaWithSha256, OID.ecdsaWithSha384, OID.ecdsaWithSha512] as string[];
-  if (rsaPkcs1.includes(sigAlg.oid) && signer.keyType === 'rsa') {
+  if (RSA_PKCS1.has(sigAlg.oid) && signer.keyType === 'rsa') {
     return { algorithm: `rsa-pkcs1-${hash}`, key: { key, padding: constants.RSA_PKCS1_PADDING } };
   }
   if (sigAlg.oid === OID.rsassaPss && signer.keyType === 'rsa') {
     return { algorithm: `rsa-pss-${hash}`, key: { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: pssSaltLength(sigAlg.params, hash) } };
   }
-  if (ecdsa.includes(sigAlg.oid) && signer.keyType === 'ec') {
+  if (ECDSA.has(sigAlg.oid) && signer.keyType === 'ec') {
     return { algorithm: `ecdsa-${hash}`, key };
   }
   throw new WireError('UNSUPPORTED_ALGORITHM', `signature algorithm ${sigAlg.oid} with a ${signer.keyType} key is outside the crypto profile`);
 }
 
 /** RSASSA-PSS-params: the hash and MGF1 hash must equal the digest; returns the salt length. */
-function pssSaltLength(params: Asn1 | undefined, hash: string): number {
+function pssSaltLength(params: DerNode | undefined, hash: string): number {
   if (!params) throw new WireError('UNSUPPORTED_ALGORITHM', 'RSASSA-PSS with default (SHA-1) parameters is outside the crypto profile');
   let saltLength = 20;
   let pssHash = 'sha1';
-  for (const field of params.value as Asn1[]) {
-    const inner = (field.value as Asn1[])[0];
-    if (!inner) continue;
+  let mgfHash = 'sha1';
+  for (const field of new Reader(params, 'RSASSA-PSS-params').remaining) {
+    const inner = explicitInner(field, 'RSASSA-PSS-params');
     if (isContext(field, 0)) pssHash = DIGESTS.get(readAlgorithm(inner, 'hashAlgorithm').oid) ?? 'unsupported';
-    if (isContext(field, 2)) saltLength = forge.asn1.derToInteger(inner.value as string);
+    if (isContext(field, 1)) mgfHash = mgf1Hash(inner) ?? 'unsupported';
+    if (isContext(field, 2)) saltLength = readInt(inner, 'saltLength');
   }
-  if (pssHash !== hash) throw new WireError('UNSUPPORTED_ALGORITHM', 'RSASSA-PSS hash must be SHA-256/384/512 and match the digest');
+  if (pssHash !== hash || mgfHash !== hash) throw new WireError('UNSUPPORTED_ALGORITHM', 'RSASSA-PSS hash and MGF1 hash must be SHA-256/384/512 and match the digest');
   return saltLength;
+}
+
+/** The hash of an MGF1 AlgorithmIdentifier, if it is MGF1 with a profile hash. */
+export function mgf1Hash(node: DerNode): 'sha256' | 'sha384' | 'sha512' | undefined {
+  const mgf = readAlgorithm(node, 'maskGenAlgorithm');
+  return mgf.oid === OID.mgf1 && mgf.params ? DIGESTS.get(readAlgorithm(mgf.params, 'mgf1 hash').oid) : undefined;
 }

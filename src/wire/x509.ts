@@ -7,7 +7,7 @@
  */
 import { createHash, createPrivateKey, createPublicKey, KeyObject, X509Certificate } from 'node:crypto';
 import { WireError } from './errors.ts';
-import { parseDer, Reader, Tag, toDer, type Asn1 } from './der.ts';
+import { embed, parseDer, Reader, Tag, type Asn1 } from './der.ts';
 import { EKU, readExtensions, type CertificateExtensions } from './extensions.ts';
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g;
@@ -27,17 +27,16 @@ export class Certificate {
   readonly subjectKeyId: Buffer | undefined;
   /** basicConstraints, keyUsage and extendedKeyUsage, as trust decisions need them. */
   readonly extensions: CertificateExtensions;
-  /** The certificate as a forge ASN.1 node, to embed in SignedData without re-parsing. */
-  readonly node: Asn1;
+  private forge: Asn1 | undefined;
 
   private constructor(readonly der: Buffer, fingerprint: string) {
     this.fingerprint = fingerprint;
     try {
       this.x509 = new X509Certificate(der);
+      this.publicKey = this.x509.publicKey;
     } catch (cause) {
-      throw new WireError('BAD_KEY', 'not a parseable X.509 certificate', { cause });
+      throw new WireError('BAD_KEY', 'not a parseable X.509 certificate (or its key cannot be decoded)', { cause });
     }
-    this.publicKey = this.x509.publicKey;
     const type = this.publicKey.asymmetricKeyType;
     if (type !== 'rsa' && type !== 'ec') {
       throw new WireError('UNSUPPORTED_ALGORITHM', `certificate key type ${String(type)} is outside the crypto profile`);
@@ -45,17 +44,22 @@ export class Certificate {
     this.keyType = type;
     this.notBefore = new Date(this.x509.validFrom);
     this.notAfter = new Date(this.x509.validTo);
-    this.node = parseDer(der, 'certificate');
-    const tbs = new Reader(new Reader(this.node, 'certificate').next(Tag.SEQUENCE, 'tbsCertificate'), 'tbsCertificate');
+    const tbs = new Reader(new Reader(parseDer(der, 'certificate'), 'certificate').next(Tag.SEQUENCE, 'tbsCertificate'), 'tbsCertificate');
     tbs.optionalContext(0); // version
-    this.serialDer = toDer(tbs.next(Tag.INTEGER, 'serialNumber'));
+    this.serialDer = tbs.next(Tag.INTEGER, 'serialNumber').raw;
     tbs.next(Tag.SEQUENCE, 'signature');
-    this.issuerDer = toDer(tbs.next(Tag.SEQUENCE, 'issuer'));
+    this.issuerDer = tbs.next(Tag.SEQUENCE, 'issuer').raw;
     tbs.next(Tag.SEQUENCE, 'validity');
     tbs.next(Tag.SEQUENCE, 'subject');
     tbs.next(Tag.SEQUENCE, 'subjectPublicKeyInfo');
     this.extensions = readExtensions(tbs.remaining);
     this.subjectKeyId = this.extensions.subjectKeyId;
+  }
+
+  /** The certificate as a forge ASN.1 node, to embed in SignedData we build (parsed once). */
+  get node(): Asn1 {
+    this.forge ??= embed(this.der);
+    return this.forge;
   }
 
   /** Parse (or fetch from the cache) a certificate from DER bytes. */
@@ -86,7 +90,8 @@ export class Certificate {
 
   /** The subject DN, for messages and logs. */
   get subject(): string {
-    return this.x509.subject.replace(/\n/g, ', ');
+    // An empty subject is legal (the name is then in subjectAltName) and Node gives undefined.
+    return (this.x509.subject ?? '').replace(/\n/g, ', ') || '(empty subject)';
   }
 
   /** True when `issuerDer`/`serialDer` (from an IssuerAndSerialNumber) name this certificate. */
