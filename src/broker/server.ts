@@ -47,6 +47,8 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
   #seq: number;
   #sessions = 0;
   #stopping: Promise<void> | undefined;
+  /** Set before anything closes, so teardowns during stop() see it. */
+  #isStopping = false;
 
   private constructor(options: ResolvedBrokerOptions, server: Server, store: MessageStore | undefined, router: Router, seq: number) {
     super();
@@ -57,7 +59,7 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
     const address = server.address();
     this.host = options.host;
     this.port = typeof address === 'object' && address !== null ? address.port : options.port;
-    const isStopping = (): boolean => this.#stopping !== undefined;
+    const isStopping = (): boolean => this.#isStopping;
     this.#context = {
       options,
       router,
@@ -128,6 +130,7 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
    * and close it, commit the store and close it. Unacknowledged persistent messages stay stored.
    */
   stop(): Promise<void> {
+    this.#isStopping = true;
     this.#stopping ??= this.#stop();
     return this.#stopping;
   }
@@ -148,7 +151,7 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
   }
 
   #accept(socket: Socket): void {
-    if (this.#stopping) {
+    if (this.#isStopping) {
       socket.destroy();
       return;
     }

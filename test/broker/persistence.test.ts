@@ -48,7 +48,7 @@ describe('persistence across a restart', () => {
 
   it('keeps dead letters and redelivery counts across restarts; temp queues and topics are never stored', async () => {
     const dataDir = tempDir();
-    const first = await startBroker({ dataDir, maxDeliveries: 3 });
+    const first = await startBroker({ dataDir, maxDeliveries: 2 });
     const client = await RawClient.connect(first);
     client.send('SUBSCRIBE', { id: 's', destination: '/queue/p', ack: 'client-individual' });
     client.send('SUBSCRIBE', { id: 't', destination: '/temp-queue/mine' });
@@ -60,12 +60,12 @@ describe('persistence across a restart', () => {
     expect((await client.expect('MESSAGE')).headers.redelivered).toBe('true'); // delivery 2, held over the stop
     await first.stop();
 
-    const second = await startBroker({ dataDir, maxDeliveries: 3 });
+    const second = await startBroker({ dataDir, maxDeliveries: 2 });
     const again = await RawClient.connect(second);
     again.send('SUBSCRIBE', { id: 's', destination: '/queue/p', ack: 'client-individual' });
     const redelivered = await again.expect('MESSAGE');
     expect(redelivered.headers.redelivered).toBe('true');
-    again.send('NACK', { id: redelivered.headers.ack ?? '', receipt: 'n' }); // delivery 3 failed: dead letter
+    again.send('NACK', { id: redelivered.headers.ack ?? '', receipt: 'n' }); // delivery 3 failed (> 2): dead letter
     await again.waitReceipt('n');
     expect(await again.quiet()).toBe(true);
     await second.stop();
