@@ -64,9 +64,10 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('STOMP on $nam
     const queue = unique('queue', 'competing');
     const [a, b, producer] = await Promise.all([connect(), connect(), connect()]);
     const inboxes = [new Inbox(), new Inbox()];
+    const acks: Promise<void>[] = [];
     const ackLater = (inbox: Inbox) => (m: StompMessage): void => {
       inbox.handler(m);
-      setTimeout(() => void m.ack(), 5);
+      acks.push(sleep(5).then(() => m.ack()));
     };
     await Promise.all([a, b].map((c, i) => {
       const inbox = inboxes[i] as Inbox;
@@ -78,6 +79,7 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('STOMP on $nam
     for (let waited = 0; all().length < bodies.length && waited < 5_000; waited += 20) await sleep(20);
     expect(all().sort()).toEqual([...bodies].sort());
     for (const inbox of inboxes) expect(inbox.messages.length).toBeGreaterThan(0);
+    await Promise.all(acks);
   });
 
   it('client-individual ack: acknowledging one message leaves the others to be redelivered', async () => {
