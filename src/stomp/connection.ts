@@ -46,6 +46,7 @@ export class StompConnection extends EventEmitter<StompEvents> {
   #state: State = 'connecting';
   #wake: (() => void) | undefined;
   #nextTransaction = 0;
+  #started = false;
 
   private constructor(options: ResolvedOptions) {
     super();
@@ -61,11 +62,25 @@ export class StompConnection extends EventEmitter<StompEvents> {
    * each node once), then rejects with STOMP_CANNOT_CONNECT.
    */
   static async connect(options: StompOptions): Promise<StompConnection> {
-    const connection = new StompConnection(parseOptions(options));
-    const attempts = connection.options.initialAttempts ?? connection.options.nodes.length;
-    const session = await connection.#connectLoop(attempts);
-    connection.#attach(session, false);
+    const connection = StompConnection.create(options);
+    await connection.start();
     return connection;
+  }
+
+  /**
+   * Validates `options` and returns a connection that has not connected yet: attach listeners
+   * (to see the first `node-connect` and `node-error` events too), then call `start()`.
+   */
+  static create(options: StompOptions): StompConnection {
+    return new StompConnection(parseOptions(options));
+  }
+
+  /** Makes the first connection (see {@link StompConnection.connect}); once only. */
+  async start(): Promise<void> {
+    if (this.#started) throw new StompError('STOMP_BAD_OPTIONS', 'start() was already called');
+    this.#started = true;
+    const session = await this.#connectLoop(this.options.initialAttempts ?? this.options.nodes.length);
+    this.#attach(session, false);
   }
 
   /** True while a session is up. */

@@ -1,8 +1,8 @@
 // The connection layer against a scripted server (test/stomp/fake-server.ts): what real brokers
 // cannot be made to do on demand — a short text/plain ERROR (the stompit patch), a missing
 // RECEIPT, silence after TCP accept, garbage, a dead node in the list.
-import { createServer } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { Socket, createServer } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StompConnection, isStompError } from '../../src/stomp/index.ts';
 import type { StompError, StompOptions } from '../../src/stomp/index.ts';
 import { encodeFrame } from '../helpers/brokers.ts';
@@ -97,6 +97,19 @@ describe('frames', () => {
   });
 });
 
+describe('sockets', () => {
+  it('always disable Nagle (stompit only does with heart-beats on)', async () => {
+    const spy = vi.spyOn(Socket.prototype, 'setNoDelay');
+    try {
+      const server = await start();
+      await connect({ nodes: [at(server.port)], heartBeat: { outgoingMs: 0, incomingMs: 0 } });
+      expect(spy).toHaveBeenCalledWith(true);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
 describe('timeouts and failures', () => {
   it('a RECEIPT that never comes rejects with STOMP_TIMEOUT after receiptTimeoutMs', async () => {
     const server = await start((frame, reply) => {
@@ -118,11 +131,14 @@ describe('timeouts and failures', () => {
 
   it('fails over past a dead node (node-error event), and gives up with STOMP_CANNOT_CONNECT when all are dead', async () => {
     const [dead, server] = [await deadPort(), await start()];
-    const errors: string[] = [];
-    const c = await StompConnection.connect({ nodes: [at(dead), at(server.port)], randomStart: false });
+    const events: string[] = [];
+    const c = StompConnection.create({ nodes: [at(dead), at(server.port)], randomStart: false });
     open.push(c);
+    c.on('node-error', ({ node, error }) => events.push(`error ${node} ${error.code}`));
+    c.on('node-connect', ({ node, reconnected }) => events.push(`connect ${node} ${reconnected}`));
+    await c.start();
     expect(c.node).toBe(`127.0.0.1:${server.port}`);
-    c.on('node-error', ({ node }) => errors.push(node));
+    expect(events).toEqual([`error 127.0.0.1:${dead} STOMP_CANNOT_CONNECT`, `connect 127.0.0.1:${server.port} false`]);
     const all = await failure(StompConnection.connect({ nodes: [at(dead), at(dead)], initialAttempts: 4, reconnect: { initialDelayMs: 10 } }));
     expect(all.code).toBe('STOMP_CANNOT_CONNECT');
     expect(all.message).toMatch(/after 4 attempt/);
