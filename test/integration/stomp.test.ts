@@ -82,6 +82,23 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('STOMP on $nam
     await Promise.all(acks);
   });
 
+  it('prefetch: with a prefetch of 1, in the header this broker reads, the next message waits for the ACK', async () => {
+    const queue = unique('queue', 'prefetch');
+    const c = await connect();
+    for (const body of ['p1', 'p2', 'p3']) await send(c, queue, body);
+    const inbox = new Inbox();
+    await subscribe(c, queue, inbox, { prefetch: 1 });
+    await inbox.waitFor(1);
+    await inbox.expectQuiet(300);
+    expect(inbox.messages.map((m) => m.text())).toEqual(['p1']);
+    await inbox.messages[0]?.ack();
+    await inbox.waitFor(2);
+    await inbox.messages[1]?.ack();
+    await inbox.waitFor(3);
+    expect(inbox.messages.map((m) => m.text())).toEqual(['p1', 'p2', 'p3']);
+    await inbox.messages[2]?.ack();
+  });
+
   it('client-individual ack: acknowledging one message leaves the others to be redelivered', async () => {
     const queue = unique('queue', 'individual');
     const producer = await connect();

@@ -6,6 +6,7 @@ import type { StompError } from '../../src/stomp/errors.ts';
 import { negotiateHeartBeat, parseHeartBeatHeader, watchReads } from '../../src/stomp/heartbeat.ts';
 import { NodeList } from '../../src/stomp/nodes.ts';
 import { parseOptions } from '../../src/stomp/options.ts';
+import { SubscriptionRegistry, subscribeHeaders } from '../../src/stomp/subscriptions.ts';
 import type { StompOptions } from '../../src/stomp/options.ts';
 
 const node = (port: number): StompOptions['nodes'][number] => ({ host: '127.0.0.1', port });
@@ -129,5 +130,12 @@ describe('broker kinds', () => {
     expect(quirksOf('rabbitmq')).toMatchObject({ prefetchHeader: 'prefetch-count', tempQueues: 'implicit', nack: 'requeue' });
     expect(quirksOf('activemq')).toMatchObject({ prefetchHeader: 'activemq.prefetchSize', tempQueues: 'subscribe', nack: 'dead-letter' });
     expect(quirksOf('embedded')).toMatchObject({ tempQueues: 'subscribe', nack: 'requeue' });
+  });
+
+  it('sends the prefetch in the header each broker understands, client-individual by default', () => {
+    const entry = new SubscriptionRegistry(() => undefined).add('/queue/q', { prefetch: 8, headers: { selector: "a = 'b'" } }, 0);
+    expect(subscribeHeaders(entry, quirksOf('rabbitmq'))).toEqual({ destination: '/queue/q', ack: 'client-individual', selector: "a = 'b'", 'prefetch-count': '8' });
+    expect(subscribeHeaders(entry, quirksOf('activemq'))).toMatchObject({ 'activemq.prefetchSize': '8' });
+    expect(Object.keys(subscribeHeaders(entry, quirksOf('unknown')))).toEqual(['selector', 'destination', 'ack']);
   });
 });
