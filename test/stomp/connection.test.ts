@@ -4,7 +4,7 @@
 import { Socket, createServer } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StompConnection, isStompError } from '../../src/stomp/index.ts';
-import type { StompError, StompOptions } from '../../src/stomp/index.ts';
+import type { StompError, StompMessage, StompOptions } from '../../src/stomp/index.ts';
 import { encodeFrame } from '../helpers/brokers.ts';
 import { FakeStompServer, connected, polite } from './fake-server.ts';
 
@@ -165,5 +165,57 @@ describe('timeouts and failures', () => {
     await c.close();
     expect((await failure(c.send('/queue/x', 'b'))).code).toBe('STOMP_CLOSED_BY_US');
     expect(server.received('DISCONNECT')).toHaveLength(1);
+  });
+});
+
+describe('after a lost connection', () => {
+  /** polite, plus one MESSAGE for each SUBSCRIBE. */
+  const withMessage: Parameters<typeof FakeStompServer.start>[0] = (frame, reply, socket) => {
+    polite(frame, reply, socket);
+    if (frame.command !== 'SUBSCRIBE') return;
+    const id = frame.headers.id ?? '';
+    reply(encodeFrame('MESSAGE', { subscription: id, 'message-id': 'm1', ack: `ack-${id}`, destination: '/queue/x', 'content-length': '2' }, 'hi'));
+  };
+
+  it('ACK of a message from the lost connection rejects with STOMP_STALE_MESSAGE (no ACK is sent)', async () => {
+    const server = await start(withMessage);
+    const c = await connect({ nodes: [at(server.port)], reconnect: { initialDelayMs: 10 } });
+    const messages: StompMessage[] = [];
+    const second = new Promise<void>((resolve) => {
+      c.subscribe('/queue/x', (m) => {
+        messages.push(m);
+        if (messages.length === 2) resolve();
+      });
+    });
+    for (let i = 0; i < 100 && messages.length === 0; i += 1) await new Promise((r) => setTimeout(r, 10));
+    for (const socket of server.sockets) socket.destroy();
+    await second; // re-subscribed on the new session, which delivered again
+    expect((await failure(messages[0]!.ack())).code).toBe('STOMP_STALE_MESSAGE');
+    await messages[1]!.ack({ receipt: true });
+    expect(server.received('ACK').map((f) => f.headers.id)).toEqual(['ack-sub-1']);
+  });
+
+  it('a handler that throws is reported as handler-error; the message stays unacknowledged', async () => {
+    const server = await start(withMessage);
+    const c = await connect({ nodes: [at(server.port)] });
+    const reported = new Promise<unknown>((resolve) => c.once('handler-error', ({ error }) => resolve(error)));
+    c.subscribe('/queue/x', () => {
+      throw new Error('handler bug');
+    });
+    expect(await reported).toMatchObject({ message: 'handler bug' });
+    expect(server.received('ACK')).toEqual([]);
+  });
+
+  it('gives up after reconnect.maxAttempts: close event with STOMP_CANNOT_CONNECT, queued sends fail with it', async () => {
+    const server = await start();
+    const c = await connect({ nodes: [at(server.port)], reconnect: { initialDelayMs: 10, maxAttempts: 2 } });
+    const closed = new Promise<StompError | undefined>((resolve) => c.once('close', ({ error }) => resolve(error)));
+    const lost = new Promise<void>((resolve) => c.once('node-disconnect', () => resolve()));
+    await server.close();
+    await lost;
+    const queued = failure(c.send('/queue/x', 'waits', { receipt: true }));
+    expect((await closed)?.code).toBe('STOMP_CANNOT_CONNECT');
+    expect((await queued).code).toBe('STOMP_CANNOT_CONNECT');
+    expect(c.connected).toBe(false);
   });
 });
