@@ -46,7 +46,7 @@ export class Connection implements SubscriptionOwner {
   /** True between CONNECTED and the start of closing. */
   connected = false;
   readonly subscriptions = new Map<string, Subscription>();
-  /** message-id → the subscription holding it unacknowledged (ACK/NACK look-up). */
+  /** ack id → the subscription holding that delivery unacknowledged (ACK/NACK look-up). */
   readonly ackIndex = new Map<string, Subscription>();
   readonly transactions = new Transactions();
   readonly parser: FrameParser;
@@ -113,12 +113,12 @@ export class Connection implements SubscriptionOwner {
     this.write(encodeFrame(command, headers, body, this.version));
   }
 
-  writeMessage(subscription: Subscription, message: BrokerMessage, redelivered: boolean): boolean {
+  writeMessage(subscription: Subscription, message: BrokerMessage, redelivered: boolean, ackId: string): boolean {
     if (this.#closing) return false;
     const headers: StompHeaders = { subscription: subscription.id, 'message-id': message.id, destination: message.destination };
     if (subscription.ackMode !== 'auto') {
-      if (this.version === '1.2') headers.ack = message.id;
-      this.ackIndex.set(message.id, subscription);
+      if (this.version === '1.2') headers.ack = ackId;
+      this.ackIndex.set(ackId, subscription);
     }
     if (redelivered) headers.redelivered = 'true';
     const own = message.headers;
@@ -223,8 +223,7 @@ export class Connection implements SubscriptionOwner {
     try {
       this.parser.push(chunk, (frame) => this.#onFrame(frame, handleFrame));
     } catch (error) {
-      if (!(error instanceof PaygateError)) throw error;
-      this.fail(error.message, undefined, undefined, error.code);
+      this.#failWith(error, undefined);
     }
   }
 
@@ -232,9 +231,20 @@ export class Connection implements SubscriptionOwner {
     try {
       handleFrame(this, frame);
     } catch (error) {
-      if (!(error instanceof PaygateError)) throw error;
-      this.fail(error.message, undefined, frame.headers.receipt, error.code);
+      this.#failWith(error, frame.headers.receipt);
     }
+  }
+
+  /**
+   * A typed error ends this connection with its message. Anything else is a bug of ours: it
+   * still ends only this connection (one client must never bring the broker down), and is
+   * reported with its cause as `BROKER_INTERNAL`.
+   */
+  #failWith(error: unknown, receiptId: string | undefined): void {
+    if (error instanceof PaygateError) return this.fail(error.message, undefined, receiptId, error.code);
+    if (this.#closing) return;
+    this.context.clientError(new BrokerError('BROKER_INTERNAL', 'internal broker error', { cause: error }), this);
+    this.fail('internal broker error', undefined, receiptId, 'BROKER_INTERNAL');
   }
 
   /** The client half-closed: a frame cut short is an error; otherwise we close too. */

@@ -17,6 +17,8 @@ export const BROKER_ERROR_CODES = [
   'BROKER_LIMIT',
   /** The broker is stopping (SIGTERM, `stop()`): every client gets ERROR with this code's message and is closed. */
   'BROKER_STOPPING',
+  /** A bug of ours while handling one client's frame: that connection is closed, the broker carries on. */
+  'BROKER_INTERNAL',
 ] as const;
 
 export type BrokerErrorCode = (typeof BROKER_ERROR_CODES)[number];

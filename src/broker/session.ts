@@ -162,7 +162,8 @@ function subscribe(connection: Connection, headers: StompHeaders): void {
   if (!ACK_MODES.includes(ack)) throw protocolError(`ack mode must be auto, client or client-individual`);
   const target = connection.context.router.forSubscribe(destination, connection.session);
   const source = target.kind === 'queue' ? target.queue : target.topic;
-  const subscription = new Subscription(id, connection, source, ack, prefetchOf(connection, headers));
+  const uniqueAckIds = target.kind === 'topic' && connection.version === '1.2';
+  const subscription = new Subscription(id, connection, source, ack, prefetchOf(connection, headers), false, uniqueAckIds);
   connection.subscriptions.set(id, subscription);
   source.addConsumer(subscription);
 }
@@ -186,22 +187,30 @@ function removeSubscription(connection: Connection, subscription: Subscription):
   connection.subscriptions.delete(subscription.id);
   subscription.source.removeConsumer(subscription);
   const taken = subscription.takeAll();
-  for (const message of taken) if (connection.ackIndex.get(message.id) === subscription) connection.ackIndex.delete(message.id);
+  forgetAckIds(connection, subscription, taken);
   subscription.source.giveBack(taken);
 }
 
-/** ACK/NACK by `id` (1.2) or `message-id` (+ `subscription`, 1.1; alone, 1.0). */
+function forgetAckIds(connection: Connection, subscription: Subscription, messages: readonly BrokerMessage[]): void {
+  for (const message of messages) {
+    const ackId = subscription.ackIdOf(message);
+    if (connection.ackIndex.get(ackId) === subscription) connection.ackIndex.delete(ackId);
+  }
+}
+
+/** ACK/NACK by `id` (1.2) or `message-id` (+ `subscription` in 1.1; alone in 1.0). */
 function acknowledge(connection: Connection, headers: StompHeaders, negative: boolean): void {
-  const ackId = connection.version === '1.2' ? (headers.id ?? headers['message-id']) : headers['message-id'];
-  if (ackId === undefined) throw protocolError(`${negative ? 'NACK' : 'ACK'} without ${connection.version === '1.2' ? 'id' : 'message-id'}`);
-  const subscription = connection.ackIndex.get(ackId);
-  const named = connection.version === '1.1' ? headers.subscription : undefined;
-  if (subscription === undefined || !subscription.unacked.has(ackId) || (named !== undefined && named !== subscription.id)) {
+  const v12 = connection.version === '1.2';
+  const ackId = v12 ? (headers.id ?? headers['message-id']) : headers['message-id'];
+  if (ackId === undefined) throw protocolError(`${negative ? 'NACK' : 'ACK'} without ${v12 ? 'id' : 'message-id'}`);
+  const named = v12 ? undefined : headers.subscription;
+  const subscription = named === undefined ? connection.ackIndex.get(ackId) : connection.subscriptions.get(named);
+  if (subscription === undefined || !subscription.unacked.has(ackId)) {
     throw protocolError(`${negative ? 'NACK' : 'ACK'} of a message this connection does not hold unacknowledged`);
   }
   const apply = (): void => {
     const taken = subscription.take(ackId);
-    for (const message of taken) if (connection.ackIndex.get(message.id) === subscription) connection.ackIndex.delete(message.id);
+    forgetAckIds(connection, subscription, taken);
     if (negative) subscription.source.giveBack(taken);
     else for (const message of taken) subscription.source.settle(message);
     subscription.source.dispatch();

@@ -25,12 +25,15 @@ export interface MessageSource {
 export interface SubscriptionOwner {
   /** The connection's socket buffer is over its high-water mark: deliver nothing more for now. */
   readonly congested: boolean;
-  /** Write the MESSAGE frame; `redelivered` is computed before the delivery counter moves. */
-  writeMessage(subscription: Subscription, message: BrokerMessage, redelivered: boolean): void;
+  /**
+   * Write the MESSAGE frame (`ackId` in its `ack` header); `redelivered` is computed before the
+   * delivery counter moves. False when nothing was written because the connection is closing.
+   */
+  writeMessage(subscription: Subscription, message: BrokerMessage, redelivered: boolean, ackId: string): boolean;
 }
 
 export class Subscription {
-  /** Unacknowledged messages by message-id, in delivery order (Map keeps insertion order). */
+  /** Unacknowledged messages by ack id, in delivery order (Map keeps insertion order). */
   readonly unacked = new Map<string, BrokerMessage>();
 
   constructor(
@@ -42,7 +45,22 @@ export class Subscription {
     readonly prefetch: number,
     /** Implicit subscriptions are the temp-queue ones nobody SUBSCRIBEd to (RabbitMQ style). */
     readonly implicit = false,
+    /**
+     * Topic copies of one message share its message-id; when two subscriptions of one STOMP 1.2
+     * connection get the same copy, their `ack` ids must still differ.
+     */
+    readonly uniqueAckIds = false,
   ) {}
+
+  /** The id a client acknowledges this delivery of `message` by (the `ack` header in 1.2). */
+  ackIdOf(message: BrokerMessage): string {
+    return this.uniqueAckIds ? `${message.id}@${this.id}` : message.id;
+  }
+
+  /** A topic subscriber whose prefetch window is full misses messages rather than piling them up. */
+  get full(): boolean {
+    return this.ackMode !== 'auto' && this.unacked.size >= this.prefetch;
+  }
 
   /** May a queue hand this subscription one more message now? */
   get ready(): boolean {
@@ -56,27 +74,35 @@ export class Subscription {
   deliver(message: BrokerMessage, fanOut = false): void {
     const redelivered = !fanOut && message.deliveries > 0;
     if (!fanOut) message.deliveries++;
-    this.owner.writeMessage(this, message, redelivered);
-    if (this.ackMode === 'auto') this.source.settle(message);
-    else this.unacked.set(message.id, message);
+    const ackId = this.ackIdOf(message);
+    // Held before the write: if the write ends the connection, its teardown gives the message back.
+    if (this.ackMode !== 'auto') this.unacked.set(ackId, message);
+    if (this.owner.writeMessage(this, message, redelivered, ackId)) {
+      if (this.ackMode === 'auto') this.source.settle(message);
+      return;
+    }
+    // Not written (the connection is closing): the message goes back unless the teardown took it.
+    if (this.ackMode !== 'auto' && !this.unacked.delete(ackId)) return;
+    if (!fanOut) message.deliveries--;
+    this.source.giveBack([message], false);
   }
 
   /**
-   * Take messages off the unacknowledged list: just `messageId` in `client-individual` mode, it
-   * and every one delivered before it in `client` mode (cumulative, STOMP §ACK).
+   * Take messages off the unacknowledged list: just `ackId` in `client-individual` mode, it and
+   * every one delivered before it in `client` mode (cumulative, STOMP §ACK).
    */
-  take(messageId: string): BrokerMessage[] {
-    const target = this.unacked.get(messageId);
+  take(ackId: string): BrokerMessage[] {
+    const target = this.unacked.get(ackId);
     if (target === undefined) return [];
     if (this.ackMode !== 'client') {
-      this.unacked.delete(messageId);
+      this.unacked.delete(ackId);
       return [target];
     }
     const taken: BrokerMessage[] = [];
     for (const [id, message] of this.unacked) {
       this.unacked.delete(id);
       taken.push(message);
-      if (id === messageId) break;
+      if (id === ackId) break;
     }
     return taken;
   }

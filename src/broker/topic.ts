@@ -15,10 +15,13 @@ export class Topic implements MessageSource {
     return this.#subscribers.size;
   }
 
-  /** Fan out now. Prefetch does not hold topic messages back: they cannot wait for anyone. */
+  /**
+   * Fan out now: topic messages cannot wait for anyone. A client-ack subscriber whose prefetch
+   * window is full misses the message (bounded memory, as ActiveMQ's pending-message limit).
+   */
   publish(message: BrokerMessage): void {
     if (isExpired(message, Date.now())) return;
-    for (const subscriber of this.#subscribers) subscriber.deliver(message, true);
+    for (const subscriber of this.#subscribers) if (!subscriber.full) subscriber.deliver(message, true);
   }
 
   addConsumer(subscription: Subscription): void {

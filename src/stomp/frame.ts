@@ -103,6 +103,12 @@ export function escapeHeader(value: string, version: StompVersion): string {
 }
 
 /**
+ * Where no escaping exists (STOMP 1.0, CONNECT/CONNECTED), a CR or LF would end the header line
+ * early and let a header value inject headers: they become spaces.
+ */
+const rawOctets = (value: string): string => (/[\r\n]/.test(value) ? value.replace(/[\r\n]/g, ' ') : value);
+
+/**
  * Serialize one frame. A non-empty body always gets a `content-length` in bytes (any given one is
  * replaced), so NULs in binary bodies are safe and the peer never scans for the end.
  */
@@ -113,7 +119,7 @@ export function encodeFrame(command: string, headers: StompHeaders, body: Buffer
   for (const name in headers) {
     if (name === 'content-length') continue;
     const value = headers[name] as string;
-    head += raw ? `${name}:${value}\n` : `${escapeHeader(name, version)}:${escapeHeader(value, version)}\n`;
+    head += raw ? `${rawOctets(name)}:${rawOctets(value)}\n` : `${escapeHeader(name, version)}:${escapeHeader(value, version)}\n`;
   }
   if (bodyBytes.length > 0) head += `content-length:${bodyBytes.length}\n`;
   head += '\n';

@@ -232,6 +232,51 @@ describe('topics', () => {
   });
 });
 
+describe('topics with client acknowledgement', () => {
+  it('gives two subscriptions of one connection distinct ack ids for the same message', async () => {
+    const broker = await startBroker();
+    const client = await RawClient.connect(broker);
+    client.send('SUBSCRIBE', { id: 'a', destination: '/topic/twice', ack: 'client-individual' });
+    client.send('SUBSCRIBE', { id: 'b', destination: '/topic/twice', ack: 'client-individual' });
+    await client.sendAndConfirm({ destination: '/topic/twice' }, 'x');
+    const [first, second] = [await client.expect('MESSAGE'), await client.expect('MESSAGE')];
+    expect(first?.headers['message-id']).toBe(second?.headers['message-id']);
+    expect(first?.headers.ack).not.toBe(second?.headers.ack);
+    client.send('ACK', { id: first?.headers.ack ?? '' });
+    client.send('ACK', { id: second?.headers.ack ?? '', receipt: 'both' });
+    await client.waitReceipt('both');
+  });
+
+  it('skips a topic subscriber whose prefetch window is full instead of piling messages up', async () => {
+    const broker = await startBroker();
+    const client = await RawClient.connect(broker);
+    client.send('SUBSCRIBE', { id: 'a', destination: '/topic/full', ack: 'client-individual', 'prefetch-count': '2' });
+    for (const n of [1, 2, 3]) await client.sendAndConfirm({ destination: '/topic/full' }, `m${n}`);
+    const [first] = [await client.expect('MESSAGE'), await client.expect('MESSAGE')];
+    expect(await client.quiet()).toBe(true);
+    client.send('ACK', { id: first?.headers.ack ?? '' });
+    await client.sendAndConfirm({ destination: '/topic/full' }, 'm4');
+    expect(await bodies(client, 1)).toEqual(['m4']);
+  });
+});
+
+describe('STOMP 1.0 consumers of 1.2 producers', () => {
+  it('receive header values with line breaks as spaces, never as extra headers', async () => {
+    const broker = await startBroker();
+    const old = await RawClient.open(broker);
+    old.version = '1.0';
+    old.parser.version = '1.0';
+    old.write('CONNECT\n\n\0');
+    await old.expect('CONNECTED');
+    old.send('SUBSCRIBE', { destination: '/queue/old', receipt: 's' });
+    await old.waitReceipt('s');
+    const modern = await RawClient.connect(broker);
+    await modern.sendAndConfirm({ destination: '/queue/old', note: 'line one\nevil:header' }, 'x');
+    const message = await old.expect('MESSAGE');
+    expect([message.headers.note, message.headers.evil]).toEqual(['line one evil:header', undefined]);
+  });
+});
+
 describe('limits', () => {
   it('ends a connection that opens more subscriptions than allowed', async () => {
     const broker = await startBroker({ maxSubscriptions: 2 });

@@ -152,6 +152,11 @@ describe('encodeFrame', () => {
     expect(text).toBe('SEND\ndestination:/q\ncontent-length:6\n\nhéllo\0');
   });
 
+  it('turns CR and LF into spaces where there is no escaping (1.0, CONNECTED), so no header can be injected', () => {
+    expect(encodeFrame('MESSAGE', { a: 'x\ny\r\nz:1' }, '', '1.0').toString()).toBe('MESSAGE\na:x y  z:1\n\n\0');
+    expect(encodeFrame('CONNECTED', { server: 'a\nb' }).toString()).toBe('CONNECTED\nserver:a b\n\n\0');
+  });
+
   it('writes no content-length for an empty body', () => {
     expect(encodeFrame('RECEIPT', { 'receipt-id': '7' }).toString()).toBe('RECEIPT\nreceipt-id:7\n\n\0');
   });
