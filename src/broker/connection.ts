@@ -48,7 +48,7 @@ export class Connection implements SubscriptionOwner {
   readonly subscriptions = new Map<string, Subscription>();
   /** ack id → the subscription holding that delivery unacknowledged (ACK/NACK look-up). */
   readonly ackIndex = new Map<string, Subscription>();
-  readonly transactions = new Transactions();
+  readonly transactions: Transactions;
   readonly parser: FrameParser;
 
   #closing = false;
@@ -69,6 +69,7 @@ export class Connection implements SubscriptionOwner {
   ) {
     const { maxFrameSize, maxHeaders, maxHeaderLength, maxPendingBytes, connectTimeout } = context.options;
     this.parser = new FrameParser({ maxFrameSize, maxHeaders, maxHeaderLength }, CLIENT_COMMANDS);
+    this.transactions = new Transactions(context.options.maxTransactionFrames);
     this.#highWater = maxPendingBytes / 2;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk, handleFrame));
@@ -156,7 +157,8 @@ export class Connection implements SubscriptionOwner {
     this.connected = true;
     if (heartBeat.send === 0 && heartBeat.receive === 0) return;
     this.#heartBeats = new HeartBeatTimers(heartBeat, {
-      lastRead: () => this.#lastRead,
+      // While we do not read (back-pressure), silence is ours, not the client's.
+      lastRead: () => (this.#readPaused ? Date.now() : this.#lastRead),
       wroteSinceLastCheck: () => {
         const wrote = this.#wrote;
         this.#wrote = false;

@@ -286,6 +286,18 @@ describe('limits', () => {
     await client.closed;
   });
 
+  it('ends a connection that holds more frames in open transactions than allowed', async () => {
+    const broker = await startBroker({ maxTransactionFrames: 3 });
+    const client = await RawClient.connect(broker);
+    client.send('BEGIN', { transaction: 't' });
+    client.send('SEND', { destination: '/queue/txl', transaction: 't' }, '1');
+    client.send('SEND', { destination: '/queue/txl', transaction: 't', receipt: 'ok' }, '2');
+    await client.waitReceipt('ok');
+    client.send('SEND', { destination: '/queue/txl', transaction: 't' }, '3');
+    expect((await client.expect('ERROR')).headers.message).toMatch(/more than 3 frames held in open transactions/);
+    await client.closed;
+  });
+
   it('stops delivering queue messages to a consumer that does not read, and loses none', async () => {
     const broker = await startBroker({ maxPendingBytes: 64 * 1024 });
     const slow = await RawClient.connect(broker);
