@@ -180,13 +180,22 @@ export function explicitInner(node: DerNode, label: string): DerNode {
 }
 
 export function readOid(node: DerNode, label: string): string {
-  if (!isUniversal(node, Tag.OID) || node.content.length === 0) throw malformed(label, 'expected an OID');
-  try {
-    return asn1.derToOid(node.content.toString('binary'));
-  } catch {
-    throw malformed(label, 'bad OID encoding');
+  if (!isUniversal(node, Tag.OID) || node.content.length === 0 || node.content.length > 64) throw malformed(label, 'expected an OID');
+  const key = node.content.toString('latin1');
+  let dotted = oidCache.get(key);
+  if (dotted === undefined) {
+    try {
+      dotted = asn1.derToOid(key);
+    } catch {
+      throw malformed(label, 'bad OID encoding');
+    }
+    // A message names a dozen OIDs, nearly always the same ones; the bound keeps junk from growing it.
+    if (oidCache.size < 1024) oidCache.set(key, dotted);
   }
+  return dotted;
 }
+
+const oidCache = new Map<string, string>();
 
 /** A small non-negative INTEGER (versions, lengths): 1 to 6 content bytes. */
 export function readInt(node: DerNode, label: string): number {

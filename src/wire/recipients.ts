@@ -36,23 +36,32 @@ function buildKeyAgree(recipient: Certificate, cek: Buffer): Asn1 {
   const ephemeral = createECDH('prime256v1');
   const ephemeralPoint = ephemeral.generateKeys();
   const shared = ephemeral.computeSecret(recipient.ecPoint);
-  const wrapAlg = algorithm(OID.aes256Wrap);
-  const kek = x963Kdf('sha256', shared, 32, sharedInfo(wrapAlg, 32, undefined));
+  const kek = x963Kdf('sha256', shared, 32, cachedSharedInfo(OID.aes256Wrap, 32, undefined));
   const encryptedKey = wrap('id-aes256-wrap', kek, cek);
   return ctx(1, [
     int(3),
     ctx(0, [ctx(1, [algorithm(OID.ecPublicKey), bitString(ephemeralPoint)])]),
-    algorithm(OID.ecdhSha256Kdf, wrapAlg),
+    algorithm(OID.ecdhSha256Kdf, algorithm(OID.aes256Wrap)),
     seq([seq([issuerAndSerial(recipient), octets(encryptedKey)])]),
   ]);
 }
 
 /** ECC-CMS-SharedInfo (RFC 5753 §7.2), the KDF's "other info". */
-function sharedInfo(wrapAlg: Asn1, keyBytes: number, ukm: Buffer | undefined): Buffer {
+function sharedInfo(wrapOid: string, keyBytes: number, ukm: Buffer | undefined): Buffer {
   const bits = Buffer.alloc(4);
   bits.writeUInt32BE(keyBytes * 8);
-  return toDer(seq([wrapAlg, ...(ukm ? [ctx(0, [octets(ukm)])] : []), ctx(2, [octets(bits)])]));
+  return toDer(seq([algorithm(wrapOid), ...(ukm ? [ctx(0, [octets(ukm)])] : []), ctx(2, [octets(bits)])]));
 }
+
+/** Without a ukm (what OpenSSL and we write) SharedInfo depends only on the wrap: build it once. */
+function cachedSharedInfo(wrapOid: string, keyBytes: number, ukm: Buffer | undefined): Buffer {
+  if (ukm) return sharedInfo(wrapOid, keyBytes, ukm);
+  let info = sharedInfos.get(wrapOid);
+  if (!info) sharedInfos.set(wrapOid, (info = sharedInfo(wrapOid, keyBytes, undefined)));
+  return info;
+}
+
+const sharedInfos = new Map<string, Buffer>();
 
 /** ANSI X9.63 KDF: Hash(Z || counter || SharedInfo) blocks. */
 function x963Kdf(hash: string, z: Buffer, length: number, info: Buffer): Buffer {
@@ -160,7 +169,7 @@ function tryKeyAgree(node: DerNode, me: Identity): RecoveredKey | undefined {
   if (!wrapAlg) throw new WireError('UNSUPPORTED_ALGORITHM', `key wrap ${wrapOid} is outside the crypto profile`);
   const shared = agree(me, originatorPoint(originator));
   const ukm = ukmNode ? readOctets(explicitInner(ukmNode, 'ukm'), 'ukm') : undefined;
-  const kek = x963Kdf(kdfHash, shared, wrapAlg.keyBytes, sharedInfo(algorithm(wrapOid), wrapAlg.keyBytes, ukm));
+  const kek = x963Kdf(kdfHash, shared, wrapAlg.keyBytes, cachedSharedInfo(wrapOid, wrapAlg.keyBytes, ukm));
   const cek = unwrap(wrapAlg.cipher, kek, encryptedKey);
   return { cek, keyManagement: `ecdh-p256-${kdfHash}kdf-aes${(wrapAlg.keyBytes * 8) as 128 | 192 | 256}wrap` };
 }
