@@ -15,7 +15,7 @@ import type { BrokerMessage } from './message.ts';
 import type { ResolvedBrokerOptions } from './options.ts';
 import type { Router } from './router.ts';
 import type { MessageStore } from './store.ts';
-import type { Subscription, SubscriptionOwner } from './subscription.ts';
+import type { Delivery, Subscription, SubscriptionOwner } from './subscription.ts';
 import { Transactions } from './transaction.ts';
 
 /** What a connection needs from the broker. */
@@ -114,18 +114,22 @@ export class Connection implements SubscriptionOwner {
     this.write(encodeFrame(command, headers, body, this.version));
   }
 
-  writeMessage(subscription: Subscription, message: BrokerMessage, redelivered: boolean, ackId: string): boolean {
+  writeMessage(subscription: Subscription, message: BrokerMessage, delivery: Delivery): boolean {
     if (this.#closing) return false;
-    const headers: StompHeaders = { subscription: subscription.id, 'message-id': message.id, destination: message.destination };
+    const headers = Object.create(null) as StompHeaders; // user headers may be called `constructor`
+    headers.subscription = subscription.id;
+    headers['message-id'] = message.id;
+    headers.destination = message.destination;
     if (subscription.ackMode !== 'auto') {
-      if (this.version === '1.2') headers.ack = ackId;
-      this.ackIndex.set(ackId, subscription);
+      if (this.version === '1.2') headers.ack = delivery.ackId;
+      this.ackIndex.set(delivery.ackId, subscription);
     }
-    if (redelivered) headers.redelivered = 'true';
+    if (delivery.redelivered) headers.redelivered = 'true';
     const own = message.headers;
     for (const name in own) if (headers[name] === undefined) headers[name] = own[name] as string;
     const frame = encodeFrame('MESSAGE', headers, message.body, this.version);
-    if (this.socket.writableLength + frame.length > this.context.options.maxPendingBytes) {
+    // Queue deliveries already wait for the socket to drain (`congested`); topic copies cannot.
+    if (delivery.fanOut && this.socket.writableLength + frame.length > this.context.options.maxPendingBytes) {
       this.fail('slow consumer: too many bytes pending', undefined, undefined, 'BROKER_LIMIT');
       return false;
     }

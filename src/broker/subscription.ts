@@ -25,11 +25,18 @@ export interface MessageSource {
 export interface SubscriptionOwner {
   /** The connection's socket buffer is over its high-water mark: deliver nothing more for now. */
   readonly congested: boolean;
-  /**
-   * Write the MESSAGE frame (`ackId` in its `ack` header); `redelivered` is computed before the
-   * delivery counter moves. False when nothing was written because the connection is closing.
-   */
-  writeMessage(subscription: Subscription, message: BrokerMessage, redelivered: boolean, ackId: string): boolean;
+  /** Write the MESSAGE frame; false when nothing was written because the connection is closing. */
+  writeMessage(subscription: Subscription, message: BrokerMessage, delivery: Delivery): boolean;
+}
+
+/** How one message is handed to one subscription. */
+export interface Delivery {
+  /** The `redelivered` header: computed before the delivery counter moves. */
+  readonly redelivered: boolean;
+  /** What the client acknowledges it by (the `ack` header in 1.2). */
+  readonly ackId: string;
+  /** A topic copy: it cannot wait for the connection to drain, so the pending-bytes limit applies. */
+  readonly fanOut: boolean;
 }
 
 export class Subscription {
@@ -77,7 +84,7 @@ export class Subscription {
     const ackId = this.ackIdOf(message);
     // Held before the write: if the write ends the connection, its teardown gives the message back.
     if (this.ackMode !== 'auto') this.unacked.set(ackId, message);
-    if (this.owner.writeMessage(this, message, redelivered, ackId)) {
+    if (this.owner.writeMessage(this, message, { redelivered, ackId, fanOut })) {
       if (this.ackMode === 'auto') this.source.settle(message);
       return;
     }

@@ -89,6 +89,17 @@ describe('escaping and versions', () => {
     await v10.expect('RECEIPT');
   });
 
+  it('passes user headers through whatever their names, and keeps broker-owned ones its own', async () => {
+    const broker = await startBroker();
+    const client = await RawClient.connect(broker);
+    client.send('SUBSCRIBE', { id: 's', destination: '/queue/names' });
+    await client.sendAndConfirm({ destination: '/queue/names', constructor: 'c', toString: 't', 'message-id': 'forged', subscription: 'forged' }, 'x');
+    const message = await client.expect('MESSAGE');
+    expect([message.headers.constructor, message.headers.toString]).toEqual(['c', 't']);
+    expect(message.headers['message-id']).toMatch(/^ID:paygate-/);
+    expect(message.headers.subscription).toBe('s');
+  });
+
   it('carries binary bodies with NULs, with content-length in bytes', async () => {
     const broker = await startBroker();
     const client = await RawClient.connect(broker);
