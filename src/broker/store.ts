@@ -77,7 +77,13 @@ export class MessageStore {
 
   /** Every stored message, oldest first, and the highest seq used so far. */
   load(): { messages: StoredMessage[]; maxSeq: number } {
-    const rows = this.#db.prepare('SELECT * FROM messages ORDER BY seq').all() as Row[];
+    let rows: Row[];
+    try {
+      rows = this.#db.prepare('SELECT * FROM messages ORDER BY seq').all() as Row[];
+    } catch (error) {
+      this.#db.close();
+      throw new BrokerError('BROKER_STORE_FAILED', `cannot read the message store: ${(error as Error).message}`, { cause: error });
+    }
     const messages = rows.map((row) => ({
       queue: row.queue,
       message: {

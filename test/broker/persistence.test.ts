@@ -84,5 +84,8 @@ describe('persistence across a restart', () => {
     const file = join(tempDir(), 'a-file');
     writeFileSync(file, '');
     await expect(EmbeddedBroker.start({ port: 0, dataDir: join(file, 'data') })).rejects.toMatchObject({ code: 'BROKER_STORE_FAILED' });
+    const corrupt = tempDir();
+    writeFileSync(join(corrupt, 'broker.sqlite'), 'this is not an SQLite database, not even close to one'.repeat(100));
+    await expect(EmbeddedBroker.start({ port: 0, dataDir: corrupt })).rejects.toMatchObject({ code: 'BROKER_STORE_FAILED' });
   });
 });
