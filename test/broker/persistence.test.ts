@@ -4,6 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedBroker } from '../../src/broker/index.ts';
 import { bodies, RawClient, startBroker, tempDir } from './helpers.ts';
@@ -78,6 +79,22 @@ describe('persistence across a restart', () => {
     reader.send('SUBSCRIBE', { id: 't', destination: '/temp-queue/mine' });
     reader.send('SUBSCRIBE', { id: 'n', destination: '/topic/news' });
     expect(await reader.quiet()).toBe(true);
+  });
+
+  it('has every persistent message committed to the store by the time its RECEIPT arrives', async () => {
+    const dataDir = tempDir();
+    const broker = await startBroker({ dataDir });
+    const client = await RawClient.connect(broker);
+    for (let n = 0; n < 200; n++) client.send('SEND', { destination: '/queue/durable-burst', persistent: 'true', receipt: `r${n}` }, `${n}`);
+    client.send('SEND', { destination: '/queue/durable-burst', receipt: 'transient' }, 'not stored');
+    await client.waitReceipt('transient'); // receipts keep their order, so every persistent one came first
+    const db = new Database(join(dataDir, 'broker.sqlite'), { readonly: true });
+    try {
+      const row = db.prepare('SELECT count(*) AS n FROM messages WHERE queue = ?').get('/queue/durable-burst') as { n: number };
+      expect(row.n).toBe(200);
+    } finally {
+      db.close();
+    }
   });
 
   it('refuses a data folder it cannot use with a typed error', async () => {
