@@ -14,12 +14,21 @@ import { Router } from './router.ts';
 import { handleFrame } from './session.ts';
 import { MessageStore } from './store.ts';
 
-/** Events: `connection` (session id), `disconnect` (session id), `clientError` (error, session id), `storeError` (error). */
+/**
+ * Events. None is called `error`, so an unobserved one never throws: a broker must outlive its
+ * clients' mistakes and its own transient failures.
+ */
 export interface EmbeddedBrokerEvents {
+  /** A client connected (before CONNECT); its session id. */
   connection: [session: string];
+  /** A client's connection is gone. */
   disconnect: [session: string];
+  /** A client broke the protocol or a limit and was sent ERROR (also BROKER_INTERNAL, with the cause). */
   clientError: [error: PaygateError, session: string];
+  /** A store commit failed; clients waiting for the receipts got ERROR instead. */
   storeError: [error: BrokerError];
+  /** The listening socket failed after start (e.g. EMFILE on accept); the broker keeps running. */
+  serverError: [error: BrokerError];
 }
 
 /**
@@ -79,6 +88,9 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
       },
     };
     server.on('connection', (socket) => this.#accept(socket));
+    server.on('error', (error) => {
+      this.emit('serverError', new BrokerError('BROKER_LISTEN_FAILED', `listening socket: ${error.message}`, { cause: error }));
+    });
   }
 
   /** Validate options, open the store (when `dataDir` is given) and listen. */

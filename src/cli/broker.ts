@@ -38,7 +38,9 @@ export function brokerCommand(): Command {
         const { EmbeddedBroker, parseUsers } = await import('../broker/index.ts');
         const users = o.users === undefined ? undefined : parseUsers(readOptionFile('--users', o.users).toString('utf8'));
         const broker = await EmbeddedBroker.start({ host: o.host, port: o.port, dataDir: o.data, users });
-        broker.on('storeError', (error) => console.error(`paygate broker: ${error.code}: ${error.message}`));
+        const report = (error: { code: string; message: string }): void => console.error(`paygate broker: ${error.code}: ${error.message}`);
+        broker.on('storeError', report);
+        broker.on('serverError', report);
         const shutdown = (): void => {
           void broker.stop().then(() => process.exit(0));
         };
