@@ -1,0 +1,24 @@
+/**
+ * docs/broker.md must not drift from the code: every option of the schema and every error code
+ * has its row.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { BROKER_ERROR_CODES, brokerOptionsSchema } from '../../src/broker/index.ts';
+import { FRAME_ERROR_CODES } from '../../src/stomp/frame.ts';
+
+const doc = readFileSync(new URL('../../docs/broker.md', import.meta.url), 'utf8');
+
+describe('docs/broker.md', () => {
+  it.each(Object.keys(brokerOptionsSchema.shape))('documents the option %s', (option) => {
+    expect(doc).toMatch(new RegExp(`^\\| (\`[a-zA-Z]+\`, )*\`${option}\`[ ,|]`, 'm'));
+  });
+
+  it.each([...BROKER_ERROR_CODES])('documents the error code %s', (code) => {
+    expect(doc).toMatch(new RegExp(`^\\| \`${code}\` \\|`, 'm'));
+  });
+
+  it.each([...FRAME_ERROR_CODES])('names the frame error code %s', (code) => {
+    expect(doc).toContain(`\`${code}\``);
+  });
+});
