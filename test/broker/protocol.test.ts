@@ -45,6 +45,18 @@ describe('CONNECT', () => {
     expect(ok.connected.version).toBe('1.2');
   });
 
+  it('closes a connection that sends no CONNECT in time', async () => {
+    const broker = await startBroker({ connectTimeout: 100 });
+    const client = await RawClient.open(broker);
+    expect((await client.expect('ERROR')).headers.message).toBe('no CONNECT frame in time');
+    await client.closed;
+  });
+
+  it('refuses invalid options with BROKER_BAD_OPTION naming them', async () => {
+    await expect(startBroker({ maxDeliveries: 0 })).rejects.toMatchObject({ code: 'BROKER_BAD_OPTION', message: /maxDeliveries/ });
+    await expect(startBroker({ nonsense: 1 } as never)).rejects.toMatchObject({ code: 'BROKER_BAD_OPTION' });
+  });
+
   it('refuses any other frame before CONNECT', async () => {
     const broker = await startBroker();
     const client = await RawClient.open(broker);
