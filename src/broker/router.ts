@@ -70,6 +70,22 @@ export class Router {
   }
 
   /**
+   * Forget queues and topics that hold nothing and have no consumer, so clients that use many
+   * one-off names do not grow the broker without bound. Run between events only: outstanding
+   * (unacknowledged) messages always have a registered consumer then, because every path that
+   * removes a consumer gives its messages back in the same synchronous step.
+   */
+  sweep(): void {
+    for (const [name, queue] of this.#queues) if (queue.depth === 0 && queue.consumerCount === 0) this.#queues.delete(name);
+    for (const [name, topic] of this.#topics) if (topic.subscriberCount === 0) this.#topics.delete(name);
+  }
+
+  /** Destinations currently known (for tests and diagnostics). */
+  get size(): { queues: number; topics: number } {
+    return { queues: this.#queues.size, topics: this.#topics.size };
+  }
+
+  /**
    * `/queue/x` → `/queue/x.dlq`. A DLQ keeps its own dead letters (nothing is dropped from it);
    * a temp queue's are dropped, since the temp queue's owner is the only one who could read them.
    */

@@ -14,6 +14,8 @@ import { Router } from './router.ts';
 import { handleFrame } from './session.ts';
 import { MessageStore } from './store.ts';
 
+const SWEEP_INTERVAL_MS = 30_000;
+
 /**
  * Events. None is called `error`, so an unobserved one never throws: a broker must outlive its
  * clients' mistakes and its own transient failures.
@@ -51,6 +53,7 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
   readonly #connections = new Set<Connection>();
   readonly #store: MessageStore | undefined;
   readonly #context: BrokerContext;
+  readonly #sweeper: NodeJS.Timeout;
   /** Distinguishes this run's ids from those of earlier runs still in the store. */
   readonly #runId = Date.now().toString(36);
   #seq: number;
@@ -87,6 +90,8 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
         this.emit('clientError', error, connection.session);
       },
     };
+    // Idle destinations are forgotten now and then (Router.sweep explains why that is safe).
+    this.#sweeper = setInterval(() => router.sweep(), SWEEP_INTERVAL_MS).unref();
     server.on('connection', (socket) => this.#accept(socket));
     server.on('error', (error) => {
       this.emit('serverError', new BrokerError('BROKER_LISTEN_FAILED', `listening socket: ${error.message}`, { cause: error }));
@@ -148,6 +153,7 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
   }
 
   async #stop(): Promise<void> {
+    clearInterval(this.#sweeper);
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     const sockets = [...this.#connections].map((connection) => {
       const gone = new Promise<void>((resolve) => {

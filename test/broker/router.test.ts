@@ -1,0 +1,41 @@
+/**
+ * Destination bookkeeping: idle queues and topics are forgotten, busy ones never.
+ */
+import { describe, expect, it } from 'vitest';
+import type { BrokerMessage } from '../../src/broker/message.ts';
+import { Router } from '../../src/broker/router.ts';
+import { Subscription } from '../../src/broker/subscription.ts';
+import type { SubscriptionOwner } from '../../src/broker/subscription.ts';
+
+const message = (seq: number): BrokerMessage => ({
+  id: `m${seq}`,
+  seq,
+  destination: '/queue/busy',
+  headers: {},
+  body: Buffer.from('x'),
+  persistent: false,
+  expires: 0,
+  deliveries: 0,
+  stored: false,
+});
+
+/** A consumer that takes messages and never acknowledges them. */
+const owner: SubscriptionOwner = { congested: false, writeMessage: () => true };
+
+describe('Router.sweep', () => {
+  it('forgets queues and topics with nothing in them and nobody on them, and keeps the others', () => {
+    const router = new Router(undefined, 5);
+    const idle = router.queue('/queue/idle');
+    router.forSend('/topic/idle', 's1');
+    router.queue('/queue/waiting').publish(message(1));
+    const busy = router.queue('/queue/busy');
+    const consumer = new Subscription('s', owner, busy, 'client-individual', 10);
+    busy.addConsumer(consumer);
+    busy.publish(message(2));
+    expect(consumer.unacked.size).toBe(1);
+    router.sweep();
+    expect(router.size).toEqual({ queues: 2, topics: 0 });
+    expect(router.queue('/queue/idle')).not.toBe(idle);
+    expect(router.queue('/queue/busy')).toBe(busy);
+  });
+});
