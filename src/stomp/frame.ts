@@ -160,6 +160,9 @@ export class FrameParser {
   #headerCount = 0;
   #bodyLength = -1;
   #scanFrom = 0;
+  /** Chunks of a body that is not complete yet, kept aside uncopied: one concat per frame, not per chunk. */
+  #stash: Buffer[] = [];
+  #stashed = 0;
 
   readonly #commands: ReadonlySet<string> | undefined;
 
@@ -174,7 +177,7 @@ export class FrameParser {
 
   /** Bytes held for an incomplete frame (what a slow sender costs us). */
   get buffered(): number {
-    return this.#buf.length - this.#pos;
+    return this.#buf.length - this.#pos + this.#stashed;
   }
 
   /** True when bytes of an unfinished frame are held (used to detect a frame cut by a close). */
@@ -184,6 +187,7 @@ export class FrameParser {
 
   /** Decode what `chunk` completes; throws {@link FrameError} on the first bad frame. */
   push(chunk: Buffer, onFrame: (frame: Frame) => void): void {
+    if (this.stopped || this.#waitsForMore(chunk)) return;
     this.#append(chunk);
     while (!this.stopped) {
       const frame = this.#step();
@@ -193,14 +197,34 @@ export class FrameParser {
     if (this.#pos === this.#buf.length) this.#reset(EMPTY);
   }
 
+  /**
+   * Inside a body that `chunk` does not complete, set the chunk aside instead of concatenating:
+   * a large body arriving in many chunks is then copied once, not once per chunk.
+   */
+  #waitsForMore(chunk: Buffer): boolean {
+    if (this.#stage !== Stage.Body) return false;
+    const available = this.#buf.length + this.#stashed + chunk.length;
+    if (this.#bodyLength >= 0) {
+      if (available > this.#pos + this.#bodyLength) return false; // the NUL's position has arrived
+    } else {
+      if (chunk.indexOf(NUL) !== -1) return false;
+      this.#checkFrameSize(available);
+    }
+    this.#stash.push(chunk);
+    this.#stashed += chunk.length;
+    return true;
+  }
+
   #append(chunk: Buffer): void {
-    if (this.#pos === this.#buf.length) return this.#reset(chunk);
+    if (this.#stashed === 0 && this.#pos === this.#buf.length) return this.#reset(chunk);
     // Keep only the unconsumed tail; offsets into the frame move with it.
     const shift = this.#pos;
-    this.#buf = Buffer.concat([this.#buf.subarray(shift), chunk]);
+    this.#buf = Buffer.concat([this.#buf.subarray(shift), ...this.#stash, chunk]);
     this.#pos = 0;
     this.#frameStart -= shift;
-    this.#scanFrom -= shift;
+    this.#scanFrom += this.#stashed - shift; // stashed chunks were scanned: they hold no NUL
+    this.#stash = [];
+    this.#stashed = 0;
   }
 
   #reset(buf: Buffer): void {

@@ -137,6 +137,29 @@ describe('limits', () => {
     expect(parseAll([`SEND\n\n${'x'.repeat(90)}\0`], { limits })).toHaveLength(1);
   });
 
+  it('counts a body arriving in many chunks against maxFrameSize', () => {
+    const parser = new FrameParser({ maxFrameSize: 1000 });
+    parser.push(Buffer.from('SEND\n\n'), () => {});
+    const push = (): void => parser.push(Buffer.alloc(100, 0x78), () => {});
+    for (let i = 0; i < 9; i++) push();
+    expect(parser.buffered).toBe(900);
+    expect(push).toThrow(expect.objectContaining({ code: 'STOMP_FRAME_TOO_LARGE' }));
+  });
+
+  it('reassembles large bodies from many chunks, with and without content-length', () => {
+    const body = Buffer.alloc(300_000, 0x61);
+    body[1234] = 0; // a NUL inside: content-length must be honoured
+    const framed = encodeFrame('SEND', { destination: '/q' }, body);
+    const plain = Buffer.concat([Buffer.from('SEND\n\n'), Buffer.alloc(200_000, 0x62), Buffer.from([0])]);
+    const input = Buffer.concat([framed, plain, framed]);
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < input.length; i += 4099) chunks.push(input.subarray(i, i + 4099));
+    const frames = parseAll(chunks);
+    expect(frames.map((f) => f.body.length)).toEqual([300_000, 200_000, 300_000]);
+    expect(frames[0]?.body.equals(body)).toBe(true);
+    expect(frames[2]?.body.equals(body)).toBe(true);
+  });
+
   it('refuses too many headers and too long header lines, even before the line ends', () => {
     const headers = Array.from({ length: 5 }, (_, i) => `h${i}:v\n`).join('');
     expect(parseError(`SEND\n${headers}\n\0`, { limits: { maxHeaders: 4 } }).code).toBe('STOMP_TOO_MANY_HEADERS');
