@@ -47,7 +47,6 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
   readonly host: string;
   /** The port actually listened on (the ephemeral one when started with `port: 0`). */
   readonly port: number;
-  readonly options: ResolvedBrokerOptions;
 
   readonly #server: Server;
   readonly #connections = new Set<Connection>();
@@ -64,7 +63,7 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
 
   private constructor(options: ResolvedBrokerOptions, server: Server, store: MessageStore | undefined, router: Router, seq: number) {
     super();
-    this.options = options;
+    // The options stay private: they hold the users' passcodes, and brokers get logged.
     this.#server = server;
     this.#store = store;
     this.#seq = seq;
