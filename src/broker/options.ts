@@ -36,6 +36,8 @@ export const brokerOptionsSchema = z
      * exceed it ends the connection with ERROR (topics cannot wait).
      */
     maxPendingBytes: positiveInt.default(8 * 1024 * 1024),
+    /** Bytes of waiting messages one queue may hold; a SEND beyond it gets ERROR (BROKER_LIMIT). */
+    maxQueueBytes: positiveInt.default(64 * 1024 * 1024),
     /** Open transactions plus the SEND/ACK/NACK frames held in them, per connection (they are memory). */
     maxTransactionFrames: positiveInt.default(10_000),
     /** Messages a `client`/`client-individual` subscriber may hold unacknowledged when it names no prefetch. */

@@ -3,6 +3,7 @@
  * unacknowledged messages taken back (in order) and moved to a dead-letter queue after too many
  * deliveries.
  */
+import { BrokerError } from './errors.ts';
 import { isExpired } from './message.ts';
 import type { BrokerMessage } from './message.ts';
 import type { MessageStore } from './store.ts';
@@ -12,6 +13,8 @@ import type { MessageSource, Subscription } from './subscription.ts';
 export interface QueueContext {
   readonly store: MessageStore | undefined;
   readonly maxDeliveries: number;
+  /** Bytes of waiting messages one queue may hold before SENDs to it are refused. */
+  readonly maxQueueBytes: number;
   /** Where a message goes after `maxDeliveries`; undefined drops it (temp queues). */
   deadLetterQueue(queue: Queue): Queue | undefined;
 }
@@ -23,6 +26,8 @@ export class Queue implements MessageSource {
   #consumers: Subscription[] = [];
   #next = 0;
   #dispatching = false;
+  /** Approximate memory of the waiting messages (bodies plus a fixed per-message overhead). */
+  #waitingBytes = 0;
 
   constructor(
     /** The destination, e.g. `/queue/paygate.card`. */
@@ -41,13 +46,27 @@ export class Queue implements MessageSource {
     return this.#consumers.length;
   }
 
-  /** Accept a new message (stored first when it is persistent), then try to deliver. */
+  /** Bytes the waiting messages hold (approximate: bodies plus a fixed overhead each). */
+  get waitingBytes(): number {
+    return this.#waitingBytes;
+  }
+
+  /**
+   * Accept a new message (stored first when it is persistent), then try to deliver. A queue
+   * nobody drains must not grow without bound: past `maxQueueBytes` the SEND is refused with
+   * BROKER_LIMIT (the sender gets ERROR, no RECEIPT), never accepted and dropped. Messages
+   * already accepted (redeliveries, dead letters) are always taken back.
+   */
   publish(message: BrokerMessage): void {
+    if (this.#waitingBytes + sizeOf(message) > this.context.maxQueueBytes) {
+      throw new BrokerError('BROKER_LIMIT', `queue ${this.name} is full (${this.#waitingBytes} bytes waiting); try again later`);
+    }
     if (this.durable && message.persistent && this.context.store) {
       this.context.store.insert(message, this.name);
       message.stored = true;
     }
     this.#items.push(message);
+    this.#waitingBytes += sizeOf(message);
     this.dispatch();
   }
 
@@ -97,6 +116,7 @@ export class Queue implements MessageSource {
         if (consumer === undefined) break;
         const message = this.#items[this.#head] as BrokerMessage;
         this.#items[this.#head++] = undefined;
+        this.#waitingBytes -= sizeOf(message);
         if (message.expires !== 0 && isExpired(message, (now ||= Date.now()))) this.settle(message);
         else consumer.deliver(message);
       }
@@ -133,6 +153,7 @@ export class Queue implements MessageSource {
   }
 
   #insertSorted(message: BrokerMessage): void {
+    this.#waitingBytes += sizeOf(message);
     let index = this.#head;
     while (index < this.#items.length && (this.#items[index] as BrokerMessage).seq < message.seq) index++;
     if (index === this.#items.length) this.#items.push(message);
@@ -148,4 +169,9 @@ export class Queue implements MessageSource {
       this.#head = 0;
     }
   }
+}
+
+/** What a waiting message costs in memory, roughly: its body and a fixed allowance for headers and bookkeeping. */
+function sizeOf(message: BrokerMessage): number {
+  return message.body.length + 512;
 }

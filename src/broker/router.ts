@@ -22,8 +22,8 @@ export class Router {
   readonly temps: TempQueues;
   readonly #context: QueueContext;
 
-  constructor(store: MessageStore | undefined, maxDeliveries: number) {
-    this.#context = { store, maxDeliveries, deadLetterQueue: (queue) => this.#deadLetterQueue(queue) };
+  constructor(store: MessageStore | undefined, maxDeliveries: number, maxQueueBytes: number) {
+    this.#context = { store, maxDeliveries, maxQueueBytes, deadLetterQueue: (queue) => this.#deadLetterQueue(queue) };
     this.temps = new TempQueues(this.#context);
   }
 

@@ -102,7 +102,7 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
     const resolved = resolveBrokerOptions(options);
     let storeError: (error: BrokerError) => void = () => {};
     const store = resolved.dataDir === undefined ? undefined : MessageStore.open(resolved.dataDir, (error) => storeError(error));
-    const router = new Router(store, resolved.maxDeliveries);
+    const router = new Router(store, resolved.maxDeliveries, resolved.maxQueueBytes);
     let seq = 0;
     if (store !== undefined) {
       const loaded = store.load();

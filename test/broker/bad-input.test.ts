@@ -185,3 +185,23 @@ describe('fuzzing', () => {
     expect(await bodies(fresh, 1)).toEqual(['ok']);
   });
 });
+
+describe('a queue nobody drains is bounded', () => {
+  it('refuses a SEND past maxQueueBytes with ERROR to that sender only, and keeps what it accepted', async () => {
+    const broker = await startBroker({ maxQueueBytes: 8 * 1024 });
+    const other = await bystander(broker);
+    const producer = await RawClient.connect(broker);
+    const body = 'x'.repeat(1000); // 1,000 bytes + 512 bookkeeping each: 5 fit in 8 KiB, the 6th does not
+    for (let i = 0; i < 5; i++) await producer.sendAndConfirm({ destination: '/queue/undrained' }, `${i}${body}`);
+    producer.send('SEND', { destination: '/queue/undrained', receipt: 'sixth' }, `5${body}`);
+    expect((await producer.expect('ERROR')).headers.message).toMatch(/queue \/queue\/undrained is full/);
+    await producer.closed;
+    const consumer = await RawClient.connect(broker);
+    consumer.send('SUBSCRIBE', { id: 'drain', destination: '/queue/undrained' });
+    expect((await bodies(consumer, 5)).map((b) => b[0])).toEqual(['0', '1', '2', '3', '4']);
+    // Drained, the queue takes messages again.
+    await consumer.sendAndConfirm({ destination: '/queue/undrained' }, `again${body}`);
+    expect(await bodies(consumer, 1)).toEqual([`again${body}`]);
+    await other.check();
+  });
+});
