@@ -39,31 +39,54 @@ const malformed = (what: string, problem: string) => new WireError('MALFORMED_CM
 
 // ---- reading ----------------------------------------------------------------------------
 
-/** One TLV of a DER/BER encoding; children are parsed on first use. */
+/**
+ * One TLV of a DER/BER encoding. It holds offsets into the message; `raw`, `content` and the
+ * children are made on first use (most nodes of a message are never looked at that closely).
+ */
 export class DerNode {
   private parsedChildren: DerNode[] | undefined;
+  private contentSlice: Buffer | undefined;
 
   constructor(
-    /** The whole TLV as received. */
-    readonly raw: Buffer,
+    private readonly buf: Buffer,
+    private readonly start: number,
+    private readonly contentStart: number,
+    /** End of the value bytes (for indefinite lengths: before the end-of-contents octets). */
+    private readonly contentEnd: number,
+    /** Offset just past this TLV in the buffer it was read from. */
+    readonly end: number,
     /** 0 universal, 1 application, 2 context-specific, 3 private. */
     readonly tagClass: number,
     readonly type: number,
     readonly constructed: boolean,
-    /** The value bytes (for indefinite lengths: without the end-of-contents octets). */
-    readonly content: Buffer,
     private readonly depth: number,
   ) {}
+
+  /** The whole TLV as received. */
+  get raw(): Buffer {
+    return this.buf.subarray(this.start, this.end);
+  }
+
+  /** The value bytes. */
+  get content(): Buffer {
+    this.contentSlice ??= this.buf.subarray(this.contentStart, this.contentEnd);
+    return this.contentSlice;
+  }
+
+  /** Bytes the whole TLV takes. */
+  get length(): number {
+    return this.end - this.start;
+  }
 
   /** The nested TLVs of a constructed value. */
   children(what: string): DerNode[] {
     if (!this.constructed) throw malformed(what, 'expected a constructed value');
     if (!this.parsedChildren) {
       const items: DerNode[] = [];
-      for (let offset = 0; offset < this.content.length; ) {
-        const item = readTlv(this.content, offset, what, this.depth + 1);
+      for (let offset = this.contentStart; offset < this.contentEnd; ) {
+        const item = readTlv(this.buf, offset, this.contentEnd, what, this.depth + 1);
         items.push(item);
-        offset += item.raw.length;
+        offset = item.end;
       }
       this.parsedChildren = items;
     }
@@ -73,50 +96,51 @@ export class DerNode {
 
 /** Parse one DER (or BER) value that must span the whole input. */
 export function parseDer(der: Buffer, what: string): DerNode {
-  const node = readTlv(der, 0, what, 0);
-  if (node.raw.length !== der.length) throw malformed(what, 'trailing bytes after the value');
+  const node = readTlv(der, 0, der.length, what, 0);
+  if (node.length !== der.length) throw malformed(what, 'trailing bytes after the value');
   return node;
 }
 
-function readTlv(buf: Buffer, start: number, what: string, depth: number): DerNode {
+/** One TLV starting at `start`, which must end by `limit` (its parent's end). */
+function readTlv(buf: Buffer, start: number, limit: number, what: string, depth: number): DerNode {
   if (depth > MAX_NESTING) throw malformed(what, 'nested too deeply');
   let at = start;
-  const first = buf[at++];
-  if (first === undefined) throw malformed(what, 'truncated (no tag)');
+  if (at >= limit) throw malformed(what, 'truncated (no tag)');
+  const first = buf[at++] as number;
   const tagClass = first >> 6;
   const constructed = (first & 0x20) !== 0;
   let type = first & 0x1f;
   if (type === 0x1f) {
     type = 0;
     for (let b = 0x80; b & 0x80; ) {
-      b = buf[at++] ?? 0;
+      if (at >= limit || at - start > 5) throw malformed(what, 'bad tag number');
+      b = buf[at++] as number;
       type = type * 128 + (b & 0x7f);
-      if (at - start > 5) throw malformed(what, 'tag number too long');
     }
   }
-  const lengthByte = buf[at++];
-  if (lengthByte === undefined) throw malformed(what, 'truncated (no length)');
-  if (lengthByte === 0x80) return readIndefinite(buf, start, at, { tagClass, type, constructed }, what, depth);
+  if (at >= limit) throw malformed(what, 'truncated (no length)');
+  const lengthByte = buf[at++] as number;
+  if (lengthByte === 0x80) return readIndefinite(buf, start, at, limit, { tagClass, type, constructed }, what, depth);
   let length = lengthByte;
   if (lengthByte & 0x80) {
     const count = lengthByte & 0x7f;
-    if (count > 4 || at + count > buf.length) throw malformed(what, 'bad length');
+    if (count > 4 || at + count > limit) throw malformed(what, 'bad length');
     length = buf.readUIntBE(at, count);
     at += count;
   }
-  if (at + length > buf.length) throw malformed(what, 'truncated value');
-  return new DerNode(buf.subarray(start, at + length), tagClass, type, constructed, buf.subarray(at, at + length), depth);
+  if (at + length > limit) throw malformed(what, 'truncated value');
+  return new DerNode(buf, start, at, at + length, at + length, tagClass, type, constructed, depth);
 }
 
 /** BER indefinite length (some S/MIME producers stream): children up to the 00 00 marker. */
-function readIndefinite(buf: Buffer, start: number, contentStart: number, tag: { tagClass: number; type: number; constructed: boolean }, what: string, depth: number): DerNode {
+function readIndefinite(buf: Buffer, start: number, contentStart: number, limit: number, tag: { tagClass: number; type: number; constructed: boolean }, what: string, depth: number): DerNode {
   if (!tag.constructed) throw malformed(what, 'indefinite length on a primitive value');
   let at = contentStart;
-  while (!(buf[at] === 0 && buf[at + 1] === 0)) {
-    if (at >= buf.length) throw malformed(what, 'indefinite length without end-of-contents');
-    at += readTlv(buf, at, what, depth + 1).raw.length;
+  while (!(buf[at] === 0 && buf[at + 1] === 0 && at + 1 < limit)) {
+    if (at >= limit) throw malformed(what, 'indefinite length without end-of-contents');
+    at = readTlv(buf, at, limit, what, depth + 1).end;
   }
-  return new DerNode(buf.subarray(start, at + 2), tag.tagClass, tag.type, true, buf.subarray(contentStart, at), depth);
+  return new DerNode(buf, start, contentStart, at, at + 2, tag.tagClass, tag.type, true, depth);
 }
 
 /** A cursor over the children of a constructed value, failing with MALFORMED_CMS. */

@@ -13,14 +13,16 @@ export interface ContentType {
 }
 
 export interface MimeEntity {
-  headers: Map<string, string>;
+  headers: ReadonlyMap<string, string>;
   contentType: ContentType;
   /** The body as transmitted (before transfer decoding). */
   rawBody: Buffer;
 }
 
-/** Characters that may appear in a base64 body (alphabet, padding, line breaks). */
-const NOT_BASE64 = /[^A-Za-z0-9+/=\r\n\t ]/;
+/** Per byte: 1 for a base64 digit or padding, 2 for whitespace, 0 for anything else. */
+const BASE64_CLASS = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=') BASE64_CLASS[c.charCodeAt(0)] = 1;
+for (const c of '\r\n\t ') BASE64_CLASS[c.charCodeAt(0)] = 2;
 
 /** Write DER as an S/MIME `application/pkcs7-mime` entity, byte-compatible with openssl cms. */
 export function writePkcs7Mime(der: Buffer, smimeType: 'enveloped-data' | 'authEnveloped-data' | 'signed-data'): string {
@@ -46,9 +48,28 @@ export function parseEntity(input: Buffer): MimeEntity {
   // Only the header block becomes a string; the body stays bytes (it is most of the entity).
   const end = headerEnd(input);
   if (!end) throw new WireError('MALFORMED_MIME', 'no blank line ends the MIME headers');
+  const { headers, contentType } = parseHeaderBlock(input.toString('latin1', 0, end.index));
+  return { headers, contentType, rawBody: input.subarray(end.bodyStart) };
+}
+
+/**
+ * Headers and Content-Type of a header block. Senders write the same few header blocks on every
+ * message, so parsed blocks are kept (bounded); the maps handed out are never modified.
+ */
+function parseHeaderBlock(block: string): { headers: ReadonlyMap<string, string>; contentType: ContentType } {
+  const cached = headerBlocks.get(block);
+  if (cached) return cached;
+  const parsed = parseHeaderLines(block);
+  if (headerBlocks.size < 256) headerBlocks.set(block, parsed);
+  return parsed;
+}
+
+const headerBlocks = new Map<string, { headers: ReadonlyMap<string, string>; contentType: ContentType }>();
+
+function parseHeaderLines(block: string): { headers: Map<string, string>; contentType: ContentType } {
   const headers = new Map<string, string>();
   let last: string | undefined;
-  for (const line of input.toString('latin1', 0, end.index).split(/\r?\n/)) {
+  for (const line of block.split(/\r?\n/)) {
     if (/^[ \t]/.test(line) && last) {
       headers.set(last, `${headers.get(last) ?? ''} ${line.trim()}`);
       continue;
@@ -58,8 +79,7 @@ export function parseEntity(input: Buffer): MimeEntity {
     last = line.slice(0, colon).trim().toLowerCase();
     headers.set(last, line.slice(colon + 1).trim());
   }
-  const contentType = parseContentType(headers.get('content-type') ?? 'text/plain');
-  return { headers, contentType, rawBody: input.subarray(end.bodyStart) };
+  return { headers, contentType: parseContentType(headers.get('content-type') ?? 'text/plain') };
 }
 
 /** Where the header block ends (a line break, then an empty line; LF or CRLF), searched in bytes. */
@@ -126,18 +146,14 @@ export function decodeBody(entity: MimeEntity): Buffer {
  * corruption, so they are refused first (one native regex scan, no copy of the body).
  */
 export function decodeBase64(body: Buffer): Buffer {
-  const text = body.toString('latin1');
-  if (NOT_BASE64.test(text)) throw new WireError('MALFORMED_MIME', 'the base64 body holds characters outside the base64 alphabet');
-  const significant = body.length - countByte(body, 0x0a) - countByte(body, 0x0d) - countByte(body, 0x20) - countByte(body, 0x09);
+  let significant = 0;
+  for (let i = 0; i < body.length; i++) {
+    const kind = BASE64_CLASS[body[i] as number];
+    if (kind === 0) throw new WireError('MALFORMED_MIME', 'the base64 body holds characters outside the base64 alphabet');
+    if (kind === 1) significant++;
+  }
   if (significant % 4 !== 0) throw new WireError('MALFORMED_MIME', 'the base64 body is truncated (not a whole number of 4-character groups)');
-  return Buffer.from(text, 'base64');
-}
-
-/** Occurrences of one byte, with native scans (a JS loop over every byte costs more). */
-function countByte(buf: Buffer, byte: number): number {
-  let n = 0;
-  for (let i = buf.indexOf(byte); i !== -1; i = buf.indexOf(byte, i + 1)) n++;
-  return n;
+  return Buffer.from(body.toString('latin1'), 'base64');
 }
 
 function decodeQuotedPrintable(text: string): Buffer {
