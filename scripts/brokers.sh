@@ -143,7 +143,9 @@ amq_launch() {
   java=$(command -v java || echo /usr/lib/jvm/default-java/bin/java)
   # Debian's init script runs a bin/run.jar that the package does not ship, and
   # needs systemd-less start-stop-daemon as user activemq: we run the jar directly.
-  nohup "$java" -Xms64M -Xmx512M -Djava.awt.headless=true \
+  # setsid: a session of its own, so the broker outlives the shell (or tool job) that started it
+  # instead of dying with that job's process group.
+  setsid nohup "$java" -Xms64M -Xmx512M -Djava.awt.headless=true \
     -Djava.io.tmpdir="$AMQ_DIR/tmp" \
     -Dlog4j.configuration="file:$AMQ_DIR/log4j.properties" \
     -Dactivemq.base="$AMQ_DIR" -Dactivemq.home="$AMQ_HOME" \

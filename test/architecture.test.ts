@@ -1,0 +1,54 @@
+/**
+ * The dependency rules of DESIGN §3 (and docs/architecture.md), checked on the source: imports
+ * flow one way, so a layer can be reasoned about, tested and replaced on its own.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = new URL('..', import.meta.url).pathname;
+
+function sources(dir: string): string[] {
+  return readdirSync(join(root, dir), { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .map((e) => relative(root, join(e.parentPath, e.name)));
+}
+
+/** The project files a source file imports (relative imports only), as repo paths. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(join(root, file), 'utf8');
+  const specifiers = [...text.matchAll(/(?:from|import)\s*\(?\s*'(\.[^']+)'/g)].map((m) => m[1] as string);
+  return specifiers.map((s) => relative(root, join(root, file, '..', s)));
+}
+
+/** Which top-level areas of ours may each folder import (besides itself and src/errors.ts). */
+const ALLOWED: Record<string, (target: string) => boolean> = {
+  'src/wire': () => false,
+  'src/stomp': () => false,
+  'src/broker': (t) => t === 'src/stomp/frame.ts',
+  'src/certs': () => false,
+};
+
+describe('dependency rules', () => {
+  for (const [folder, allowed] of Object.entries(ALLOWED)) {
+    it(`${folder} imports only what DESIGN §3 allows`, () => {
+      const files = sources(folder);
+      expect(files.length).toBeGreaterThan(0);
+      const offending = files.flatMap((file) =>
+        importsOf(file)
+          .filter((target) => !target.startsWith(`${folder}/`) && target !== 'src/errors.ts' && !allowed(target))
+          .map((target) => `${file} → ${target}`),
+      );
+      expect(offending).toEqual([]);
+    });
+  }
+
+  it('src/wire never loads the certificate generator (and its @peculiar/x509) on the message path', () => {
+    const offending = sources('src/wire').filter((f) => /@peculiar|reflect-metadata/.test(readFileSync(join(root, f), 'utf8')));
+    expect(offending).toEqual([]);
+  });
+
+  it('the checker sees imports (it would flag src/cli, which may use everything)', () => {
+    expect(importsOf('src/cli/main.ts')).toContain('src/cli/certs.ts');
+  });
+});
