@@ -103,7 +103,7 @@ function decryptGcm(cek: Buffer, params: DerNode, encrypted: Buffer, rest: Reade
   try {
     const d = createDecipheriv('aes-256-gcm', cek, nonce, { authTagLength: tagLength });
     d.setAuthTag(mac);
-    return Buffer.concat([d.update(encrypted), d.final()]);
+    return finish(d.update(encrypted), d.final());
   } catch (cause) {
     throw new WireError('DECRYPT_FAILED', 'AES-256-GCM authentication failed: the message was altered', { cause });
   }
@@ -115,8 +115,13 @@ function decryptCbc(cek: Buffer, params: DerNode, encrypted: Buffer): Buffer {
   if (iv.length !== 16) throw new WireError('MALFORMED_CMS', 'the AES-CBC IV is not 16 bytes');
   try {
     const d = createDecipheriv('aes-256-cbc', cek, iv);
-    return Buffer.concat([d.update(encrypted), d.final()]);
+    return finish(d.update(encrypted), d.final());
   } catch (cause) {
     throw new WireError('DECRYPT_FAILED', 'AES-256-CBC decryption failed: the message was altered', { cause });
   }
+}
+
+/** update() + final(), without copying when final() adds nothing (GCM never does). */
+function finish(head: Buffer, tail: Buffer): Buffer {
+  return tail.length === 0 ? head : Buffer.concat([head, tail]);
 }

@@ -16,6 +16,7 @@ import { DIGESTS, ECDH_KDF_HASHES, KEY_WRAPS, OID, type KeyManagement } from './
 import type { Certificate, Identity } from './x509.ts';
 
 const WRAP_IV = Buffer.from('A6A6A6A6A6A6A6A6', 'hex');
+const COUNTER_ONE = Buffer.from([0, 0, 0, 1]);
 
 /** Build the RecipientInfo for one recipient of `cek`. */
 export function buildRecipientInfo(recipient: Certificate, cek: Buffer): Asn1 {
@@ -65,9 +66,11 @@ const sharedInfos = new Map<string, Buffer>();
 
 /** ANSI X9.63 KDF: Hash(Z || counter || SharedInfo) blocks. */
 function x963Kdf(hash: string, z: Buffer, length: number, info: Buffer): Buffer {
-  const blocks: Buffer[] = [];
+  const first = createHash(hash).update(z).update(COUNTER_ONE).update(info).digest();
+  if (first.length >= length) return first.subarray(0, length); // always, for AES keys and SHA-2
+  const blocks: Buffer[] = [first];
   const counter = Buffer.alloc(4);
-  for (let i = 1, have = 0; have < length; i++) {
+  for (let i = 2, have = first.length; have < length; i++) {
     counter.writeUInt32BE(i);
     const block = createHash(hash).update(z).update(counter).update(info).digest();
     blocks.push(block);
@@ -84,7 +87,9 @@ function wrap(cipher: string, kek: Buffer, key: Buffer): Buffer {
 function unwrap(cipher: string, kek: Buffer, wrapped: Buffer): Buffer {
   try {
     const d = createDecipheriv(cipher, kek, WRAP_IV);
-    return Buffer.concat([d.update(wrapped), d.final()]);
+    const head = d.update(wrapped);
+    const tail = d.final();
+    return tail.length === 0 ? head : Buffer.concat([head, tail]);
   } catch (cause) {
     throw new WireError('DECRYPT_FAILED', 'the wrapped content key does not unwrap (tampered or wrong key)', { cause });
   }
