@@ -2,6 +2,7 @@
  * seal() and open(): the wire body of DESIGN §2. Sign, then encrypt; on input, decrypt, verify,
  * check trust, and hand back the YAML with who signed it and how.
  */
+import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
 import { WireError } from './errors.ts';
 import { buildEnvelope, contentTypeOf, openEnvelope } from './enveloped-data.ts';
@@ -161,18 +162,12 @@ function verifyMultipart(entity: MimeEntity): VerifiedSignedData {
   return { ...verified, content: decodeBody(part) };
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 function contentText(content: Buffer, form: SignedForm, maxBytes: number): string {
   if (content.length > maxBytes) {
     throw new WireError('YAML_LIMIT', `the signed content is ${content.length} bytes, over the ${maxBytes}-byte limit`);
   }
-  let text: string;
-  try {
-    text = utf8.decode(content);
-  } catch (cause) {
-    throw new WireError('YAML_INVALID', 'the signed content is not valid UTF-8', { cause });
-  }
+  if (!isUtf8(content)) throw new WireError('YAML_INVALID', 'the signed content is not valid UTF-8');
+  const text = content.toString('utf8');
   // MIME parts travel in canonical CRLF form; give back the local (LF) form of the text.
   return form === 'multipart-signed' ? text.replace(/\r\n/g, '\n') : text;
 }

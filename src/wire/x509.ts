@@ -64,12 +64,14 @@ export class Certificate {
 
   /** Parse (or fetch from the cache) a certificate from DER bytes. */
   static fromDer(der: Buffer): Certificate {
-    const fingerprint = createHash('sha256').update(der).digest('hex');
-    const cached = cache.get(fingerprint);
+    // Every message carries its signer's certificate: find it by its bytes, which is cheaper
+    // than hashing them. A hit is byte-for-byte the same certificate.
+    const bytes = der.toString('latin1');
+    const cached = cache.get(bytes);
     if (cached) return cached;
-    const cert = new Certificate(Buffer.from(der), fingerprint);
+    const cert = new Certificate(Buffer.from(der), createHash('sha256').update(der).digest('hex'));
     if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-    cache.set(fingerprint, cert);
+    cache.set(bytes, cert);
     return cert;
   }
 
@@ -125,6 +127,7 @@ export class Certificate {
 }
 
 const CACHE_LIMIT = 4096;
+/** Parsed certificates by their DER bytes (as a latin1 string). */
 const cache = new Map<string, Certificate>();
 
 /** A certificate with its private key: who we are when signing and decrypting. */
