@@ -145,14 +145,18 @@ export function decodeBody(entity: MimeEntity): Buffer {
  */
 export function decodeBase64(body: Buffer): Buffer {
   let text = body.toString('latin1');
-  for (const space of ['\n', '\r', ' ', '\t']) if (text.includes(space)) text = text.replaceAll(space, '');
+  for (const space of WHITESPACE) if (text.includes(space)) text = text.replaceAll(space, '');
   const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
   const decoded = Buffer.from(text, 'base64');
-  if (text.length % 4 !== 0 || decoded.length !== (text.length / 4) * 3 - padding || text.includes('-') || text.includes('_')) {
+  // Node also decodes the URL-safe alphabet; S/MIME never uses it.
+  if (text.length % 4 !== 0 || decoded.length !== (text.length / 4) * 3 - padding || URL_SAFE.test(text)) {
     throw new WireError('MALFORMED_MIME', 'the base64 body is not valid base64 (characters outside the alphabet, truncated, or bad padding)');
   }
   return decoded;
 }
+
+const WHITESPACE = ['\n', '\r', ' ', '\t'] as const;
+const URL_SAFE = /[-_]/;
 
 function decodeQuotedPrintable(text: string): Buffer {
   const soft = text.replace(/=\r?\n/g, '');
