@@ -1,0 +1,37 @@
+import { PaygateError } from '../errors.ts';
+
+/**
+ * Stable codes of the worker's failures. Some are raised inside the worker (the idempotency
+ * store), the others are the codes the worker puts in an error reply (issue 4); a code never
+ * changes meaning once released.
+ */
+export const WORKER_ERROR_CODES = [
+  /** The same (provider, idempotency key) arrived with a different payload: refused, the provider is not called. */
+  'IDEMPOTENCY_CONFLICT',
+  /** The request was in progress when a worker died and no `status` action could settle it: it may or may not have been charged. */
+  'OUTCOME_UNKNOWN',
+  /** `complete` or `abandon` found no in-progress entry for the key it was given (never begun, abandoned, or purged). */
+  'IDEMPOTENCY_NOT_HELD',
+  /** The request id was already seen (a replayed message): refused, the provider is not called. */
+  'REPLAYED_REQUEST',
+  /** The message's type names no action of the provider. */
+  'UNSUPPORTED_TYPE',
+  /** The payload does not match the action's schema; the message names the zod paths, never the values. */
+  'INVALID_REQUEST',
+  /** The idempotency store's options do not validate (the message names the paths). */
+  'STORE_BAD_OPTIONS',
+  /** The idempotency store could not be opened, read or written (disk, lock timeout, closed store); retryable. */
+  'STORE_FAILED',
+] as const;
+
+/** One of {@link WORKER_ERROR_CODES}. */
+export type WorkerErrorCode = (typeof WORKER_ERROR_CODES)[number];
+
+/** A typed failure of the worker. Switch on {@link WorkerError.code}; messages never quote payloads. */
+export class WorkerError extends PaygateError {
+  declare readonly code: WorkerErrorCode;
+
+  constructor(code: WorkerErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}

@@ -1,0 +1,316 @@
+/**
+ * The worker's idempotency store (issue 4, "exactly-once in effect"): one SQLite file
+ * (better-sqlite3, WAL) that every worker process of a host shares, keyed by
+ * (provider, idempotency key). See docs/idempotency.md for the states and what the worker does
+ * in each.
+ *
+ * Durability: `journal_mode=WAL` with `synchronous=FULL`, so every commit has fsynced the WAL
+ * before the call returns. Unlike the broker's store there is no group commit: each write here
+ * gates an outside effect (`begin` → the provider is called, `complete` → the request is ACKed),
+ * so it must be on disk before the method returns, and every method commits synchronously.
+ *
+ * Concurrency: every write runs in a `BEGIN IMMEDIATE` transaction (the write lock is taken
+ * up front, so two processes never deadlock upgrading a read lock) and waits up to
+ * `busyTimeoutMs` for another process's lock. `begin` reads and inserts in that one transaction,
+ * so of several workers racing for one key exactly one gets `new`.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
+import { z } from 'zod';
+import { WorkerError } from './errors.ts';
+
+const ms = z.number().int().nonnegative();
+const DAY = 24 * 60 * 60 * 1_000;
+
+/** The store's options and their defaults, in one place. */
+export const idempotencyOptionsSchema = z.strictObject({
+  /** The SQLite file, shared by every worker process of the host; its folder is created (mode 0700) when missing. */
+  path: z.string().min(1),
+  /** How long a completed entry (and a stale in-progress one) is kept, counted from completion (or start); `purge` deletes older ones. */
+  retentionMs: ms.default(7 * DAY),
+  /** How long an in-progress entry is presumed to belong to a live worker; after it, `begin` reports `leaseExpired: true`. */
+  leaseMs: z.number().int().positive().default(60_000),
+  /** How long a seen request id is kept beyond its `expires_at` (covers clock skew between senders and workers). */
+  replayMarginMs: ms.default(5 * 60_000),
+  /** How long a call waits for another process's write lock before failing with STORE_FAILED. */
+  busyTimeoutMs: ms.default(5_000),
+});
+
+/** The options {@link IdempotencyStore.open} accepts (defaults may be left out). */
+export type IdempotencyStoreOptions = z.input<typeof idempotencyOptionsSchema>;
+/** Options with every default filled in. */
+export type ResolvedIdempotencyStoreOptions = z.output<typeof idempotencyOptionsSchema>;
+
+/** Which logical operation: the provider's queue name and the request's `idempotency_key`. */
+export interface IdempotencyKey {
+  readonly provider: string;
+  readonly idempotencyKey: string;
+}
+
+export interface BeginInput extends IdempotencyKey {
+  /** The request's `id` (stored so that a reconciler can ask the provider about the first attempt). */
+  readonly requestId: string;
+  /** A keyed digest of the validated payload (see docs/idempotency.md); never the payload itself. */
+  readonly payloadDigest: string;
+  /** Unique per worker process (e.g. `host:pid:random`). */
+  readonly workerId: string;
+  /** Epoch ms; `Date.now()` when absent. */
+  readonly now?: number;
+}
+
+/** What {@link IdempotencyStore.begin} found. */
+export type BeginResult =
+  /** Nobody had the key: it is now in progress and ours. Call the provider, then `complete` or `abandon`. */
+  | { readonly kind: 'new' }
+  /** A reply is stored: send it again, do not call the provider. */
+  | { readonly kind: 'completed'; readonly reply: Buffer; readonly requestId: string; readonly completedAt: number }
+  /**
+   * Another worker holds the key, or held it and died mid-call. `leaseExpired` says whether the
+   * holder has had longer than `leaseMs`; reconcile through the action's `status`, else answer
+   * `OUTCOME_UNKNOWN`.
+   */
+  | {
+      readonly kind: 'in-progress';
+      readonly since: number;
+      readonly workerId: string;
+      readonly requestId: string;
+      readonly leaseExpired: boolean;
+    }
+  /** The key is known with a different payload digest: refuse with `IDEMPOTENCY_CONFLICT`. */
+  | { readonly kind: 'conflict'; readonly requestId: string };
+
+export interface CompleteInput extends IdempotencyKey {
+  /** The reply document as the worker produced it (before sealing); stored and returned byte for byte. */
+  readonly reply: string | Buffer;
+  readonly now?: number;
+}
+
+export interface CompleteResult {
+  /** The reply now stored: ours, or the one stored before us when `alreadyCompleted`. Send this one. */
+  readonly reply: Buffer;
+  /** Another worker (a reconciler) completed the entry first; its reply was kept. */
+  readonly alreadyCompleted: boolean;
+}
+
+export interface AbandonInput extends IdempotencyKey {
+  /** The holder's id: only the worker that began the entry may abandon it. */
+  readonly workerId: string;
+}
+
+/** What {@link IdempotencyStore.purge} deleted. */
+export interface PurgeResult {
+  readonly entries: number;
+  readonly requests: number;
+}
+
+interface EntryRow {
+  request_id: string;
+  payload_digest: string;
+  state: 'in-progress' | 'completed';
+  worker_id: string;
+  started_at: number;
+  completed_at: number | null;
+  reply: Buffer | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS idempotency (
+  provider TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  payload_digest TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('in-progress', 'completed')),
+  worker_id TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  completed_at INTEGER,
+  reply BLOB,
+  PRIMARY KEY (provider, idempotency_key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (state, completed_at, started_at);
+CREATE TABLE IF NOT EXISTS seen_requests (
+  request_id TEXT PRIMARY KEY,
+  keep_until INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS seen_requests_keep_until ON seen_requests (keep_until);
+`;
+
+/** Validate the options and fill in every default; `STORE_BAD_OPTIONS` names the paths. */
+export function parseIdempotencyOptions(options: IdempotencyStoreOptions): ResolvedIdempotencyStoreOptions {
+  const parsed = idempotencyOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const paths = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(options)'}: ${issue.message}`).join('; ');
+    throw new WorkerError('STORE_BAD_OPTIONS', `invalid idempotency store options: ${paths}`);
+  }
+  return parsed.data;
+}
+
+export class IdempotencyStore {
+  /** The options in force, defaults filled in. */
+  readonly options: ResolvedIdempotencyStoreOptions;
+  readonly #db: SqliteDatabase;
+  readonly #select: Statement<[string, string], EntryRow>;
+  readonly #insert: Statement;
+  readonly #complete: Statement;
+  readonly #abandon: Statement;
+  readonly #seen: Statement;
+  readonly #purgeCompleted: Statement;
+  readonly #purgeStale: Statement;
+  readonly #purgeSeen: Statement;
+  readonly #begin: (input: Required<BeginInput>) => BeginResult;
+  readonly #completeTx: (input: IdempotencyKey, reply: Buffer, now: number) => CompleteResult;
+  readonly #purgeTx: (now: number) => PurgeResult;
+  #closed = false;
+
+  private constructor(db: SqliteDatabase, options: ResolvedIdempotencyStoreOptions) {
+    this.#db = db;
+    this.options = options;
+    db.exec(SCHEMA);
+    this.#select = db.prepare<[string, string], EntryRow>(
+      'SELECT request_id, payload_digest, state, worker_id, started_at, completed_at, reply FROM idempotency WHERE provider = ? AND idempotency_key = ?',
+    );
+    this.#insert = db.prepare(
+      `INSERT INTO idempotency (provider, idempotency_key, request_id, payload_digest, state, worker_id, started_at)
+       VALUES (?, ?, ?, ?, 'in-progress', ?, ?)`,
+    );
+    this.#complete = db.prepare(
+      `UPDATE idempotency SET state = 'completed', reply = ?, completed_at = ?
+       WHERE provider = ? AND idempotency_key = ? AND state = 'in-progress'`,
+    );
+    this.#abandon = db.prepare(
+      `DELETE FROM idempotency WHERE provider = ? AND idempotency_key = ? AND state = 'in-progress' AND worker_id = ?`,
+    );
+    this.#seen = db.prepare('INSERT OR IGNORE INTO seen_requests (request_id, keep_until) VALUES (?, ?)');
+    this.#purgeCompleted = db.prepare(`DELETE FROM idempotency WHERE state = 'completed' AND completed_at < ?`);
+    this.#purgeStale = db.prepare(`DELETE FROM idempotency WHERE state = 'in-progress' AND started_at < ?`);
+    this.#purgeSeen = db.prepare('DELETE FROM seen_requests WHERE keep_until < ?');
+
+    const begin = db.transaction((input: Required<BeginInput>): BeginResult => {
+      const row = this.#select.get(input.provider, input.idempotencyKey);
+      if (row === undefined) {
+        this.#insert.run(input.provider, input.idempotencyKey, input.requestId, input.payloadDigest, input.workerId, input.now);
+        return { kind: 'new' };
+      }
+      if (row.payload_digest !== input.payloadDigest) return { kind: 'conflict', requestId: row.request_id };
+      if (row.state === 'completed') {
+        return { kind: 'completed', reply: row.reply ?? Buffer.alloc(0), requestId: row.request_id, completedAt: row.completed_at ?? 0 };
+      }
+      return {
+        kind: 'in-progress',
+        since: row.started_at,
+        workerId: row.worker_id,
+        requestId: row.request_id,
+        leaseExpired: input.now - row.started_at >= this.options.leaseMs,
+      };
+    });
+    this.#begin = (input) => begin.immediate(input);
+
+    const complete = db.transaction((key: IdempotencyKey, reply: Buffer, now: number): CompleteResult => {
+      if (this.#complete.run(reply, now, key.provider, key.idempotencyKey).changes === 1) return { reply, alreadyCompleted: false };
+      const row = this.#select.get(key.provider, key.idempotencyKey);
+      if (row?.state === 'completed') return { reply: row.reply ?? Buffer.alloc(0), alreadyCompleted: true };
+      throw new WorkerError('IDEMPOTENCY_NOT_HELD', `complete: no in-progress entry for this key of provider ${key.provider}`);
+    });
+    this.#completeTx = (key, reply, now) => complete.immediate(key, reply, now);
+
+    const purge = db.transaction((now: number): PurgeResult => {
+      const cutoff = now - this.options.retentionMs;
+      const entries = this.#purgeCompleted.run(cutoff).changes + this.#purgeStale.run(cutoff).changes;
+      const requests = this.#purgeSeen.run(now).changes;
+      return { entries, requests };
+    });
+    this.#purgeTx = (now) => purge.immediate(now);
+  }
+
+  /**
+   * Open (or create) the store at `options.path`. Several processes may open the same file at
+   * once (same host only: WAL needs shared memory, so not on a network file system).
+   */
+  static open(options: IdempotencyStoreOptions): IdempotencyStore {
+    const resolved = parseIdempotencyOptions(options);
+    let db: SqliteDatabase | undefined;
+    try {
+      mkdirSync(dirname(resolved.path), { recursive: true, mode: 0o700 });
+      db = new Database(resolved.path, { timeout: resolved.busyTimeoutMs });
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal') throw new Error(`journal_mode is ${String(mode)}, not wal`);
+      db.pragma('synchronous = FULL');
+      return new IdempotencyStore(db, resolved);
+    } catch (error) {
+      db?.close();
+      throw new WorkerError('STORE_FAILED', `cannot open the idempotency store at ${resolved.path}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Claim (provider, idempotencyKey) for this request, atomically: see {@link BeginResult}. The
+   * in-progress entry is on disk when this returns `new`, so a crash during the provider call is
+   * seen by the next worker.
+   */
+  begin(input: BeginInput): BeginResult {
+    const { provider, idempotencyKey, requestId, payloadDigest, workerId } = input;
+    const now = input.now ?? Date.now();
+    return this.#run('begin', () => this.#begin({ provider, idempotencyKey, requestId, payloadDigest, workerId, now }));
+  }
+
+  /**
+   * Store the reply of an in-progress entry and mark it completed (on disk when this returns:
+   * only then send and ACK). When another worker completed it first, its reply is kept and
+   * returned. `IDEMPOTENCY_NOT_HELD` when there is no entry for the key.
+   */
+  complete(input: CompleteInput): CompleteResult {
+    const reply = typeof input.reply === 'string' ? Buffer.from(input.reply, 'utf8') : Buffer.from(input.reply);
+    const now = input.now ?? Date.now();
+    return this.#run('complete', () => this.#completeTx({ provider: input.provider, idempotencyKey: input.idempotencyKey }, reply, now));
+  }
+
+  /**
+   * Forget an in-progress entry whose provider was provably never called (validation failed
+   * after `begin`, breaker open, transport refused before sending), so a retry may proceed.
+   * Only its holder may abandon it; `IDEMPOTENCY_NOT_HELD` otherwise.
+   */
+  abandon(input: AbandonInput): void {
+    this.#run('abandon', () => {
+      if (this.#abandon.run(input.provider, input.idempotencyKey, input.workerId).changes !== 1) {
+        throw new WorkerError('IDEMPOTENCY_NOT_HELD', `abandon: this worker holds no in-progress entry for this key of provider ${input.provider}`);
+      }
+    });
+  }
+
+  /**
+   * Replay protection: record `requestId` and say whether it was seen before (`false` the first
+   * time, `true` afterwards). It is kept until `expiresAt + replayMarginMs`, then `purge`
+   * forgets it (by then the freshness window refuses the request anyway).
+   */
+  seenRequest(requestId: string, expiresAt: number): boolean {
+    return this.#run('seenRequest', () => this.#seen.run(requestId, expiresAt + this.options.replayMarginMs).changes === 0);
+  }
+
+  /**
+   * Delete completed entries completed more than `retentionMs` before `now`, in-progress ones
+   * started more than `retentionMs` before `now`, and request ids past their keep-until time.
+   */
+  purge(now: number = Date.now()): PurgeResult {
+    return this.#run('purge', () => this.#purgeTx(now));
+  }
+
+  /** Close the file; later calls fail with STORE_FAILED. Closing twice is harmless. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+
+  #run<T>(what: string, operation: () => T): T {
+    if (this.#closed) throw new WorkerError('STORE_FAILED', `${what}: the idempotency store is closed`);
+    try {
+      return operation();
+    } catch (error) {
+      if (error instanceof WorkerError) throw error;
+      throw new WorkerError('STORE_FAILED', `${what}: idempotency store failure: ${(error as Error).message}`, { cause: error });
+    }
+  }
+}
