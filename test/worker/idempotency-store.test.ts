@@ -263,17 +263,22 @@ describe('several worker processes on one file', () => {
     const children = ['wa', 'wb'].map((id) =>
       fork(script, ['race', path, '200', id], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
     );
-    await Promise.all(children.map((child) => new Promise((resolve) => child.once('message', resolve))));
-    const results = children.map(
-      (child) =>
-        new Promise<{ won: number[]; kinds: Record<string, number> }>((resolve, reject) => {
-          child.once('message', (message) => resolve(message as { won: number[]; kinds: Record<string, number> }));
-          child.once('exit', (code) => reject(new Error(`child exited with ${code} before reporting`)));
-        }),
-    );
+    type Report = { won: number[]; kinds: Record<string, number> };
+    // Each racer says it is ready, then sends its report; exiting before the report fails the test.
+    const racers = children.map((child) => {
+      let ready!: () => void;
+      const isReady = new Promise<void>((resolve) => (ready = resolve));
+      const report = new Promise<Report>((resolve, reject) => {
+        child.on('message', (message: { ready?: true } | Report) => ('ready' in message ? ready() : resolve(message as Report)));
+        child.once('exit', (code) => reject(new Error(`a racer exited with ${code} before reporting`)));
+      });
+      report.catch(() => undefined); // awaited below
+      return { isReady, report };
+    });
+    await Promise.race([Promise.all(racers.map((r) => r.isReady)), Promise.all(racers.map((r) => r.report))]);
     const startAt = Date.now() + 200;
     for (const child of children) child.send(startAt);
-    const [a, b] = (await Promise.all(results)) as [{ won: number[]; kinds: Record<string, number> }, { won: number[]; kinds: Record<string, number> }];
+    const [a, b] = (await Promise.all(racers.map((r) => r.report))) as [Report, Report];
 
     expect(a.won.length + b.won.length).toBe(200);
     expect(new Set([...a.won, ...b.won]).size).toBe(200);
