@@ -1,0 +1,11 @@
+/**
+ * The public surface of the provider contract (DESIGN §5): what plugins in `providers/<name>`,
+ * the worker and the SDK import. Plugins import this file and `src/wire/index.ts`, nothing else.
+ */
+export {
+  defineProvider, validateRequest, validateResult, supportsType, scrubCardNumbers, PING_TYPE, RESERVED_TYPES, OUTCOME_STATUSES,
+  type Action, type ActionContext, type ActionLogger, type ActionOutcome, type ActionTable, type ActionTableOf, type ActionTypes,
+  type OutcomeError, type OutcomeStatus, type PayloadOf, type ProviderDefinition, type ProviderSpec, type RequestOf, type ResultOf,
+  type StatusInquiry,
+} from './contract.ts';
+export { ProviderError, PROVIDER_ERROR_CODES, type ProviderErrorCode, type SchemaIssue } from './errors.ts';
