@@ -14,10 +14,6 @@ export const WORKER_ERROR_CODES = [
   'IDEMPOTENCY_NOT_HELD',
   /** The request id was already seen (a replayed message): refused, the provider is not called. */
   'REPLAYED_REQUEST',
-  /** The message's type names no action of the provider. */
-  'UNSUPPORTED_TYPE',
-  /** The payload does not match the action's schema; the message names the zod paths, never the values. */
-  'INVALID_REQUEST',
   /** The idempotency store's options do not validate (the message names the paths). */
   'STORE_BAD_OPTIONS',
   /** The idempotency store could not be opened, read or written (disk, lock timeout, closed store); retryable. */
