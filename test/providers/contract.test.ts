@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { inspect } from 'node:util';
+import ts from 'typescript';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import * as z from 'zod';
 import {
@@ -350,5 +351,36 @@ describe('error codes and dependencies', () => {
     );
     expect(files.length).toBeGreaterThan(0);
     expect(offending).toEqual([]);
+  });
+});
+
+describe('docs/providers.md', () => {
+  const root = new URL('../..', import.meta.url).pathname;
+
+  it('the complete example type-checks as the plugin file it names', () => {
+    const doc = readFileSync(join(root, 'docs/providers.md'), 'utf8');
+    const match = /<!-- example: (\S+) -->\n```ts\n([\s\S]*?)```/.exec(doc);
+    expect(match).not.toBeNull();
+    const [, path, text] = match as unknown as [string, string, string];
+    const file = join(root, path);
+    // The file exists only in memory: the compiler reads it from the docs, everything else from disk.
+    const config = ts.parseJsonConfigFileContent(ts.readConfigFile(join(root, 'tsconfig.json'), ts.sys.readFile).config, ts.sys, root);
+    const host = ts.createCompilerHost(config.options);
+    const { getSourceFile, fileExists, readFile } = host;
+    host.getSourceFile = (name, language, ...rest) =>
+      name === file ? ts.createSourceFile(name, text, language) : getSourceFile.call(host, name, language, ...rest);
+    host.fileExists = (name) => name === file || fileExists.call(host, name);
+    host.readFile = (name) => (name === file ? text : readFile.call(host, name));
+    const program = ts.createProgram([file], config.options, host);
+    const problems = ts
+      .getPreEmitDiagnostics(program, program.getSourceFile(file))
+      .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    expect(problems).toEqual([]);
+    expect(text).toMatch(/export default giftcard;/);
+  });
+
+  it('documents every error code', () => {
+    const doc = readFileSync(join(root, 'docs/providers.md'), 'utf8');
+    for (const code of PROVIDER_ERROR_CODES) expect(doc).toMatch(new RegExp(`^\\| \`${code}\` \\|`, 'm'));
   });
 });
