@@ -1,5 +1,6 @@
+import { inspect } from 'node:util';
 import * as z from 'zod';
-import { maskPan, REPLY_STATUSES, replyDocumentSchema, schemaInvalid, type ReplyStatus } from '../wire/index.ts';
+import { maskPan, REPLY_STATUSES, replyDocumentSchema, schemaInvalid, Secret, type ReplyStatus } from '../wire/index.ts';
 import { ProviderError, type SchemaIssue } from './errors.ts';
 
 /**
@@ -184,7 +185,12 @@ export function defineProvider<
     throw invalid(`${where}: version must be 1 to 64 printable characters without spaces, e.g. 1.0.0`);
   }
   if (typeof spec.scrub !== 'function') throw invalid(`${where}: scrub(transcript) is mandatory`);
-  const probe: unknown = spec.scrub(SCRUB_PROBE);
+  let probe: unknown;
+  try {
+    probe = spec.scrub(SCRUB_PROBE);
+  } catch {
+    throw invalid(`${where}: scrub threw on a test transcript`);
+  }
   if (typeof probe !== 'string') throw invalid(`${where}: scrub must return a string`);
   if (probe.includes('4111111111111111')) throw invalid(`${where}: scrub leaves card numbers in transcripts (try scrubCardNumbers)`);
   if (spec.status !== undefined && typeof spec.status !== 'function') throw invalid(`${where}: status must be a function`);
@@ -321,11 +327,53 @@ export function validateResult<P extends ProviderDefinition, T extends ActionTyp
   return Object.freeze({
     status,
     ...(parsedResult === undefined ? {} : { result: parsedResult }),
-    ...(error === undefined ? {} : { error: Object.freeze({ ...error }) }),
+    // The message goes into a reply and logs: a card number in it (a provider echoing input) is masked.
+    ...(error === undefined ? {} : { error: Object.freeze({ ...error, message: maskPan(error.message) }) }),
   }) as ActionOutcome<ResultOf<P, T>>;
 }
 
 /** A ready `scrub` for plugins whose transcripts carry no credentials of their own: masks every card number (`maskPan`). */
 export function scrubCardNumbers(transcript: string): string {
   return maskPan(transcript);
+}
+
+/** How deep {@link maskingLogger} follows nested fields. */
+const MAX_FIELD_DEPTH = 8;
+
+function maskValue(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return maskPan(value);
+  if (typeof value === 'number' || typeof value === 'bigint') {
+    const text = String(value);
+    const masked = maskPan(text);
+    return masked === text ? value : masked;
+  }
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Secret) return value.masked;
+  if (depth >= MAX_FIELD_DEPTH) return '[nested too deep]';
+  if (Array.isArray(value)) return value.map((item: unknown) => maskValue(item, depth + 1));
+  if (value instanceof Error) return maskPan(`${value.name}: ${value.message}`);
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [maskPan(key), maskValue(item, depth + 1)]));
+  }
+  return maskPan(inspect(value, { depth: 2 }));
+}
+
+/**
+ * Wraps a logger so that card numbers never reach it: the message and every string or number in
+ * the fields pass through `maskPan`, secrets become their masked form, errors and class instances
+ * their masked text. For the worker's {@link ActionContext} `log`.
+ */
+export function maskingLogger(sink: ActionLogger): ActionLogger {
+  const level =
+    (write: ActionLogger['info']): ActionLogger['info'] =>
+    (message, fields) =>
+      fields === undefined
+        ? write(maskPan(String(message)))
+        : write(maskPan(String(message)), maskValue(fields, 0) as Readonly<Record<string, unknown>>);
+  return Object.freeze({
+    info: level((...args) => sink.info(...args)),
+    warn: level((...args) => sink.warn(...args)),
+    error: level((...args) => sink.error(...args)),
+  });
 }

@@ -3,7 +3,7 @@
  * the worker and the SDK import. Plugins import this file and `src/wire/index.ts`, nothing else.
  */
 export {
-  defineProvider, validateRequest, validateResult, supportsType, scrubCardNumbers, PING_TYPE, RESERVED_TYPES, OUTCOME_STATUSES,
+  defineProvider, maskingLogger, validateRequest, validateResult, supportsType, scrubCardNumbers, PING_TYPE, RESERVED_TYPES, OUTCOME_STATUSES,
   type Action, type ActionContext, type ActionLogger, type ActionOutcome, type ActionTable, type ActionTableOf, type ActionTypes,
   type OutcomeError, type OutcomeStatus, type PayloadOf, type ProviderDefinition, type ProviderSpec, type RequestOf, type ResultOf,
   type StatusInquiry,

@@ -5,10 +5,10 @@ import ts from 'typescript';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import * as z from 'zod';
 import {
-  defineProvider, PING_TYPE, PROVIDER_ERROR_CODES, ProviderError, scrubCardNumbers, supportsType, validateRequest, validateResult,
+  defineProvider, maskingLogger, PING_TYPE, PROVIDER_ERROR_CODES, ProviderError, scrubCardNumbers, supportsType, validateRequest, validateResult,
   type ActionContext, type ActionOutcome, type ActionTypes, type PayloadOf, type ProviderDefinition, type RequestOf, type ResultOf,
 } from '../../src/providers/index.ts';
-import { CardNumber, type Money } from '../../src/wire/index.ts';
+import { CardNumber, Cvc, type Money } from '../../src/wire/index.ts';
 import { PaygateError } from '../../src/errors.ts';
 import { findPans } from '../helpers/pan-scan.ts';
 import counting, { counter } from '../fixtures/counting-provider.ts';
@@ -80,6 +80,7 @@ describe('defineProvider', () => {
     ['no scrub', { scrub: undefined }, /scrub\(transcript\) is mandatory/],
     ['a scrub that leaves card numbers', { scrub: (t: string) => t }, /scrub leaves card numbers/],
     ['a scrub that returns nothing', { scrub: () => undefined }, /scrub must return a string/],
+    ['a scrub that throws', { scrub: () => { throw new Error(`no ${PAN}`); } }, /scrub threw/],
     ['a status that is not a function', { status: 'yes' }, /status must be a function/],
     ['an unknown field', { transprot: 'soap' }, /unknown field "transprot"/],
     ['no actions', { actions: {} }, /at least one request type/],
@@ -180,6 +181,12 @@ describe('validateResult', () => {
     expect(error.code).toBe('INVALID_RESULT');
     expect(error.issues.map((i) => i.path)).toContain(path);
     expect(findPans(shown(error), { thorough: true })).toEqual([]);
+  });
+
+  it('masks a card number in an outcome error message', () => {
+    const error = { code: 'CARD_DECLINED', message: `card ${PAN} declined`, retryable: false };
+    const outcome = validateResult(counting, 'capture', { status: 'declined', error });
+    expect(outcome.error?.message).toBe('card 411111******1111 declined');
   });
 
   it('refuses an unknown type with UNSUPPORTED_TYPE', () => {
@@ -330,6 +337,34 @@ describe('the counting fixture', () => {
     await counting.actions.authorize.handler(payload, { ...context('log'), log: { info: log, warn: log, error: log } });
     expect(lines.length).toBeGreaterThan(0);
     expect(findPans(lines.join('\n'), { thorough: true })).toEqual([]);
+  });
+});
+
+describe('maskingLogger', () => {
+  it('masks card numbers in messages and fields, however nested', () => {
+    const lines: unknown[][] = [];
+    const sink = { info: (...a: unknown[]) => void lines.push(['info', ...a]), warn: (...a: unknown[]) => void lines.push(['warn', ...a]), error: (...a: unknown[]) => void lines.push(['error', ...a]) };
+    const log = maskingLogger(sink);
+    log.info(`charging ${PAN}`);
+    log.warn('fields', {
+      pan: PAN,
+      n: Number(PAN),
+      count: 3,
+      [PAN]: true,
+      nested: { list: [{ deeper: `x ${PAN} y` }] },
+      secret: new CardNumber(PAN),
+      cvc: new Cvc('123'),
+      failure: new Error(`bad ${PAN}`),
+      when: new Date(0),
+      none: null,
+    });
+    log.error('plain');
+    const text = inspect(lines, { depth: 20 });
+    expect(findPans(text, { thorough: true })).toEqual([]);
+    expect(lines[0]).toEqual(['info', 'charging 411111******1111']);
+    expect(lines[1]?.[2]).toMatchObject({ pan: '411111******1111', count: 3, secret: '411111******1111', cvc: '***', none: null });
+    expect(lines[2]).toEqual(['error', 'plain']);
+    expect(text).not.toContain(' 123');
   });
 });
 
