@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { inspect } from 'node:util';
 import ts from 'typescript';
@@ -11,7 +12,7 @@ import {
 import { CardNumber, Cvc, type Money } from '../../src/wire/index.ts';
 import { PaygateError } from '../../src/errors.ts';
 import { findPans } from '../helpers/pan-scan.ts';
-import counting, { counter } from '../fixtures/counting-provider.ts';
+import counting, { counter, readJournal } from '../fixtures/counting-provider.ts';
 
 const PAN = '4111111111111111';
 const card = { number: PAN, exp_month: 12, exp_year: 2040, cvc: '123' };
@@ -328,6 +329,23 @@ describe('the counting fixture', () => {
     expect(counter.calls('aborted')).toBe(1);
     const already = AbortSignal.abort(new Error('gone'));
     await expect(authorize(100, 'late', already)).rejects.toThrow('gone');
+  });
+
+  it('appends every call to a journal file when one is set (for plugins in other processes)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'counting-'));
+    try {
+      const journal = join(dir, 'calls');
+      expect(readJournal(journal).size).toBe(0);
+      counter.journal = journal;
+      await authorize(100, 'j 1');
+      await authorize(100, 'j 1');
+      await authorize(100, 'j2');
+      expect([...readJournal(journal)]).toEqual([['j 1', 2], ['j2', 1]]);
+      counter.reset();
+      expect(counter.journal).toBe(process.env.PAYGATE_COUNTING_JOURNAL || undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('logs no card data', async () => {
