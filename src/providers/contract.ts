@@ -222,8 +222,8 @@ function checkAction(where: string, action: unknown): Action {
     if (!ACTION_KEYS.has(key)) throw invalid(maskPan(`${where}: unknown field "${key}"`));
   }
   const { request, result, handler } = action;
-  if (!(request instanceof z.ZodType)) throw invalid(`${where}: request must be a zod schema`);
-  if (!(result instanceof z.ZodType)) throw invalid(`${where}: result must be a zod schema`);
+  if (!(request instanceof z.ZodType)) throw invalid(`${where}: request must be a zod 4 schema (from paygate's zod)`);
+  if (!(result instanceof z.ZodType)) throw invalid(`${where}: result must be a zod 4 schema (from paygate's zod)`);
   if (typeof handler !== 'function') throw invalid(`${where}: handler must be a function`);
   return Object.freeze({ request, result, handler: handler as Action['handler'] });
 }

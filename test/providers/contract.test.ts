@@ -88,8 +88,8 @@ describe('defineProvider', () => {
     ['actions not an object', { actions: [] }, /actions must be an object/],
     ['the reserved ping', { actions: { ping: minimal.actions.echo } }, /"ping" is reserved/],
     ['an action name outside the wire rule', { actions: { Refund: minimal.actions.echo } }, /action "Refund"/],
-    ['a request that is not a zod schema', { actions: { echo: { ...minimal.actions.echo, request: {} } } }, /request must be a zod schema/],
-    ['a result that is not a zod schema', { actions: { echo: { ...minimal.actions.echo, result: null } } }, /result must be a zod schema/],
+    ['a request that is not a zod schema', { actions: { echo: { ...minimal.actions.echo, request: {} } } }, /request must be a zod 4 schema/],
+    ['a result that is not a zod schema', { actions: { echo: { ...minimal.actions.echo, result: null } } }, /result must be a zod 4 schema/],
     ['no handler', { actions: { echo: { ...minimal.actions.echo, handler: undefined } } }, /handler must be a function/],
     ['an unknown action field', { actions: { echo: { ...minimal.actions.echo, handle: () => 1 } } }, /unknown field "handle"/],
   ])('refuses %s with PROVIDER_INVALID', (_, change, message) => {
