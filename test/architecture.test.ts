@@ -27,6 +27,10 @@ const ALLOWED: Record<string, (target: string) => boolean> = {
   'src/stomp': () => false,
   'src/broker': (t) => t === 'src/stomp/frame.ts',
   'src/certs': () => false,
+  // The plugin contract sees the wire only through its public surface.
+  'src/providers': (t) => t === 'src/wire/index.ts',
+  // Workers never import the SDK or the broker.
+  'src/worker': (t) => /^src\/(wire|stomp|providers)\//.test(t),
 };
 
 describe('dependency rules', () => {

@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import * as z from 'zod';
-import { maskPan, REPLY_STATUSES, replyDocumentSchema, schemaInvalid, Secret, type ReplyStatus } from '../wire/index.ts';
+import { maskPan, nameSchema, REPLY_STATUSES, replyDocumentSchema, schemaInvalid, Secret, type ReplyStatus } from '../wire/index.ts';
 import { ProviderError, type SchemaIssue } from './errors.ts';
 
 /**
@@ -26,8 +26,7 @@ export const OUTCOME_STATUSES: readonly OutcomeStatus[] = Object.freeze(
   REPLY_STATUSES.filter((s): s is OutcomeStatus => s !== 'error'),
 );
 
-/** Provider and action names follow the wire's name rule (they end up in queue names and documents). */
-const nameSchema = replyDocumentSchema.shape.provider;
+// Provider and action names follow the wire's name rule (nameSchema): they end up in queue names and documents.
 /** The reply's `error` shape: UPPER_SNAKE_CASE code, message, retryable. */
 const outcomeErrorSchema = replyDocumentSchema.shape.error.unwrap();
 

@@ -19,6 +19,6 @@ export {
 } from './card.ts';
 export { moneySchema, currencySchema, currencyExponent, formatMoney, type Money } from './money.ts';
 export {
-  requestDocumentSchema, replyDocumentSchema, parseRequestDocument, parseReplyDocument, schemaInvalid, REPLY_STATUSES,
+  requestDocumentSchema, replyDocumentSchema, parseRequestDocument, parseReplyDocument, schemaInvalid, nameSchema, REPLY_STATUSES,
   type RequestDocument, type RequestDocumentInput, type ReplyDocument, type ReplyDocumentInput, type ReplyStatus,
 } from './documents.ts';
