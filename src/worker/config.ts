@@ -1,0 +1,447 @@
+/**
+ * The worker's configuration file (issue 4; documented key by key in docs/operations.md,
+ * "Worker configuration").
+ *
+ * The file is YAML, read with the wire's `decodeYaml` (plain data only: no tags, anchors or
+ * aliases; size and depth limits). A string value that is exactly `${env:NAME}` is replaced by
+ * the environment variable `NAME` before validation, so secrets need not be written in the file.
+ * One zod schema ({@link workerConfigFileSchema}) holds the shape and every default of the
+ * config's own keys; the broker part is built from `src/stomp/options.ts`'s node schema and the
+ * result is run through that module's `optionsSchema` (its defaults apply), the idempotency part
+ * through the store's `idempotencyOptionsSchema`.
+ *
+ * Relative file paths are resolved against the config file's folder, and every referenced file
+ * (TLS, identity, trust anchors, provider modules) must exist and be readable at load time.
+ * Every problem found is reported at once, one per line, as `path.to.key: what is wrong — how to
+ * fix it`. Messages never quote a value from the file or the environment (a value may be a
+ * secret); they name keys, types, variable names and file paths (a path that came from the
+ * environment is named by its variable only).
+ */
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { PaygateError } from '../errors.ts';
+import { optionsSchema as stompOptionsSchema } from '../stomp/options.ts';
+import type { ResolvedOptions as ResolvedStompOptions, StompOptions } from '../stomp/options.ts';
+import { decodeYaml, nameSchema } from '../wire/index.ts';
+import { idempotencyOptionsSchema } from './idempotency-store.ts';
+import type { ResolvedIdempotencyStoreOptions } from './idempotency-store.ts';
+
+/** Stable codes of configuration failures. */
+export const CONFIG_ERROR_CODES = [
+  /** The config file is missing, unreadable, not valid YAML, or does not validate; the message lists every problem. */
+  'CONFIG_INVALID',
+] as const;
+
+/** One of {@link CONFIG_ERROR_CODES}. */
+export type ConfigErrorCode = (typeof CONFIG_ERROR_CODES)[number];
+
+/** One problem of a config file: where, what is wrong, how to fix it. */
+export interface ConfigProblem {
+  /** The key path, e.g. `brokers[0].port`; `(file)` for the file as a whole. */
+  readonly path: string;
+  readonly problem: string;
+  readonly fix: string;
+}
+
+/** A config file that cannot be used. `problems` lists each problem; the message has one line per problem. */
+export class ConfigError extends PaygateError {
+  declare readonly code: ConfigErrorCode;
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(source: string, problems: readonly ConfigProblem[], options?: { cause?: unknown }) {
+    const lines = problems.map((p) => `  ${p.path}: ${p.problem} — ${p.fix}`);
+    const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+    super('CONFIG_INVALID', `invalid worker configuration ${source} (${count}):\n${lines.join('\n')}`, options);
+    this.problems = Object.freeze(problems.map((p) => Object.freeze({ ...p })));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The schema: shape and defaults of the file, in one place.
+// ---------------------------------------------------------------------------------------------
+
+const stompNode = stompOptionsSchema.shape.nodes.element.shape;
+const stompHeartBeat = stompOptionsSchema.shape.heartBeat.unwrap().shape;
+
+/** A file path as written in the file (resolved and checked after validation). */
+const filePath = z.string().min(1);
+
+/** `7d`, `36h`, `90m`, `30s`, `500ms`. */
+const DURATION = /^(\d+)\s*(ms|s|m|h|d)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const duration = z
+  .string()
+  .regex(DURATION)
+  .transform((text) => {
+    const [, count, unit] = DURATION.exec(text) as RegExpExecArray;
+    return Number(count) * (UNIT_MS[unit as string] as number);
+  })
+  .pipe(z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER));
+
+/** The config file's schema (snake_case keys, as written). Defaults of the STOMP and store parts come from their modules. */
+export const workerConfigFileSchema = z.strictObject({
+  brokers: z
+    .array(
+      z.strictObject({
+        host: stompNode.host,
+        port: stompNode.port,
+        login: stompNode.login,
+        passcode: stompNode.passcode,
+        vhost: stompNode.vhost,
+        tls: z.strictObject({ ca: filePath.optional(), cert: filePath.optional(), key: filePath.optional() }).optional(),
+      }),
+    )
+    .min(1),
+  /** Both directions of the STOMP heart-beat; the STOMP layer's default when absent. */
+  heart_beat_ms: stompHeartBeat.outgoingMs.unwrap().optional(),
+  /** Unacknowledged messages per provider subscription. A worker always sets a limit. */
+  prefetch: z.number().int().positive().default(10),
+  identity: z.strictObject({ cert: filePath, key: filePath }),
+  trust: z.strictObject({ client_ca: z.array(filePath).min(1) }),
+  freshness_window_ms: z.number().int().positive().default(30_000),
+  queue_prefix: z.string().regex(/^\/[^\s]*$/).default('/queue/paygate.'),
+  providers: z
+    .array(z.strictObject({ name: nameSchema, module: filePath }))
+    .min(1)
+    .superRefine((providers, ctx) => {
+      const first = new Map<string, number>();
+      providers.forEach((provider, index) => {
+        const seen = first.get(provider.name);
+        if (seen === undefined) first.set(provider.name, index);
+        else ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `duplicate:${seen}` });
+      });
+    }),
+  idempotency: z.strictObject({ path: filePath, retention: duration.optional() }),
+  dlq_suffix: z.string().regex(/^\S+$/).default('.dlq'),
+});
+
+/** What each key expects and how to fix it: the second half of every message (and docs/operations.md). */
+export const CONFIG_KEYS: Readonly<Record<string, { readonly expect: string; readonly fix: string }>> = Object.freeze({
+  '': { expect: 'a mapping of the keys in docs/operations.md', fix: 'start from the example file in docs/operations.md' },
+  brokers: { expect: 'a non-empty list of broker nodes', fix: 'list at least one broker node (host, port, …)' },
+  'brokers[]': { expect: 'a mapping (host, port, login, passcode, vhost, tls)', fix: 'describe the broker node as a mapping' },
+  'brokers[].host': { expect: 'a non-empty string', fix: "set the broker node's host name or address" },
+  'brokers[].port': { expect: 'an integer 1–65535', fix: "set the broker's STOMP port" },
+  'brokers[].login': { expect: 'a string', fix: 'set the STOMP login (or leave the key out)' },
+  'brokers[].passcode': { expect: 'a string', fix: 'set the STOMP passcode, e.g. passcode: ${env:PAYGATE_MQ_PASSCODE}' },
+  'brokers[].vhost': { expect: 'a string', fix: "set the virtual host sent as CONNECT's host header (RabbitMQ: /)" },
+  'brokers[].tls': { expect: 'a mapping (ca, cert, key)', fix: 'give TLS file paths under tls, or leave tls out for plain TCP' },
+  'brokers[].tls.ca': { expect: 'a file path', fix: "give the PEM file of the CA that signed the broker's certificate" },
+  'brokers[].tls.cert': { expect: 'a file path', fix: 'give the PEM file of the client certificate the broker asks for' },
+  'brokers[].tls.key': { expect: 'a file path', fix: "give the PEM file of that client certificate's private key" },
+  heart_beat_ms: { expect: 'an integer ≥ 0 (milliseconds; 0 = no heart-beats)', fix: 'set the STOMP heart-beat interval in ms' },
+  prefetch: { expect: 'an integer ≥ 1', fix: 'set how many unacknowledged messages a worker takes per provider queue' },
+  identity: { expect: 'a mapping (cert, key)', fix: "give the gateway's certificate and key files" },
+  'identity.cert': { expect: 'a file path', fix: "give the PEM file of the gateway's signing/decryption certificate" },
+  'identity.key': { expect: 'a file path', fix: "give the PEM file of the gateway certificate's private key" },
+  trust: { expect: 'a mapping (client_ca)', fix: 'list the client CA certificates under trust.client_ca' },
+  'trust.client_ca': { expect: 'a non-empty list of file paths', fix: 'list the PEM files of the client CAs (or pinned client certificates)' },
+  'trust.client_ca[]': { expect: 'a file path', fix: 'give the PEM file of a client CA or pinned client certificate' },
+  freshness_window_ms: { expect: 'an integer ≥ 1 (milliseconds)', fix: "set how far a request's sent_at may be from now" },
+  queue_prefix: { expect: 'a destination prefix starting with / and without spaces', fix: 'use e.g. /queue/paygate.' },
+  providers: { expect: 'a non-empty list of providers', fix: 'list each provider plugin as {name, module}' },
+  'providers[]': { expect: 'a mapping (name, module)', fix: 'describe the provider as {name, module}' },
+  'providers[].name': { expect: 'a name of lower-case letters and digits, words joined by _ or -, unique', fix: 'use the queue name of the provider, e.g. card' },
+  'providers[].module': { expect: 'a file path', fix: "give the plugin's entry file, e.g. ../providers/card/index.ts" },
+  idempotency: { expect: 'a mapping (path, retention)', fix: 'give the idempotency store as {path, retention}' },
+  'idempotency.path': { expect: 'a file path', fix: 'give the SQLite file shared by the workers of this host' },
+  'idempotency.retention': { expect: 'a duration such as 7d, 36h, 90m, 30s or 500ms', fix: 'write a whole number followed by ms, s, m, h or d' },
+  dlq_suffix: { expect: 'a non-empty string without spaces', fix: 'use e.g. .dlq' },
+});
+
+// ---------------------------------------------------------------------------------------------
+// The result.
+// ---------------------------------------------------------------------------------------------
+
+/** One provider plugin to load. */
+export interface ProviderConfig {
+  readonly name: string;
+  /** Absolute path of the plugin's entry module. */
+  readonly module: string;
+}
+
+/** The validated, resolved configuration (deeply frozen). */
+export interface WorkerConfig {
+  /** The config file, absolute (`(text)` when parsed from a string). */
+  readonly source: string;
+  /** Options for `StompConnection.connect`, defaults filled in; TLS files already read (PEM text). */
+  readonly stomp: Readonly<ResolvedStompOptions>;
+  /** Absolute paths of the gateway's certificate and private key (PEM). */
+  readonly identity: { readonly cert: string; readonly key: string };
+  /** Absolute paths of the client CA / pinned certificates (PEM). */
+  readonly trust: { readonly clientCa: readonly string[] };
+  readonly freshnessWindowMs: number;
+  /** Requests for provider P arrive on `${queuePrefix}P`. */
+  readonly queuePrefix: string;
+  /** Dead letters of provider P go to `${queuePrefix}P${dlqSuffix}`. */
+  readonly dlqSuffix: string;
+  readonly providers: readonly ProviderConfig[];
+  /** Options for `IdempotencyStore.open`, defaults filled in; `path` absolute. */
+  readonly idempotency: Readonly<ResolvedIdempotencyStoreOptions>;
+}
+
+export interface ParseOptions {
+  /** Where `${env:NAME}` references are looked up; `process.env` by default. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** The folder relative paths are resolved against; the current directory by default. */
+  baseDir?: string;
+  /** How the text is named in errors; `(text)` by default. */
+  source?: string;
+}
+
+/** Reads, validates and resolves the config file at `path`. @throws ConfigError CONFIG_INVALID listing every problem. */
+export function loadWorkerConfig(path: string, options: { env?: ParseOptions['env'] } = {}): WorkerConfig {
+  const source = resolve(path);
+  let text: Buffer;
+  try {
+    text = readFileSync(source);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? 'cannot be read';
+    throw new ConfigError(source, [{ path: '(file)', problem: `cannot be read (${code})`, fix: 'check the path given to --config and its permissions' }], { cause });
+  }
+  return parseWorkerConfig(text, { env: options.env ?? process.env, baseDir: dirname(source), source });
+}
+
+/** Validates and resolves a config given as YAML text. @throws ConfigError CONFIG_INVALID listing every problem. */
+export function parseWorkerConfig(text: string | Uint8Array, options: ParseOptions = {}): WorkerConfig {
+  const env = options.env ?? process.env;
+  const baseDir = resolve(options.baseDir ?? process.cwd());
+  const source = options.source ?? '(text)';
+
+  let raw: unknown;
+  try {
+    raw = decodeYaml(text);
+  } catch (cause) {
+    const problem = cause instanceof PaygateError ? cause.message : 'cannot be parsed as YAML';
+    throw new ConfigError(source, [{ path: '(file)', problem, fix: 'write plain YAML: no tags, anchors, aliases or duplicate keys' }], { cause });
+  }
+
+  const problems: ConfigProblem[] = [];
+  const fromEnv = new Map<string, string>(); // key path → variable name
+  const input = substituteEnv(raw, [], env, problems, fromEnv);
+
+  const parsed = workerConfigFileSchema.safeParse(input);
+  if (!parsed.success) {
+    const failed = new Set(problems.map((p) => p.path));
+    for (const issue of parsed.error.issues) {
+      for (const problem of describeIssue(issue, input)) {
+        if (!failed.has(problem.path)) problems.push(problem);
+      }
+    }
+  }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(source, problems);
+  const file = parsed.data;
+
+  // Files: resolved against the config's folder, each checked (and TLS files read) now.
+  const checkFile = (key: string, value: string): string => {
+    const absolute = isAbsolute(value) ? value : resolve(baseDir, value);
+    const variable = fromEnv.get(key);
+    const named = variable === undefined ? absolute : `the file named by \${env:${variable}}`;
+    try {
+      if (!statSync(absolute).isFile()) {
+        problems.push({ path: key, problem: `${named} is not a file`, fix: CONFIG_KEYS[patternOf(key)]?.fix ?? 'give a file path' });
+        return absolute;
+      }
+      accessSync(absolute, constants.R_OK);
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code;
+      const what = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'error'})`;
+      problems.push({ path: key, problem: `${named} ${what}`, fix: `${CONFIG_KEYS[patternOf(key)]?.fix ?? 'give a file path'} (relative paths are resolved against the config file's folder)` });
+    }
+    return absolute;
+  };
+  const readPem = (key: string, value: string | undefined): string | undefined => {
+    if (value === undefined) return undefined;
+    const before = problems.length;
+    const absolute = checkFile(key, value);
+    return problems.length === before ? readFileSync(absolute, 'utf8') : undefined;
+  };
+
+  const nodes = file.brokers.map((node, i) => ({
+    host: node.host,
+    port: node.port,
+    vhost: node.vhost,
+    ...(node.login === undefined ? {} : { login: node.login }),
+    ...(node.passcode === undefined ? {} : { passcode: node.passcode }),
+    ...(node.tls === undefined
+      ? {}
+      : {
+          tls: dropUndefined({
+            ca: readPem(`brokers[${i}].tls.ca`, node.tls.ca),
+            cert: readPem(`brokers[${i}].tls.cert`, node.tls.cert),
+            key: readPem(`brokers[${i}].tls.key`, node.tls.key),
+          }),
+        }),
+  }));
+  const identity = { cert: checkFile('identity.cert', file.identity.cert), key: checkFile('identity.key', file.identity.key) };
+  const clientCa = file.trust.client_ca.map((p, i) => checkFile(`trust.client_ca[${i}]`, p));
+  const providers = file.providers.map((p, i) => ({ name: p.name, module: checkFile(`providers[${i}].module`, p.module) }));
+  if (problems.length > 0) throw new ConfigError(source, problems);
+
+  const stompInput: StompOptions = {
+    nodes,
+    prefetch: file.prefetch,
+    ...(file.heart_beat_ms === undefined ? {} : { heartBeat: { outgoingMs: file.heart_beat_ms, incomingMs: file.heart_beat_ms } }),
+  };
+  const stomp = stompOptionsSchema.safeParse(stompInput);
+  const idempotency = idempotencyOptionsSchema.safeParse({
+    path: isAbsolute(file.idempotency.path) ? file.idempotency.path : resolve(baseDir, file.idempotency.path),
+    ...(file.idempotency.retention === undefined ? {} : { retentionMs: file.idempotency.retention }),
+  });
+  // Both can only fail if the modules' schemas tighten beyond this one's; reported, never thrown raw.
+  for (const [part, result] of [['brokers', stomp], ['idempotency', idempotency]] as const) {
+    if (!result.success) {
+      for (const issue of result.error.issues) {
+        problems.push({ path: [part, ...issue.path.map(String)].join('.'), problem: 'refused by the module it configures', fix: 'see docs/operations.md' });
+      }
+    }
+  }
+  if (!stomp.success || !idempotency.success) throw new ConfigError(source, problems);
+
+  return deepFreeze({
+    source,
+    stomp: stomp.data,
+    identity,
+    trust: { clientCa },
+    freshnessWindowMs: file.freshness_window_ms,
+    queuePrefix: file.queue_prefix,
+    dlqSuffix: file.dlq_suffix,
+    providers,
+    idempotency: idempotency.data,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers.
+// ---------------------------------------------------------------------------------------------
+
+const ENV_REF = /^\$\{env:([^}]*)\}$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** `brokers[0].tls.ca` from `['brokers', 0, 'tls', 'ca']`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out;
+}
+
+/** `brokers[].tls.ca` from `brokers[0].tls.ca`: the key of {@link CONFIG_KEYS}. */
+function patternOf(path: string): string {
+  return path.replace(/\[\d+\]/g, '[]');
+}
+
+/** Replaces whole-value `${env:NAME}` strings; records problems and which paths came from the environment. */
+function substituteEnv(
+  value: unknown,
+  path: PropertyKey[],
+  env: Readonly<Record<string, string | undefined>>,
+  problems: ConfigProblem[],
+  fromEnv: Map<string, string>,
+): unknown {
+  if (Array.isArray(value)) return value.map((item, i) => substituteEnv(item, [...path, i], env, problems, fromEnv));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, [...path, k], env, problems, fromEnv)]));
+  }
+  if (typeof value !== 'string' || !value.includes('${env:')) return value;
+  const key = formatPath(path);
+  const match = ENV_REF.exec(value);
+  if (!match) {
+    problems.push({ path: key, problem: '${env:…} must be the whole value (no text around it)', fix: 'put the whole value in the environment variable' });
+    return undefined;
+  }
+  const name = match[1] as string;
+  if (!ENV_NAME.test(name)) {
+    problems.push({ path: key, problem: 'the environment variable name in ${env:…} is not valid', fix: 'use letters, digits and _, not starting with a digit' });
+    return undefined;
+  }
+  fromEnv.set(key, name);
+  const found = env[name];
+  if (found === undefined) {
+    problems.push({ path: key, problem: `environment variable ${name} is not set`, fix: `set ${name} in the worker's environment, or write the value in the file` });
+    return undefined;
+  }
+  return found;
+}
+
+/** The value at `path` in `root`, if any. */
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let here = root;
+  for (const part of path) {
+    if (here === null || typeof here !== 'object') return undefined;
+    here = (here as Record<PropertyKey, unknown>)[part];
+  }
+  return here;
+}
+
+/**
+ * What a value is, without quoting it (it may be a secret). A number is shown only when it is out
+ * of range for a numeric key (a number given where a string is expected may be a passcode).
+ */
+function describeValue(value: unknown, wrongType: boolean): string {
+  if (value === undefined) return 'missing';
+  if (value === null) return 'got an empty value';
+  if (Array.isArray(value)) return 'got a list';
+  if (typeof value === 'object') return 'got a mapping';
+  if (typeof value === 'string') return value === '' ? 'got an empty string' : wrongType ? 'got a string' : 'got a string that does not fit';
+  if (typeof value === 'number' && !wrongType) return `got ${value}`;
+  return `got a ${typeof value}`;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): ConfigProblem[] {
+  const path = formatPath(issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    const pattern = patternOf(path);
+    const prefix = pattern === '' ? '' : `${pattern}.`;
+    const known = Object.keys(CONFIG_KEYS)
+      .filter((k) => k.startsWith(prefix) && k !== pattern && !k.slice(prefix.length).includes('.') && !k.endsWith('[]'))
+      .map((k) => k.slice(prefix.length));
+    return issue.keys.map((key) => {
+      const near = known
+        .filter((k) => editDistance(k, key) <= 2 || (key.length >= 4 && (k.startsWith(key) || key.startsWith(k))))
+        .sort((a, b) => editDistance(a, key) - editDistance(b, key))[0];
+      return {
+        path: path === '' ? key : `${path}.${key}`,
+        problem: 'unknown key',
+        fix: near === undefined ? `remove it (known keys here: ${known.join(', ')})` : `did you mean ${near}?`,
+      };
+    });
+  }
+  const spec = CONFIG_KEYS[patternOf(path)] ?? { expect: 'a valid value', fix: 'see docs/operations.md' };
+  if (issue.code === 'custom' && issue.message.startsWith('duplicate:')) {
+    const first = issue.path.slice(0, -2);
+    return [{ path, problem: `the same name as ${formatPath([...first, Number(issue.message.slice(10)), 'name'])}`, fix: 'give each provider a unique name' }];
+  }
+  const where = path === '' ? '(file)' : path;
+  const value = valueAt(input, issue.path);
+  return [{ path: where, problem: `expected ${spec.expect}, ${describeValue(value, issue.code === 'invalid_type')}`, fix: spec.fix }];
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    let diagonal = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j += 1) {
+      const above = row[j] as number;
+      row[j] = Math.min(above + 1, (row[j - 1] as number) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length] as number;
+}
+
+function dropUndefined<T extends Record<string, unknown>>(object: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
