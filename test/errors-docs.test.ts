@@ -6,13 +6,14 @@ import { PROVIDER_ERROR_CODES } from '../src/providers/errors.ts';
 import { STOMP_ERROR_CODES } from '../src/stomp/errors.ts';
 import { FRAME_ERROR_CODES } from '../src/stomp/frame.ts';
 import { WIRE_ERROR_CODES } from '../src/wire/errors.ts';
+import { CONFIG_ERROR_CODES } from '../src/worker/config.ts';
 import { WORKER_ERROR_CODES } from '../src/worker/errors.ts';
 
 const catalogue = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
 
 describe('docs/errors.md', () => {
   it.each([
-    ...WIRE_ERROR_CODES, ...CERTS_ERROR_CODES, ...STOMP_ERROR_CODES, ...FRAME_ERROR_CODES, ...BROKER_ERROR_CODES, ...PROVIDER_ERROR_CODES, ...WORKER_ERROR_CODES,
+    ...WIRE_ERROR_CODES, ...CERTS_ERROR_CODES, ...STOMP_ERROR_CODES, ...FRAME_ERROR_CODES, ...BROKER_ERROR_CODES, ...PROVIDER_ERROR_CODES, ...WORKER_ERROR_CODES, ...CONFIG_ERROR_CODES,
     'FILE_UNREADABLE',
   ])('documents %s', (code) => {
     expect(catalogue).toMatch(new RegExp(`^\\| \`${code}\` \\|`, 'm'));
