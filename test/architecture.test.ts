@@ -29,6 +29,8 @@ const ALLOWED: Record<string, (target: string) => boolean> = {
   'src/certs': () => false,
   // The plugin contract sees the wire only through its public surface.
   'src/providers': (t) => t === 'src/wire/index.ts',
+  // The SDK never imports the worker, the broker or the supervisor.
+  'src/client': (t) => /^src\/(wire|stomp|providers)\//.test(t),
   // Workers never import the SDK or the broker.
   'src/worker': (t) => /^src\/(wire|stomp|providers)\//.test(t),
 };
