@@ -9,6 +9,9 @@ import { PaygateError } from '../errors.ts';
 /** Exit code for "you called me wrong or the input was refused", as opposed to 1 for a crash. */
 export const REFUSED_EXIT_CODE = 2;
 
+/** commander option parser for a repeatable option (`--trust a --trust b`): collects the values. */
+export const repeatable = (value: string, previous: string[] = []): string[] => [...previous, value];
+
 /** The bytes of `path`, or of stdin when no path is given (or it is `-`). */
 export async function readInput(path: string | undefined): Promise<Buffer> {
   if (path && path !== '-') return readFileSync(path);

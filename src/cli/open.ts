@@ -4,7 +4,7 @@
  * stdout (or --out); who signed it and how goes to stderr, so pipes stay clean.
  */
 import { Command } from 'commander';
-import { guarded, readInput, readOptionFile, writeOutput } from './io.ts';
+import { guarded, readInput, readOptionFile, repeatable, writeOutput } from './io.ts';
 
 interface OpenCliOptions {
   cert: string;
@@ -16,15 +16,13 @@ interface OpenCliOptions {
   quiet?: boolean;
 }
 
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
-
 /** The `open` sub-command. */
 export function openCommand(): Command {
   return new Command('open')
     .description('Decrypt and verify an S/MIME message; writes the YAML (exit 2 and one line on refusal)')
     .requiredOption('--cert <cert>', 'our certificate (PEM): we must be a recipient')
     .requiredOption('--key <key>', 'our private key (PEM)')
-    .requiredOption('--trust <ca>', 'CA (or pinned signer) certificate the signer must chain to; repeatable', collect)
+    .requiredOption('--trust <ca>', 'CA (or pinned signer) certificate the signer must chain to; repeatable', repeatable)
     .option('--in <file>', 'S/MIME input (default: stdin)')
     .option('--out <file>', 'YAML output (default: stdout)')
     .option('--signer-out <file>', 'also write the verified signer certificate (PEM) here')

@@ -4,7 +4,7 @@
  * byte for byte as given.
  */
 import { Command, Option } from 'commander';
-import { guarded, readInput, readOptionFile, writeOutput } from './io.ts';
+import { guarded, readInput, readOptionFile, repeatable, writeOutput } from './io.ts';
 
 interface SealCliOptions {
   recipient: string[];
@@ -15,13 +15,11 @@ interface SealCliOptions {
   out?: string;
 }
 
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
-
 /** The `seal` sub-command. */
 export function sealCommand(): Command {
   return new Command('seal')
     .description('Sign a YAML document and encrypt it to one or more recipients (S/MIME, DESIGN §2)')
-    .requiredOption('--recipient <cert>', 'recipient certificate (PEM); repeat for several', collect)
+    .requiredOption('--recipient <cert>', 'recipient certificate (PEM); repeat for several', repeatable)
     .requiredOption('--signer-cert <cert>', 'signer certificate (PEM)')
     .requiredOption('--signer-key <key>', 'signer private key (PEM)')
     .addOption(new Option('--cipher <cipher>', 'content encryption').choices(['aes-256-gcm', 'aes-256-cbc']).default('aes-256-gcm'))

@@ -3,9 +3,10 @@
 // RECEIPT, silence after TCP accept, garbage, a dead node in the list.
 import { Socket, createServer } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { StompConnection, isStompError } from '../../src/stomp/index.ts';
+import { StompConnection } from '../../src/stomp/index.ts';
 import type { StompError, StompMessage, StompOptions } from '../../src/stomp/index.ts';
 import { encodeFrame } from '../helpers/brokers.ts';
+import { failure } from './failure.ts';
 import { FakeStompServer, connected, polite } from './fake-server.ts';
 
 const servers: FakeStompServer[] = [];
@@ -24,14 +25,6 @@ const connect = async (options: StompOptions): Promise<StompConnection> => {
   const connection = await StompConnection.connect(options);
   open.push(connection);
   return connection;
-};
-const failure = async (promise: Promise<unknown>): Promise<StompError> => {
-  const err = await promise.then(
-    () => new Error('resolved'),
-    (e: unknown) => e,
-  );
-  if (!isStompError(err)) throw err;
-  return err;
 };
 /** A port where nothing listens. */
 const deadPort = async (): Promise<number> => {

@@ -6,21 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { StompConnection, isStompError } from '../../src/stomp/index.ts';
-import type { StompError } from '../../src/stomp/index.ts';
+import { StompConnection } from '../../src/stomp/index.ts';
 import { parseTestBrokers } from '../helpers/brokers.ts';
 import type { ExternalBroker } from '../helpers/brokers.ts';
+import { failure } from './failure.ts';
 
 const rabbit = parseTestBrokers(process.env.PAYGATE_TEST_BROKERS).filter((b): b is ExternalBroker => b.name === 'rabbitmq');
 
-const failure = async (promise: Promise<unknown>): Promise<StompError> => {
-  const err = await promise.then(
-    () => new Error('resolved'),
-    (e: unknown) => e,
-  );
-  if (!isStompError(err)) throw err;
-  return err;
-};
 
 describe('patches/stompit+1.0.0.patch', () => {
   it('is applied to the installed stompit (postinstall: patch-package)', () => {
