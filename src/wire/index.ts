@@ -22,3 +22,7 @@ export {
   requestDocumentSchema, replyDocumentSchema, parseRequestDocument, parseReplyDocument, schemaInvalid, nameSchema, REPLY_STATUSES,
   type RequestDocument, type RequestDocumentInput, type ReplyDocument, type ReplyDocumentInput, type ReplyStatus,
 } from './documents.ts';
+export {
+  HEADER, PAYGATE_VERSION, sealedContentType, isSealedContentType, requestHeaders, replyHeaders, expiresOf, isRedelivery,
+  type BodyCipher,
+} from './frame-headers.ts';
