@@ -49,10 +49,12 @@ export class ConfigError extends PaygateError {
   declare readonly code: ConfigErrorCode;
   readonly problems: readonly ConfigProblem[];
 
-  constructor(source: string, problems: readonly ConfigProblem[], options?: { cause?: unknown }) {
+  /** @param options.what what the file configures, for the message (default `worker configuration`). */
+  constructor(source: string, problems: readonly ConfigProblem[], options?: { cause?: unknown; what?: string }) {
     const lines = problems.map((p) => `  ${p.path}: ${p.problem} — ${p.fix}`);
     const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
-    super('CONFIG_INVALID', `invalid worker configuration ${source} (${count}):\n${lines.join('\n')}`, options);
+    const what = options?.what ?? 'worker configuration';
+    super('CONFIG_INVALID', `invalid ${what} ${source} (${count}):\n${lines.join('\n')}`, options?.cause === undefined ? undefined : { cause: options.cause });
     this.problems = Object.freeze(problems.map((p) => Object.freeze({ ...p })));
   }
 }
@@ -335,7 +337,7 @@ function patternOf(path: string): string {
 }
 
 /** Replaces whole-value `${env:NAME}` strings; records problems and which paths came from the environment. */
-function substituteEnv(
+export function substituteEnv(
   value: unknown,
   path: PropertyKey[],
   env: Readonly<Record<string, string | undefined>>,

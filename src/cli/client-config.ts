@@ -1,0 +1,130 @@
+/**
+ * The client config file of `paygate request --config FILE` (docs/sdk.md, "From the command
+ * line"): what a storefront needs to reach the gateway, and nothing of the gateway's own secrets.
+ *
+ * Same rules as the worker's file (docs/operations.md): plain YAML read with `decodeYaml`,
+ * `${env:NAME}` for whole values, relative paths resolved against the file's folder, unknown keys
+ * refused, every problem reported at once as `path: problem — fix` in a `CONFIG_INVALID` error,
+ * and no value ever quoted in a message. The broker part is the worker file's `brokers` schema,
+ * so one broker list can be pasted between the two.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { PaygateError } from '../errors.ts';
+import type { StompOptions } from '../stomp/index.ts';
+import { decodeYaml, nameSchema } from '../wire/index.ts';
+import { ConfigError, formatPath, substituteEnv, workerConfigFileSchema, type ConfigProblem } from '../worker/config.ts';
+
+const filePath = z.string().min(1);
+const WHAT = 'client configuration';
+
+/** The client config file's schema (snake_case keys, as written); defaults live here. */
+export const clientConfigFileSchema = z.strictObject({
+  brokers: workerConfigFileSchema.shape.brokers,
+  heart_beat_ms: workerConfigFileSchema.shape.heart_beat_ms,
+  /** Our client certificate and key: requests are signed with it, replies encrypted to it. */
+  identity: z.strictObject({ cert: filePath, key: filePath }),
+  /** Replies must be signed by one of `certs`, which chain to one of `ca`. */
+  gateway: z.strictObject({ certs: z.array(filePath).min(1), ca: z.array(filePath).min(1) }),
+  providers: z.array(z.strictObject({ name: nameSchema, module: filePath })).min(1),
+  timeout_ms: z.number().int().positive().default(30_000),
+  queue_prefix: z.string().regex(/^\/\S*$/).default('/queue/paygate.'),
+  cipher: z.enum(['aes-256-gcm', 'aes-256-cbc']).default('aes-256-gcm'),
+});
+
+/** What each key expects: the fix half of every message. */
+const FIXES: Readonly<Record<string, string>> = {
+  brokers: 'list the broker nodes as in the worker config (host, port, login, passcode, vhost, tls)',
+  identity: 'give the client certificate and key files as identity: {cert, key}',
+  gateway: 'give gateway: {certs: [gateway.crt], ca: [ca.crt]}',
+  providers: 'list the provider plugins as {name, module}',
+  timeout_ms: 'give the reply timeout in milliseconds, e.g. 30000',
+  queue_prefix: 'use the prefix the workers use, e.g. /queue/paygate.',
+  cipher: 'use aes-256-gcm or aes-256-cbc',
+  heart_beat_ms: 'give the STOMP heart-beat in milliseconds (0 = off)',
+};
+
+/** The loaded client config: gateway options (PEM text read) and provider modules to load. */
+export interface ClientConfig {
+  readonly source: string;
+  readonly brokers: StompOptions;
+  readonly identity: { readonly cert: string; readonly key: string };
+  readonly gatewayCertificates: readonly string[];
+  readonly trust: readonly string[];
+  readonly providers: readonly { readonly name: string; readonly module: string }[];
+  readonly defaultTimeoutMs: number;
+  readonly queuePrefix: string;
+  readonly cipher: 'aes-256-gcm' | 'aes-256-cbc';
+}
+
+/** Reads and validates a client config file. @throws ConfigError `CONFIG_INVALID` listing every problem. */
+export function loadClientConfig(path: string, env: Readonly<Record<string, string | undefined>> = process.env): ClientConfig {
+  const source = resolve(path);
+  const problems: ConfigProblem[] = [];
+  let raw: unknown;
+  try {
+    raw = decodeYaml(readFileSync(source));
+  } catch (cause) {
+    const problem = cause instanceof PaygateError ? cause.message : `cannot be read (${(cause as NodeJS.ErrnoException).code ?? 'error'})`;
+    throw new ConfigError(source, [{ path: '(file)', problem, fix: 'give a readable file of plain YAML' }], { cause, what: WHAT });
+  }
+  const input = substituteEnv(raw, [], env, problems, new Map());
+  const parsed = clientConfigFileSchema.safeParse(input);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const key = formatPath(issue.path);
+      const top = String(issue.path[0] ?? '');
+      const problem = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.join(', ')}` : issue.message;
+      problems.push({ path: key === '' ? '(file)' : key, problem, fix: FIXES[top] ?? 'see docs/sdk.md' });
+    }
+  }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(source, problems, { what: WHAT });
+  return resolveFiles(parsed.data, source, problems);
+}
+
+function resolveFiles(file: z.output<typeof clientConfigFileSchema>, source: string, problems: ConfigProblem[]): ClientConfig {
+  const base = dirname(source);
+  const absolute = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
+  const read = (key: string, p: string): string => {
+    try {
+      return readFileSync(absolute(p), 'utf8');
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code ?? 'error';
+      problems.push({ path: key, problem: `${absolute(p)} cannot be read (${code})`, fix: "give a readable PEM file (relative to the config file's folder)" });
+      return '';
+    }
+  };
+  const nodes = file.brokers.map((node, i) => ({
+    host: node.host,
+    port: node.port,
+    vhost: node.vhost,
+    ...(node.login === undefined ? {} : { login: node.login }),
+    ...(node.passcode === undefined ? {} : { passcode: node.passcode }),
+    ...(node.tls === undefined
+      ? {}
+      : {
+          tls: {
+            ...(node.tls.ca === undefined ? {} : { ca: read(`brokers[${i}].tls.ca`, node.tls.ca) }),
+            ...(node.tls.cert === undefined ? {} : { cert: read(`brokers[${i}].tls.cert`, node.tls.cert) }),
+            ...(node.tls.key === undefined ? {} : { key: read(`brokers[${i}].tls.key`, node.tls.key) }),
+          },
+        }),
+  }));
+  const config: ClientConfig = {
+    source,
+    brokers: {
+      nodes,
+      ...(file.heart_beat_ms === undefined ? {} : { heartBeat: { outgoingMs: file.heart_beat_ms, incomingMs: file.heart_beat_ms } }),
+    },
+    identity: { cert: read('identity.cert', file.identity.cert), key: read('identity.key', file.identity.key) },
+    gatewayCertificates: file.gateway.certs.map((p, i) => read(`gateway.certs[${i}]`, p)),
+    trust: file.gateway.ca.map((p, i) => read(`gateway.ca[${i}]`, p)),
+    providers: file.providers.map((p) => ({ name: p.name, module: absolute(p.module) })),
+    defaultTimeoutMs: file.timeout_ms,
+    queuePrefix: file.queue_prefix,
+    cipher: file.cipher,
+  };
+  if (problems.length > 0) throw new ConfigError(source, problems, { what: WHAT });
+  return config;
+}

@@ -1,0 +1,105 @@
+// Shared pieces of the request-path suites (issue 4): a worker config file for a test broker and
+// PKI, `paygate worker` in a child process, and a unique queue prefix per suite (RabbitMQ keeps
+// durable queues, so suites never share one).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestPki } from '../helpers/pki.ts';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const BIN = join(ROOT, 'bin', 'paygate.js');
+export const COUNTING_MODULE = join(ROOT, 'test', 'fixtures', 'counting-provider.ts');
+
+/** A broker node as config files and StompOptions write it. */
+export interface NodeSpec {
+  readonly host: string;
+  readonly port: number;
+  readonly login: string;
+  readonly passcode: string;
+  readonly vhost: string;
+}
+
+/** `/queue/paygate.t<random>.`: this suite's own queues on a shared broker. */
+export const uniquePrefix = (): string => `/queue/paygate.t${randomUUID().slice(0, 8)}.`;
+
+/** Writes a worker config (YAML) for the counting fixture into `dir`; returns its path. */
+export function writeWorkerConfig(dir: string, node: NodeSpec, pki: TestPki, queuePrefix: string, extra = ''): string {
+  const path = join(dir, `worker-${randomUUID().slice(0, 8)}.yaml`);
+  writeFileSync(
+    path,
+    [
+      'brokers:',
+      `  - {host: "${node.host}", port: ${node.port}, login: "${node.login}", passcode: "${node.passcode}", vhost: "${node.vhost}"}`,
+      'heart_beat_ms: 1000',
+      'prefetch: 16',
+      `identity: {cert: "${pki.gateway.certPath}", key: "${pki.gateway.keyPath}"}`,
+      `trust: {client_ca: ["${pki.ca.certPath}"]}`,
+      `queue_prefix: "${queuePrefix}"`,
+      `providers: [{name: counting, module: "${COUNTING_MODULE}"}]`,
+      `idempotency: {path: "${join(dir, 'idempotency.sqlite')}"}`,
+      extra,
+    ].join('\n'),
+  );
+  return path;
+}
+
+/** Writes a client config (YAML) for `paygate request`; returns its path. */
+export function writeClientConfig(dir: string, node: NodeSpec, pki: TestPki, queuePrefix: string, timeoutMs = 10_000): string {
+  const path = join(dir, `client-${randomUUID().slice(0, 8)}.yaml`);
+  writeFileSync(
+    path,
+    [
+      'brokers:',
+      `  - {host: "${node.host}", port: ${node.port}, login: "${node.login}", passcode: "${node.passcode}", vhost: "${node.vhost}"}`,
+      `identity: {cert: "${pki.client.certPath}", key: "${pki.client.keyPath}"}`,
+      `gateway: {certs: ["${pki.gateway.certPath}"], ca: ["${pki.ca.certPath}"]}`,
+      `providers: [{name: counting, module: "${COUNTING_MODULE}"}]`,
+      `queue_prefix: "${queuePrefix}"`,
+      `timeout_ms: ${timeoutMs}`,
+    ].join('\n'),
+  );
+  return path;
+}
+
+/** A `paygate worker` child process. */
+export interface WorkerProcess {
+  readonly child: ChildProcess;
+  /** Resolves once it printed its `serving` line. */
+  readonly ready: Promise<void>;
+  /** Everything it wrote to stderr so far. */
+  stderr(): string;
+  /** Resolves with its exit code (or signal name) once it ended. */
+  readonly exited: Promise<number | string>;
+}
+
+/** Starts `paygate worker --config FILE` with `env` added to the environment. */
+export function spawnWorker(config: string, env: Record<string, string> = {}): WorkerProcess {
+  const child = spawn(process.execPath, [BIN, 'worker', '--config', config, '--grace', '5000'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const ready = new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (/serving/.test(out)) resolve();
+    });
+    void exited.then((code) => reject(new Error(`paygate worker exited (${code}) before serving:\n${err}`)));
+  });
+  return { child, ready, exited, stderr: () => err };
+}
+
+/** Polls `check` every 20 ms until it holds; throws after `timeoutMs`. */
+export async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
