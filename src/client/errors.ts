@@ -95,13 +95,29 @@ export class NotSentError extends GatewayError {
   }
 }
 
-/** Why the wait for a reply ended without one. */
-export type TimeoutReason = 'timeout' | 'aborted' | 'closed';
+/**
+ * Why the wait for a reply ended without one:
+ * - `timeout`: no reply within the request's timeout;
+ * - `aborted`: the caller's AbortSignal fired after the request was (being) sent;
+ * - `closed`: `close()`'s deadline passed with the request still in flight;
+ * - `unconfirmed`: the frame was written but the broker did not confirm it (no RECEIPT in time,
+ *   or an ERROR frame): it may have been queued;
+ * - `connection-lost`: the broker connection dropped while the request was in flight; its reply
+ *   queue died with the connection, so no reply can come any more.
+ */
+export type TimeoutReason = 'timeout' | 'aborted' | 'closed' | 'unconfirmed' | 'connection-lost';
+
+const TIMEOUT_WHY: Readonly<Record<Exclude<TimeoutReason, 'timeout'>, string>> = {
+  aborted: 'aborted while waiting for the reply',
+  closed: 'the gateway closed before the reply came',
+  unconfirmed: 'the broker did not confirm the request',
+  'connection-lost': 'the broker connection was lost before the reply came',
+};
 
 /**
- * No reply came in time (or the caller aborted, or the gateway closed, while the request was in
- * flight). The request may have reached the worker and may have been charged: `outcome` is
- * `'unknown'`.
+ * No reply came in time (or, while the request was in flight, the caller aborted, the gateway
+ * closed, the broker did not confirm it or the connection was lost: see {@link TimeoutReason}).
+ * The request may have reached the worker and may have been charged: `outcome` is `'unknown'`.
  *
  * What to do: never retry with a new idempotency key. Retry with the same `idempotencyKey` (the
  * worker answers a repeat from its store, without charging twice), or ask the provider's `status`
@@ -120,12 +136,7 @@ export class TimeoutError extends GatewayError {
     details: { reason: TimeoutReason; requestId: string; idempotencyKey: string; timeoutMs?: number },
     options?: { cause?: unknown },
   ) {
-    const why =
-      details.reason === 'timeout'
-        ? `no reply within ${details.timeoutMs ?? '?'} ms`
-        : details.reason === 'aborted'
-          ? 'aborted while waiting for the reply'
-          : 'the gateway closed before the reply came';
+    const why = details.reason === 'timeout' ? `no reply within ${details.timeoutMs ?? '?'} ms` : TIMEOUT_WHY[details.reason];
     super(
       'TIMEOUT',
       `request ${details.requestId}: ${why}; outcome unknown (retry with idempotency key ${details.idempotencyKey} or ask status)`,
