@@ -1,0 +1,14 @@
+/**
+ * The client SDK (issue 4, DESIGN §3 `src/client`): what a storefront imports. `createGateway()`
+ * makes a {@link Gateway}; its `request()` is typed by the provider plugins it was given.
+ */
+export { createGateway, Gateway } from './gateway.ts';
+export {
+  CLIENT_ERROR_CODES, GatewayError, NotSentError, RemoteError, ReplyVerificationError, TimeoutError, ValidationError,
+  type ClientErrorCode, type NotSentReason, type TimeoutReason, type ValidationIssue,
+} from './errors.ts';
+export { gatewayOptionsSchema, readIdentityFiles, type GatewayOptions, type ResolvedGatewayOptions } from './options.ts';
+export type {
+  GatewayEvents, GatewayReply, LateReplyEvent, OutcomeReplyStatus, PayloadFor, PingResult, ProviderName, ProviderNamed, ReplyErrorInfo,
+  ReplyMeta, RequestOptions, ResultFor, TypeOf,
+} from './types.ts';
