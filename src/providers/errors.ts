@@ -14,6 +14,14 @@ export const PROVIDER_ERROR_CODES = [
   'INVALID_REQUEST',
   /** An action's outcome (status, error or result) does not match the contract or the action's result schema. */
   'INVALID_RESULT',
+  /** A plugin module named in the configuration cannot be imported (missing file, syntax error, a throwing top level). */
+  'PROVIDER_LOAD_FAILED',
+  /**
+   * Thrown by a handler when the provider was provably never called (breaker open, connection
+   * refused before anything was sent): the worker forgets the idempotency entry and answers with
+   * a retryable error, so a retry with the same key proceeds. See {@link providerNotCalled}.
+   */
+  'PROVIDER_NOT_CALLED',
 ] as const;
 
 export type ProviderErrorCode = (typeof PROVIDER_ERROR_CODES)[number];
@@ -38,4 +46,23 @@ export class ProviderError extends PaygateError {
     super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.issues = Object.freeze([...(options?.issues ?? [])]);
   }
+}
+
+/**
+ * The error a handler throws when the provider was provably never called, so that nothing can
+ * have been charged: `ProviderError('PROVIDER_NOT_CALLED')`, which {@link isNotSent} recognises.
+ * Any other exception from a handler is read as "the provider may have been charged".
+ */
+export function providerNotCalled(message: string, options?: { cause?: unknown }): ProviderError {
+  return new ProviderError('PROVIDER_NOT_CALLED', message, options);
+}
+
+/**
+ * Whether a handler's exception says the provider was never called: a `PROVIDER_NOT_CALLED`
+ * ProviderError, or any error object with `notSent === true` (the marker a transport library may
+ * set without depending on paygate).
+ */
+export function isNotSent(error: unknown): boolean {
+  if (error instanceof ProviderError && error.code === 'PROVIDER_NOT_CALLED') return true;
+  return typeof error === 'object' && error !== null && (error as { notSent?: unknown }).notSent === true;
 }
