@@ -18,6 +18,18 @@ export const WORKER_ERROR_CODES = [
   'STORE_BAD_OPTIONS',
   /** The idempotency store could not be opened, read or written (disk, lock timeout, closed store); retryable. */
   'STORE_FAILED',
+  /**
+   * The request expired before the worker could act on it: its `expires` frame header is past
+   * (the message is dead-lettered, it is unreadable to the broker anyway) or its `expires_at` is
+   * (an error reply). The provider is not called.
+   */
+  'REQUEST_EXPIRED',
+  /** The request's `sent_at` is further from the worker's clock than the freshness window (either direction): refused. */
+  'STALE_REQUEST',
+  /** A request frame without a `reply-to` header: it cannot be answered, so it is dead-lettered. */
+  'NO_REPLY_TO',
+  /** The options given to `Worker.start` do not validate (the message names the paths). */
+  'WORKER_BAD_OPTIONS',
 ] as const;
 
 /** One of {@link WORKER_ERROR_CODES}. */

@@ -1,0 +1,42 @@
+/**
+ * What the per-message pipeline needs from its worker: the connection, the keys, the store and
+ * the resolved options, plus callbacks for the events it reports on the way.
+ */
+import type { ActionLogger } from '../providers/index.ts';
+import type { StompConnection } from '../stomp/index.ts';
+import type { Identity, ReplyStatus, TrustStore } from '../wire/index.ts';
+import type { HandlerErrorEvent, WorkerErrorEvent } from './events.ts';
+import type { IdempotencyStore } from './idempotency-store.ts';
+import type { ResolvedWorkerOptions } from './options.ts';
+
+/** The worker's resources as the pipeline sees them. */
+export interface WorkerContext {
+  readonly connection: StompConnection;
+  /** The gateway's certificate and key: requests are encrypted to it, replies signed with it. */
+  readonly identity: Identity;
+  /** Client CAs / pinned client certificates. */
+  readonly trust: TrustStore;
+  readonly store: IdempotencyStore;
+  /** The HMAC key of the payload digest (payload-digest.ts). */
+  readonly digestKey: Buffer;
+  readonly options: ResolvedWorkerOptions;
+  /** The worker's log, card numbers masked. */
+  readonly log: ActionLogger;
+  /** Aborted when `stop()` gives up waiting: handlers see it through their context's signal. */
+  readonly hardStop: AbortSignal;
+  readonly reportHandlerError: (event: HandlerErrorEvent) => void;
+  readonly reportError: (event: WorkerErrorEvent) => void;
+}
+
+/** What became of one message. */
+export type Disposition =
+  | {
+      readonly kind: 'replied';
+      readonly type: string;
+      readonly status: ReplyStatus;
+      readonly code?: string;
+      readonly replayedFromStore: boolean;
+    }
+  | { readonly kind: 'dead-lettered'; readonly reason: string }
+  /** Handed back to the broker (NACK) for redelivery; already reported through `reportError`. */
+  | { readonly kind: 'requeued'; readonly reason: string };

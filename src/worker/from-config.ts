@@ -1,0 +1,45 @@
+/**
+ * Starting a worker from its configuration file (config.ts): read the PEM files it names and
+ * load the provider plugins it lists, then `Worker.start`.
+ */
+import { readFileSync } from 'node:fs';
+import { loadProvider } from '../providers/index.ts';
+import type { WorkerConfig } from './config.ts';
+import { WorkerError } from './errors.ts';
+import type { WorkerOptions } from './options.ts';
+import { Worker } from './worker.ts';
+
+/** Options that may replace what the configuration gives (e.g. `log`, `workerId`, `prefetch`). */
+export type WorkerOverrides = Partial<WorkerOptions>;
+
+function readPem(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? 'error';
+    throw new WorkerError('WORKER_BAD_OPTIONS', `cannot read the ${what} ${path} (${code}): check the worker configuration and the file's permissions`, { cause });
+  }
+}
+
+/**
+ * Builds the worker's options from a loaded configuration (PEM files read, provider modules
+ * imported with `loadProvider`) and starts it; `overrides` win over the configuration.
+ *
+ * @throws ProviderError `PROVIDER_LOAD_FAILED` / `PROVIDER_INVALID`, WorkerError
+ *   `WORKER_BAD_OPTIONS` (an unreadable file), and whatever {@link Worker.start} throws.
+ */
+export async function startWorkerFromConfig(config: WorkerConfig, overrides: WorkerOverrides = {}): Promise<Worker> {
+  const providers = await Promise.all(config.providers.map((provider) => loadProvider(provider.module, provider.name)));
+  const options: WorkerOptions = {
+    stomp: config.stomp,
+    identity: { cert: readPem(config.identity.cert, 'gateway certificate'), key: readPem(config.identity.key, 'gateway private key') },
+    trust: config.trust.clientCa.map((path) => readPem(path, 'client CA certificate')),
+    providers,
+    idempotency: { ...config.idempotency },
+    freshnessWindowMs: config.freshnessWindowMs,
+    queuePrefix: config.queuePrefix,
+    dlqSuffix: config.dlqSuffix,
+    ...(config.stomp.prefetch > 0 ? { prefetch: config.stomp.prefetch } : {}),
+  };
+  return Worker.start({ ...options, ...overrides });
+}

@@ -1,0 +1,12 @@
+/**
+ * The public surface of the worker (DESIGN §3, issue 4): start one from options or from its
+ * configuration file, its events and errors, and the idempotency store it runs on.
+ */
+export { Worker, type StopOptions } from './worker.ts';
+export { startWorkerFromConfig, type WorkerOverrides } from './from-config.ts';
+export { workerOptionsSchema, parseWorkerOptions, defaultWorkerId, type WorkerOptions, type ResolvedWorkerOptions } from './options.ts';
+export type { WorkerEvents, ProcessedEvent, DeadLetterEvent, HandlerErrorEvent, WorkerErrorEvent } from './events.ts';
+export { WorkerError, WORKER_ERROR_CODES, type WorkerErrorCode } from './errors.ts';
+export { deriveDigestKey, payloadDigest, canonicalJson, type DigestInput } from './payload-digest.ts';
+export { IdempotencyStore, idempotencyOptionsSchema, type IdempotencyStoreOptions } from './idempotency-store.ts';
+export { loadWorkerConfig, parseWorkerConfig, ConfigError, type WorkerConfig } from './config.ts';

@@ -1,0 +1,77 @@
+/**
+ * The options of `Worker.start` and their defaults, in one place. The STOMP and idempotency
+ * parts are validated by their own modules' schemas (their defaults apply there).
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { isProviderDefinition, type ActionLogger, type ProviderDefinition } from '../providers/index.ts';
+import { optionsSchema as stompOptionsSchema } from '../stomp/options.ts';
+import { WorkerError } from './errors.ts';
+import { idempotencyOptionsSchema } from './idempotency-store.ts';
+
+const pemText = z.string().min(1, 'PEM text expected');
+
+const logSink = z.custom<ActionLogger>(
+  (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    ['info', 'warn', 'error'].every((level) => typeof (value as Record<string, unknown>)[level] === 'function'),
+  'a logger with info, warn and error methods',
+);
+
+const provider = z.custom<ProviderDefinition>(isProviderDefinition, 'a provider definition made by defineProvider');
+
+/** `host:pid:random`: unique per worker process, as the idempotency store's `abandon` requires. */
+export function defaultWorkerId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
+/** The worker's options; every default is here. */
+export const workerOptionsSchema = z.strictObject({
+  /** How to reach the broker cluster (src/stomp options). */
+  stomp: stompOptionsSchema,
+  /** The gateway's certificate (PEM, optionally followed by its intermediates) and private key (PEM). */
+  identity: z.strictObject({ cert: pemText, key: pemText }),
+  /** Client CA certificates or pinned client certificates (PEM each): request signers must chain to one. */
+  trust: z.array(pemText).min(1, 'at least one client CA or pinned certificate'),
+  /** The provider plugins; each is served on `${queuePrefix}${name}`. */
+  providers: z
+    .array(provider)
+    .min(1, 'at least one provider')
+    .refine((list) => new Set(list.map((p) => p.name)).size === list.length, 'provider names must be unique'),
+  /** The idempotency store (src/worker/idempotency-store.ts options). */
+  idempotency: idempotencyOptionsSchema,
+  /** Unacknowledged requests the broker may hand this worker per provider: also how many it processes at once. */
+  prefetch: z.number().int().positive().max(10_000).default(10),
+  /** How far a request's `sent_at` may be from the worker's clock, either way. */
+  freshnessWindowMs: z.number().int().positive().default(30_000),
+  /** Requests for provider P arrive on `${queuePrefix}P`. */
+  queuePrefix: z.string().regex(/^\/\S*$/, 'a destination prefix starting with / and without spaces').default('/queue/paygate.'),
+  /** Dead letters of provider P go to `${queuePrefix}P${dlqSuffix}`. */
+  dlqSuffix: z.string().regex(/^\S+$/, 'a non-empty suffix without spaces').default('.dlq'),
+  /** Unique per worker process; reported by `ping` and owner of the idempotency entries it begins. */
+  workerId: z.string().min(1).max(200).default(defaultWorkerId),
+  /** Where the worker and the handlers log (through a card-number mask); silent by default. */
+  log: logSink.optional(),
+  /** How long `stop()` waits for in-flight requests before aborting them, unless told otherwise. */
+  stopGraceMs: z.number().int().nonnegative().default(10_000),
+  /** The clock (epoch ms). For tests and simulations; `Date.now` by default. */
+  clock: z.custom<() => number>((value) => typeof value === 'function', 'a function returning epoch ms').default(() => Date.now),
+});
+
+/** What `Worker.start` accepts (defaults may be left out). */
+export type WorkerOptions = z.input<typeof workerOptionsSchema>;
+/** Options with every default filled in. */
+export type ResolvedWorkerOptions = z.output<typeof workerOptionsSchema>;
+
+/** Validates the options and fills in the defaults. @throws WorkerError `WORKER_BAD_OPTIONS` naming each path. */
+export function parseWorkerOptions(options: WorkerOptions): ResolvedWorkerOptions {
+  const parsed = workerOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    // zod's messages name expectations, not values: a PEM key or a passcode is never repeated.
+    const problems = parsed.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(options)'}: ${issue.message}`);
+    throw new WorkerError('WORKER_BAD_OPTIONS', `invalid worker options: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}

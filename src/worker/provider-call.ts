@@ -1,0 +1,144 @@
+/**
+ * Step h of the pipeline: exactly-once in effect around the plugin (docs/idempotency.md, the
+ * states table). `begin` decides: a new key calls the handler; a completed one re-sends the
+ * stored reply; one in progress is reconciled through the plugin's `status` hook; a conflict is
+ * refused. The plugin is never called without a `new`, and never called twice blindly.
+ */
+import {
+  isNotSent, ProviderError, validateResult, type Action, type ActionContext, type ActionOutcome,
+} from '../providers/index.ts';
+import type { RequestDocument } from '../wire/index.ts';
+import type { Disposition } from './context.ts';
+import { describeError } from './describe-error.ts';
+import { payloadDigest } from './payload-digest.ts';
+import { errorAnswer, rewriteStoredReply, unknownAnswer, type Answer, type RequestRef } from './reply.ts';
+import { requeue, respond, respondWith, type Exchange } from './respond.ts';
+import { storeAndSend } from './store-reply.ts';
+
+/** The reference of a validated request. */
+export function refOf(request: RequestDocument): RequestRef {
+  return { id: request.id, provider: request.provider, type: request.type };
+}
+
+/**
+ * Runs a validated request through the idempotency store and, when it is new, the plugin.
+ *
+ * @param payload the payload as the action's request schema parsed it (what the handler gets).
+ */
+export async function runIdempotent(exchange: Exchange, request: RequestDocument, payload: unknown): Promise<Disposition> {
+  const { context, provider, opened } = exchange;
+  const digest = payloadDigest(context.digestKey, { type: request.type, signerFingerprint: opened.signer.fingerprint, payload: request.payload });
+  let begun;
+  try {
+    begun = context.store.begin({
+      provider: provider.name,
+      idempotencyKey: request.idempotency_key,
+      requestId: request.id,
+      payloadDigest: digest,
+      workerId: context.options.workerId,
+      now: context.options.clock(),
+    });
+  } catch (error) {
+    // Nothing was claimed: the broker redelivers, and the plugin is not called without a `new`.
+    return requeue(exchange, 'store', error);
+  }
+  switch (begun.kind) {
+    case 'new':
+      return callHandler(exchange, request, payload);
+    case 'completed':
+      return respondWith(exchange, rewriteStoredReply(begun.reply, refOf(request), context.options.clock()), true);
+    case 'in-progress':
+      return reconcile(exchange, request, payload, begun.requestId);
+    case 'conflict': {
+      const message = `idempotency key already used with a different payload (request ${begun.requestId}): use a new key for a new operation`;
+      return respond(exchange, refOf(request), errorAnswer('IDEMPOTENCY_CONFLICT', message, false));
+    }
+  }
+}
+
+/** The handler's context: the signal aborts at the request's `expires_at` or at the worker's hard stop. */
+function actionContext(exchange: Exchange, request: RequestDocument, requestId: string): ActionContext {
+  const { context } = exchange;
+  const remainingMs = Math.max(0, Date.parse(request.expires_at) - context.options.clock());
+  return {
+    idempotencyKey: request.idempotency_key,
+    requestId,
+    signal: AbortSignal.any([context.hardStop, AbortSignal.timeout(remainingMs)]),
+    log: context.log,
+  };
+}
+
+/** Calls the handler of a key that is ours (`new`), then stores and sends its outcome. */
+async function callHandler(exchange: Exchange, request: RequestDocument, payload: unknown): Promise<Disposition> {
+  const { context, provider } = exchange;
+  const action = provider.actions[request.type] as Action;
+  let outcome: ActionOutcome<unknown>;
+  try {
+    outcome = checkedOutcome(exchange, request, await action.handler(payload, actionContext(exchange, request, request.id)));
+  } catch (error) {
+    if (isNotSent(error)) return abandon(exchange, request, error);
+    context.reportHandlerError({ provider: provider.name, type: request.type, hook: 'handler', ...describeError(error) });
+    // The provider may have been charged: ask it, never call it again.
+    return reconcile(exchange, request, payload, request.id);
+  }
+  if (outcome.status === 'unknown') return respondUnknown(exchange, request, outcome);
+  return storeAndSend(exchange, refOf(request), request.idempotency_key, outcomeAnswer(outcome));
+}
+
+/**
+ * Settles a key whose outcome we do not know (its handler threw, or another worker holds it or
+ * died holding it) through the plugin's `status` hook. A final outcome is stored and sent;
+ * otherwise the answer is `unknown`/`OUTCOME_UNKNOWN` and the entry stays in progress, so a
+ * retry with the same key reconciles again.
+ */
+export async function reconcile(exchange: Exchange, request: RequestDocument, payload: unknown, firstRequestId: string): Promise<Disposition> {
+  const { context, provider } = exchange;
+  if (provider.status === undefined) return respondUnknown(exchange, request);
+  let outcome: ActionOutcome<unknown>;
+  try {
+    const found = await provider.status({ type: request.type, payload }, actionContext(exchange, request, firstRequestId));
+    if (found === null) return respondUnknown(exchange, request);
+    outcome = checkedOutcome(exchange, request, found);
+  } catch (error) {
+    context.reportHandlerError({ provider: provider.name, type: request.type, hook: 'status', ...describeError(error) });
+    return respondUnknown(exchange, request);
+  }
+  if (outcome.status === 'unknown') return respondUnknown(exchange, request, outcome);
+  return storeAndSend(exchange, refOf(request), request.idempotency_key, outcomeAnswer(outcome));
+}
+
+/** The handler said the provider was never called: forget the entry, answer with a retryable error. */
+async function abandon(exchange: Exchange, request: RequestDocument, error: unknown): Promise<Disposition> {
+  const { context, provider } = exchange;
+  try {
+    context.store.abandon({ provider: provider.name, idempotencyKey: request.idempotency_key, workerId: context.options.workerId });
+  } catch (storeError) {
+    // The entry stays in progress: a retry reconciles (and finds nothing) instead of proceeding.
+    context.reportError({ stage: 'store', provider: provider.name, ...describeError(storeError), requeued: false });
+  }
+  const { message } = describeError(error);
+  return respond(exchange, refOf(request), errorAnswer('PROVIDER_NOT_CALLED', `the provider was not called: ${message}`, true));
+}
+
+function respondUnknown(exchange: Exchange, request: RequestDocument, outcome?: ActionOutcome<unknown>): Promise<Disposition> {
+  const answer = unknownAnswer();
+  return respond(exchange, refOf(request), outcome?.error === undefined ? answer : { ...answer, error: outcome.error });
+}
+
+/** validateResult, plus the wire's rule that a reply's `result` is a mapping. */
+function checkedOutcome(exchange: Exchange, request: RequestDocument, raw: unknown): ActionOutcome<unknown> {
+  const outcome = validateResult(exchange.provider, request.type, raw);
+  const { result } = outcome;
+  if (result !== undefined && (typeof result !== 'object' || result === null || Array.isArray(result))) {
+    throw new ProviderError('INVALID_RESULT', `outcome of ${exchange.provider.name}/${request.type}: result must be a mapping`);
+  }
+  return outcome;
+}
+
+function outcomeAnswer(outcome: ActionOutcome<unknown>): Answer {
+  return {
+    status: outcome.status,
+    ...(outcome.result === undefined ? {} : { result: outcome.result as Record<string, unknown> }),
+    ...(outcome.error === undefined ? {} : { error: outcome.error }),
+  };
+}

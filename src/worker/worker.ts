@@ -1,0 +1,200 @@
+/**
+ * The message-driven worker (DESIGN §3, issue 4): one STOMP subscription per provider on
+ * `${queuePrefix}<name>` with `client-individual` acknowledgement and a prefetch, each message
+ * taken through the pipeline of dispatch.ts concurrently (up to the prefetch), answered on its
+ * `reply-to`, and ACKed only after the reply was sent.
+ *
+ * The worker never crashes its process: every asynchronous path is caught and reported as an
+ * event (`error` is emitted only when someone listens).
+ */
+import { EventEmitter } from 'node:events';
+import { maskingLogger, type ActionLogger, type ProviderDefinition } from '../providers/index.ts';
+import { StompConnection, type StompMessage, type Subscription } from '../stomp/index.ts';
+import { loadIdentity, TrustStore } from '../wire/index.ts';
+import type { Disposition, WorkerContext } from './context.ts';
+import { describeError } from './describe-error.ts';
+import { handleMessage } from './dispatch.ts';
+import type { WorkerErrorEvent, WorkerEvents } from './events.ts';
+import { IdempotencyStore } from './idempotency-store.ts';
+import { parseWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.ts';
+import { deriveDigestKey } from './payload-digest.ts';
+
+/** After the hard stop, how long aborted handlers get to finish (answer `unknown`) before the connection closes. */
+const ABORT_SETTLE_MS = 2_000;
+
+const SILENT: ActionLogger = Object.freeze({ info: () => undefined, warn: () => undefined, error: () => undefined });
+
+/** Options of {@link Worker.stop}. */
+export interface StopOptions {
+  /** How long to wait for in-flight requests before aborting them; the worker's `stopGraceMs` by default. */
+  readonly graceMs?: number;
+}
+
+export class Worker extends EventEmitter<WorkerEvents> {
+  readonly #context: WorkerContext;
+  readonly #hardStop = new AbortController();
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #subscriptions: Subscription[] = [];
+  #stopping: Promise<void> | undefined;
+
+  private constructor(options: ResolvedWorkerOptions, resources: Pick<WorkerContext, 'connection' | 'identity' | 'trust' | 'store'>) {
+    super();
+    this.#context = {
+      ...resources,
+      digestKey: deriveDigestKey(resources.identity.privateKey),
+      options,
+      log: maskingLogger(options.log ?? SILENT),
+      hardStop: this.#hardStop.signal,
+      reportHandlerError: (event) => this.#emitSafely('handler-error', event),
+      reportError: (event) => this.#reportError(event),
+    };
+  }
+
+  /**
+   * Validates the options, loads the gateway identity and the trust anchors, opens the
+   * idempotency store, connects to the broker and subscribes to every provider's queue. Resolves
+   * once every subscription is confirmed by the broker.
+   *
+   * @throws WorkerError `WORKER_BAD_OPTIONS` / `STORE_BAD_OPTIONS` / `STORE_FAILED`, WireError
+   *   `BAD_KEY` (identity or trust PEM), StompError (`STOMP_CANNOT_CONNECT`, …).
+   */
+  static async start(options: WorkerOptions): Promise<Worker> {
+    const resolved = parseWorkerOptions(options);
+    const identity = loadIdentity(resolved.identity.cert, resolved.identity.key);
+    const trust = new TrustStore(resolved.trust);
+    const store = IdempotencyStore.open(resolved.idempotency);
+    let connection: StompConnection;
+    try {
+      connection = await StompConnection.connect(resolved.stomp);
+    } catch (error) {
+      store.close();
+      throw error;
+    }
+    const worker = new Worker(resolved, { connection, identity, trust, store });
+    try {
+      await worker.#subscribeAll();
+    } catch (error) {
+      await worker.stop({ graceMs: 0 });
+      throw error;
+    }
+    return worker;
+  }
+
+  /** This process's worker id (`host:pid:random` unless given). */
+  get workerId(): string {
+    return this.#context.options.workerId;
+  }
+
+  /** Messages being processed now (received, not yet ACKed, dead-lettered or NACKed). */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** The provider plugins served, in the order given. */
+  get providers(): readonly ProviderDefinition[] {
+    return this.#context.options.providers;
+  }
+
+  /**
+   * Stops: takes no new message, waits up to `graceMs` for the in-flight ones to be answered and
+   * ACKed, then aborts the rest (their handlers' signal) and gives them a moment to answer
+   * `unknown`; then unsubscribes, closes the store and the connection. Messages received but not
+   * started go back to the queue. Calling it again returns the same promise.
+   *
+   * Unsubscribing comes after the drain, not before: brokers hand a subscription's unACKed
+   * messages to other consumers on UNSUBSCRIBE (the embedded broker forgets their ack ids), so
+   * an in-flight request would be processed twice and its ACK refused.
+   */
+  stop(options: StopOptions = {}): Promise<void> {
+    this.#stopping ??= this.#stop(options.graceMs ?? this.#context.options.stopGraceMs);
+    return this.#stopping;
+  }
+
+  async #stop(graceMs: number): Promise<void> {
+    if (!(await this.#drain(graceMs))) {
+      this.#hardStop.abort(new Error('the worker is stopping'));
+      await this.#drain(ABORT_SETTLE_MS);
+    }
+    const { connection, store } = this.#context;
+    await Promise.allSettled(this.#subscriptions.splice(0).map((subscription) => subscription.unsubscribe()));
+    store.close();
+    await connection.close().catch((error: unknown) => this.#reportError({ stage: 'connection', ...describeError(error), requeued: false }));
+  }
+
+  /** Waits until nothing is in flight or `ms` passed; true when drained. */
+  async #drain(ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (this.#inFlight.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, left)));
+      await Promise.race([Promise.allSettled([...this.#inFlight]), timeout]);
+      clearTimeout(timer);
+    }
+    return true;
+  }
+
+  async #subscribeAll(): Promise<void> {
+    const { connection, options } = this.#context;
+    connection.on('handler-error', ({ error }) => this.#reportError({ stage: 'dispatch', ...describeError(error), requeued: false }));
+    connection.on('close', ({ error }) => {
+      if (error !== undefined) this.#reportError({ stage: 'connection', ...describeError(error), requeued: true });
+    });
+    for (const provider of options.providers) {
+      const destination = `${options.queuePrefix}${provider.name}`;
+      const handler = (message: StompMessage): void => this.#receive(provider, message);
+      this.#subscriptions.push(connection.subscribe(destination, handler, { ack: 'client-individual', prefetch: options.prefetch }));
+    }
+    await Promise.all(this.#subscriptions.map((subscription) => subscription.ready));
+  }
+
+  #receive(provider: ProviderDefinition, message: StompMessage): void {
+    // Once stopping, a message is left unACKed: the broker gives it back at UNSUBSCRIBE/close.
+    if (this.#stopping !== undefined) return;
+    const task: Promise<void> = this.#process(provider, message).finally(() => this.#inFlight.delete(task));
+    this.#inFlight.add(task);
+  }
+
+  async #process(provider: ProviderDefinition, message: StompMessage): Promise<void> {
+    const startedAt = performance.now();
+    let disposition: Disposition;
+    try {
+      disposition = await handleMessage(this.#context, provider, message);
+    } catch (error) {
+      // A bug or a lost connection (ACK, dead-letter SEND): hand the message back, carry on.
+      this.#reportError({ stage: 'dispatch', provider: provider.name, ...describeError(error), requeued: true });
+      await message.nack().catch(() => undefined);
+      return;
+    }
+    this.#announce(provider, disposition, performance.now() - startedAt);
+  }
+
+  #announce(provider: ProviderDefinition, disposition: Disposition, durationMs: number): void {
+    if (disposition.kind === 'replied') {
+      const { type, status, code, replayedFromStore } = disposition;
+      this.#emitSafely('processed', { provider: provider.name, type, status, ...(code === undefined ? {} : { code }), durationMs, replayedFromStore });
+    } else if (disposition.kind === 'dead-lettered') {
+      this.#emitSafely('dead-letter', { provider: provider.name, reason: disposition.reason });
+    }
+  }
+
+  /** Emits an event; a listener that throws must not take the worker (or a message) down with it. */
+  #emitSafely<K extends 'processed' | 'dead-letter' | 'handler-error'>(name: K, ...args: WorkerEvents[K]): void {
+    try {
+      (this.emit as (event: K, ...rest: WorkerEvents[K]) => boolean)(name, ...args);
+    } catch (error) {
+      this.#reportError({ stage: 'listener', ...describeError(error), requeued: false });
+    }
+  }
+
+  #reportError(event: WorkerErrorEvent): void {
+    this.#context.log.error('worker error', { ...event });
+    if (this.listenerCount('error') === 0) return;
+    try {
+      this.emit('error', event);
+    } catch {
+      // An 'error' listener that throws is ignored: nothing else is left to tell.
+    }
+  }
+}
