@@ -8,7 +8,7 @@ import { expectTypeOf } from 'vitest';
 import { createGateway, type Gateway, type GatewayReply, type PingResult } from '../../src/client/index.ts';
 import { defineProvider, scrubCardNumbers } from '../../src/providers/index.ts';
 import type { Money } from '../../src/wire/index.ts';
-import { counting } from '../fixtures/counting-provider.ts';
+import type { counting } from '../fixtures/counting-provider.ts';
 
 const giftcard = defineProvider({
   name: 'giftcard',
