@@ -14,14 +14,6 @@ export const PROVIDER_ERROR_CODES = [
   'INVALID_REQUEST',
   /** An action's outcome (status, error or result) does not match the contract or the action's result schema. */
   'INVALID_RESULT',
-  /** A plugin module named in the configuration cannot be imported (missing file, syntax error, a throwing top level). */
-  'PROVIDER_LOAD_FAILED',
-  /**
-   * Thrown by a handler when the provider was provably never called (breaker open, connection
-   * refused before anything was sent): the worker forgets the idempotency entry and answers with
-   * a retryable error, so a retry with the same key proceeds. See {@link providerNotCalled}.
-   */
-  'PROVIDER_NOT_CALLED',
 ] as const;
 
 export type ProviderErrorCode = (typeof PROVIDER_ERROR_CODES)[number];
@@ -49,20 +41,30 @@ export class ProviderError extends PaygateError {
 }
 
 /**
- * The error a handler throws when the provider was provably never called, so that nothing can
- * have been charged: `ProviderError('PROVIDER_NOT_CALLED')`, which {@link isNotSent} recognises.
- * Any other exception from a handler is read as "the provider may have been charged".
+ * What a handler throws when the provider was provably never called (breaker open, connection
+ * refused before anything was sent), so nothing can have been charged. The worker then forgets
+ * the idempotency entry and answers with the retryable `PROVIDER_NOT_CALLED`, so a retry with
+ * the same key proceeds. Any other exception from a handler is read as "the provider may have
+ * been charged" (the answer is `unknown` until reconciled).
+ *
+ * The marker is the `notSent: true` property, not the class: a transport library may set it on
+ * its own errors without depending on paygate ({@link isNotSent} checks the property).
  */
-export function providerNotCalled(message: string, options?: { cause?: unknown }): ProviderError {
-  return new ProviderError('PROVIDER_NOT_CALLED', message, options);
+export class ProviderNotCalledError extends Error {
+  readonly notSent = true as const;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ProviderNotCalledError';
+  }
 }
 
-/**
- * Whether a handler's exception says the provider was never called: a `PROVIDER_NOT_CALLED`
- * ProviderError, or any error object with `notSent === true` (the marker a transport library may
- * set without depending on paygate).
- */
+/** Shorthand for `new ProviderNotCalledError(message)`. */
+export function providerNotCalled(message: string, options?: { cause?: unknown }): ProviderNotCalledError {
+  return new ProviderNotCalledError(message, options);
+}
+
+/** Whether a handler's exception says the provider was never called: any error object with `notSent === true`. */
 export function isNotSent(error: unknown): boolean {
-  if (error instanceof ProviderError && error.code === 'PROVIDER_NOT_CALLED') return true;
   return typeof error === 'object' && error !== null && (error as { notSent?: unknown }).notSent === true;
 }

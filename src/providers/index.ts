@@ -8,5 +8,5 @@ export {
   type OutcomeError, type OutcomeStatus, type PayloadOf, type ProviderDefinition, type ProviderSpec, type RequestOf, type ResultOf,
   type StatusInquiry,
 } from './contract.ts';
-export { ProviderError, PROVIDER_ERROR_CODES, providerNotCalled, isNotSent, type ProviderErrorCode, type SchemaIssue } from './errors.ts';
+export { ProviderError, PROVIDER_ERROR_CODES, ProviderNotCalledError, providerNotCalled, isNotSent, type ProviderErrorCode, type SchemaIssue } from './errors.ts';
 export { loadProvider, isProviderDefinition } from './loader.ts';

@@ -32,8 +32,9 @@ export function isProviderDefinition(value: unknown): value is ProviderDefinitio
  * returns its provider definition: the default export, or a named export, made by
  * `defineProvider`, whose `name` is `expectedName`.
  *
- * @throws ProviderError `PROVIDER_LOAD_FAILED` when the module cannot be imported;
- *   `PROVIDER_INVALID` when it exports no provider definition or only ones of another name.
+ * @throws ProviderError `PROVIDER_INVALID` when the module cannot be imported (missing file, a
+ *   failing import), exports no provider definition, or only ones of another name; the message
+ *   names the file and the fix.
  */
 export async function loadProvider(modulePath: string, expectedName: string): Promise<ProviderDefinition> {
   const file = resolve(modulePath);
@@ -45,7 +46,7 @@ export async function loadProvider(modulePath: string, expectedName: string): Pr
     const code = (cause as NodeJS.ErrnoException | undefined)?.code;
     const why = code === 'ERR_MODULE_NOT_FOUND' ? 'the file (or a module it imports) does not exist' : `importing it failed (${code ?? errorName(cause)})`;
     throw new ProviderError(
-      'PROVIDER_LOAD_FAILED',
+      'PROVIDER_INVALID',
       maskPan(`cannot load provider ${expectedName} from ${file}: ${why}; check providers[].module in the worker configuration and that the plugin runs on its own`),
       { cause },
     );

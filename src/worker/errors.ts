@@ -28,6 +28,11 @@ export const WORKER_ERROR_CODES = [
   'STALE_REQUEST',
   /** A request frame without a `reply-to` header: it cannot be answered, so it is dead-lettered. */
   'NO_REPLY_TO',
+  /**
+   * A reply code: the handler said the provider was never called (`notSent: true`, e.g.
+   * `providerNotCalled()` when a breaker is open), so the idempotency key was freed; retryable.
+   */
+  'PROVIDER_NOT_CALLED',
   /** The options given to `Worker.start` do not validate (the message names the paths). */
   'WORKER_BAD_OPTIONS',
 ] as const;

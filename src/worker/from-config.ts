@@ -25,7 +25,7 @@ function readPem(path: string, what: string): string {
  * Builds the worker's options from a loaded configuration (PEM files read, provider modules
  * imported with `loadProvider`) and starts it; `overrides` win over the configuration.
  *
- * @throws ProviderError `PROVIDER_LOAD_FAILED` / `PROVIDER_INVALID`, WorkerError
+ * @throws ProviderError `PROVIDER_INVALID` (a plugin that cannot be loaded), WorkerError
  *   `WORKER_BAD_OPTIONS` (an unreadable file), and whatever {@link Worker.start} throws.
  */
 export async function startWorkerFromConfig(config: WorkerConfig, overrides: WorkerOverrides = {}): Promise<Worker> {
