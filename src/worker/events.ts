@@ -12,7 +12,7 @@ export interface ProcessedEvent {
   readonly status: ReplyStatus;
   /** The reply's error code, when it has one (e.g. `CARD_DECLINED`, `STALE_REQUEST`). */
   readonly code?: string;
-  /** From the message's arrival to its ACK. */
+  /** From the message's arrival to its ACK, in milliseconds (tenths). */
   readonly durationMs: number;
   /** The reply was the one stored for this idempotency key (the plugin was not called). */
   readonly replayedFromStore: boolean;

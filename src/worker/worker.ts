@@ -167,7 +167,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
       await message.nack().catch(() => undefined);
       return;
     }
-    this.#announce(provider, disposition, performance.now() - startedAt);
+    // Tenths of a millisecond: enough for metrics, and no long float digit runs in logs.
+    this.#announce(provider, disposition, Math.round((performance.now() - startedAt) * 10) / 10);
   }
 
   #announce(provider: ProviderDefinition, disposition: Disposition, durationMs: number): void {
