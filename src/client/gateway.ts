@@ -8,7 +8,7 @@ import { loadGatewayKeys, type GatewayKeys } from './keys.ts';
 import { parseGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.ts';
 import { PendingRequests } from './pending-requests.ts';
 import { readReply } from './reply.ts';
-import { sealRequest, type SealedRequest } from './request-document.ts';
+import { sealRequest, wirePayload, type SealedRequest } from './request-document.ts';
 import { sendFailure } from './send-failure.ts';
 import type {
   GatewayEvents, GatewayReply, PayloadFor, PingResult, ProviderName, RequestOptions, ResultFor, TypeOf,
@@ -112,9 +112,10 @@ export class Gateway<P extends readonly ProviderDefinition[] = readonly Provider
     options: RequestOptions = {},
   ): Promise<GatewayReply<ResultFor<P, N, T>>> {
     const definition = this.#definitionOf(provider);
-    validatePayload(definition, type, payload);
-    const resultSchema = (definition.actions[type] as { result: z.ZodType }).result;
-    const call: Call = { provider, type, payload: payload as Record<string, unknown>, resultSchema };
+    const parsed = validatePayload(definition, type, payload);
+    const action = definition.actions[type] as { request: z.ZodType; result: z.ZodType };
+    const sent = wirePayload(action.request, payload, parsed) as Record<string, unknown>;
+    const call: Call = { provider, type, payload: sent, resultSchema: action.result };
     return (await this.#exchange(call, options)) as GatewayReply<ResultFor<P, N, T>>;
   }
 
@@ -249,12 +250,13 @@ export class Gateway<P extends readonly ProviderDefinition[] = readonly Provider
 /**
  * Checks a payload with the action's request schema before anything is sent.
  *
+ * @returns the schema's output.
  * @throws ValidationError with the issues' paths (relative to the payload) and problems; an
  *   unknown type names `type`. Never a value.
  */
-function validatePayload(definition: ProviderDefinition, type: string, payload: unknown): void {
+function validatePayload(definition: ProviderDefinition, type: string, payload: unknown): unknown {
   try {
-    validateRequest(definition, type, payload);
+    return validateRequest(definition, type, payload);
   } catch (error) {
     if (error instanceof ProviderError && error.code === 'UNSUPPORTED_TYPE') {
       throw new ValidationError('request', [{ path: 'type', message: error.message }]);

@@ -6,10 +6,12 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import * as z from 'zod';
 import {
   createGateway, NotSentError, RemoteError, ReplyVerificationError, TimeoutError, ValidationError, type Gateway, type GatewayOptions,
   type LateReplyEvent,
 } from '../../src/client/index.ts';
+import { defineProvider, scrubCardNumbers } from '../../src/providers/index.ts';
 import { StompError } from '../../src/stomp/index.ts';
 import { Certificate, loadIdentity } from '../../src/wire/index.ts';
 import { counter, counting } from '../fixtures/counting-provider.ts';
@@ -133,16 +135,56 @@ describe('request round trip', () => {
     expect(findPans(`${JSON.stringify(headers)}\n${request?.body ?? ''}`)).toEqual([]);
   });
 
-  it('uses the request id as the idempotency key by default, and sends the caller\'s card number as written', async () => {
-    const spaced = '4111 1111 1111 1111';
+  it('uses the request id as the idempotency key by default, and sends the normalised payload (card digits only)', async () => {
     const reply = await gateway.request('counting', 'authorize', {
       amount: EUR(500),
-      card: { number: spaced, exp_month: 1, exp_year: 2031 },
+      card: { number: '4111 1111 1111 1111', exp_month: 1, exp_year: 2031 },
       order_id: 'ord-2',
     });
     expect(reply.idempotencyKey).toBe(reply.requestId);
     expect(responder.received[0]?.document.idempotency_key).toBe(reply.requestId);
-    expect(responder.received[0]?.document.payload).toMatchObject({ card: { number: spaced } });
+    // A retry written with spaces or without carries the same payload (no idempotency conflict).
+    expect(responder.received[0]?.document.payload).toEqual({
+      amount: EUR(500),
+      card: { number: PAN, exp_month: 1, exp_year: 2031 },
+      order_id: 'ord-2',
+    });
+  });
+
+  it("sends the caller's payload as given when the schema's output would not validate again (a reshaping transform)", async () => {
+    const shaped = defineProvider({
+      name: 'shaped',
+      version: '1.0.0',
+      actions: {
+        charge: {
+          request: z.strictObject({
+            amount: z.string().regex(/^\d+\.\d{2}$/).transform((text) => Math.round(Number(text) * 100)),
+            note: z.string().default('none'),
+          }),
+          result: z.strictObject({ ok: z.boolean() }),
+          async handler() {
+            return { status: 'approved', result: { ok: true } };
+          },
+        },
+      },
+      scrub: scrubCardNumbers,
+    });
+    const peer = await TestResponder.start({
+      brokers: { nodes: [nodeOf(broker.descriptor)] },
+      gateway: pki.gateway,
+      caPem: pki.ca.certPem,
+      destination: '/queue/paygate.shaped',
+    });
+    try {
+      peer.answer = () => ({ status: 'approved', result: { ok: true } });
+      const own = await createGateway({ ...options(), providers: [shaped] as const });
+      extraGateways.push(own as unknown as Gateway);
+      const reply = await own.request('shaped', 'charge', { amount: '19.99' });
+      expect(reply).toMatchObject({ status: 'approved', result: { ok: true } });
+      expect(peer.received[0]?.document.payload).toEqual({ amount: '19.99' });
+    } finally {
+      await peer.close();
+    }
   });
 
   it('resolves a decline (an outcome, not an exception) with its reason', async () => {
