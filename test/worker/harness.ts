@@ -81,7 +81,9 @@ export interface Harness {
 }
 
 /** Starts the broker, the worker (serving `counting` and `extra` providers) and the client. */
-export async function startHarness(options: { extra?: ProviderDefinition[]; worker?: Partial<WorkerOptions> } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { extra?: ProviderDefinition[]; worker?: Partial<WorkerOptions>; busyTimeoutMs?: number } = {},
+): Promise<Harness> {
   const [descriptor] = parseTestBrokers('embedded');
   const broker = await startTestBroker(descriptor as NonNullable<typeof descriptor>);
   const pki = await makeTestPki();
@@ -95,7 +97,7 @@ export async function startHarness(options: { extra?: ProviderDefinition[]; work
     identity: { cert: pki.gateway.certPem, key: pki.gateway.keyPem },
     trust: [pki.ca.certPem],
     providers: [counting, ...(options.extra ?? [])],
-    idempotency: { path: storePath },
+    idempotency: { path: storePath, ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }) },
     log: { info: record('info'), warn: record('warn'), error: record('error') },
     clock: () => Date.now() + harness.clockOffsetMs,
     ...options.worker,

@@ -5,6 +5,7 @@
  * calling the handler again; a handler that throws is `unknown`; one that provably never called
  * the provider frees the key.
  */
+import Database from 'better-sqlite3';
 import * as z from 'zod';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { defineProvider, providerNotCalled, scrubCardNumbers } from '../../src/providers/index.ts';
@@ -46,7 +47,7 @@ const flaky = defineProvider({
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness({ extra: [flaky] });
+  h = await startHarness({ extra: [flaky], busyTimeoutMs: 20 });
 });
 afterAll(async () => {
   await h?.close();
@@ -137,5 +138,25 @@ describe('idempotency through the worker', () => {
     expect(reply.error?.message).toContain('circuit breaker open');
     await h.roundTrip({ ...doc, id: crypto.randomUUID() }, '/queue/paygate.flaky');
     expect(calls.refuse).toBe(2);
+  });
+
+  it('hands the request back to the broker (NACK) while the store fails, and answers it once the store works again', async () => {
+    const lock = new Database(h.storePath);
+    lock.prepare('BEGIN IMMEDIATE').run(); // another process holding the write lock: STORE_FAILED after 20 ms
+    const errorsBefore = h.events.error.length;
+    const doc = requestDoc({ idempotency_key: 'ord-store-locked' });
+    const correlationId = await h.send(h.seal(doc), { correlationId: doc.id });
+    try {
+      await until(() => h.events.error.length > errorsBefore);
+      expect(h.events.error.at(-1)).toMatchObject({ stage: 'store', provider: 'counting', code: 'STORE_FAILED', requeued: true });
+      expect(h.replies.has(correlationId)).toBe(false);
+      expect(counter.calls('ord-store-locked')).toBe(0);
+    } finally {
+      lock.prepare('COMMIT').run();
+      lock.close();
+    }
+    const reply = await h.reply(correlationId); // the redelivery (not a replay) goes through
+    expect(reply.status).toBe('approved');
+    expect(counter.calls('ord-store-locked')).toBe(1);
   });
 });
