@@ -6,7 +6,9 @@ import { Command } from 'commander';
 import { brokerCommand } from './broker.ts';
 import { certsCommand } from './certs.ts';
 import { openCommand } from './open.ts';
+import { requestCommand } from './request.ts';
 import { sealCommand } from './seal.ts';
+import { workerCommand } from './worker.ts';
 
 const program = new Command('paygate')
   .description('Typed, encrypted, message-driven payment middleware')
@@ -17,5 +19,7 @@ program.addCommand(certsCommand());
 program.addCommand(sealCommand());
 program.addCommand(openCommand());
 program.addCommand(brokerCommand());
+program.addCommand(workerCommand());
+program.addCommand(requestCommand());
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,59 @@
+/**
+ * `paygate worker --config FILE`: one worker process in the foreground (docs/operations.md,
+ * "Worker configuration"). The supervisor of issue 6 runs several of these; this command is
+ * also what an operator runs by hand, or under systemd, for a single worker.
+ *
+ * Prints `paygate worker <id> serving <providers>` once every provider queue is subscribed.
+ * SIGTERM or SIGINT: stop taking messages, finish and acknowledge what it holds (up to
+ * `--grace`), disconnect, exit 0. Log lines are JSON on stderr, card data masked by the worker's
+ * logger. A config problem: the `CONFIG_INVALID` lines on stderr, exit 2.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import type { CommanderError } from 'commander';
+import { loadWorkerConfig } from '../worker/config.ts';
+import { startWorkerFromConfig } from '../worker/index.ts';
+import { guarded, REFUSED_EXIT_CODE } from './io.ts';
+
+interface WorkerCliOptions {
+  config: string;
+  grace: number;
+}
+
+function parseGrace(value: string): number {
+  const ms = /^\d{1,9}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(ms >= 0)) throw new InvalidArgumentError('expected milliseconds');
+  return ms;
+}
+
+/** A log sink writing one JSON line per entry to stderr (the worker's logger masks card data before this). */
+const jsonLines = (level: string) => (message: string, fields?: Readonly<Record<string, unknown>>): void => {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields })}\n`);
+};
+
+/** The `worker` sub-command. */
+export function workerCommand(): Command {
+  return new Command('worker')
+    .description('Run one worker: serve the configured provider queues (docs/operations.md)')
+    .requiredOption('--config <file>', 'worker config file (YAML)')
+    .option('--grace <ms>', 'on SIGTERM, how long in-flight requests may take to finish', parseGrace, 30_000)
+    .exitOverride((error: CommanderError) => process.exit(error.exitCode === 0 ? 0 : REFUSED_EXIT_CODE))
+    .action(
+      guarded(async (o: WorkerCliOptions) => {
+        const config = loadWorkerConfig(o.config);
+        const log = { info: jsonLines('info'), warn: jsonLines('warn'), error: jsonLines('error') };
+        const worker = await startWorkerFromConfig(config, { log });
+        let stopping = false;
+        const stop = (): void => {
+          if (stopping) return;
+          stopping = true;
+          void worker.stop({ graceMs: o.grace }).then(
+            () => process.exit(0),
+            () => process.exit(1),
+          );
+        };
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+        console.log(`paygate worker ${worker.workerId} serving ${config.providers.map((p) => p.name).join(', ')}`);
+      }),
+    );
+}
