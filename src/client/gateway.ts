@@ -8,7 +8,7 @@ import { loadGatewayKeys, type GatewayKeys } from './keys.ts';
 import { parseGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.ts';
 import { PendingRequests } from './pending-requests.ts';
 import { readReply } from './reply.ts';
-import { sealRequest, wirePayload, type SealedRequest } from './request-document.ts';
+import { sealRequest, type SealedRequest } from './request-document.ts';
 import { sendFailure } from './send-failure.ts';
 import type {
   GatewayEvents, GatewayReply, PayloadFor, PingResult, ProviderName, RequestOptions, ResultFor, TypeOf,
@@ -112,10 +112,11 @@ export class Gateway<P extends readonly ProviderDefinition[] = readonly Provider
     options: RequestOptions = {},
   ): Promise<GatewayReply<ResultFor<P, N, T>>> {
     const definition = this.#definitionOf(provider);
-    const parsed = validatePayload(definition, type, payload);
+    validatePayload(definition, type, payload);
     const action = definition.actions[type] as { request: z.ZodType; result: z.ZodType };
-    const sent = wirePayload(action.request, payload, parsed) as Record<string, unknown>;
-    const call: Call = { provider, type, payload: sent, resultSchema: action.result };
+    // Sent as the caller wrote it (the worker's schema is the judge, and its idempotency digest
+    // is taken over the validated form, so `4111 1111…` and `41111…` are one operation).
+    const call: Call = { provider, type, payload: payload as Record<string, unknown>, resultSchema: action.result };
     return (await this.#exchange(call, options)) as GatewayReply<ResultFor<P, N, T>>;
   }
 

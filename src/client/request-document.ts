@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type * as z from 'zod';
-import { decodeYaml, encodeYaml, requestDocumentSchema, seal, type BodyCipher, type Certificate, type Identity, type RequestDocument } from '../wire/index.ts';
+import { encodeYaml, requestDocumentSchema, seal, type BodyCipher, type Certificate, type Identity, type RequestDocument } from '../wire/index.ts';
 import { ValidationError } from './errors.ts';
 
 /**
@@ -12,7 +11,7 @@ import { ValidationError } from './errors.ts';
 export interface RequestInput {
   readonly provider: string;
   readonly type: string;
-  /** The payload to send, as chosen by {@link wirePayload}. */
+  /** The payload to send: the caller's, once the action's schema accepted it. */
   readonly payload: Readonly<Record<string, unknown>>;
   /** Defaults to the new request's `id`. */
   readonly idempotencyKey?: string | undefined;
@@ -62,27 +61,4 @@ export function sealRequest(input: RequestInput, keys: SealKeys, now: number = D
   const yaml = encodeYaml(checked.data);
   const body = seal(yaml, { recipients: [...keys.recipients], signer: keys.identity, cipher: keys.cipher });
   return { document: checked.data, expiresAt, body };
-}
-
-/**
- * The payload to put on the wire, given what the caller wrote (`given`, which the action's
- * request schema accepted) and what the schema made of it (`parsed`).
- *
- * The parsed payload is preferred: the worker then sees normalised values (a card number
- * without spaces, defaults filled in, unknown keys of a non-strict object stripped), so a retry
- * written differently carries the same payload and is not refused as an idempotency conflict.
- * But the worker validates what it receives with the same schema, whose *input* it must be: a
- * transform that changes a value's shape would make the parsed payload invalid there. So the
- * parsed payload is used only when it survives the trip unchanged (encode → decode → the same
- * schema → the same YAML); otherwise the caller's payload goes as given.
- */
-export function wirePayload(schema: z.ZodType, given: unknown, parsed: unknown): unknown {
-  try {
-    const yaml = encodeYaml(parsed);
-    const again = schema.safeParse(decodeYaml(yaml));
-    if (again.success && encodeYaml(again.data) === yaml) return parsed;
-  } catch {
-    // Not encodable as YAML (e.g. a class instance in the output): the caller's payload it is.
-  }
-  return given;
 }

@@ -14,12 +14,17 @@
  * key itself is never used for anything but its own algorithms. Renewing the gateway key changes
  * the digests: a retry across a key renewal is then a `conflict`, never a double charge.
  *
- * What is digested: the request type, the signer's certificate fingerprint and the RAW decoded
- * payload (before zod, which turns card numbers into masked `Secret`s whose JSON is the mask),
- * as canonical JSON with sorted keys. The type and signer make the same key used for another
+ * What is digested: the request type, the signer's certificate fingerprint and the payload as
+ * the action's schema VALIDATED it, written by `encodeYaml` (deterministic: schema key order, and
+ * the one writer that puts card numbers in clear; `JSON.stringify` would see the masks). So two
+ * spellings of the same operation (`4111 1111 1111 1111` and `4111111111111111`, keys in another
+ * order) have one digest, and the client need not normalise anything before sending. A payload
+ * the YAML writer cannot express (a schema whose output holds a class instance) falls back to the
+ * raw decoded payload as canonical JSON. The type and signer make the same key used for another
  * action or by another client a `conflict` rather than someone else's stored reply.
  */
 import { createHmac, hkdfSync, type KeyObject } from 'node:crypto';
+import { encodeYaml } from '../wire/index.ts';
 
 /** The HKDF `info` label: changing it (a new digest format) makes every stored digest differ. */
 const DIGEST_INFO = 'paygate idempotency digest v1';
@@ -36,14 +41,22 @@ export interface DigestInput {
   readonly type: string;
   /** Hex SHA-256 fingerprint of the signer's certificate. */
   readonly signerFingerprint: string;
-  /** The request's `payload` mapping as decoded from YAML (clear values, not zod's output). */
+  /** The payload as the action's request schema parsed it (card numbers as secrets). */
   readonly payload: unknown;
+  /** The request's `payload` mapping as decoded from YAML: digested only when `payload` cannot be written as YAML. */
+  readonly rawPayload: unknown;
 }
 
-/** Hex HMAC-SHA-256 of the canonical JSON of `input` under `key` (from {@link deriveDigestKey}). */
+/** Hex HMAC-SHA-256 of the type, the signer and the normalised payload under `key` (from {@link deriveDigestKey}). */
 export function payloadDigest(key: Buffer, input: DigestInput): string {
-  const canonical = canonicalJson({ v: 1, type: input.type, signer: input.signerFingerprint, payload: input.payload });
-  return createHmac('sha256', key).update(canonical, 'utf8').digest('hex');
+  let payload: string;
+  try {
+    payload = `yaml:${encodeYaml(input.payload)}`;
+  } catch {
+    payload = `json:${canonicalJson(input.rawPayload)}`;
+  }
+  const header = canonicalJson({ v: 2, type: input.type, signer: input.signerFingerprint });
+  return createHmac('sha256', key).update(header, 'utf8').update('\n').update(payload, 'utf8').digest('hex');
 }
 
 /**

@@ -27,7 +27,12 @@ export function refOf(request: RequestDocument): RequestRef {
  */
 export async function runIdempotent(exchange: Exchange, request: RequestDocument, payload: unknown): Promise<Disposition> {
   const { context, provider, opened } = exchange;
-  const digest = payloadDigest(context.digestKey, { type: request.type, signerFingerprint: opened.signer.fingerprint, payload: request.payload });
+  const digest = payloadDigest(context.digestKey, {
+    type: request.type,
+    signerFingerprint: opened.signer.fingerprint,
+    payload,
+    rawPayload: request.payload,
+  });
   let begun;
   try {
     begun = context.store.begin({

@@ -8,10 +8,10 @@
 import Database from 'better-sqlite3';
 import * as z from 'zod';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { defineProvider, providerNotCalled, scrubCardNumbers } from '../../src/providers/index.ts';
+import { defineProvider, providerNotCalled, scrubCardNumbers, validateRequest } from '../../src/providers/index.ts';
 import { Certificate } from '../../src/wire/index.ts';
 import { deriveDigestKey, IdempotencyStore, payloadDigest } from '../../src/worker/index.ts';
-import { counter } from '../fixtures/counting-provider.ts';
+import { counter, counting } from '../fixtures/counting-provider.ts';
 import { findPans } from '../helpers/pan-scan.ts';
 import { TEST_PAN, authorizePayload, requestDoc, startHarness, until, type Harness } from './harness.ts';
 
@@ -64,7 +64,8 @@ function seedInProgress(key: string, payload: Record<string, unknown>, ageMs: nu
     const digest = payloadDigest(deriveDigestKey(h.gatewayIdentity.privateKey), {
       type: 'authorize',
       signerFingerprint: Certificate.from(h.pki.client.certPem).fingerprint,
-      payload,
+      payload: validateRequest(counting, 'authorize', payload),
+      rawPayload: payload,
     });
     const begun = store.begin({ provider: 'counting', idempotencyKey: key, requestId, payloadDigest: digest, workerId: 'dead-host:1:0', now: Date.now() - ageMs });
     expect(begun.kind).toBe('new');
@@ -86,6 +87,17 @@ describe('idempotency through the worker', () => {
     expect(counter.calls('ord-twice')).toBe(1);
     await until(() => h.events.processed.some((e) => e.replayedFromStore));
     expect(h.events.processed.filter((e) => e.replayedFromStore)).toHaveLength(1);
+  });
+
+  it('one operation however it is spelt: a retry with the card number spaced and keys reordered gets the stored reply', async () => {
+    const payload = authorizePayload({ order: 'o-spelt' });
+    const card = payload.card as Record<string, unknown>;
+    const first = await h.roundTrip(requestDoc({ idempotency_key: 'ord-spelt', payload }));
+    const respelt = { order_id: 'o-spelt', card: { ...card, number: '4111 1111 1111 1111' }, amount: payload.amount };
+    const second = await h.roundTrip(requestDoc({ idempotency_key: 'ord-spelt', payload: respelt }));
+    expect(first.status).toBe('approved');
+    expect(second).toMatchObject({ status: 'approved', result: first.result });
+    expect(counter.calls('ord-spelt')).toBe(1);
   });
 
   it('refuses the same key with another payload: IDEMPOTENCY_CONFLICT, the plugin is not called', async () => {
