@@ -6,7 +6,7 @@ import type { ActionLogger } from '../providers/index.ts';
 import type { StompConnection } from '../stomp/index.ts';
 import type { Identity, ReplyStatus, TrustStore } from '../wire/index.ts';
 import type { HandlerErrorEvent, WorkerErrorEvent } from './events.ts';
-import type { IdempotencyStore } from './idempotency-store.ts';
+import type { GroupCommitStore } from './group-commit.ts';
 import type { ResolvedWorkerOptions } from './options.ts';
 
 /** The worker's resources as the pipeline sees them. */
@@ -16,7 +16,8 @@ export interface WorkerContext {
   readonly identity: Identity;
   /** Client CAs / pinned client certificates. */
   readonly trust: TrustStore;
-  readonly store: IdempotencyStore;
+  /** The idempotency store, behind group commit (group-commit.ts). */
+  readonly store: GroupCommitStore;
   /** The HMAC key of the payload digest (payload-digest.ts). */
   readonly digestKey: Buffer;
   readonly options: ResolvedWorkerOptions;

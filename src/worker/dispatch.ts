@@ -50,7 +50,7 @@ async function answerRequest(exchange: Exchange, request: RequestDocument): Prom
 
   let seen: boolean;
   try {
-    seen = context.store.seenRequest(request.id, Date.parse(request.expires_at));
+    seen = await context.store.seenRequest(request.id, Date.parse(request.expires_at));
   } catch (error) {
     return requeue(exchange, 'store', error);
   }

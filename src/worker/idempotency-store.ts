@@ -297,6 +297,16 @@ export class IdempotencyStore {
     return this.#run('purge', () => this.#purgeTx(now));
   }
 
+  /**
+   * Runs `operations` (calls of this store's methods) in ONE `BEGIN IMMEDIATE` transaction: one
+   * commit, one fsync, for all of them (group commit: `group-commit.ts`). Each method call inside
+   * becomes a savepoint, so one that throws is rolled back alone and the others still commit.
+   * Nothing is durable before this returns. @throws WorkerError `STORE_FAILED` when the commit fails.
+   */
+  transaction<T>(operations: () => T): T {
+    return this.#run('transaction', () => this.#db.transaction(operations).immediate());
+  }
+
   /** Close the file; later calls fail with STORE_FAILED. Closing twice is harmless. */
   close(): void {
     if (this.#closed) return;

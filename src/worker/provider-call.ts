@@ -35,7 +35,7 @@ export async function runIdempotent(exchange: Exchange, request: RequestDocument
   });
   let begun;
   try {
-    begun = context.store.begin({
+    begun = await context.store.begin({
       provider: provider.name,
       idempotencyKey: request.idempotency_key,
       requestId: request.id,
@@ -116,7 +116,7 @@ export async function reconcile(exchange: Exchange, request: RequestDocument, pa
 async function abandon(exchange: Exchange, request: RequestDocument, error: unknown): Promise<Disposition> {
   const { context, provider } = exchange;
   try {
-    context.store.abandon({ provider: provider.name, idempotencyKey: request.idempotency_key, workerId: context.options.workerId });
+    await context.store.abandon({ provider: provider.name, idempotencyKey: request.idempotency_key, workerId: context.options.workerId });
   } catch (storeError) {
     // The entry stays in progress: a retry reconciles (and finds nothing) instead of proceeding.
     context.reportError({ stage: 'store', provider: provider.name, ...describeError(storeError), requeued: false });

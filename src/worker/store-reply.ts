@@ -15,7 +15,7 @@ export async function storeAndSend(exchange: Exchange, request: RequestRef, idem
   const document = replyDocument(request, answer, now);
   let stored;
   try {
-    stored = context.store.complete({ provider: provider.name, idempotencyKey, reply: encodeReply(document), now });
+    stored = await context.store.complete({ provider: provider.name, idempotencyKey, reply: encodeReply(document), now });
   } catch (error) {
     // The provider was called but its outcome is not on disk: tell the client it is unknown, and
     // leave the request with the broker; its redelivery finds the entry in progress and reconciles.

@@ -15,6 +15,7 @@ import type { Disposition, WorkerContext } from './context.ts';
 import { describeError } from './describe-error.ts';
 import { handleMessage } from './dispatch.ts';
 import type { WorkerErrorEvent, WorkerEvents } from './events.ts';
+import { GroupCommitStore } from './group-commit.ts';
 import { IdempotencyStore } from './idempotency-store.ts';
 import { parseWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.ts';
 import { deriveDigestKey } from './payload-digest.ts';
@@ -32,15 +33,21 @@ export interface StopOptions {
 
 export class Worker extends EventEmitter<WorkerEvents> {
   readonly #context: WorkerContext;
+  readonly #store: IdempotencyStore;
   readonly #hardStop = new AbortController();
   readonly #inFlight = new Set<Promise<void>>();
   readonly #subscriptions: Subscription[] = [];
   #stopping: Promise<void> | undefined;
 
-  private constructor(options: ResolvedWorkerOptions, resources: Pick<WorkerContext, 'connection' | 'identity' | 'trust' | 'store'>) {
+  private constructor(
+    options: ResolvedWorkerOptions,
+    resources: Pick<WorkerContext, 'connection' | 'identity' | 'trust'> & { readonly store: IdempotencyStore },
+  ) {
     super();
+    this.#store = resources.store;
     this.#context = {
       ...resources,
+      store: new GroupCommitStore(resources.store),
       digestKey: deriveDigestKey(resources.identity.privateKey),
       options,
       log: maskingLogger(options.log ?? SILENT),
@@ -115,9 +122,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.#hardStop.abort(new Error('the worker is stopping'));
       await this.#drain(ABORT_SETTLE_MS);
     }
-    const { connection, store } = this.#context;
+    const { connection } = this.#context;
     await Promise.allSettled(this.#subscriptions.splice(0).map((subscription) => subscription.unsubscribe()));
-    store.close();
+    this.#store.close();
     await connection.close().catch((error: unknown) => this.#reportError({ stage: 'connection', ...describeError(error), requeued: false }));
   }
 

@@ -1,0 +1,78 @@
+/**
+ * Group commit (src/worker/group-commit.ts): the operations of one event-loop turn share one
+ * transaction, each settles only after the commit, a failing one is rolled back alone, and a
+ * failed commit fails them all.
+ */
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { GroupCommitStore } from '../../src/worker/group-commit.ts';
+import { IdempotencyStore } from '../../src/worker/idempotency-store.ts';
+import { makeTempDir } from '../helpers/pki.ts';
+
+const opened: IdempotencyStore[] = [];
+afterEach(() => {
+  for (const store of opened.splice(0)) store.close();
+});
+
+function openStore(): IdempotencyStore {
+  const store = IdempotencyStore.open({ path: join(makeTempDir('group-commit'), 'store.sqlite') });
+  opened.push(store);
+  return store;
+}
+
+const begin = (key: string, digest = 'd1') => ({ provider: 'card', idempotencyKey: key, requestId: `r-${key}`, payloadDigest: digest, workerId: 'w1' });
+
+describe('GroupCommitStore', () => {
+  it('commits every operation of one turn in one transaction, and resolves each with its own result', async () => {
+    const store = openStore();
+    const transaction = vi.spyOn(store, 'transaction');
+    const grouped = new GroupCommitStore(store);
+    const results = await Promise.all([
+      grouped.seenRequest('req-1', Date.now() + 30_000),
+      grouped.seenRequest('req-1', Date.now() + 30_000),
+      grouped.begin(begin('k1')),
+      grouped.begin(begin('k2')),
+      grouped.begin(begin('k1')),
+    ]);
+    expect(transaction).toHaveBeenCalledTimes(1);
+    expect(results).toEqual([false, true, { kind: 'new' }, { kind: 'new' }, expect.objectContaining({ kind: 'in-progress', workerId: 'w1' })]);
+    // A later turn is a new batch.
+    const completed = await grouped.complete({ provider: 'card', idempotencyKey: 'k1', reply: 'reply-1' });
+    expect(completed.alreadyCompleted).toBe(false);
+    expect(transaction).toHaveBeenCalledTimes(2);
+    expect(store.begin(begin('k1'))).toMatchObject({ kind: 'completed' });
+  });
+
+  it('settles nothing before the commit: the results are on disk when a promise resolves', async () => {
+    const store = openStore();
+    const grouped = new GroupCommitStore(store);
+    const claimed = grouped.begin(begin('k-durable'));
+    expect(grouped.pending).toBe(1);
+    await claimed;
+    expect(grouped.pending).toBe(0);
+    const other = IdempotencyStore.open({ path: store.options.path });
+    opened.push(other);
+    expect(other.begin({ ...begin('k-durable'), workerId: 'w2' })).toMatchObject({ kind: 'in-progress', workerId: 'w1' });
+  });
+
+  it('rolls back a failing operation alone: the others of its batch commit', async () => {
+    const store = openStore();
+    const grouped = new GroupCommitStore(store);
+    const [notHeld, claimed] = await Promise.allSettled([
+      grouped.abandon({ provider: 'card', idempotencyKey: 'never-begun', workerId: 'w1' }),
+      grouped.begin(begin('k-kept')),
+    ]);
+    expect(notHeld).toMatchObject({ status: 'rejected', reason: { code: 'IDEMPOTENCY_NOT_HELD' } });
+    expect(claimed).toEqual({ status: 'fulfilled', value: { kind: 'new' } });
+    expect(store.begin({ ...begin('k-kept'), workerId: 'w2' })).toMatchObject({ kind: 'in-progress' });
+  });
+
+  it('a failed commit rejects every operation of the batch with STORE_FAILED', async () => {
+    const store = openStore();
+    const grouped = new GroupCommitStore(store);
+    const batch = [grouped.begin(begin('k-a')), grouped.seenRequest('req-x', Date.now())];
+    store.close();
+    const settled = await Promise.allSettled(batch);
+    expect(settled.map((s) => (s.status === 'rejected' ? (s.reason as { code: string }).code : 'fulfilled'))).toEqual(['STORE_FAILED', 'STORE_FAILED']);
+  });
+});
