@@ -118,6 +118,8 @@ async function benchProfile(broker: BrokerDescriptor, port: number, profile: (ty
     });
     const rows: SecureRow[] = [];
     try {
+      // The worker process has just started: let the JIT warm up both sides before measuring.
+      await measure(gateway, 16);
       for (const depth of DEPTHS) rows.push({ broker: broker.name, profile: profile.name, ...(await measure(gateway, depth)) });
     } finally {
       await gateway.close(5_000);
