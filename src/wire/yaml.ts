@@ -2,6 +2,7 @@ import { Composer, Document, LineCounter, Parser, isAlias, isNode, visit } from 
 import type { CST, YAMLError } from 'yaml';
 import { WireError } from './errors.ts';
 import { Secret, revealSecret } from './secret.ts';
+import { emitYaml, type Plain } from './yaml-emit.ts';
 
 /**
  * The YAML codec of the wire contract (DESIGN §2): plain YAML 1.2 core schema in, deterministic
@@ -164,7 +165,8 @@ function refuseProperties(doc: Document.Parsed, where: (offset: number) => strin
  * Encodes plain data as YAML, deterministically: the same value always gives the same bytes.
  *
  * Block style, no line folding, no anchors or aliases (a repeated object is written out again),
- * keys in insertion order, one trailing newline. Strings that a YAML 1.2 *or* 1.1 reader would
+ * keys in insertion order, one trailing newline (written by `yaml-emit.ts`; the `yaml` package
+ * only for a key longer than 1024 characters). Strings that a YAML 1.2 *or* 1.1 reader would
  * take for something else (`"123"`, `"true"`, `"yes"`, `"2026-01-01"`) are quoted, so peers on
  * older YAML libraries read the same data. Quoted strings, multi-line ones included, are
  * one-line JSON-style double-quoted scalars: block scalars are avoided because the `yaml`
@@ -181,6 +183,12 @@ function refuseProperties(doc: Document.Parsed, where: (offset: number) => strin
  */
 export function encodeYaml(value: unknown): string {
   const plain = toPlain(value, new Set());
+  try {
+    return emitYaml(plain as Plain);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+  }
+  // A key too long for an implicit key: the general writer, which uses explicit `? key` entries.
   const doc = new Document(plain, { ...SCHEMA, aliasDuplicateObjects: false, compat: 'yaml-1.1' });
   return doc.toString({
     lineWidth: 0, // no folding

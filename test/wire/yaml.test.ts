@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WireError } from '../../src/wire/errors.ts';
 import { CardNumber, Cvc, Secret } from '../../src/wire/secret.ts';
+import { parse as parseYaml } from 'yaml';
 import { DEFAULT_YAML_LIMITS, MAX_YAML_DEPTH, decodeYaml, encodeYaml } from '../../src/wire/yaml.ts';
 import { findPans } from '../helpers/pan-scan.ts';
 
@@ -267,6 +268,34 @@ describe('encodeYaml', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic['self'] = cyclic;
     expect(() => encodeYaml(cyclic)).toThrow(/cyclic/);
+  });
+
+  it('writes UUIDs plain, quotes other digit-led strings, and escapes what YAML may not carry raw', () => {
+    expect(encodeYaml({ id: '6f1c8b2a-3d4e-4f5a-9b6c-7d8e9f0a1b2c', num: '12345678', n: 1 })).toBe('id: 6f1c8b2a-3d4e-4f5a-9b6c-7d8e9f0a1b2c\nnum: "12345678"\n"n": 1\n');
+    const raw = { del: 'a\x7fb', nel: 'a\x85b', ls: 'a\u2028b', ps: 'a\u2029b', bom: '\ufeffx', c1: '\x9b', nonchar: '\uffff' };
+    const out = encodeYaml(raw);
+    expect([...out].every((ch) => ch === '\n' || (ch >= ' ' && ch <= '~'))).toBe(true);
+    expect(decodeYaml(out)).toEqual(raw);
+    expect(encodeYaml({ nums: [-0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e21, 1e-7] })).toBe(
+      'nums:\n  - -0\n  - .nan\n  - .inf\n  - -.inf\n  - 1e+21\n  - 1e-7\n',
+    );
+  });
+
+  it('nests collections inside sequences on the dash line', () => {
+    expect(encodeYaml([{ a: 1, b: [2, { c: 3 }] }, [4, [5]], {}])).toBe('- a: 1\n  b:\n    - 2\n    - c: 3\n- - 4\n  - - 5\n- {}\n');
+  });
+
+  it('reads back the same under YAML 1.1 rules (older peers), not only 1.2', () => {
+    const looksLike = ['123', '1.5', 'true', 'False', 'null', '~', '.inf', '0o17', '1_000', '1:20', 'y', 'n', 'On', 'OFF', '0b101', '2026-01-01', '+1', 'ord-1001', 'a b'];
+    const out = encodeYaml({ looksLike });
+    expect(parseYaml(out, { version: '1.1' })).toEqual({ looksLike });
+  });
+
+  it('falls back to explicit keys for a key too long to be implicit', () => {
+    const key = 'k'.repeat(1_100);
+    const out = encodeYaml({ [key]: 1, short: 2 });
+    expect(out).toContain('? ');
+    expect(decodeYaml(out, { maxBytes: 10_000 })).toEqual({ [key]: 1, short: 2 });
   });
 
   it('keeps a __proto__ key an ordinary key', () => {
