@@ -3,6 +3,7 @@ import type { CST, YAMLError } from 'yaml';
 import { WireError } from './errors.ts';
 import { Secret, revealSecret } from './secret.ts';
 import { emitYaml, type Plain } from './yaml-emit.ts';
+import { NOT_CANONICAL, readCanonicalYaml } from './yaml-read.ts';
 
 /**
  * The YAML codec of the wire contract (DESIGN §2): plain YAML 1.2 core schema in, deterministic
@@ -82,6 +83,10 @@ export function decodeYaml(text: string | Uint8Array, limits: YamlLimits = {}): 
     throw new WireError('YAML_LIMIT', `YAML text is ${bytes} bytes, over the limit of ${maxBytes}`);
   }
   const source = typeof text === 'string' ? text : decodeUtf8(text);
+  // Our own documents (and others in the same plain style) are read directly; the rest, and
+  // every error, go through the yaml package below.
+  const fast = readCanonicalYaml(source, maxDepth);
+  if (fast !== NOT_CANONICAL) return fast;
 
   const lines = new LineCounter();
   const tokens = [...new Parser(lines.addNewLine).parse(source)];

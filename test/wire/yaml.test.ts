@@ -3,6 +3,7 @@ import { WireError } from '../../src/wire/errors.ts';
 import { CardNumber, Cvc, Secret } from '../../src/wire/secret.ts';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_YAML_LIMITS, MAX_YAML_DEPTH, decodeYaml, encodeYaml } from '../../src/wire/yaml.ts';
+import { NOT_CANONICAL, readCanonicalYaml } from '../../src/wire/yaml-read.ts';
 import { findPans } from '../helpers/pan-scan.ts';
 
 const PAN = '4111111111111111';
@@ -246,6 +247,10 @@ describe('encodeYaml', () => {
       const v = value(0);
       expect(decodeYaml(encodeYaml(v))).toEqual(v);
       expect(encodeYaml(decodeYaml(encodeYaml(v)))).toBe(encodeYaml(v));
+      // The fast reader takes everything we write, and agrees with the yaml package on it.
+      const fast = readCanonicalYaml(encodeYaml(v), 32);
+      expect(fast).not.toBe(NOT_CANONICAL);
+      expect(fast).toEqual(parseYaml(encodeYaml(v), { version: '1.2', schema: 'core' }));
     }
   });
 
@@ -301,5 +306,79 @@ describe('encodeYaml', () => {
   it('keeps a __proto__ key an ordinary key', () => {
     const value = JSON.parse('{"__proto__": {"x": 1}}') as unknown;
     expect(encodeYaml(value)).toBe('__proto__:\n  x: 1\n');
+  });
+});
+
+describe('the fast reader (yaml-read.ts)', () => {
+  const core = (text: string): unknown => parseYaml(text, { version: '1.2', schema: 'core', uniqueKeys: true });
+
+  it('gives exactly what the yaml package gives on the documents it accepts', () => {
+    const accepted = [
+      'a: 1\n',
+      'paygate: 1\nkind: request\nid: 6f1c8b2a-3d4e-4f5a-9b6c-7d8e9f0a1b2c\npayload:\n  amount:\n    value: 1999\n    currency: EUR\n',
+      'p: 1.50\nq: -2\nr: 1e+21\nw: -1.5e-7\n',
+      'x: "a\\u00e9\\n\\"q\\""\n',
+      '"a b": 1\n"": x\n',
+      '- - 1\n  - 2\n- 3\n- a: 1\n  b:\n    - c\n',
+      'list: []\nmap: {}\nnone: null\nok: true\nko: false\n',
+      'a: b c\n',
+      'a: Zoë\n'.replace('Zoë', 'Zo_e'),
+      '42\n',
+      'a bare string\n',
+      '"a: b"\n',
+      '__proto__:\n  x: 1\n',
+      'inf: .inf\nninf: -.inf\n',
+    ];
+    for (const text of accepted) {
+      const fast = readCanonicalYaml(text, 32);
+      expect(fast, text).not.toBe(NOT_CANONICAL);
+      expect(fast, text).toEqual(core(text));
+    }
+    expect(Object.getPrototypeOf(decodeYaml('__proto__:\n  x: 1\n'))).toBe(Object.prototype);
+    expect(Number.isNaN((readCanonicalYaml('v: .nan\n', 32) as { v: number }).v)).toBe(true);
+  });
+
+  it('leaves everything else to the yaml package (which then reads or refuses it)', () => {
+    const declined = [
+      'a: 1', // no final newline
+      'a: 1\r\n',
+      'a: 1 # comment\n',
+      'a: [1, 2]\n',
+      'a: {b: 1}\n',
+      'a: &x 1\nb: *x\n',
+      'a: !!str 1\n',
+      'a: |\n  text\n',
+      'a: 007\n',
+      'a: 1e5\n',
+      'a: yes\n',
+      'on: 1\n',
+      "a: 'single'\n",
+      'a: "\\x41"\n',
+      'a:\n- 1\n',
+      'a:\n',
+      'a: 1\na: 2\n',
+      'a:  two spaces\n',
+      'a: 1\n\nb: 2\n',
+      'a: b\n  continued\n',
+      '---\na: 1\n',
+      'a:\tb\n',
+      'a: x\u2028y\n',
+      '- \n',
+      'k: "a": b\n',
+      'a: http://x\n',
+    ];
+    for (const text of declined) expect(readCanonicalYaml(text, 32), JSON.stringify(text)).toBe(NOT_CANONICAL);
+    // …and decodeYaml still reads or refuses each exactly as before.
+    expect(decodeYaml('a: 1 # comment\n')).toEqual({ a: 1 });
+    expect(decodeYaml('a: yes\n')).toEqual({ a: 'yes' });
+    expect(() => decodeYaml('a: 1\na: 2\n')).toThrow(/duplicate/);
+    expect(() => decodeYaml('a: &x 1\nb: *x\n')).toThrow(/anchors and aliases/);
+  });
+
+  it('leaves documents deeper than the limit to the full parser, which refuses them', () => {
+    const deep = `${Array.from({ length: 5 }, (_, i) => `${'  '.repeat(i)}k:`).join('\n')}\n${'  '.repeat(5)}v: 1\n`;
+    expect(readCanonicalYaml(deep, 6)).toEqual({ k: { k: { k: { k: { k: { v: 1 } } } } } });
+    expect(readCanonicalYaml(deep, 5)).toBe(NOT_CANONICAL);
+    expect(() => decodeYaml(deep, { maxDepth: 5 })).toThrow(WireError);
   });
 });
