@@ -15,7 +15,9 @@ import type { StompMessage } from '../stomp/index.ts';
 import { expiresOf, HEADER, isRedelivery, open, type OpenedMessage, type RequestDocument } from '../wire/index.ts';
 import type { Disposition, WorkerContext } from './context.ts';
 import { deadLetter } from './dead-letter.ts';
-import { refOf, runIdempotent } from './provider-call.ts';
+import type { ClaimResult } from './group-commit.ts';
+import type { BeginResult } from './idempotency-store.ts';
+import { beginInput, refOf, runIdempotent } from './provider-call.ts';
 import { errorAnswer, type Answer } from './reply.ts';
 import { readRequest } from './request-reading.ts';
 import { requeue, respond, type Exchange } from './respond.ts';
@@ -48,31 +50,38 @@ async function answerRequest(exchange: Exchange, request: RequestDocument): Prom
   const stale = freshnessProblem(request, now, context.options.freshnessWindowMs);
   if (stale !== undefined) return respond(exchange, refOf(request), stale);
 
-  let seen: boolean;
+  // The pure checks first, so that one store operation (one commit) covers both the replay check
+  // and the idempotency claim; the answers keep their order: replay, then ping, then the schema.
+  const checked = request.type === PING_TYPE ? undefined : checkPayload(provider, request);
+  const redelivery = isRedelivery(message.headers);
+  let claim: ClaimResult;
   try {
-    seen = await context.store.seenRequest(request.id, Date.parse(request.expires_at));
+    const begin = checked?.ok === true ? beginInput(exchange, request, checked.payload) : undefined;
+    claim = await context.store.claim({ requestId: request.id, expiresAt: Date.parse(request.expires_at), redelivery, ...(begin && { begin }) });
   } catch (error) {
     return requeue(exchange, 'store', error);
   }
-  if (seen && !isRedelivery(message.headers)) {
+  if (claim.replayed) {
     const text = `request ${request.id} was already received: send a new request (new id), with the same idempotency key to retry`;
     return respond(exchange, refOf(request), errorAnswer('REPLAYED_REQUEST', text, false));
   }
-
-  if (request.type === PING_TYPE) {
+  if (checked === undefined) {
     const result = { provider: provider.name, version: provider.version, worker: context.options.workerId };
     return respond(exchange, refOf(request), { status: 'approved', result });
   }
+  if (!checked.ok) return respond(exchange, refOf(request), checked.refusal);
+  return runIdempotent(exchange, request, checked.payload, claim.begun as BeginResult);
+}
 
-  let payload: unknown;
+/** The action's request schema on the payload: the parsed payload, or the error answer (UNSUPPORTED_TYPE, INVALID_REQUEST). */
+function checkPayload(provider: ProviderDefinition, request: RequestDocument): { ok: true; payload: unknown } | { ok: false; refusal: Answer } {
   try {
-    payload = validateRequest(provider, request.type, request.payload);
+    return { ok: true, payload: validateRequest(provider, request.type, request.payload) };
   } catch (error) {
     if (!(error instanceof ProviderError)) throw error;
-    // UNSUPPORTED_TYPE or INVALID_REQUEST; the message names paths and problems, never values.
-    return respond(exchange, refOf(request), errorAnswer(error.code, error.message, false));
+    // The message names paths and problems, never values.
+    return { ok: false, refusal: errorAnswer(error.code, error.message, false) };
   }
-  return runIdempotent(exchange, request, payload);
 }
 
 /** `STALE_REQUEST` when `sent_at` is outside the window (either way), `REQUEST_EXPIRED` when `expires_at` has passed. */

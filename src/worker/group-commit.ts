@@ -15,6 +15,25 @@
  */
 import type { AbandonInput, BeginInput, BeginResult, CompleteInput, CompleteResult, IdempotencyStore } from './idempotency-store.ts';
 
+/** What {@link GroupCommitStore.claim} is asked. */
+export interface ClaimInput {
+  readonly requestId: string;
+  /** Epoch ms of the request's `expires_at`. */
+  readonly expiresAt: number;
+  /** The broker says it delivered this message before (a redelivery is not a replay). */
+  readonly redelivery: boolean;
+  /** The idempotency claim, for a request that will reach the plugin; absent for `ping` and refusals. */
+  readonly begin?: BeginInput;
+}
+
+/** What {@link GroupCommitStore.claim} found. */
+export interface ClaimResult {
+  /** The request id was seen before and this is no redelivery: refuse it; nothing was claimed. */
+  readonly replayed: boolean;
+  /** What `begin` found, when it was asked and the request is no replay. */
+  readonly begun?: BeginResult;
+}
+
 interface Pending {
   readonly run: () => unknown;
   readonly resolve: (value: unknown) => void;
@@ -39,6 +58,20 @@ export class GroupCommitStore {
   /** {@link IdempotencyStore.begin}, committed with its batch. */
   begin(input: BeginInput): Promise<BeginResult> {
     return this.#enqueue(() => this.#store.begin(input));
+  }
+
+  /**
+   * Replay check and idempotency claim of one request in ONE operation (one commit between them
+   * and the provider call, not two): records `requestId` as seen; when it was seen before and this
+   * is not a broker redelivery, stops there (`replayed: true`, nothing claimed); otherwise, when
+   * `begin` is given, claims the key. A failure rejects the whole claim: nothing may be called.
+   */
+  claim(input: ClaimInput): Promise<ClaimResult> {
+    return this.#enqueue((): ClaimResult => {
+      const seen = this.#store.seenRequest(input.requestId, input.expiresAt);
+      if (seen && !input.redelivery) return { replayed: true };
+      return input.begin === undefined ? { replayed: false } : { replayed: false, begun: this.#store.begin(input.begin) };
+    });
   }
 
   /** {@link IdempotencyStore.complete}, committed with its batch. */

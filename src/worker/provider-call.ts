@@ -9,10 +9,11 @@ import {
 } from '../providers/index.ts';
 import type { RequestDocument } from '../wire/index.ts';
 import type { Disposition } from './context.ts';
+import type { BeginInput, BeginResult } from './idempotency-store.ts';
 import { describeError } from './describe-error.ts';
 import { payloadDigest } from './payload-digest.ts';
 import { errorAnswer, rewriteStoredReply, unknownAnswer, type Answer, type RequestRef } from './reply.ts';
-import { requeue, respond, respondWith, type Exchange } from './respond.ts';
+import { respond, respondWith, type Exchange } from './respond.ts';
 import { storeAndSend } from './store-reply.ts';
 
 /** The reference of a validated request. */
@@ -20,12 +21,8 @@ export function refOf(request: RequestDocument): RequestRef {
   return { id: request.id, provider: request.provider, type: request.type };
 }
 
-/**
- * Runs a validated request through the idempotency store and, when it is new, the plugin.
- *
- * @param payload the payload as the action's request schema parsed it (what the handler gets).
- */
-export async function runIdempotent(exchange: Exchange, request: RequestDocument, payload: unknown): Promise<Disposition> {
+/** What `begin` is asked for this request: the key, and the keyed digest of the validated payload. */
+export function beginInput(exchange: Exchange, request: RequestDocument, payload: unknown): BeginInput {
   const { context, provider, opened } = exchange;
   const digest = payloadDigest(context.digestKey, {
     type: request.type,
@@ -33,20 +30,24 @@ export async function runIdempotent(exchange: Exchange, request: RequestDocument
     payload,
     rawPayload: request.payload,
   });
-  let begun;
-  try {
-    begun = await context.store.begin({
-      provider: provider.name,
-      idempotencyKey: request.idempotency_key,
-      requestId: request.id,
-      payloadDigest: digest,
-      workerId: context.options.workerId,
-      now: context.options.clock(),
-    });
-  } catch (error) {
-    // Nothing was claimed: the broker redelivers, and the plugin is not called without a `new`.
-    return requeue(exchange, 'store', error);
-  }
+  return {
+    provider: provider.name,
+    idempotencyKey: request.idempotency_key,
+    requestId: request.id,
+    payloadDigest: digest,
+    workerId: context.options.workerId,
+    now: context.options.clock(),
+  };
+}
+
+/**
+ * Acts on what `begin` found for a validated request (dispatch.ts claims the key together with
+ * the replay check, in one commit): a new key calls the plugin, and so on down the states table.
+ *
+ * @param payload the payload as the action's request schema parsed it (what the handler gets).
+ */
+export async function runIdempotent(exchange: Exchange, request: RequestDocument, payload: unknown, begun: BeginResult): Promise<Disposition> {
+  const { context } = exchange;
   switch (begun.kind) {
     case 'new':
       return callHandler(exchange, request, payload);

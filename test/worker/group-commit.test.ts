@@ -67,6 +67,26 @@ describe('GroupCommitStore', () => {
     expect(store.begin({ ...begin('k-kept'), workerId: 'w2' })).toMatchObject({ kind: 'in-progress' });
   });
 
+  it('claim: replay check and idempotency claim in one operation; a replay claims nothing, a redelivery proceeds', async () => {
+    const store = openStore();
+    const transaction = vi.spyOn(store, 'transaction');
+    const grouped = new GroupCommitStore(store);
+    const expiresAt = Date.now() + 30_000;
+    const first = await grouped.claim({ requestId: 'req-c', expiresAt, redelivery: false, begin: begin('k-claim') });
+    expect(first).toEqual({ replayed: false, begun: { kind: 'new' } });
+    expect(transaction).toHaveBeenCalledTimes(1);
+    // The same id again, not a redelivery: refused, and the key is not touched.
+    const replay = await grouped.claim({ requestId: 'req-c', expiresAt, redelivery: false, begin: begin('k-other') });
+    expect(replay).toEqual({ replayed: true });
+    expect(store.begin(begin('k-other'))).toEqual({ kind: 'new' });
+    // A redelivery of it goes on to begin, which finds its own entry in progress.
+    const redelivered = await grouped.claim({ requestId: 'req-c', expiresAt, redelivery: true, begin: begin('k-claim') });
+    expect(redelivered).toMatchObject({ replayed: false, begun: { kind: 'in-progress', requestId: 'r-k-claim' } });
+    // Without a begin (ping, a refused payload) only the id is recorded.
+    expect(await grouped.claim({ requestId: 'req-ping', expiresAt, redelivery: false })).toEqual({ replayed: false });
+    expect(await grouped.claim({ requestId: 'req-ping', expiresAt, redelivery: false })).toEqual({ replayed: true });
+  });
+
   it('a failed commit rejects every operation of the batch with STORE_FAILED', async () => {
     const store = openStore();
     const grouped = new GroupCommitStore(store);
