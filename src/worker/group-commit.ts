@@ -13,7 +13,9 @@
  * rolled back alone (a savepoint); a failed commit rejects every operation of the batch with
  * `STORE_FAILED`, and none of them took effect.
  */
-import type { AbandonInput, BeginInput, BeginResult, CompleteInput, CompleteResult, IdempotencyStore } from './idempotency-store.ts';
+import type {
+  AbandonInput, BeginInput, BeginResult, CompleteInput, CompleteResult, IdempotencyStore, PurgeResult,
+} from './idempotency-store.ts';
 
 /** What {@link GroupCommitStore.claim} is asked. */
 export interface ClaimInput {
@@ -82,6 +84,11 @@ export class GroupCommitStore {
   /** {@link IdempotencyStore.abandon}, committed with its batch. */
   abandon(input: AbandonInput): Promise<void> {
     return this.#enqueue(() => this.#store.abandon(input));
+  }
+
+  /** {@link IdempotencyStore.purge}, committed with its batch. */
+  purge(now?: number): Promise<PurgeResult> {
+    return this.#enqueue(() => this.#store.purge(now));
   }
 
   /** Operations waiting for their batch. */

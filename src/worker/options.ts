@@ -56,6 +56,11 @@ export const workerOptionsSchema = z.strictObject({
   log: logSink.optional(),
   /** How long `stop()` waits for in-flight requests before aborting them, unless told otherwise. */
   stopGraceMs: z.number().int().nonnegative().default(10_000),
+  /**
+   * How often the worker deletes idempotency entries and request ids past their retention
+   * (docs/idempotency.md, "Retention"), starting at start-up; 0 = never (another process purges).
+   */
+  purgeIntervalMs: z.number().int().nonnegative().default(3_600_000),
   /** The clock (epoch ms). For tests and simulations; `Date.now` by default. */
   clock: z.custom<() => number>((value) => typeof value === 'function', 'a function returning epoch ms').default(() => Date.now),
 });

@@ -38,6 +38,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #inFlight = new Set<Promise<void>>();
   readonly #subscriptions: Subscription[] = [];
   #stopping: Promise<void> | undefined;
+  #purgeTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     options: ResolvedWorkerOptions,
@@ -84,7 +85,25 @@ export class Worker extends EventEmitter<WorkerEvents> {
       await worker.stop({ graceMs: 0 });
       throw error;
     }
+    worker.#startPurging();
     return worker;
+  }
+
+  /** Retention: purges once now, then every `purgeIntervalMs` (the timer never keeps the process alive). */
+  #startPurging(): void {
+    const every = this.#context.options.purgeIntervalMs;
+    if (every === 0) return;
+    const purge = (): void => {
+      this.#context.store.purge(this.#context.options.clock()).then(
+        ({ entries, requests }) => {
+          if (entries + requests > 0) this.#context.log.info('idempotency store purged', { entries, requests });
+        },
+        (error: unknown) => this.#reportError({ stage: 'purge', ...describeError(error), requeued: false }),
+      );
+    };
+    purge();
+    this.#purgeTimer = setInterval(purge, every);
+    this.#purgeTimer.unref();
   }
 
   /** This process's worker id (`host:pid:random` unless given). */
@@ -118,6 +137,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   async #stop(graceMs: number): Promise<void> {
+    clearInterval(this.#purgeTimer);
     if (!(await this.#drain(graceMs))) {
       this.#hardStop.abort(new Error('the worker is stopping'));
       await this.#drain(ABORT_SETTLE_MS);
