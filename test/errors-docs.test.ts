@@ -4,6 +4,7 @@ import { BROKER_ERROR_CODES } from '../src/broker/errors.ts';
 import { CERTS_ERROR_CODES } from '../src/certs/errors.ts';
 import { CLIENT_ERROR_CODES } from '../src/client/errors.ts';
 import { PROVIDER_ERROR_CODES } from '../src/providers/errors.ts';
+import { TRANSPORT_ERROR_CODES } from '../src/providers/transport-errors.ts';
 import { STOMP_ERROR_CODES } from '../src/stomp/errors.ts';
 import { FRAME_ERROR_CODES } from '../src/stomp/frame.ts';
 import { WIRE_ERROR_CODES } from '../src/wire/errors.ts';
@@ -14,7 +15,7 @@ const catalogue = readFileSync(new URL('../docs/errors.md', import.meta.url), 'u
 
 describe('docs/errors.md', () => {
   it.each([
-    ...WIRE_ERROR_CODES, ...CERTS_ERROR_CODES, ...STOMP_ERROR_CODES, ...FRAME_ERROR_CODES, ...BROKER_ERROR_CODES, ...PROVIDER_ERROR_CODES, ...CLIENT_ERROR_CODES, ...WORKER_ERROR_CODES, ...CONFIG_ERROR_CODES,
+    ...WIRE_ERROR_CODES, ...CERTS_ERROR_CODES, ...STOMP_ERROR_CODES, ...FRAME_ERROR_CODES, ...BROKER_ERROR_CODES, ...PROVIDER_ERROR_CODES, ...TRANSPORT_ERROR_CODES, ...CLIENT_ERROR_CODES, ...WORKER_ERROR_CODES, ...CONFIG_ERROR_CODES,
     'FILE_UNREADABLE',
   ])('documents %s', (code) => {
     expect(catalogue).toMatch(new RegExp(`^\\| \`${code}\` \\|`, 'm'));

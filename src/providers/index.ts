@@ -10,3 +10,4 @@ export {
 } from './contract.ts';
 export { ProviderError, PROVIDER_ERROR_CODES, ProviderNotCalledError, providerNotCalled, isNotSent, type ProviderErrorCode, type SchemaIssue } from './errors.ts';
 export { loadProvider, isProviderDefinition } from './loader.ts';
+export { TransportError, TRANSPORT_ERROR_CODES, isTransportError, type TransportErrorCode } from './transport-errors.ts';
