@@ -5,7 +5,7 @@
  * refused. The plugin is never called without a `new`, and never called twice blindly.
  */
 import {
-  isNotSent, ProviderError, validateResult, type Action, type ActionContext, type ActionOutcome,
+  isNotSent, isTransportError, ProviderError, validateResult, type Action, type ActionContext, type ActionOutcome,
 } from '../providers/index.ts';
 import type { RequestDocument } from '../wire/index.ts';
 import type { Disposition } from './context.ts';
@@ -123,7 +123,9 @@ async function abandon(exchange: Exchange, request: RequestDocument, error: unkn
     context.reportError({ stage: 'store', provider: provider.name, ...describeError(storeError), requeued: false });
   }
   const { message } = describeError(error);
-  return respond(exchange, refOf(request), errorAnswer('PROVIDER_NOT_CALLED', `the provider was not called: ${message}`, true));
+  // A transport's own code says why (PROVIDER_UNAVAILABLE: breaker open, connection refused…).
+  const code = isTransportError(error) ? error.code : 'PROVIDER_NOT_CALLED';
+  return respond(exchange, refOf(request), errorAnswer(code, `the provider was not called: ${message}`, true));
 }
 
 function respondUnknown(exchange: Exchange, request: RequestDocument, outcome?: ActionOutcome<unknown>): Promise<Disposition> {

@@ -8,7 +8,7 @@
 import Database from 'better-sqlite3';
 import * as z from 'zod';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { defineProvider, providerNotCalled, scrubCardNumbers, validateRequest } from '../../src/providers/index.ts';
+import { defineProvider, providerNotCalled, scrubCardNumbers, TransportError, validateRequest } from '../../src/providers/index.ts';
 import { Certificate } from '../../src/wire/index.ts';
 import { deriveDigestKey, IdempotencyStore, payloadDigest } from '../../src/worker/index.ts';
 import { counter, counting } from '../fixtures/counting-provider.ts';
@@ -16,7 +16,7 @@ import { findPans } from '../helpers/pan-scan.ts';
 import { TEST_PAN, authorizePayload, requestDoc, startHarness, until, type Harness } from './harness.ts';
 
 /** A plugin whose handlers fail: `charge` throws (quoting a card number), `refuse` never reaches its provider. */
-const calls = { charge: 0, refuse: 0 };
+const calls = { charge: 0, refuse: 0, unreachable: 0 };
 const flaky = defineProvider({
   name: 'flaky',
   version: '0.1.0',
@@ -35,6 +35,14 @@ const flaky = defineProvider({
       async handler() {
         calls.refuse += 1;
         throw providerNotCalled('circuit breaker open');
+      },
+    },
+    unreachable: {
+      request: z.strictObject({ order_id: z.string() }),
+      result: z.strictObject({ ok: z.boolean() }),
+      async handler() {
+        calls.unreachable += 1;
+        throw new TransportError('PROVIDER_UNAVAILABLE', 'connection refused by sandbox.example:443');
       },
     },
   },
@@ -150,6 +158,14 @@ describe('idempotency through the worker', () => {
     expect(reply.error?.message).toContain('circuit breaker open');
     await h.roundTrip({ ...doc, id: crypto.randomUUID() }, '/queue/paygate.flaky');
     expect(calls.refuse).toBe(2);
+  });
+
+  it("a transport's PROVIDER_UNAVAILABLE (never sent) is the reply's code, retryable, and frees the key", async () => {
+    const doc = requestDoc({ provider: 'flaky', type: 'unreachable', idempotency_key: 'flaky-3', payload: { order_id: 'o-down' } });
+    const reply = await h.roundTrip(doc, '/queue/paygate.flaky');
+    expect(reply).toMatchObject({ status: 'error', error: { code: 'PROVIDER_UNAVAILABLE', retryable: true } });
+    await h.roundTrip({ ...doc, id: crypto.randomUUID() }, '/queue/paygate.flaky');
+    expect(calls.unreachable).toBe(2);
   });
 
   it('hands the request back to the broker (NACK) while the store fails, and answers it once the store works again', async () => {
