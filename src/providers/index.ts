@@ -11,3 +11,7 @@ export {
 export { ProviderError, PROVIDER_ERROR_CODES, ProviderNotCalledError, providerNotCalled, isNotSent, type ProviderErrorCode, type SchemaIssue } from './errors.ts';
 export { loadProvider, isProviderDefinition } from './loader.ts';
 export { TransportError, TRANSPORT_ERROR_CODES, isTransportError, type TransportErrorCode } from './transport-errors.ts';
+export {
+  BreakerRegistry, breakerOptionsSchema, parseBreakerOptions, BREAKER_DEFAULTS,
+  type BreakerOptions, type BreakerOptionsInput, type BreakerSnapshot, type BreakerState, type BreakerStateChange, type BreakerCallOptions,
+} from './breaker.ts';
