@@ -15,3 +15,8 @@ export {
   BreakerRegistry, breakerOptionsSchema, parseBreakerOptions, BREAKER_DEFAULTS,
   type BreakerOptions, type BreakerOptionsInput, type BreakerSnapshot, type BreakerState, type BreakerStateChange, type BreakerCallOptions,
 } from './breaker.ts';
+export {
+  STANDARD_ERROR_CODES, STANDARD_DECLINE_CODES, standardErrorCodeSchema, isStandardErrorCode, AVS_RESULTS, avsResultSchema, CVV_RESULTS, cvvResultSchema,
+  providerCodeSchema, providerResultFields, approved, declined, unknownOutcome, mapProviderCode,
+  type StandardErrorCode, type StandardCodeInfo, type AvsResult, type CvvResult, type OutcomeOptions, type ProviderCodeTable, type MappedProviderCode,
+} from './outcome.ts';
