@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import {
@@ -169,5 +170,17 @@ describe('mapProviderCode', () => {
   it('refuses a table entry outside the standard set', () => {
     const table = { '05': 'NOT_STANDARD' } as unknown as ProviderCodeTable;
     expect(() => mapProviderCode(table, '05')).toThrow(TypeError);
+  });
+});
+
+describe('docs/providers.md', () => {
+  it('lists every standard code with its retry advice and meaning, and every AVS/CVV value', () => {
+    const doc = readFileSync(new URL('../../docs/providers.md', import.meta.url), 'utf8');
+    const section = doc.slice(doc.indexOf('## Results: the standard vocabulary'));
+    for (const code of STANDARD_ERROR_CODES) {
+      const { retryable, meaning } = STANDARD_DECLINE_CODES[code];
+      expect(section).toContain(`| \`${code}\` | ${retryable ? 'yes' : 'no'} | ${meaning} |`);
+    }
+    for (const value of [...AVS_RESULTS, ...CVV_RESULTS]) expect(section).toContain(`\`${value}\``);
   });
 });
