@@ -20,3 +20,9 @@ export {
   providerCodeSchema, providerResultFields, approved, declined, unknownOutcome, mapProviderCode,
   type StandardErrorCode, type StandardCodeInfo, type AvsResult, type CvvResult, type OutcomeOptions, type ProviderCodeTable, type MappedProviderCode,
 } from './outcome.ts';
+export {
+  createFormTransport, createXmlTransport, createSoapTransport, createScrub, isSensitiveFieldName, maskSensitiveFields, scrubTranscript, TRANSPORT_DEFAULTS,
+  type CallOptions, type FormAnswer, type FormTransport, type FormTransportOptions, type SoapAnswer, type SoapFault, type SoapTransport,
+  type SoapTransportOptions, type TranscriptEntry, type TranscriptHook, type TlsOptionsInput, type XmlAnswer, type XmlDocument, type XmlTransport,
+  type XmlTransportOptions,
+} from './transports/index.ts';
