@@ -23,7 +23,7 @@ import { TransportError } from '../transport-errors.ts';
  * | connecting | the call's deadline passed while still connecting (the request is then stopped in `onRequestStart`, never written) | `PROVIDER_UNAVAILABLE` | true |
  * | connecting | a TLS alert from the server (`ERR_SSL_*_ALERT_*`): it refused the handshake | `PROVIDER_UNAVAILABLE` | true |
  * | sent | `UND_ERR_HEADERS_TIMEOUT`, the call's deadline | `PROVIDER_TIMEOUT` | false |
- * | sent | `UND_ERR_SOCKET` ("other side closed"), `ECONNRESET`, `EPIPE`: hung up after the request was written | `PROVIDER_TIMEOUT` | false |
+ * | sent | `UND_ERR_SOCKET` ("other side closed"), `ECONNRESET`, `EPIPE`, a TLS alert: hung up after the request was written | `PROVIDER_TIMEOUT` | false |
  * | sent | `HPE_*` (not HTTP), `UND_ERR_HEADERS_OVERFLOW`, `UND_ERR_INFO` | `PROVIDER_BAD_RESPONSE` | false |
  * | receiving | `UND_ERR_BODY_TIMEOUT`, the call's deadline | `PROVIDER_TIMEOUT` | false |
  * | receiving | `UND_ERR_SOCKET`, `ECONNRESET`, `UND_ERR_RES_CONTENT_LENGTH_MISMATCH`, `HPE_*`: a truncated body | `PROVIDER_BAD_RESPONSE` | false |
@@ -101,7 +101,7 @@ export function classifyFailure(host: string, phase: CallPhase, error: unknown, 
     return new TransportError('PROVIDER_TIMEOUT', `provider ${host} timed out after the request was sent: ${when} within the call's timeout`, { cause });
   }
   if (phase === 'sent') {
-    if (HUNG_UP.has(code)) {
+    if (HUNG_UP.has(code) || TLS_ALERT.test(code)) {
       return new TransportError('PROVIDER_TIMEOUT', `provider ${host} closed the connection after the request was sent, without answering (${code})`, { cause });
     }
     return new TransportError('PROVIDER_BAD_RESPONSE', `provider ${host} answered with something that is not HTTP (${code})`, { cause });

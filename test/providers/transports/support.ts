@@ -39,6 +39,8 @@ export interface TestServer {
   readonly port: number;
   readonly origin: string;
   readonly seen: SeenRequest[];
+  /** TLS connections accepted so far (keep-alive reuses them). */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ export interface TestServer {
 export async function startServer(pki: TestPki, routes: Record<string, Route>, options: { requireClientCert?: boolean } = {}): Promise<TestServer> {
   const seen: SeenRequest[] = [];
   const sockets = new Set<Socket>();
+  let connections = 0;
   const server = createHttpsServer({
     cert: pki.tls.certPem,
     key: pki.tls.keyPem,
@@ -58,6 +61,7 @@ export async function startServer(pki: TestPki, routes: Record<string, Route>, o
   });
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
+    connections++;
     socket.on('close', () => sockets.delete(socket));
   });
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
@@ -84,6 +88,7 @@ export async function startServer(pki: TestPki, routes: Record<string, Route>, o
     port,
     origin: `https://127.0.0.1:${port}`,
     seen,
+    connections: () => connections,
     async close() {
       for (const socket of sockets) socket.destroy();
       server.close();
