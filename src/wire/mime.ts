@@ -13,10 +13,53 @@ export interface ContentType {
 }
 
 export interface MimeEntity {
-  headers: ReadonlyMap<string, string>;
-  contentType: ContentType;
+  readonly headers: ReadonlyMap<string, string>;
+  readonly contentType: ContentType;
   /** The body as transmitted (before transfer decoding). */
-  rawBody: Buffer;
+  readonly rawBody: Buffer;
+  /** The same body as a latin1 string (one character per byte). */
+  readonly rawText: string;
+}
+
+/**
+ * An entity read from bytes or from text, whichever was given: the body is converted to the
+ * other form only when asked for. Sealed bodies mostly arrive as text and are base64, which
+ * node decodes from text, so the text is never copied into bytes and back.
+ */
+class Entity implements MimeEntity {
+  #bytes: Buffer | undefined;
+  #text: string | undefined;
+
+  constructor(
+    readonly headers: ReadonlyMap<string, string>,
+    readonly contentType: ContentType,
+    body: Buffer | string,
+  ) {
+    if (typeof body === 'string') this.#text = body;
+    else this.#bytes = body;
+  }
+
+  get rawBody(): Buffer {
+    this.#bytes ??= Buffer.from(this.#text as string, 'latin1');
+    return this.#bytes;
+  }
+
+  get rawText(): string {
+    this.#text ??= (this.#bytes as Buffer).toString('latin1');
+    return this.#text;
+  }
+}
+
+/** A string holding a character above U+00FF, which latin1 cannot hold as one byte. */
+const NOT_LATIN1 = /[\u0100-\uffff]/;
+
+/**
+ * `input` as latin1 text when it is text already and every character is one byte, else as
+ * bytes (a string with wider characters is converted as Buffer.from(…, 'latin1') does, so both
+ * forms of one body always read the same). The check costs nothing on one-byte strings.
+ */
+export function asLatin1(input: Buffer | string): Buffer | string {
+  return typeof input === 'string' && NOT_LATIN1.test(input) ? Buffer.from(input, 'latin1') : input;
 }
 
 
@@ -39,13 +82,15 @@ function base64Lines(der: Buffer): string {
   return out;
 }
 
-/** Split an entity into headers and raw body. Header names are lower-cased. */
-export function parseEntity(input: Buffer): MimeEntity {
-  // Only the header block becomes a string; the body stays bytes (it is most of the entity).
-  const end = headerEnd(input);
+/** Split an entity (bytes, or text of one-byte characters) into headers and raw body. Header names are lower-cased. */
+export function parseEntity(source: Buffer | string): MimeEntity {
+  // Only the header block becomes a string; the body stays as it came (it is most of the entity).
+  const input = asLatin1(source);
+  const end = typeof input === 'string' ? headerEndInText(input) : headerEnd(input);
   if (!end) throw new WireError('MALFORMED_MIME', 'no blank line ends the MIME headers');
-  const { headers, contentType } = parseHeaderBlock(input.toString('latin1', 0, end.index));
-  return { headers, contentType, rawBody: input.subarray(end.bodyStart) };
+  const block = typeof input === 'string' ? input.slice(0, end.index) : input.toString('latin1', 0, end.index);
+  const { headers, contentType } = parseHeaderBlock(block);
+  return new Entity(headers, contentType, typeof input === 'string' ? input.slice(end.bodyStart) : input.subarray(end.bodyStart));
 }
 
 /**
@@ -76,6 +121,16 @@ function parseHeaderLines(block: string): { headers: Map<string, string>; conten
     headers.set(last, line.slice(colon + 1).trim());
   }
   return { headers, contentType: parseContentType(headers.get('content-type') ?? 'text/plain') };
+}
+
+/** headerEnd() over text of one-byte characters. */
+function headerEndInText(input: string): { index: number; bodyStart: number } | undefined {
+  for (let lf = input.indexOf('\n'); lf !== -1; lf = input.indexOf('\n', lf + 1)) {
+    const index = input.charCodeAt(lf - 1) === 0x0d ? lf - 1 : lf;
+    if (input.charCodeAt(lf + 1) === 0x0a) return { index, bodyStart: lf + 2 };
+    if (input.charCodeAt(lf + 1) === 0x0d && input.charCodeAt(lf + 2) === 0x0a) return { index, bodyStart: lf + 3 };
+  }
+  return undefined;
 }
 
 /** Where the header block ends (a line break, then an empty line; LF or CRLF), searched in bytes. */
@@ -125,13 +180,13 @@ export function decodeBody(entity: MimeEntity): Buffer {
   const encoding = (entity.headers.get('content-transfer-encoding') ?? '7bit').toLowerCase();
   switch (encoding) {
     case 'base64':
-      return decodeBase64(entity.rawBody);
+      return decodeBase64(entity.rawText);
     case '7bit':
     case '8bit':
     case 'binary':
       return entity.rawBody;
     case 'quoted-printable':
-      return decodeQuotedPrintable(entity.rawBody.toString('latin1'));
+      return decodeQuotedPrintable(entity.rawText);
     default:
       throw new WireError('MALFORMED_MIME', 'unknown Content-Transfer-Encoding (base64, 7bit, 8bit, binary or quoted-printable expected)');
   }
@@ -141,22 +196,42 @@ export function decodeBody(entity: MimeEntity): Buffer {
  * Strict base64. Buffer.from silently skips characters outside the alphabet (and stops at a
  * misplaced `=`), which would hide corruption; either way it yields fewer bytes than a text of
  * that length must, and a truncated text is not a whole number of 4-character groups. So the
- * lengths alone tell, with no per-byte JavaScript and no second copy of the body.
+ * lengths alone tell, with no per-byte JavaScript and no copy of the body: line breaks and
+ * other whitespace are counted, not removed (node skips them as it skips any character outside
+ * the alphabet, so the decoded bytes are those of the text without them).
  */
-export function decodeBase64(body: Buffer): Buffer {
-  let text = body.toString('latin1');
-  for (const space of WHITESPACE) if (text.includes(space)) text = text.replaceAll(space, '');
-  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+export function decodeBase64(body: Buffer | string): Buffer {
+  const text = typeof body === 'string' ? body : body.toString('latin1');
+  let spaces = 0;
+  for (const space of WHITESPACE) if (text.includes(space)) spaces += occurrences(text, space);
+  const length = text.length - spaces;
+  const last = lastNonSpace(text, text.length);
+  const padding = text.charCodeAt(last) !== EQUALS ? 0 : text.charCodeAt(lastNonSpace(text, last)) === EQUALS ? 2 : 1;
   const decoded = Buffer.from(text, 'base64');
   // Node also decodes the URL-safe alphabet; S/MIME never uses it.
-  if (text.length % 4 !== 0 || decoded.length !== (text.length / 4) * 3 - padding || URL_SAFE.test(text)) {
+  if (length % 4 !== 0 || decoded.length !== (length / 4) * 3 - padding || text.includes('-') || text.includes('_')) {
     throw new WireError('MALFORMED_MIME', 'the base64 body is not valid base64 (characters outside the alphabet, truncated, or bad padding)');
   }
   return decoded;
 }
 
 const WHITESPACE = ['\n', '\r', ' ', '\t'] as const;
-const URL_SAFE = /[-_]/;
+const EQUALS = 0x3d;
+
+function occurrences(text: string, what: string): number {
+  let n = 0;
+  for (let at = text.indexOf(what); at !== -1; at = text.indexOf(what, at + 1)) n++;
+  return n;
+}
+
+/** Index of the last character before `end` that is not whitespace (-1 if none). */
+function lastNonSpace(text: string, end: number): number {
+  let at = end - 1;
+  while (at >= 0 && isSpace(text.charCodeAt(at))) at--;
+  return at;
+}
+
+const isSpace = (c: number): boolean => c === 0x0a || c === 0x0d || c === 0x20 || c === 0x09;
 
 function decodeQuotedPrintable(text: string): Buffer {
   const soft = text.replace(/=\r?\n/g, '');
@@ -175,7 +250,7 @@ export interface MultipartSigned {
 export function splitMultipartSigned(entity: MimeEntity): MultipartSigned {
   const boundary = entity.contentType.params['boundary'];
   if (!boundary) throw new WireError('MALFORMED_MIME', 'multipart/signed without a boundary parameter');
-  const body = entity.rawBody.toString('latin1');
+  const body = entity.rawText;
   const delimiter = `--${boundary}`;
   // Each delimiter starts a line; the line break before it belongs to the delimiter (RFC 2046 §5.1.1).
   const parts: string[] = [];

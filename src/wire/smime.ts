@@ -6,7 +6,7 @@ import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
 import { WireError } from './errors.ts';
 import { buildEnvelope, contentTypeOf, openEnvelope } from './enveloped-data.ts';
-import { decodeBody, parseEntity, splitMultipartSigned, toCanonicalCrlf, writePkcs7Mime, type MimeEntity } from './mime.ts';
+import { asLatin1, decodeBody, parseEntity, splitMultipartSigned, toCanonicalCrlf, writePkcs7Mime, type MimeEntity } from './mime.ts';
 import { OID, type AlgorithmsUsed, type SignedForm } from './profile.ts';
 import { buildSignedData, verifySignedData, type VerifiedSignedData } from './signed-data.ts';
 import { TrustStore } from './trust.ts';
@@ -69,11 +69,11 @@ export function seal(content: string | Buffer, options: SealOptions): string {
 /** Decrypt, verify, check trust and freshness of the signer; returns the YAML and its signer. */
 export function open(body: string | Buffer, options: OpenOptions): OpenedMessage {
   const o = parseOptions(openOptionsSchema, options);
-  const input = typeof body === 'string' ? Buffer.from(body, 'latin1') : body;
-  if (input.length > o.maxBodyBytes) {
-    throw new WireError('BODY_TOO_LARGE', `the sealed body is ${input.length} bytes, over the ${o.maxBodyBytes}-byte limit`);
+  // A string is read as latin1, one byte per character: its length is its size in bytes.
+  if (body.length > o.maxBodyBytes) {
+    throw new WireError('BODY_TOO_LARGE', `the sealed body is ${body.length} bytes, over the ${o.maxBodyBytes}-byte limit`);
   }
-  const envelope = openEnvelope(outerDer(input), o.identity);
+  const envelope = openEnvelope(outerDer(asLatin1(body)), o.identity);
   const { verified, signedForm } = verifyInner(envelope.content);
   const chain = o.trust.verify(verified.signer, verified.certificates, o.now ?? new Date());
   return {
@@ -98,9 +98,14 @@ function parseOptions<S extends z.ZodType>(schema: S, options: unknown): z.outpu
   return result.data;
 }
 
-/** The outer envelope as DER: an S/MIME application/pkcs7-mime entity, or bare DER. */
-function outerDer(input: Buffer): Buffer {
-  if (input[0] === 0x30) return input;
+/**
+ * The outer envelope as DER: an S/MIME application/pkcs7-mime entity, or bare DER. Text (of
+ * one-byte characters, asLatin1) is read as text: only the base64 decoder turns it into bytes.
+ */
+function outerDer(input: Buffer | string): Buffer {
+  if (typeof input === 'string' ? input.charCodeAt(0) === 0x30 : input[0] === 0x30) {
+    return typeof input === 'string' ? Buffer.from(input, 'latin1') : input;
+  }
   const entity = parseEntity(input);
   if (!/^application\/(x-)?pkcs7-mime$/.test(entity.contentType.type)) {
     throw new WireError('NOT_ENCRYPTED', `the body is ${entity.contentType.type}, not an encrypted S/MIME entity`);
