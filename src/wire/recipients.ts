@@ -4,7 +4,7 @@
  * KeyAgreeRecipientInfo with ephemeral-static ECDH, X9.63 KDF and AES key wrap (RFC 5753).
  */
 import {
-  constants, createCipheriv, createDecipheriv, createECDH, createHash, privateDecrypt, publicEncrypt, type ECDH,
+  constants, createCipheriv, createDecipheriv, createECDH, hash as cryptoHash, privateDecrypt, publicEncrypt, type ECDH,
 } from 'node:crypto';
 import { WireError } from './errors.ts';
 import {
@@ -16,7 +16,6 @@ import { DIGESTS, ECDH_KDF_HASHES, KEY_WRAPS, OID, type KeyManagement } from './
 import type { Certificate, Identity } from './x509.ts';
 
 const WRAP_IV = Buffer.from('A6A6A6A6A6A6A6A6', 'hex');
-const COUNTER_ONE = Buffer.from([0, 0, 0, 1]);
 
 /** Build the RecipientInfo for one recipient of `cek`. */
 export function buildRecipientInfo(recipient: Certificate, cek: Buffer): Asn1 {
@@ -64,19 +63,23 @@ function cachedSharedInfo(wrapOid: string, keyBytes: number, ukm: Buffer | undef
 
 const sharedInfos = new Map<string, Buffer>();
 
-/** ANSI X9.63 KDF: Hash(Z || counter || SharedInfo) blocks. */
+/**
+ * ANSI X9.63 KDF: Hash(Z || counter || SharedInfo) blocks, each hashed with one native call
+ * (crypto.hash) over one buffer rather than a Hash object fed three times.
+ */
 function x963Kdf(hash: string, z: Buffer, length: number, info: Buffer): Buffer {
-  const first = createHash(hash).update(z).update(COUNTER_ONE).update(info).digest();
-  if (first.length >= length) return first.subarray(0, length); // always, for AES keys and SHA-2
-  const blocks: Buffer[] = [first];
-  const counter = Buffer.alloc(4);
-  for (let i = 2, have = first.length; have < length; i++) {
-    counter.writeUInt32BE(i);
-    const block = createHash(hash).update(z).update(counter).update(info).digest();
+  const input = Buffer.allocUnsafe(z.length + 4 + info.length);
+  z.copy(input, 0);
+  info.copy(input, z.length + 4);
+  const blocks: Buffer[] = [];
+  for (let counter = 1, have = 0; have < length; counter++) {
+    input.writeUInt32BE(counter, z.length);
+    const block = cryptoHash(hash, input, 'buffer');
     blocks.push(block);
     have += block.length;
   }
-  return Buffer.concat(blocks).subarray(0, length);
+  // One block always, for AES keys and SHA-2.
+  return (blocks.length === 1 ? (blocks[0] as Buffer) : Buffer.concat(blocks)).subarray(0, length);
 }
 
 function wrap(cipher: string, kek: Buffer, key: Buffer): Buffer {
@@ -84,12 +87,13 @@ function wrap(cipher: string, kek: Buffer, key: Buffer): Buffer {
   return Buffer.concat([c.update(key), c.final()]);
 }
 
+/**
+ * RFC 3394 unwrap. OpenSSL unwraps and checks the integrity value in update() (which throws when
+ * it does not match) and its final() adds nothing for the wrap modes, so it is not called.
+ */
 function unwrap(cipher: string, kek: Buffer, wrapped: Buffer): Buffer {
   try {
-    const d = createDecipheriv(cipher, kek, WRAP_IV);
-    const head = d.update(wrapped);
-    const tail = d.final();
-    return tail.length === 0 ? head : Buffer.concat([head, tail]);
+    return createDecipheriv(cipher, kek, WRAP_IV).update(wrapped);
   } catch (cause) {
     throw new WireError('DECRYPT_FAILED', 'the wrapped content key does not unwrap (tampered or wrong key)', { cause });
   }

@@ -2,7 +2,7 @@
  * CMS SignedData (RFC 5652 §5): build one signer with signed attributes, and verify any number
  * of signers with node:crypto. Algorithms are limited to the crypto profile (profile.ts).
  */
-import { constants, createHash, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
+import { constants, createHash, hash as cryptoHash, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import { WireError } from './errors.ts';
 import {
   algorithm, ctx, embed, explicitInner, int, isContext, isUniversal, nullValue, octets, oid, parseDer, readAlgorithm,
@@ -147,7 +147,7 @@ function checkSignedAttributes(attrs: DerNode, content: Buffer, hash: string, eC
   }
   if (!digest || !contentType) throw new WireError('MALFORMED_CMS', 'signed attributes lack messageDigest or contentType');
   if (contentType !== eContentType) throw new WireError('BAD_SIGNATURE', 'the signed contentType does not match the content');
-  if (!createHash(hash).update(content).digest().equals(digest)) {
+  if (!cryptoHash(hash, content, 'buffer').equals(digest)) {
     throw new WireError('BAD_SIGNATURE', 'the content does not match the signed message digest');
   }
 }
