@@ -31,8 +31,6 @@ export const Tag = {
 
 const UNIVERSAL = 0;
 const CONTEXT = 2;
-const MUST_BE_CONSTRUCTED = new Set<number>([Tag.SEQUENCE, Tag.SET]);
-const MUST_BE_PRIMITIVE = new Set<number>([Tag.BOOLEAN, Tag.INTEGER, Tag.NULL, Tag.OID]);
 const MAX_NESTING = 64;
 
 const malformed = (what: string, problem: string) => new WireError('MALFORMED_CMS', `${what}: ${problem}`);
@@ -76,6 +74,26 @@ export class DerNode {
   /** Bytes the whole TLV takes. */
   get length(): number {
     return this.end - this.start;
+  }
+
+  /** Bytes the value takes (without making a slice of them). */
+  get contentLength(): number {
+    return this.contentEnd - this.contentStart;
+  }
+
+  /** The value bytes as a latin1 string (a map key), without making a slice of them. */
+  contentText(): string {
+    return this.buf.toString('latin1', this.contentStart, this.contentEnd);
+  }
+
+  /** The value as an unsigned big-endian number (1 to 6 bytes; the caller checks the length). */
+  contentUInt(): number {
+    return this.buf.readUIntBE(this.contentStart, this.contentEnd - this.contentStart);
+  }
+
+  /** The first value byte (undefined when the value is empty). */
+  get firstContentByte(): number | undefined {
+    return this.contentEnd > this.contentStart ? this.buf[this.contentStart] : undefined;
   }
 
   /** The nested TLVs of a constructed value. */
@@ -189,9 +207,18 @@ export class Reader {
 /** Is `node` the universal type `type`, in the form DER requires for it? */
 export function isUniversal(node: DerNode, type: number): boolean {
   if (node.tagClass !== UNIVERSAL || node.type !== type) return false;
-  if (MUST_BE_CONSTRUCTED.has(type)) return node.constructed;
-  if (MUST_BE_PRIMITIVE.has(type)) return !node.constructed;
-  return true;
+  switch (type) {
+    case Tag.SEQUENCE:
+    case Tag.SET:
+      return node.constructed; // MUST_BE_CONSTRUCTED
+    case Tag.BOOLEAN:
+    case Tag.INTEGER:
+    case Tag.NULL:
+    case Tag.OID:
+      return !node.constructed; // MUST_BE_PRIMITIVE
+    default:
+      return true;
+  }
 }
 
 export const isContext = (node: DerNode, n: number): boolean => node.tagClass === CONTEXT && node.type === n;
@@ -204,8 +231,8 @@ export function explicitInner(node: DerNode, label: string): DerNode {
 }
 
 export function readOid(node: DerNode, label: string): string {
-  if (!isUniversal(node, Tag.OID) || node.content.length === 0 || node.content.length > 64) throw malformed(label, 'expected an OID');
-  const key = node.content.toString('latin1');
+  if (!isUniversal(node, Tag.OID) || node.contentLength === 0 || node.contentLength > 64) throw malformed(label, 'expected an OID');
+  const key = node.contentText();
   let dotted = oidCache.get(key);
   if (dotted === undefined) {
     try {
@@ -223,11 +250,11 @@ const oidCache = new Map<string, string>();
 
 /** A small non-negative INTEGER (versions, lengths): 1 to 6 content bytes. */
 export function readInt(node: DerNode, label: string): number {
-  const n = node.content.length;
-  if (!isUniversal(node, Tag.INTEGER) || n < 1 || n > 6 || (node.content[0] ?? 0) & 0x80) {
+  const n = node.contentLength;
+  if (!isUniversal(node, Tag.INTEGER) || n < 1 || n > 6 || (node.firstContentByte ?? 0) & 0x80) {
     throw malformed(label, 'expected a small non-negative INTEGER');
   }
-  return node.content.readUIntBE(0, n);
+  return node.contentUInt();
 }
 
 /** OCTET STRING content, primitive or BER-constructed (chunks concatenated). Also for IMPLICIT tags. */
@@ -280,8 +307,13 @@ export function embed(der: Buffer): Asn1 {
 /** `content` under a single-byte tag with a DER length (e.g. signed attributes re-tagged as SET). */
 export function withTag(tagByte: number, content: Buffer): Buffer {
   const n = content.length;
-  if (n < 0x80) return Buffer.concat([Buffer.from([tagByte, n]), content]);
   const lengthBytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) lengthBytes.unshift(v & 0xff);
-  return Buffer.concat([Buffer.from([tagByte, 0x80 | lengthBytes.length, ...lengthBytes]), content]);
+  for (let v = n; v > 0 && n >= 0x80; v = Math.floor(v / 256)) lengthBytes.unshift(v & 0xff);
+  const head = 2 + lengthBytes.length;
+  const out = Buffer.allocUnsafe(head + n);
+  out[0] = tagByte;
+  out[1] = n < 0x80 ? n : 0x80 | lengthBytes.length;
+  lengthBytes.forEach((b, i) => (out[2 + i] = b));
+  content.copy(out, head);
+  return out;
 }

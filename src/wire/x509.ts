@@ -66,13 +66,16 @@ export class Certificate {
   /** Parse (or fetch from the cache) a certificate from DER bytes. */
   static fromDer(der: Buffer): Certificate {
     // Every message carries its signer's certificate: find it by its bytes, which is cheaper
-    // than hashing them. A hit is byte-for-byte the same certificate.
-    const bytes = der.toString('latin1');
-    const cached = cache.get(bytes);
-    if (cached) return cached;
+    // than hashing them. The key is the end of the encoding (the end of the issuer's
+    // signature: it differs between any two certificates), the match is on every byte, so a
+    // hit is byte-for-byte the same certificate; two certificates with the same key only cost
+    // each other their cache entry.
+    const key = der.toString('latin1', Math.max(0, der.length - CACHE_KEY_BYTES));
+    const cached = cache.get(key);
+    if (cached?.der.equals(der)) return cached;
     const cert = new Certificate(Buffer.from(der), createHash('sha256').update(der).digest('hex'));
-    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-    cache.set(bytes, cert);
+    if (!cached && cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+    cache.set(key, cert);
     return cert;
   }
 
@@ -132,7 +135,8 @@ export class Certificate {
 }
 
 const CACHE_LIMIT = 4096;
-/** Parsed certificates by their DER bytes (as a latin1 string). */
+const CACHE_KEY_BYTES = 48;
+/** Parsed certificates by the last CACHE_KEY_BYTES of their DER (as a latin1 string). */
 const cache = new Map<string, Certificate>();
 
 /** A certificate with its private key: who we are when signing and decrypting. */
