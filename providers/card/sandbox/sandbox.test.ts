@@ -39,6 +39,13 @@ const payment = (number: string, fields: Record<string, unknown> = {}) => ({
   ...fields,
 });
 
+describe('options', () => {
+  it('are checked: a missing TLS pair or an unknown option is refused', async () => {
+    await expect(startCardSandbox({} as never)).rejects.toThrow(/tls/);
+    await expect(startCardSandbox({ tls: { cert: pki.tls.certPem, key: pki.tls.keyPem }, prot: 1 } as never)).rejects.toThrow(/prot/);
+  });
+});
+
 describe('WSDL', () => {
   it('is served at wsdlUrl with the sandbox address written in', async () => {
     const answer = await rawRequest(sandbox.wsdlUrl, pki.ca.certPem);
@@ -172,6 +179,16 @@ describe('capture, void, refund', () => {
     expect(await call(client, 'Refund', { MerchantRef: ref(), TransactionId: id })).toMatchObject({ ResponseCode: '00', Amount: '600' });
     expect(sandbox.ledger.byTransactionId(id)).toMatchObject({ state: 'refunded', refunded: 1000 });
     expect(await call(client, 'Refund', { MerchantRef: ref(), TransactionId: id, Amount: 1 })).toMatchObject({ ResponseCode: '12' });
+  });
+
+  it('a captured sale can be voided; a refund may name the capture', async () => {
+    const sold = await call(client, 'Sale', payment('4111111111111111'));
+    expect(await call(client, 'Void', { MerchantRef: ref(), TransactionId: sold.TransactionId })).toMatchObject({ ResponseCode: '00', Amount: '1000' });
+    expect(sandbox.ledger.byTransactionId(String(sold.TransactionId))?.state).toBe('voided');
+    const id = await authorize();
+    const captured = await call(client, 'Capture', { MerchantRef: ref(), TransactionId: id });
+    expect(await call(client, 'Refund', { MerchantRef: ref(), TransactionId: captured.TransactionId, Amount: 250 })).toMatchObject({ ResponseCode: '00' });
+    expect(sandbox.ledger.byTransactionId(id)).toMatchObject({ state: 'captured', captured: 1000, refunded: 250 });
   });
 
   it('an authorization that was never captured cannot be refunded (12)', async () => {

@@ -45,7 +45,7 @@ export interface CardSandbox {
   down(): Promise<void>;
   /** Listens again on the same port. */
   up(): Promise<void>;
-  /** Back to a fresh sandbox: empty ledger, zero calls, default knobs, listening. */
+  /** Back to a fresh sandbox: empty ledger, zero calls, default knobs, listening (not after `close()`). */
   reset(): Promise<void>;
   /** Stops the server for good, dropping every connection (held ones included). */
   close(): Promise<void>;
@@ -69,8 +69,13 @@ function stop(server: Server): Promise<void> {
 }
 
 /** Attaches `soap` to `server` and resolves once it listens for SOAP requests. */
-function attachSoap(server: Server, options: ResolvedCardSandboxOptions, url: string, processor: CardProcessor) {
-  const log = (line: string) => options.log?.(scrub(line));
+function attachSoap(
+  server: Server,
+  options: ResolvedCardSandboxOptions,
+  url: string,
+  processor: CardProcessor,
+  log: (line: string) => void,
+) {
   const xml = readFileSync(CARD_WSDL_PATH, 'utf8').replace(WSDL_PLACEHOLDER, url);
   return new Promise<soap.Server>((resolve, reject) => {
     const soapServer = soap.listen(server, {
@@ -101,6 +106,7 @@ function urlHost(host: string): string {
 /** Starts a CardGate sandbox (see providers/card/README.md). */
 export async function startCardSandbox(input: CardSandboxOptions): Promise<CardSandbox> {
   const options = cardSandboxOptionsSchema.parse(input);
+  // Every line, soap's envelopes included, is scrubbed before the sink sees it.
   const log = (line: string) => options.log?.(scrub(line));
   const ledger = new CardLedger();
   const processor = new CardProcessor(ledger);
@@ -113,7 +119,7 @@ export async function startCardSandbox(input: CardSandboxOptions): Promise<CardS
   const port = await listen(server, options.port, options.host);
   const url = `https://${urlHost(options.host)}:${port}${options.path}`;
   try {
-    await attachSoap(server, options, url, processor);
+    await attachSoap(server, options, url, processor, log);
   } catch (error) {
     await stop(server);
     throw error;
@@ -125,6 +131,7 @@ export async function startCardSandbox(input: CardSandboxOptions): Promise<CardS
   log(`CardGate sandbox listening on ${url}`);
 
   let down = false;
+  let closed = false;
   const sandbox: CardSandbox = {
     url,
     wsdlUrl: `${url}?wsdl`,
@@ -143,6 +150,7 @@ export async function startCardSandbox(input: CardSandboxOptions): Promise<CardS
       log('down: not listening');
     },
     async up() {
+      if (closed) throw new Error('the sandbox is closed');
       if (!down) return;
       await listen(server, port, options.host);
       down = false;
@@ -155,6 +163,7 @@ export async function startCardSandbox(input: CardSandboxOptions): Promise<CardS
       await sandbox.up();
     },
     async close() {
+      closed = true;
       down = true;
       if (server.listening) await stop(server);
       held.clear();
