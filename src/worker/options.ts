@@ -27,6 +27,27 @@ export function defaultWorkerId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 }
 
+/**
+ * Deployment settings of one provider (the worker config's `providers[]` entry): how to reach its
+ * endpoint and the plugin's own settings. The plugin's `setup` receives them (docs/providers.md,
+ * "Setup"); the transports and the breaker registry validate their parts.
+ */
+export const providerSettingsSchema = z.strictObject({
+  /** The provider's endpoint URL (https). Required by every transport a plugin makes in `setup`. */
+  endpoint: z.string().min(1).optional(),
+  /** TLS to the endpoint: CA certificates to trust (else the system store), a client certificate and key. PEM text. */
+  tls: z.strictObject({ ca: pemText.optional(), cert: pemText.optional(), key: pemText.optional() }).optional(),
+  /** Per-call deadline of the provider's transports (ms); the transports' default otherwise. */
+  timeoutMs: z.number().int().positive().optional(),
+  /** Breaker options (src/providers/breaker.ts names), over the plugin's own defaults. */
+  breaker: z.record(z.string(), z.unknown()).optional(),
+  /** The plugin's own settings (credentials, merchant ids…), checked by its `config` schema. */
+  options: z.record(z.string(), z.unknown()).default({}),
+});
+
+/** Settings of one provider as given. */
+export type ProviderSettingsInput = z.input<typeof providerSettingsSchema>;
+
 /** The worker's options; every default is here. */
 export const workerOptionsSchema = z.strictObject({
   /** How to reach the broker cluster (src/stomp options). */
@@ -40,6 +61,8 @@ export const workerOptionsSchema = z.strictObject({
     .array(provider)
     .min(1, 'at least one provider')
     .refine((list) => new Set(list.map((p) => p.name)).size === list.length, 'provider names must be unique'),
+  /** Deployment settings per provider name (endpoint, TLS, timeout, breaker, the plugin's options). */
+  providerSettings: z.record(z.string(), providerSettingsSchema).default({}),
   /** The idempotency store (src/worker/idempotency-store.ts options). */
   idempotency: idempotencyOptionsSchema,
   /** Unacknowledged requests the broker may hand this worker per provider: also how many it processes at once. */
