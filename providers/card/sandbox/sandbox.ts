@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import * as soap from 'soap';
 import { OPERATIONS, type Operation } from './codes.ts';
 import { authenticationFault } from './faults.ts';
-import { createGate } from './gate.ts';
+import { createGate, type GateOptions } from './gate.ts';
 import { defaultKnobs, type CardSandboxKnobs } from './knobs.ts';
 import { CardLedger } from './ledger.ts';
 import { cardSandboxOptionsSchema, type CardSandboxOptions, type ResolvedCardSandboxOptions } from './options.ts';
@@ -99,6 +99,14 @@ function attachSoap(
   });
 }
 
+/** Replaces soap's request listener by the gate, which hands requests on to it. */
+function putGateInFront(server: Server, options: Omit<GateOptions, 'soap'>): void {
+  const [soapListener] = server.listeners('request') as GateOptions['soap'][];
+  if (!soapListener) throw new Error('soap did not attach to the server');
+  server.removeAllListeners('request');
+  server.on('request', createGate({ ...options, soap: soapListener }));
+}
+
 function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
@@ -120,14 +128,11 @@ export async function startCardSandbox(input: CardSandboxOptions): Promise<CardS
   const url = `https://${urlHost(options.host)}:${port}${options.path}`;
   try {
     await attachSoap(server, options, url, processor, log);
+    putGateInFront(server, { path: options.path, knobs, calls, maxBodyBytes: options.maxBodyBytes, held, log });
   } catch (error) {
     await stop(server);
     throw error;
   }
-  const [soapListener] = server.listeners('request') as Parameters<typeof createGate>[0]['soap'][];
-  if (!soapListener) throw new Error('soap did not attach to the server');
-  server.removeAllListeners('request');
-  server.on('request', createGate({ path: options.path, knobs, calls, maxBodyBytes: options.maxBodyBytes, held, soap: soapListener, log }));
   log(`CardGate sandbox listening on ${url}`);
 
   let down = false;
