@@ -199,6 +199,11 @@ export class Reader {
     return item;
   }
 
+  /** The next child without moving past it (undefined at the end). */
+  peek(): DerNode | undefined {
+    return this.items[this.index];
+  }
+
   get remaining(): DerNode[] {
     return this.items.slice(this.index);
   }
@@ -225,7 +230,7 @@ export const isContext = (node: DerNode, n: number): boolean => node.tagClass ==
 
 /** The single child of an EXPLICIT `[n]` wrapper (or of any constructed value). */
 export function explicitInner(node: DerNode, label: string): DerNode {
-  const [inner] = node.children(label);
+  const inner = node.children(label)[0];
   if (!inner) throw malformed(label, 'empty explicit tag');
   return inner;
 }
@@ -267,7 +272,7 @@ export function readOctets(node: DerNode, label: string): Buffer {
 export function readAlgorithm(node: DerNode, label: string): { oid: string; params: DerNode | undefined } {
   const r = new Reader(node, label);
   const id = readOid(r.next(Tag.OID, 'algorithm'), label);
-  const params = r.remaining[0];
+  const params = r.peek();
   const absent = !params || isUniversal(params, Tag.NULL);
   return { oid: id, params: absent ? undefined : params };
 }

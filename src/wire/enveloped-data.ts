@@ -13,6 +13,7 @@ import { buildRecipientInfo, recoverContentKey } from './recipients.ts';
 import type { Certificate, Identity } from './x509.ts';
 
 const GCM_TAG_BYTES = 16;
+const ENVELOPED_DATA_VERSIONS = new Set([0, 2, 3, 4]);
 
 /** Encrypt `content` to every recipient; returns DER ContentInfo. */
 export function buildEnvelope(content: Buffer, recipients: readonly Certificate[], cipher: ContentCipher): Buffer {
@@ -70,7 +71,7 @@ export function openEnvelope(der: Buffer, me: Identity): OpenedEnvelope {
   const r = new Reader(explicitInner(explicit, 'envelope'), 'envelope');
   const version = readInt(r.next(Tag.INTEGER, 'version'), 'version');
   // RFC 5083 §2.1 fixes AuthEnvelopedData at 0; RFC 5652 §6.1 allows EnvelopedData 0, 2, 3, 4.
-  if (type === OID.authEnvelopedData ? version !== 0 : ![0, 2, 3, 4].includes(version)) {
+  if (type === OID.authEnvelopedData ? version !== 0 : !ENVELOPED_DATA_VERSIONS.has(version)) {
     throw new WireError('MALFORMED_CMS', `envelope version ${version} is not defined`);
   }
   r.optionalContext(0); // originatorInfo: certificates we do not need
@@ -95,7 +96,7 @@ export function openEnvelope(der: Buffer, me: Identity): OpenedEnvelope {
 function decryptGcm(cek: Buffer, params: DerNode, encrypted: Buffer, rest: Reader): Buffer {
   const p = new Reader(params, 'GCMParameters');
   const nonce = readOctets(p.next(Tag.OCTETSTRING, 'aes-nonce'), 'aes-nonce');
-  const icvNode = p.remaining[0];
+  const icvNode = p.peek();
   const tagLength = icvNode ? readInt(icvNode, 'aes-ICVlen') : 12;
   rest.optionalContext(1); // authAttrs: we write none; when present they are the AAD
   const mac = readOctets(rest.next(Tag.OCTETSTRING, 'mac'), 'mac');

@@ -47,6 +47,8 @@ function attribute(type: string, value: Asn1): Asn1 {
   return seq([oid(type), set([value])]);
 }
 
+const SIGNED_DATA_VERSIONS = new Set([1, 3, 4, 5]);
+
 /** What a verified SignedData gives back. */
 export interface VerifiedSignedData {
   content: Buffer;
@@ -71,7 +73,7 @@ export function verifySignedData(der: Buffer, detached?: Buffer): VerifiedSigned
   if (!explicit) throw new WireError('MALFORMED_CMS', 'SignedData: no content');
   const sd = new Reader(explicitInner(explicit, 'SignedData'), 'SignedData');
   const version = readInt(sd.next(Tag.INTEGER, 'version'), 'version');
-  if (![1, 3, 4, 5].includes(version)) throw new WireError('MALFORMED_CMS', `SignedData version ${version} is not defined`);
+  if (!SIGNED_DATA_VERSIONS.has(version)) throw new WireError('MALFORMED_CMS', `SignedData version ${version} is not defined`);
   sd.next(Tag.SET, 'digestAlgorithms');
   const encap = new Reader(sd.next(Tag.SEQUENCE, 'encapContentInfo'), 'encapContentInfo');
   const eContentType = readOid(encap.next(Tag.OID, 'eContentType'), 'encapContentInfo');
@@ -141,7 +143,7 @@ function checkSignedAttributes(attrs: DerNode, content: Buffer, hash: string, eC
   for (const attr of attrs.children('signedAttrs')) {
     const r = new Reader(attr, 'Attribute');
     const type = readOid(r.next(Tag.OID, 'attrType'), 'Attribute');
-    const [value] = r.next(Tag.SET, 'attrValues').children('attrValues');
+    const value = r.next(Tag.SET, 'attrValues').children('attrValues')[0];
     if (type === OID.messageDigest && value) digest = readOctets(value, 'messageDigest');
     if (type === OID.contentType && value) contentType = readOid(value, 'contentType');
   }
