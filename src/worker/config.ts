@@ -11,7 +11,9 @@
  * through the store's `idempotencyOptionsSchema`.
  *
  * Relative file paths are resolved against the config file's folder, and every referenced file
- * (TLS, identity, trust anchors, provider modules) must exist and be readable at load time.
+ * (TLS, identity, trust anchors, provider modules, providers' TLS) must exist and be readable at
+ * load time. The `providers[]` entries, with each provider's endpoint, TLS, timeout, breaker and
+ * plugin options, are defined in config-providers.ts.
  * Every problem found is reported at once, one per line, as `path.to.key: what is wrong — how to
  * fix it`. Messages never quote a value from the file or the environment (a value may be a
  * secret); they name keys, types, variable names and file paths (a path that came from the
@@ -23,7 +25,8 @@ import { z } from 'zod';
 import { PaygateError } from '../errors.ts';
 import { optionsSchema as stompOptionsSchema } from '../stomp/options.ts';
 import type { ResolvedOptions as ResolvedStompOptions, StompOptions } from '../stomp/options.ts';
-import { decodeYaml, nameSchema } from '../wire/index.ts';
+import { decodeYaml } from '../wire/index.ts';
+import { PROVIDER_CONFIG_KEYS, providerEntrySchema, resolveProvider, type ProblemParams, type ProviderConfig } from './config-providers.ts';
 import { idempotencyOptionsSchema } from './idempotency-store.ts';
 import type { ResolvedIdempotencyStoreOptions } from './idempotency-store.ts';
 
@@ -104,7 +107,7 @@ export const workerConfigFileSchema = z.strictObject({
   freshness_window_ms: z.number().int().positive().default(30_000),
   queue_prefix: z.string().regex(/^\/[^\s]*$/).default('/queue/paygate.'),
   providers: z
-    .array(z.strictObject({ name: nameSchema, module: filePath }))
+    .array(providerEntrySchema)
     .min(1)
     .superRefine((providers, ctx) => {
       const first = new Map<string, number>();
@@ -142,10 +145,7 @@ export const CONFIG_KEYS: Readonly<Record<string, { readonly expect: string; rea
   'trust.client_ca[]': { expect: 'a file path', fix: 'give the PEM file of a client CA or pinned client certificate' },
   freshness_window_ms: { expect: 'an integer ≥ 1 (milliseconds)', fix: "set how far a request's sent_at may be from now" },
   queue_prefix: { expect: 'a destination prefix starting with / and without spaces', fix: 'use e.g. /queue/paygate.' },
-  providers: { expect: 'a non-empty list of providers', fix: 'list each provider plugin as {name, module}' },
-  'providers[]': { expect: 'a mapping (name, module)', fix: 'describe the provider as {name, module}' },
-  'providers[].name': { expect: 'a name of lower-case letters and digits, words joined by _ or -, unique', fix: 'use the queue name of the provider, e.g. card' },
-  'providers[].module': { expect: 'a file path', fix: "give the plugin's entry file, e.g. ../providers/card/index.ts" },
+  ...PROVIDER_CONFIG_KEYS,
   idempotency: { expect: 'a mapping (path, retention)', fix: 'give the idempotency store as {path, retention}' },
   'idempotency.path': { expect: 'a file path', fix: 'give the SQLite file shared by the workers of this host' },
   'idempotency.retention': { expect: 'a duration such as 7d, 36h, 90m, 30s or 500ms', fix: 'write a whole number followed by ms, s, m, h or d' },
@@ -156,12 +156,7 @@ export const CONFIG_KEYS: Readonly<Record<string, { readonly expect: string; rea
 // The result.
 // ---------------------------------------------------------------------------------------------
 
-/** One provider plugin to load. */
-export interface ProviderConfig {
-  readonly name: string;
-  /** Absolute path of the plugin's entry module. */
-  readonly module: string;
-}
+export type { ProviderConfig } from './config-providers.ts';
 
 /** The validated, resolved configuration (deeply frozen). */
 export interface WorkerConfig {
@@ -278,7 +273,7 @@ export function parseWorkerConfig(text: string | Uint8Array, options: ParseOptio
   }));
   const identity = { cert: checkFile('identity.cert', file.identity.cert), key: checkFile('identity.key', file.identity.key) };
   const clientCa = file.trust.client_ca.map((p, i) => checkFile(`trust.client_ca[${i}]`, p));
-  const providers = file.providers.map((p, i) => ({ name: p.name, module: checkFile(`providers[${i}].module`, p.module) }));
+  const providers = file.providers.map((entry, i) => resolveProvider(entry, i, { checkFile, readPem }));
   if (problems.length > 0) throw new ConfigError(source, problems);
 
   const stompInput: StompOptions = {
@@ -413,6 +408,8 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): ConfigProblem[]
     });
   }
   const spec = CONFIG_KEYS[patternOf(path)] ?? { expect: 'a valid value', fix: 'see docs/operations.md' };
+  const own = issue.code === 'custom' ? (issue.params as Partial<ProblemParams> | undefined) : undefined;
+  if (typeof own?.problem === 'string' && typeof own.fix === 'string') return [{ path, problem: own.problem, fix: own.fix }];
   if (issue.code === 'custom' && issue.message.startsWith('duplicate:')) {
     const first = issue.path.slice(0, -2);
     return [{ path, problem: `the same name as ${formatPath([...first, Number(issue.message.slice(10)), 'name'])}`, fix: 'give each provider a unique name' }];

@@ -18,7 +18,8 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 function fixture(): string {
   const dir = mkdtempSync(join(root, 'cfg-'));
   for (const sub of ['certs', 'providers/card', 'providers/giftcard']) mkdirSync(join(dir, sub), { recursive: true });
-  for (const file of ['certs/mq-ca.pem', 'certs/mq-client.pem', 'certs/mq-client.key', 'certs/gateway.pem', 'certs/gateway.key', 'certs/client-ca.pem', 'certs/pinned.pem']) {
+  const pems = ['certs/mq-ca.pem', 'certs/mq-client.pem', 'certs/mq-client.key', 'certs/gateway.pem', 'certs/gateway.key', 'certs/client-ca.pem', 'certs/pinned.pem'];
+  for (const file of [...pems, 'certs/card-ca.pem', 'certs/card-client.pem', 'certs/card-client.key']) {
     writeFileSync(join(dir, file), `pem of ${file}\n`);
   }
   writeFileSync(join(dir, 'providers/card/index.ts'), 'export default {};\n');
@@ -102,8 +103,8 @@ describe('loadWorkerConfig: a valid file', () => {
     expect(config.queuePrefix).toBe('/queue/pg.');
     expect(config.dlqSuffix).toBe('.dead');
     expect(config.providers).toEqual([
-      { name: 'card', module: join(dir, 'providers/card/index.ts') },
-      { name: 'giftcard', module: join(dir, 'providers/giftcard/index.ts') },
+      { name: 'card', module: join(dir, 'providers/card/index.ts'), options: {} },
+      { name: 'giftcard', module: join(dir, 'providers/giftcard/index.ts'), options: {} },
     ]);
     expect(config.idempotency).toMatchObject({ path: join(dir, 'state/idempotency.sqlite'), retentionMs: 14 * 86_400_000 });
   });
@@ -273,6 +274,145 @@ describe('errors name the key path and the fix', () => {
     });
     const error = configError(() => parseWorkerConfig(text, { env: {}, baseDir: fixture() }));
     expect(error.problems).toEqual([{ path: 'providers[2].name', problem: 'the same name as providers[0].name', fix: 'give each provider a unique name' }]);
+  });
+});
+
+/** MINIMAL with one provider entry written as the given YAML flow mapping body (after name and module). */
+function withProvider(settings: string): string {
+  return minimalWith({ providers: `providers: [{name: card, module: providers/card/index.ts, ${settings}}]` });
+}
+
+describe('provider settings', () => {
+  const CARD = `
+providers:
+  - name: card
+    module: providers/card/index.ts
+    endpoint: https://cards.example.com:8443/soap
+    tls: {ca: certs/card-ca.pem, cert: certs/card-client.pem, key: certs/card-client.key}
+    timeout_ms: 20000
+    breaker:
+      error_threshold_percentage: 40
+      volume_threshold: 5
+      rolling_window_ms: 20000
+      rolling_buckets: 20
+      reset_timeout_ms: 15000
+      capacity: 8
+    options:
+      merchant_id: M-1001
+      password: "\${env:CARD_PASSWORD}"
+      retries: {count: 2}
+  - {name: giftcard, module: providers/giftcard/index.ts}
+`;
+
+  it('a full entry resolves: TLS files read, breaker keys under the breaker module’s names, options as written', () => {
+    const dir = fixture();
+    const text = minimalWith({ providers: CARD });
+    const config = parseWorkerConfig(text, { env: { CARD_PASSWORD: SECRET }, baseDir: dir });
+    expect(config.providers).toEqual([
+      {
+        name: 'card',
+        module: join(dir, 'providers/card/index.ts'),
+        endpoint: 'https://cards.example.com:8443/soap',
+        tls: { ca: 'pem of certs/card-ca.pem\n', cert: 'pem of certs/card-client.pem\n', key: 'pem of certs/card-client.key\n' },
+        timeoutMs: 20_000,
+        breaker: { errorThresholdPercentage: 40, volumeThreshold: 5, rollingCountTimeout: 20_000, rollingCountBuckets: 20, resetTimeout: 15_000, capacity: 8 },
+        options: { merchant_id: 'M-1001', password: SECRET, retries: { count: 2 } },
+      },
+      { name: 'giftcard', module: join(dir, 'providers/giftcard/index.ts'), options: {} },
+    ]);
+    const card = config.providers[0];
+    expect(Object.isFrozen(card?.tls)).toBe(true);
+    expect(Object.isFrozen(card?.breaker)).toBe(true);
+    expect(Object.isFrozen(card?.options)).toBe(true);
+    expect(Object.isFrozen(card?.options['retries'])).toBe(true);
+  });
+
+  it('only the breaker keys given are set (the plugin’s defaults apply to the rest)', () => {
+    const config = parseWorkerConfig(withProvider('breaker: {capacity: 3}'), { env: {}, baseDir: fixture() });
+    expect(config.providers[0]?.breaker).toEqual({ capacity: 3 });
+    expect(config.providers[0]).not.toHaveProperty('endpoint');
+    expect(config.providers[0]).not.toHaveProperty('tls');
+  });
+
+  it('${env:…} inside options fills the value; an unset variable names the option’s path', () => {
+    const dir = fixture();
+    const text = withProvider('options: {user: "${env:CARD_USER}", password: "${env:CARD_PASSWORD}"}');
+    expect(parseWorkerConfig(text, { env: { CARD_USER: 'pg', CARD_PASSWORD: SECRET }, baseDir: dir }).providers[0]?.options).toEqual({ user: 'pg', password: SECRET });
+    const error = configError(() => parseWorkerConfig(text, { env: { CARD_USER: 'pg' }, baseDir: dir }));
+    expect(error.problems).toEqual([
+      { path: 'providers[0].options.password', problem: 'environment variable CARD_PASSWORD is not set', fix: expect.stringContaining('set CARD_PASSWORD') },
+    ]);
+  });
+
+  it.each([
+    ['endpoint: "http://cards.example.com/soap"', 'providers[0].endpoint', /plain http is refused/, /https:\/\/host/],
+    ['endpoint: "https://pg:hunter2@cards.example.com/soap"', 'providers[0].endpoint', /carries credentials/, /credentials in the provider's options/],
+    ['endpoint: "https://cards.example.com/soap?key=abc"', 'providers[0].endpoint', /has a query/, /https:\/\/host/],
+    ['endpoint: "https://cards.example.com/soap#frag"', 'providers[0].endpoint', /has a fragment/, /https:\/\/host/],
+    ['endpoint: "cards.example.com"', 'providers[0].endpoint', /not a URL/, /https:\/\/host/],
+    ['endpoint: 443', 'providers[0].endpoint', /expected an https:\/\/ URL .*, got a number/, /set the provider's endpoint/],
+    ['tls: {cert: certs/card-client.pem}', 'providers[0].tls.key', /missing while tls.cert is given/, /both tls.cert and tls.key, or neither/],
+    ['tls: {key: certs/card-client.key}', 'providers[0].tls.cert', /missing while tls.key is given/, /both tls.cert and tls.key, or neither/],
+    ['tls: certs/card-ca.pem', 'providers[0].tls', /expected a mapping \(ca, cert, key\), got a string/, /give TLS file paths/],
+    ['timeout_ms: 0', 'providers[0].timeout_ms', /expected an integer 1–600000 \(milliseconds\), got 0/, /per-call deadline/],
+    ['timeout_ms: 2.5', 'providers[0].timeout_ms', /expected an integer 1–600000 \(milliseconds\), got a number/, /per-call deadline/],
+    ['breaker: {error_threshold_percentage: 150}', 'providers[0].breaker.error_threshold_percentage', /expected a number 1–99 \(percent\), got 150/, /share of failed calls/],
+    ['breaker: {capacity: 0}', 'providers[0].breaker.capacity', /expected an integer 1–100000, got 0/, /calls in flight/],
+    ['breaker: {volume_threshold: 1.5}', 'providers[0].breaker.volume_threshold', /got 1.5/, /how many calls/],
+    ['breaker: {rolling_window_ms: 100, rolling_buckets: 200}', 'providers[0].breaker.rolling_buckets', /at most rolling_window_ms, got 200/, /slices/],
+    ['breaker: {reset_timeout_ms: "30s"}', 'providers[0].breaker.reset_timeout_ms', /got a string/, /open breaker waits/],
+    ['breaker: {volume_treshold: 5}', 'providers[0].breaker.volume_treshold', /unknown key/, /^did you mean volume_threshold\?$/],
+    ['breaker: {timeout: 5000}', 'providers[0].breaker.timeout', /unknown key/, /known keys here: error_threshold_percentage, volume_threshold, rolling_window_ms/],
+    ['breaker: [capacity]', 'providers[0].breaker', /expected a mapping of breaker options .*, got a list/, /breaker options to change/],
+    ['options: [merchant_id]', 'providers[0].options', /expected a mapping of the plugin's own settings, got a list/, /key: value lines under options/],
+    ['options: M-1001', 'providers[0].options', /got a string/, /key: value lines under options/],
+    ['endpiont: "https://cards.example.com"', 'providers[0].endpiont', /unknown key/, /^did you mean endpoint\?$/],
+  ])('%s → %s', (settings, path, problem, fix) => {
+    const error = configError(() => parseWorkerConfig(withProvider(settings), { env: {}, baseDir: fixture() }));
+    expect(error.problems.map((p) => p.path)).toEqual([path]);
+    expect(error.problems[0]?.problem).toMatch(problem);
+    expect(error.problems[0]?.fix).toMatch(fix);
+    expect(error.message).toContain(`  ${path}: ${error.problems[0]?.problem} — ${error.problems[0]?.fix}`);
+  });
+
+  it('a missing provider TLS file is named with its key path, like the broker’s', () => {
+    const dir = fixture();
+    rmSync(join(dir, 'certs/card-ca.pem'));
+    const error = configError(() => parseWorkerConfig(minimalWith({ providers: CARD }), { env: { CARD_PASSWORD: SECRET }, baseDir: dir }));
+    expect(error.problems).toEqual([
+      { path: 'providers[0].tls.ca', problem: `${join(dir, 'certs/card-ca.pem')} does not exist`, fix: expect.stringContaining("CA(s) that signed the provider's certificate") },
+    ]);
+  });
+
+  it('reports every bad setting of an entry at once', () => {
+    const text = withProvider('endpoint: "http://x.example", timeout_ms: -1, breaker: {error_threshold_percentage: 150}, options: 3');
+    const error = configError(() => parseWorkerConfig(text, { env: {}, baseDir: fixture() }));
+    expect(error.problems.map((p) => p.path).sort()).toEqual([
+      'providers[0].breaker.error_threshold_percentage', 'providers[0].endpoint', 'providers[0].options', 'providers[0].timeout_ms',
+    ]);
+  });
+
+  it('never shows a value from the settings in an error, secret-looking or not', () => {
+    const dir = fixture();
+    const vars = { CARD_PASSWORD: SECRET };
+    const cases = [
+      withProvider(`endpoint: "https://pg:${SECRET}@cards.example.com/soap"`),
+      withProvider(`endpoint: "https://cards.example.com/soap?token=${SECRET}"`),
+      withProvider(`endpoint: "http://${SECRET}.example.com"`),
+      withProvider(`endpoint: "${SECRET}"`),
+      withProvider('endpoint: "${env:CARD_PASSWORD}"'),
+      withProvider('options: "${env:CARD_PASSWORD}"'),
+      withProvider(`options: [${SECRET}]`),
+      withProvider('options: {password: "${env:CARD_PASSWORD}"}, timeout_ms: "${env:CARD_PASSWORD}"'),
+      withProvider('options: {password: "${env:CARD_PASSWORD}"}, breaker: {capacity: "${env:CARD_PASSWORD}"}'),
+      withProvider('tls: {ca: "${env:CARD_PASSWORD}"}'),
+      withProvider(`options: {password: ${SECRET}}, tls: {cert: certs/card-client.pem}, bogus: ${SECRET}`),
+    ];
+    for (const text of cases) {
+      const error = configError(() => parseWorkerConfig(text, { env: vars, baseDir: dir }));
+      expect(error.message, text).not.toContain(SECRET);
+      expect(JSON.stringify(error.problems), text).not.toContain(SECRET);
+    }
   });
 });
 
