@@ -43,7 +43,8 @@ const malformed = (what: string, problem: string) => new WireError('MALFORMED_CM
  */
 export class DerNode {
   private parsedChildren: DerNode[] | undefined;
-  private contentSlice: Buffer | undefined;
+  /** depth × 8 + tag class × 2 + constructed: one field instead of three (a message makes ~70 nodes). */
+  private readonly bits: number;
 
   constructor(
     private readonly buf: Buffer,
@@ -53,22 +54,35 @@ export class DerNode {
     private readonly contentEnd: number,
     /** Offset just past this TLV in the buffer it was read from. */
     readonly end: number,
-    /** 0 universal, 1 application, 2 context-specific, 3 private. */
-    readonly tagClass: number,
+    tagClass: number,
     readonly type: number,
-    readonly constructed: boolean,
-    private readonly depth: number,
-  ) {}
+    constructed: boolean,
+    depth: number,
+  ) {
+    this.bits = depth * 8 + tagClass * 2 + (constructed ? 1 : 0);
+  }
+
+  /** 0 universal, 1 application, 2 context-specific, 3 private. */
+  get tagClass(): number {
+    return (this.bits >> 1) & 3;
+  }
+
+  get constructed(): boolean {
+    return (this.bits & 1) === 1;
+  }
+
+  private get depth(): number {
+    return this.bits >> 3;
+  }
 
   /** The whole TLV as received. */
   get raw(): Buffer {
     return this.buf.subarray(this.start, this.end);
   }
 
-  /** The value bytes. */
+  /** The value bytes (a new slice each time: hold on to it rather than asking twice). */
   get content(): Buffer {
-    this.contentSlice ??= this.buf.subarray(this.contentStart, this.contentEnd);
-    return this.contentSlice;
+    return this.buf.subarray(this.contentStart, this.contentEnd);
   }
 
   /** Bytes the whole TLV takes. */
