@@ -1,12 +1,12 @@
 /**
- * Starting a worker from its configuration file (config.ts): read the PEM files it names and
- * load the provider plugins it lists, then `Worker.start`.
+ * Starting a worker from its configuration file (config.ts): read the PEM files it names, load
+ * the provider plugins it lists and pass each provider's settings on, then `Worker.start`.
  */
 import { readFileSync } from 'node:fs';
 import { loadProvider } from '../providers/index.ts';
-import type { WorkerConfig } from './config.ts';
+import type { ProviderConfig, WorkerConfig } from './config.ts';
 import { WorkerError } from './errors.ts';
-import type { WorkerOptions } from './options.ts';
+import type { ProviderSettingsInput, WorkerOptions } from './options.ts';
 import { Worker } from './worker.ts';
 
 /** Options that may replace what the configuration gives (e.g. `log`, `workerId`, `prefetch`). */
@@ -21,25 +21,48 @@ function readPem(path: string, what: string): string {
   }
 }
 
+/** A provider's deployment settings as the worker takes them; absent keys stay absent (the plugin's or transports' defaults apply). */
+function providerSettingsOf(provider: ProviderConfig): ProviderSettingsInput {
+  return {
+    ...(provider.endpoint === undefined ? {} : { endpoint: provider.endpoint }),
+    ...(provider.tls === undefined ? {} : { tls: { ...provider.tls } }),
+    ...(provider.timeoutMs === undefined ? {} : { timeoutMs: provider.timeoutMs }),
+    ...(provider.breaker === undefined ? {} : { breaker: { ...provider.breaker } }),
+    options: provider.options,
+  };
+}
+
 /**
- * Builds the worker's options from a loaded configuration (PEM files read, provider modules
- * imported with `loadProvider`) and starts it; `overrides` win over the configuration.
+ * The worker's options from a loaded configuration: PEM files read, provider modules imported
+ * with `loadProvider`, and `providerSettings` keyed by provider name (every configured provider
+ * has an entry, `options: {}` at least).
  *
  * @throws ProviderError `PROVIDER_INVALID` (a plugin that cannot be loaded), WorkerError
- *   `WORKER_BAD_OPTIONS` (an unreadable file), and whatever {@link Worker.start} throws.
+ *   `WORKER_BAD_OPTIONS` (an unreadable file).
  */
-export async function startWorkerFromConfig(config: WorkerConfig, overrides: WorkerOverrides = {}): Promise<Worker> {
+export async function workerOptionsFromConfig(config: WorkerConfig): Promise<WorkerOptions> {
   const providers = await Promise.all(config.providers.map((provider) => loadProvider(provider.module, provider.name)));
-  const options: WorkerOptions = {
+  return {
     stomp: config.stomp,
     identity: { cert: readPem(config.identity.cert, 'gateway certificate'), key: readPem(config.identity.key, 'gateway private key') },
     trust: config.trust.clientCa.map((path) => readPem(path, 'client CA certificate')),
     providers,
+    providerSettings: Object.fromEntries(config.providers.map((provider) => [provider.name, providerSettingsOf(provider)])),
     idempotency: { ...config.idempotency },
     freshnessWindowMs: config.freshnessWindowMs,
     queuePrefix: config.queuePrefix,
     dlqSuffix: config.dlqSuffix,
     ...(config.stomp.prefetch > 0 ? { prefetch: config.stomp.prefetch } : {}),
   };
-  return Worker.start({ ...options, ...overrides });
+}
+
+/**
+ * Builds the worker's options from a loaded configuration ({@link workerOptionsFromConfig}) and
+ * starts it; `overrides` win over the configuration.
+ *
+ * @throws ProviderError `PROVIDER_INVALID` (a plugin that cannot be loaded), WorkerError
+ *   `WORKER_BAD_OPTIONS` (an unreadable file), and whatever {@link Worker.start} throws.
+ */
+export async function startWorkerFromConfig(config: WorkerConfig, overrides: WorkerOverrides = {}): Promise<Worker> {
+  return Worker.start({ ...(await workerOptionsFromConfig(config)), ...overrides });
 }

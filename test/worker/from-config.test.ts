@@ -1,6 +1,7 @@
 /**
  * startWorkerFromConfig: a worker configured from its YAML file (PEM files read, the provider
- * module loaded with loadProvider) serves requests like one started from options.
+ * module loaded with loadProvider) serves requests like one started from options; and
+ * workerOptionsFromConfig: each provider's settings reach the worker as `providerSettings`.
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -8,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StompConnection } from '../../src/stomp/index.ts';
 import { Certificate, decodeYaml, encodeYaml, loadIdentity, open, parseReplyDocument, requestHeaders, seal, TrustStore } from '../../src/wire/index.ts';
-import { parseWorkerConfig, startWorkerFromConfig, type Worker } from '../../src/worker/index.ts';
+import { workerOptionsFromConfig } from '../../src/worker/from-config.ts';
+import { parseWorkerConfig, parseWorkerOptions, startWorkerFromConfig, type Worker } from '../../src/worker/index.ts';
 import { parseTestBrokers, startTestBroker, type TestBroker } from '../helpers/brokers.ts';
 import { makeTempDir, makeTestPki } from '../helpers/pki.ts';
 import { Inbox, nodeOf } from '../integration/support.ts';
@@ -57,5 +59,48 @@ idempotency: {path: ${join(makeTempDir('from-config'), 'store.sqlite')}}
     } finally {
       await client.close();
     }
+  });
+});
+
+describe('workerOptionsFromConfig', () => {
+  it('passes each provider’s endpoint, TLS, timeout, breaker and options on as providerSettings, by name', async () => {
+    const pki = await makeTestPki();
+    const plugin = fileURLToPath(new URL('../fixtures/counting-provider.ts', import.meta.url));
+    const configWith = (provider: string): string => `
+brokers: [{host: localhost}]
+identity: {cert: ${pki.gateway.certPath}, key: ${pki.gateway.keyPath}}
+trust: {client_ca: [${pki.ca.certPath}]}
+providers:
+  - name: counting
+    module: ${plugin}
+${provider}
+idempotency: {path: ${join(makeTempDir('from-config'), 'store.sqlite')}}
+`;
+    const settings = `
+    endpoint: https://counting.example.com/api
+    tls: {ca: ${pki.ca.certPath}}
+    timeout_ms: 15000
+    breaker: {error_threshold_percentage: 40, rolling_window_ms: 20000, capacity: 5}
+    options: {account: acme, password: "\${env:COUNTING_PASSWORD}"}`;
+    const config = parseWorkerConfig(configWith(settings), { env: { COUNTING_PASSWORD: 'pw-from-env' } });
+    const options = await workerOptionsFromConfig(config);
+
+    expect(options.providerSettings).toEqual({
+      counting: {
+        endpoint: 'https://counting.example.com/api',
+        tls: { ca: pki.ca.certPem },
+        timeoutMs: 15_000,
+        breaker: { errorThresholdPercentage: 40, rollingCountTimeout: 20_000, capacity: 5 },
+        options: { account: 'acme', password: 'pw-from-env' },
+      },
+    });
+    expect(options.providers.map((p) => p.name)).toEqual(['counting']);
+    expect(options.identity).toEqual({ cert: pki.gateway.certPem, key: pki.gateway.keyPem });
+    // The worker's own schema takes them as they are.
+    expect(parseWorkerOptions(options).providerSettings['counting']).toMatchObject({ endpoint: 'https://counting.example.com/api', timeoutMs: 15_000 });
+
+    // A provider with no settings still gets its entry, with empty options and nothing else.
+    const bare = await workerOptionsFromConfig(parseWorkerConfig(configWith(''), { env: {} }));
+    expect(bare.providerSettings).toEqual({ counting: { options: {} } });
   });
 });
