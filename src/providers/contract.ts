@@ -1,7 +1,9 @@
 import { inspect } from 'node:util';
 import * as z from 'zod';
 import { maskPan, nameSchema, REPLY_STATUSES, replyDocumentSchema, schemaInvalid, Secret, type ReplyStatus } from '../wire/index.ts';
+import { parseBreakerOptions, type BreakerOptionsInput } from './breaker.ts';
 import { ProviderError, type SchemaIssue } from './errors.ts';
+import type { SetupTools } from './setup.ts';
 
 /**
  * The provider plugin contract (DESIGN §5), as far as the request path needs it: a plugin is a
@@ -59,10 +61,10 @@ export interface ActionLogger {
 }
 
 /**
- * What the worker gives a handler besides the payload. Later issues add the transport client and
- * the breaker-wrapped call.
+ * What the worker gives a handler besides the payload. `R` is what the plugin's `setup` returned
+ * (its transports, already wired to the deployment's endpoint and the provider's breaker).
  */
-export interface ActionContext {
+export interface ActionContext<R = unknown> {
   /** The request's idempotency key: pass it to the provider wherever it accepts one. */
   readonly idempotencyKey: string;
   /** The request document's `id`, for log correlation. */
@@ -71,6 +73,8 @@ export interface ActionContext {
   readonly signal: AbortSignal;
   /** A logger that masks card data. */
   readonly log: ActionLogger;
+  /** What the plugin's `setup(tools)` returned at worker start (`undefined` without `setup`). */
+  readonly resources: R;
 }
 
 /** One entry of the action table: the request schema, the result schema and the handler. */
@@ -103,6 +107,12 @@ export interface ProviderDefinition<N extends string = string, A extends ActionT
   readonly capabilities: readonly (keyof A & string)[];
   /** Masks credentials and card data in a transport transcript before it is logged or stored. */
   readonly scrub: (transcript: string) => string;
+  /** Validates the plugin's own settings (the worker config's `providers[].options`); an empty strict object when the plugin has none. */
+  readonly config: z.ZodType;
+  /** The plugin's breaker defaults (the worker config may override them); the registry's defaults when absent. */
+  readonly breaker: BreakerOptionsInput | undefined;
+  /** Builds the handlers' `context.resources` at worker start (docs/providers.md, "Setup"). */
+  readonly setup?: (tools: SetupTools<unknown>) => unknown;
   /**
    * Reconciliation (optional): what became of an earlier call of `inquiry.type` made with
    * `context.idempotencyKey` (a worker died during it, or it timed out after sending). Resolves
@@ -124,20 +134,32 @@ export type ResultOf<P extends ProviderDefinition, T extends ActionTypes<P>> = z
  * What {@link defineProvider} accepts. The action table is written as two mapped types so that
  * TypeScript infers each action's request and result schema and types its handler from them.
  */
-export interface ProviderSpec<N extends string, Req extends Record<string, z.ZodType>, Res extends Record<string, z.ZodType>> {
+export interface ProviderSpec<
+  N extends string,
+  Req extends Record<string, z.ZodType>,
+  Res extends Record<string, z.ZodType>,
+  Cfg extends z.ZodType = z.ZodType,
+  R = undefined,
+> {
   readonly name: N;
   readonly version: string;
+  /** The plugin's own settings schema (credentials, merchant ids…), for the worker config's `options`. */
+  readonly config?: Cfg;
+  /** Breaker defaults for this provider (src/providers/breaker.ts option names). */
+  readonly breaker?: BreakerOptionsInput;
+  /** Called once per worker start, before any request: make the transports here; the result is `context.resources`. */
+  readonly setup?: (tools: SetupTools<z.output<Cfg>>) => R | Promise<R>;
   readonly actions: {
     readonly [T in keyof Req]: {
       readonly request: Req[T];
       readonly result: z.ZodType;
-      handler(payload: z.output<Req[T]>, context: ActionContext): Promise<ActionOutcome<z.input<Res[T & keyof Res]>>>;
+      handler(payload: z.output<Req[T]>, context: ActionContext<R>): Promise<ActionOutcome<z.input<Res[T & keyof Res]>>>;
     };
   } & { readonly [T in keyof Res]: { readonly result: Res[T] } };
   readonly scrub: (transcript: string) => string;
   readonly status?: (
     inquiry: { [T in keyof Req & string]: { readonly type: T; readonly payload: z.output<Req[T]> } }[keyof Req & string],
-    context: ActionContext,
+    context: ActionContext<R>,
   ) => Promise<ActionOutcome<z.input<Res[keyof Res]>> | null>;
 }
 
@@ -146,7 +168,9 @@ export type ActionTableOf<Req extends Record<string, z.ZodType>, Res extends Rec
   [T in keyof Req & string]: Action<Req[T], Res[T & keyof Res] extends z.ZodType ? Res[T & keyof Res] : z.ZodType>;
 };
 
-const SPEC_KEYS = new Set(['name', 'version', 'actions', 'scrub', 'status']);
+const SPEC_KEYS = new Set(['name', 'version', 'config', 'breaker', 'setup', 'actions', 'scrub', 'status']);
+/** The settings schema of a plugin that declares none: no options allowed. */
+const NO_CONFIG = z.strictObject({});
 const ACTION_KEYS = new Set(['request', 'result', 'handler']);
 const VERSION = /^[\x21-\x7e]{1,64}$/;
 /** A transcript `scrub` must clean: a test PAN as a form field, an XML element and a JSON string. */
@@ -171,7 +195,9 @@ export function defineProvider<
   const N extends string,
   Req extends Record<string, z.ZodType>,
   Res extends Record<string, z.ZodType>,
->(spec: ProviderSpec<N, Req, Res>): ProviderDefinition<N, ActionTableOf<Req, Res>> {
+  Cfg extends z.ZodType = z.ZodObject<Record<string, never>>,
+  R = undefined,
+>(spec: ProviderSpec<N, Req, Res, Cfg, R>): ProviderDefinition<N, ActionTableOf<Req, Res>> {
   if (!isRecord(spec)) throw invalid('a provider definition must be an object');
   for (const key of Object.keys(spec)) {
     if (!SPEC_KEYS.has(key)) throw invalid(maskPan(`unknown field "${key}" in the provider definition`));
@@ -193,6 +219,7 @@ export function defineProvider<
   if (typeof probe !== 'string') throw invalid(`${where}: scrub must return a string`);
   if (probe.includes('4111111111111111')) throw invalid(`${where}: scrub leaves card numbers in transcripts (try scrubCardNumbers)`);
   if (spec.status !== undefined && typeof spec.status !== 'function') throw invalid(`${where}: status must be a function`);
+  const deployment = checkDeploymentFields(where, spec);
 
   const table: unknown = spec.actions;
   if (!isRecord(table)) throw invalid(`${where}: actions must be an object of request type → action`);
@@ -211,8 +238,24 @@ export function defineProvider<
     actions: Object.freeze(actions) as ActionTableOf<Req, Res>,
     capabilities: Object.freeze(types) as readonly (keyof Req & string)[],
     scrub: spec.scrub,
+    ...deployment,
     ...(spec.status === undefined ? {} : { status: spec.status as ProviderDefinition<N, ActionTableOf<Req, Res>>['status'] }),
   });
+}
+
+/** `config`, `breaker` and `setup`: checked now, so a broken plugin fails when it loads, not at its first request. */
+function checkDeploymentFields(
+  where: string,
+  spec: { config?: unknown; breaker?: unknown; setup?: unknown },
+): Pick<ProviderDefinition, 'config' | 'breaker' | 'setup'> {
+  if (spec.config !== undefined && !(spec.config instanceof z.ZodType)) throw invalid(`${where}: config must be a zod 4 schema (from paygate's zod)`);
+  if (spec.setup !== undefined && typeof spec.setup !== 'function') throw invalid(`${where}: setup must be a function`);
+  if (spec.breaker !== undefined) parseBreakerOptions(spec.breaker, `${where}: breaker`);
+  return {
+    config: (spec.config as z.ZodType | undefined) ?? NO_CONFIG,
+    breaker: spec.breaker as BreakerOptionsInput | undefined,
+    ...(spec.setup === undefined ? {} : { setup: spec.setup as (tools: SetupTools<unknown>) => unknown }),
+  };
 }
 
 function checkAction(where: string, action: unknown): Action {

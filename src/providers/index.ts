@@ -26,3 +26,4 @@ export {
   type SoapTransportOptions, type TranscriptEntry, type TranscriptHook, type TlsOptionsInput, type XmlAnswer, type XmlDocument, type XmlTransport,
   type XmlTransportOptions,
 } from './transports/index.ts';
+export { createSetupTools, type ProviderDeployment, type SetupTools, type SetupToolsHandle, type SetupToolsInput } from './setup.ts';

@@ -21,6 +21,8 @@ export interface WorkerContext {
   /** The HMAC key of the payload digest (payload-digest.ts). */
   readonly digestKey: Buffer;
   readonly options: ResolvedWorkerOptions;
+  /** What each provider's `setup` returned: its handlers' `context.resources`. */
+  readonly resources: ReadonlyMap<string, unknown>;
   /** The worker's log, card numbers masked. */
   readonly log: ActionLogger;
   /** Aborted when `stop()` gives up waiting: handlers see it through their context's signal. */

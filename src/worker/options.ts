@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { isProviderDefinition, type ActionLogger, type ProviderDefinition } from '../providers/index.ts';
+import { isProviderDefinition, type ActionLogger, type ProviderDefinition, type TranscriptHook } from '../providers/index.ts';
 import { optionsSchema as stompOptionsSchema } from '../stomp/options.ts';
 import { WorkerError } from './errors.ts';
 import { idempotencyOptionsSchema } from './idempotency-store.ts';
@@ -84,6 +84,8 @@ export const workerOptionsSchema = z.strictObject({
    * (docs/idempotency.md, "Retention"), starting at start-up; 0 = never (another process purges).
    */
   purgeIntervalMs: z.number().int().nonnegative().default(3_600_000),
+  /** Receives every provider request and answer body, scrubbed by the plugin's `scrub` (conformance tests, debugging). */
+  transcript: z.custom<TranscriptHook>((value) => typeof value === 'function', 'a function').optional(),
   /** The clock (epoch ms). For tests and simulations; `Date.now` by default. */
   clock: z.custom<() => number>((value) => typeof value === 'function', 'a function returning epoch ms').default(() => Date.now),
 });

@@ -71,6 +71,7 @@ function actionContext(exchange: Exchange, request: RequestDocument, requestId: 
     requestId,
     signal: AbortSignal.any([context.hardStop, AbortSignal.timeout(remainingMs)]),
     log: context.log,
+    resources: context.resources.get(exchange.provider.name),
   };
 }
 

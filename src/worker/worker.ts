@@ -8,7 +8,7 @@
  * event (`error` is emitted only when someone listens).
  */
 import { EventEmitter } from 'node:events';
-import { maskingLogger, type ActionLogger, type ProviderDefinition } from '../providers/index.ts';
+import { maskingLogger, type ActionLogger, type BreakerSnapshot, type ProviderDefinition } from '../providers/index.ts';
 import { StompConnection, type StompMessage, type Subscription } from '../stomp/index.ts';
 import { loadIdentity, TrustStore } from '../wire/index.ts';
 import type { Disposition, WorkerContext } from './context.ts';
@@ -16,6 +16,7 @@ import { describeError } from './describe-error.ts';
 import { handleMessage } from './dispatch.ts';
 import type { WorkerErrorEvent, WorkerEvents } from './events.ts';
 import { GroupCommitStore } from './group-commit.ts';
+import { startPlugins, type StartedPlugins } from './plugins.ts';
 import { IdempotencyStore } from './idempotency-store.ts';
 import { parseWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.ts';
 import { deriveDigestKey } from './payload-digest.ts';
@@ -34,6 +35,7 @@ export interface StopOptions {
 export class Worker extends EventEmitter<WorkerEvents> {
   readonly #context: WorkerContext;
   readonly #store: IdempotencyStore;
+  readonly #plugins: StartedPlugins;
   readonly #hardStop = new AbortController();
   readonly #inFlight = new Set<Promise<void>>();
   readonly #subscriptions: Subscription[] = [];
@@ -42,16 +44,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private constructor(
     options: ResolvedWorkerOptions,
-    resources: Pick<WorkerContext, 'connection' | 'identity' | 'trust'> & { readonly store: IdempotencyStore },
+    parts: Pick<WorkerContext, 'connection' | 'identity' | 'trust' | 'log'> & { readonly store: IdempotencyStore; readonly plugins: StartedPlugins },
   ) {
     super();
-    this.#store = resources.store;
+    const { store, plugins, ...resources } = parts;
+    this.#store = store;
+    this.#plugins = plugins;
     this.#context = {
       ...resources,
-      store: new GroupCommitStore(resources.store),
+      store: new GroupCommitStore(store),
+      resources: plugins.resources,
       digestKey: deriveDigestKey(resources.identity.privateKey),
       options,
-      log: maskingLogger(options.log ?? SILENT),
       hardStop: this.#hardStop.signal,
       reportHandlerError: (event) => this.#emitSafely('handler-error', event),
       reportError: (event) => this.#reportError(event),
@@ -59,26 +63,32 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /**
-   * Validates the options, loads the gateway identity and the trust anchors, opens the
-   * idempotency store, connects to the broker and subscribes to every provider's queue. Resolves
-   * once every subscription is confirmed by the broker.
+   * Validates the options, loads the gateway identity and the trust anchors, starts the provider
+   * plugins (their settings, breakers and `setup`), opens the idempotency store, connects to the
+   * broker and subscribes to every provider's queue. Resolves once every subscription is
+   * confirmed by the broker.
    *
    * @throws WorkerError `WORKER_BAD_OPTIONS` / `STORE_BAD_OPTIONS` / `STORE_FAILED`, WireError
-   *   `BAD_KEY` (identity or trust PEM), StompError (`STOMP_CANNOT_CONNECT`, …).
+   *   `BAD_KEY` (identity or trust PEM), ProviderError `PROVIDER_INVALID` (a plugin's setup or
+   *   transport options), StompError (`STOMP_CANNOT_CONNECT`, …).
    */
   static async start(options: WorkerOptions): Promise<Worker> {
     const resolved = parseWorkerOptions(options);
     const identity = loadIdentity(resolved.identity.cert, resolved.identity.key);
     const trust = new TrustStore(resolved.trust);
-    const store = IdempotencyStore.open(resolved.idempotency);
+    const log = maskingLogger(resolved.log ?? SILENT);
+    const plugins = await startPlugins(resolved, log, resolved.transcript);
+    let store: IdempotencyStore | undefined;
     let connection: StompConnection;
     try {
+      store = IdempotencyStore.open(resolved.idempotency);
       connection = await StompConnection.connect(resolved.stomp);
     } catch (error) {
-      store.close();
+      store?.close();
+      await plugins.close();
       throw error;
     }
-    const worker = new Worker(resolved, { connection, identity, trust, store });
+    const worker = new Worker(resolved, { connection, identity, trust, store, plugins, log });
     try {
       await worker.#subscribeAll();
     } catch (error) {
@@ -116,6 +126,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return this.#inFlight.size;
   }
 
+  /** Breaker state per provider endpoint (for health and metrics). */
+  breakerSnapshot(): BreakerSnapshot[] {
+    return this.#plugins.snapshot();
+  }
+
   /** The provider plugins served, in the order given. */
   get providers(): readonly ProviderDefinition[] {
     return this.#context.options.providers;
@@ -145,6 +160,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const { connection } = this.#context;
     await Promise.allSettled(this.#subscriptions.splice(0).map((subscription) => subscription.unsubscribe()));
     this.#store.close();
+    await this.#plugins.close();
     await connection.close().catch((error: unknown) => this.#reportError({ stage: 'connection', ...describeError(error), requeued: false }));
   }
 

@@ -58,6 +58,7 @@ export async function runCounting(request: ReceivedRequest): Promise<Answer> {
       idempotencyKey: document.idempotency_key,
       requestId: document.id,
       signal: new AbortController().signal,
+      resources: undefined,
       log: silent,
     };
     const action = counting.actions[document.type as 'authorize'];

@@ -20,7 +20,7 @@ const card = { number: PAN, exp_month: 12, exp_year: 2040, cvc: '123' };
 function context(key: string, signal: AbortSignal = new AbortController().signal): ActionContext {
   const lines: string[] = [];
   const log = (message: string, fields?: Readonly<Record<string, unknown>>) => void lines.push(`${message} ${inspect(fields)}`);
-  return { idempotencyKey: key, requestId: '6f1c0d2e-8b1a-4c6e-9f00-1234567890ab', signal, log: { info: log, warn: log, error: log } };
+  return { idempotencyKey: key, requestId: '6f1c0d2e-8b1a-4c6e-9f00-1234567890ab', signal, log: { info: log, warn: log, error: log }, resources: undefined };
 }
 
 /** Runs `fn`, expects a ProviderError, and returns it. */
