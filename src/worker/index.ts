@@ -3,7 +3,7 @@
  * configuration file, its events and errors, and the idempotency store it runs on.
  */
 export { Worker, type StopOptions } from './worker.ts';
-export { startWorkerFromConfig, type WorkerOverrides } from './from-config.ts';
+export { startWorkerFromConfig, workerOptionsFromConfig, type WorkerOverrides } from './from-config.ts';
 export { workerOptionsSchema, parseWorkerOptions, defaultWorkerId, type WorkerOptions, type ResolvedWorkerOptions } from './options.ts';
 export type { WorkerEvents, ProcessedEvent, DeadLetterEvent, HandlerErrorEvent, WorkerErrorEvent } from './events.ts';
 export { WorkerError, WORKER_ERROR_CODES, type WorkerErrorCode } from './errors.ts';
