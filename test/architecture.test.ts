@@ -54,6 +54,15 @@ describe('dependency rules', () => {
     expect(offending).toEqual([]);
   });
 
+  it('only the wire layer and provider plugins reveal card data (revealSecret)', () => {
+    const allowed = (file: string): boolean => file.startsWith('src/wire/') || /^providers\/[^/]+\//.test(file);
+    const files = [...sources('src'), ...sources('providers')].filter((f) => !f.endsWith('.test.ts'));
+    const offending = files.filter((f) => !allowed(f) && /\brevealSecret\b/.test(readFileSync(join(root, f), 'utf8')));
+    expect(offending).toEqual([]);
+    // The check sees a use: the YAML codec is one.
+    expect(sources('src/wire').some((f) => /\brevealSecret\b/.test(readFileSync(join(root, f), 'utf8')))).toBe(true);
+  });
+
   it('the checker sees imports (it would flag src/cli, which may use everything)', () => {
     expect(importsOf('src/cli/main.ts')).toContain('src/cli/certs.ts');
   });
