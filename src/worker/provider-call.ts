@@ -89,7 +89,24 @@ async function callHandler(exchange: Exchange, request: RequestDocument, payload
     return reconcile(exchange, request, payload, request.id);
   }
   if (outcome.status === 'unknown') return respondUnknown(exchange, request, outcome);
+  if (outcome.status === 'declined' && outcome.error.retryable) return releaseKey(exchange, request, outcomeAnswer(outcome));
   return storeAndSend(exchange, refOf(request), request.idempotency_key, outcomeAnswer(outcome));
+}
+
+/**
+ * A decline the provider says may be retried (`retryable: true`: its own error, nothing
+ * recorded) is not the operation's final answer: the key is freed, not completed, so a retry with
+ * the same key reaches the provider again instead of getting this decline back forever.
+ */
+async function releaseKey(exchange: Exchange, request: RequestDocument, answer: Answer): Promise<Disposition> {
+  const { context, provider } = exchange;
+  try {
+    await context.store.abandon({ provider: provider.name, idempotencyKey: request.idempotency_key, workerId: context.options.workerId });
+  } catch (storeError) {
+    // The entry stays in progress: a retry reconciles through `status` instead of calling again.
+    context.reportError({ stage: 'store', provider: provider.name, ...describeError(storeError), requeued: false });
+  }
+  return respond(exchange, refOf(request), answer);
 }
 
 /**
@@ -111,6 +128,7 @@ export async function reconcile(exchange: Exchange, request: RequestDocument, pa
     return respondUnknown(exchange, request);
   }
   if (outcome.status === 'unknown') return respondUnknown(exchange, request, outcome);
+  if (outcome.status === 'declined' && outcome.error.retryable) return releaseKey(exchange, request, outcomeAnswer(outcome));
   return storeAndSend(exchange, refOf(request), request.idempotency_key, outcomeAnswer(outcome));
 }
 

@@ -16,7 +16,7 @@ import { findPans } from '../helpers/pan-scan.ts';
 import { TEST_PAN, authorizePayload, requestDoc, startHarness, until, type Harness } from './harness.ts';
 
 /** A plugin whose handlers fail: `charge` throws (quoting a card number), `refuse` never reaches its provider. */
-const calls = { charge: 0, refuse: 0, unreachable: 0 };
+const calls = { charge: 0, refuse: 0, unreachable: 0, busy: 0 };
 const flaky = defineProvider({
   name: 'flaky',
   version: '0.1.0',
@@ -35,6 +35,17 @@ const flaky = defineProvider({
       async handler() {
         calls.refuse += 1;
         throw providerNotCalled('circuit breaker open');
+      },
+    },
+    busy: {
+      request: z.strictObject({ order_id: z.string() }),
+      result: z.strictObject({ ok: z.boolean() }),
+      async handler() {
+        calls.busy += 1;
+        if (calls.busy === 1) {
+          return { status: 'declined', error: { code: 'PROCESSING_ERROR', message: 'provider busy, nothing recorded', retryable: true } };
+        }
+        return { status: 'approved', result: { ok: true } };
       },
     },
     unreachable: {
@@ -158,6 +169,19 @@ describe('idempotency through the worker', () => {
     expect(reply.error?.message).toContain('circuit breaker open');
     await h.roundTrip({ ...doc, id: crypto.randomUUID() }, '/queue/paygate.flaky');
     expect(calls.refuse).toBe(2);
+  });
+
+  it('a retryable decline (the provider recorded nothing) is sent but not stored: a retry with the same key reaches the provider again', async () => {
+    const doc = requestDoc({ provider: 'flaky', type: 'busy', idempotency_key: 'flaky-busy', payload: { order_id: 'o-busy' } });
+    const first = await h.roundTrip(doc, '/queue/paygate.flaky');
+    expect(first).toMatchObject({ status: 'declined', error: { code: 'PROCESSING_ERROR', retryable: true } });
+    const retry = await h.roundTrip({ ...doc, id: crypto.randomUUID() }, '/queue/paygate.flaky');
+    expect(retry).toMatchObject({ status: 'approved', result: { ok: true } });
+    expect(calls.busy).toBe(2);
+    // …and the approval is the operation's answer from now on.
+    const again = await h.roundTrip({ ...doc, id: crypto.randomUUID() }, '/queue/paygate.flaky');
+    expect(again).toMatchObject({ status: 'approved' });
+    expect(calls.busy).toBe(2);
   });
 
   it("a transport's PROVIDER_UNAVAILABLE (never sent) is the reply's code, retryable, and frees the key", async () => {
