@@ -3,12 +3,10 @@
  * The one place where card data is revealed: the clear PAN and CVV exist only inside the
  * arguments handed to the transport, whose transcripts the plugin's `scrub` masks.
  *
- * `revealSecret` is the wire layer's documented door for "provider transformers" (its TSDoc in
- * src/wire/secret.ts), but src/wire/index.ts does not export it and src/providers/index.ts offers
- * no replacement yet ("later the provider transport context"), so this file imports it from
- * src/wire/secret.ts directly: the plugin's single exception to "import only the two index files".
+ * `revealSecret` is the wire layer's door for provider transformers; test/architecture.test.ts
+ * keeps it out of every other module.
  */
-import { revealSecret } from '../../src/wire/secret.ts';
+import { revealSecret } from '../../src/wire/index.ts';
 import type { CardContext } from './resources.ts';
 import type { CaptureRequest, PaymentRequest, RefundRequest, VoidRequest } from './schemas.ts';
 

@@ -1,9 +1,6 @@
-import type { Card, Money } from '../../src/wire/index.ts';
-// The one place the plugin reads card data in clear. The wire's public surface does not export
-// `revealSecret` (src/wire/index.ts reserves it for "the provider transport context", which does
-// not exist yet); src/wire/secret.ts names provider transformers as its sanctioned callers and
-// test/architecture.test.ts allows them. See README "The plugin" → "Card data".
-import { revealSecret } from '../../src/wire/secret.ts';
+// The one place the plugin reads card data in clear: `revealSecret` is the wire's door for provider
+// transformers (test/architecture.test.ts keeps it out of everything else). README "Card data".
+import { revealSecret, type Card, type Money } from '../../src/wire/index.ts';
 import { toAmt } from './amounts.ts';
 import { msgSubIdFor } from './msgsubid.ts';
 
