@@ -54,6 +54,17 @@ describe('dependency rules', () => {
     expect(offending).toEqual([]);
   });
 
+  it('provider plugins (and their sandboxes) use only the public surfaces of src/providers and src/wire', () => {
+    const plugins = sources('providers').filter((f) => !f.endsWith('.test.ts') && !/(^|\/)test-[^/]*\.ts$/.test(f));
+    expect(plugins.length).toBeGreaterThan(0);
+    const offending = plugins.flatMap((file) =>
+      importsOf(file)
+        .filter((target) => target.startsWith('src/') && target !== 'src/providers/index.ts' && target !== 'src/wire/index.ts')
+        .map((target) => `${file} → ${target}`),
+    );
+    expect(offending).toEqual([]);
+  });
+
   it('only the wire layer and provider plugins reveal card data (revealSecret)', () => {
     const allowed = (file: string): boolean => file.startsWith('src/wire/') || /^providers\/[^/]+\//.test(file);
     const files = [...sources('src'), ...sources('providers')].filter((f) => !f.endsWith('.test.ts'));
