@@ -50,7 +50,7 @@ export function describeConformance<P extends ProviderDefinition, S>(spec: Confo
     it('answers ping through the full path', async () => {
       const reply = await run.ping();
       expect(reply.status).toBe('approved');
-      expect(reply.result).toEqual(expect.objectContaining({}));
+      expect(reply.result).toMatchObject({ provider: spec.provider.name, version: spec.provider.version });
     });
     const knobs = spec.sandbox.knobs;
     if (knobs === undefined) it.todo('sandbox down → PROVIDER_UNAVAILABLE, then approves after recovery (the spec gives no knobs)');
