@@ -217,6 +217,34 @@ describe('giftcard: idempotency and reconciliation', () => {
     },
   );
 
+  it('a balance whose answer was broken is asked again when retried with the same key', async () => {
+    const key = randomUUID();
+    sandbox.knobs.malformed = 'doctype';
+    try {
+      expect(await send('balance', { card_number: USD, pin: '2222' }, key)).toMatchObject({ status: 'unknown' });
+    } finally {
+      sandbox.knobs.malformed = null;
+    }
+    const calls = sandbox.calls.byOperation.balance ?? 0;
+    expect(await send('balance', { card_number: USD, pin: '2222' }, key)).toMatchObject({ status: 'approved', result: { balance: { value: 5_000, currency: 'USD' } } });
+    expect(sandbox.calls.byOperation.balance).toBe(calls + 1);
+  });
+
+  it('a void whose answer was lost is reconciled by reference: voided once', async () => {
+    const redeemed = await send('redeem', { card_number: SMALL, pin: '4321', amount: eur(40) });
+    const id = redeemed.result?.transaction_id ?? '';
+    const key = `void-${randomUUID()}`;
+    sandbox.knobs.hangUp = 'after-charge';
+    try {
+      expect(await send('void', { transaction_id: id }, key)).toMatchObject({ status: 'unknown' });
+    } finally {
+      sandbox.knobs.hangUp = null;
+    }
+    const reply = await send('void', { transaction_id: id }, key);
+    expect(reply).toMatchObject({ status: 'approved', result: { transaction_id: movementsOf(key)[0]?.id, voided_transaction_id: id, amount: eur(40) } });
+    expect(sandbox.ledger.filter((entry) => entry.parentId === id)).toHaveLength(1);
+  });
+
   it('a broken answer to a redeem is reconciled by a retry with the same key', async () => {
     const key = `bomb-${randomUUID()}`;
     const payload = { card_number: CARD, pin: '1234', amount: eur(50) };
