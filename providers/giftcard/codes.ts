@@ -27,9 +27,5 @@ const table: ProviderCodeTable = {
 /** {@link table}, frozen. */
 export const GIFTCARD_CODE_TABLE: ProviderCodeTable = Object.freeze(table);
 
-/** The code of an approved answer. */
-export const APPROVED_CODE = 'ok';
-/** The code of a `status` lookup that found nothing. */
-export const NOT_FOUND_CODE = 'not_found';
 /** HTTP statuses whose XML body is still an answer (`invalid_request`, `unauthorized`, `reference_conflict`). */
 export const ANSWER_STATUSES: readonly number[] = Object.freeze([400, 401, 409]);
