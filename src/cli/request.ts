@@ -10,11 +10,9 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import type { CommanderError } from 'commander';
-import { createGateway, RemoteError, type GatewayReply } from '../client/index.ts';
+import type { GatewayReply } from '../client/index.ts';
 import { PaygateError } from '../errors.ts';
-import { loadProvider } from '../providers/index.ts';
 import { decodeYaml, encodeYaml } from '../wire/index.ts';
-import { loadClientConfig } from './client-config.ts';
 import { guarded, readInput, REFUSED_EXIT_CODE } from './io.ts';
 
 /** Exit code of a reply that is an answer but not a final one (pending, action_required, unknown). */
@@ -50,6 +48,12 @@ export function requestCommand(): Command {
 }
 
 async function runRequest(provider: string, type: string, o: RequestCliOptions): Promise<void> {
+  // Loaded on use: other commands never pay for the SDK, the plugin contract and the worker's config schema.
+  const [{ createGateway, RemoteError }, { loadProvider }, { loadClientConfig }] = await Promise.all([
+    import('../client/index.ts'),
+    import('../providers/index.ts'),
+    import('./client-config.ts'),
+  ]);
   const config = loadClientConfig(o.config ?? process.env.PAYGATE_CLIENT_CONFIG ?? DEFAULT_CONFIG);
   const payload = decodeYaml(await readInput(o.data));
   const entry = config.providers.find((p) => p.name === provider);

@@ -10,8 +10,6 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import type { CommanderError } from 'commander';
-import { loadWorkerConfig } from '../worker/config.ts';
-import { startWorkerFromConfig } from '../worker/index.ts';
 import { guarded, REFUSED_EXIT_CODE } from './io.ts';
 
 interface WorkerCliOptions {
@@ -39,6 +37,8 @@ export function workerCommand(): Command {
     .exitOverride((error: CommanderError) => process.exit(error.exitCode === 0 ? 0 : REFUSED_EXIT_CODE))
     .action(
       guarded(async (o: WorkerCliOptions) => {
+        // Loaded on use: other commands never pay for the worker, its plugins and their transports.
+        const { loadWorkerConfig, startWorkerFromConfig } = await import('../worker/index.ts');
         const config = loadWorkerConfig(o.config);
         const log = { info: jsonLines('info'), warn: jsonLines('warn'), error: jsonLines('error') };
         const worker = await startWorkerFromConfig(config, { log });

@@ -20,10 +20,12 @@ export {
   providerCodeSchema, providerResultFields, approved, declined, unknownOutcome, mapProviderCode,
   type StandardErrorCode, type StandardCodeInfo, type AvsResult, type CvvResult, type OutcomeOptions, type ProviderCodeTable, type MappedProviderCode,
 } from './outcome.ts';
-export {
-  createFormTransport, createXmlTransport, createSoapTransport, createScrub, isSensitiveFieldName, maskSensitiveFields, scrubTranscript, TRANSPORT_DEFAULTS,
-  type CallOptions, type FormAnswer, type FormTransport, type FormTransportOptions, type SoapAnswer, type SoapFault, type SoapTransport,
-  type SoapTransportOptions, type TranscriptEntry, type TranscriptHook, type TlsOptionsInput, type XmlAnswer, type XmlDocument, type XmlTransport,
-  type XmlTransportOptions,
+// Transports and plugin set-up are values only the worker needs (they load undici, soap and the
+// XML libraries): the worker imports them from ./transports/index.ts and ./setup.ts. Plugins reach
+// them through `setup(tools)`, so this surface — which the SDK loads too — exports their types only.
+export { createScrub, isSensitiveFieldName, maskSensitiveFields, scrubTranscript } from './transports/scrub.ts';
+export type {
+  CallOptions, FormAnswer, FormTransport, FormTransportOptions, SoapAnswer, SoapFault, SoapTransport, SoapTransportOptions, TranscriptEntry,
+  TranscriptHook, TlsOptionsInput, XmlAnswer, XmlDocument, XmlTransport, XmlTransportOptions,
 } from './transports/index.ts';
-export { createSetupTools, type ProviderDeployment, type SetupTools, type SetupToolsHandle, type SetupToolsInput } from './setup.ts';
+export type { ProviderDeployment, SetupTools, SetupToolsHandle, SetupToolsInput } from './setup.ts';

@@ -5,10 +5,8 @@
  * deployment's endpoint, TLS and deadline and send every call through the breaker. What `setup`
  * returns is the handlers' `context.resources`.
  */
-import {
-  BreakerRegistry, createSetupTools, type ActionLogger, type BreakerSnapshot, type ProviderDefinition, type SetupToolsHandle,
-  type TranscriptHook,
-} from '../providers/index.ts';
+import { BreakerRegistry, type ActionLogger, type BreakerSnapshot, type ProviderDefinition, type TranscriptHook } from '../providers/index.ts';
+import { createSetupTools, type SetupToolsHandle } from '../providers/setup.ts';
 import { maskPan } from '../wire/index.ts';
 import { WorkerError } from './errors.ts';
 import type { ResolvedWorkerOptions } from './options.ts';

@@ -3,7 +3,7 @@
  * answers that are not name-value pairs; plus connection reuse through the endpoint's pool.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFormTransport, type FormTransport } from '../../../src/providers/index.ts';
+import { createFormTransport, type FormTransport } from '../../../src/providers/transports/index.ts';
 import type { TestPki } from '../../helpers/pki.ts';
 import { BODY_MARKER, expectTransportError, startServer, TEST_PAN, testPki, type Route, type TestServer } from './support.ts';
 

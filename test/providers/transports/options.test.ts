@@ -1,6 +1,7 @@
 /** Transport options: zod-validated, defaults in one place, TLS verification cannot be switched off. */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createFormTransport, createXmlTransport, ProviderError, TRANSPORT_DEFAULTS } from '../../../src/providers/index.ts';
+import { ProviderError } from '../../../src/providers/index.ts';
+import { createFormTransport, createXmlTransport, TRANSPORT_DEFAULTS } from '../../../src/providers/transports/index.ts';
 import { endpointOptionsSchema } from '../../../src/providers/transports/options.ts';
 import { tlsConnectOptions } from '../../../src/providers/transports/tls.ts';
 import type { TestPki } from '../../helpers/pki.ts';

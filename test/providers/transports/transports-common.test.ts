@@ -8,7 +8,7 @@ import { createServer as createTcpServer, type AddressInfo, type Socket } from '
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createFormTransport, createSoapTransport, createXmlTransport, scrubTranscript } from '../../../src/providers/index.ts';
+import { createFormTransport, createSoapTransport, createXmlTransport, scrubTranscript } from '../../../src/providers/transports/index.ts';
 import { TransportError } from '../../../src/providers/transport-errors.ts';
 import type { TranscriptHook } from '../../../src/providers/transports/transcript.ts';
 import { findPans } from '../../helpers/pan-scan.ts';

@@ -3,7 +3,7 @@
  * (an XML bomb is refused at once), values kept as strings, everything else a typed error.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createXmlTransport, type XmlDocument, type XmlTransportOptions } from '../../../src/providers/index.ts';
+import { createXmlTransport, type XmlDocument, type XmlTransportOptions } from '../../../src/providers/transports/index.ts';
 import type { TestPki } from '../../helpers/pki.ts';
 import { BODY_MARKER, expectTransportError, startServer, TEST_PAN, testPki, timeToSettle, type Route, type TestServer } from './support.ts';
 import { billionLaughs } from './xml-samples.ts';
