@@ -16,6 +16,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STANDARD_DECLINE_CODES, STANDARD_ERROR_CODES, type ProviderDefinition } from '../../src/providers/index.ts';
+import { parseTestBrokers, type BrokerDescriptor } from '../helpers/brokers.ts';
 import { checkOutage } from './outage.ts';
 import { describeSent, newKey, type ConformanceRun as Run } from './run.ts';
 import { ConformanceRun } from './run.ts';
@@ -32,10 +33,18 @@ interface Approval {
 
 type LooseCases = Readonly<Record<string, ActionCases<ProviderDefinition, never> | undefined>>;
 
-/** Registers the conformance suite for `spec.provider` (call it at the top level of a test file). */
+/**
+ * Registers the conformance suite for `spec.provider` (call it at the top level of a test file),
+ * once per broker of the matrix (`PAYGATE_TEST_BROKERS`: the embedded broker by default; CI adds
+ * RabbitMQ and ActiveMQ).
+ */
 export function describeConformance<P extends ProviderDefinition, S>(spec: ConformanceSpec<P, S>): void {
-  describe(`conformance: provider ${spec.provider.name}`, () => {
-    const run = new ConformanceRun(spec);
+  for (const broker of parseTestBrokers(process.env.PAYGATE_TEST_BROKERS)) describeOnBroker(spec, broker);
+}
+
+function describeOnBroker<P extends ProviderDefinition, S>(spec: ConformanceSpec<P, S>, broker: BrokerDescriptor): void {
+  describe(`conformance: provider ${spec.provider.name} on ${broker.name}`, () => {
+    const run = new ConformanceRun(spec, broker);
     const cases = spec.cases as unknown as LooseCases;
     const approvals = new Map<string, Approval>();
     beforeAll(() => run.start(), 120_000);

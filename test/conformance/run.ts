@@ -6,6 +6,7 @@
 import { RemoteError, type GatewayReply, type PingResult, type RequestOptions } from '../../src/client/index.ts';
 import type { ProviderDefinition } from '../../src/providers/index.ts';
 import type { ProviderSettingsInput } from '../../src/worker/options.ts';
+import type { BrokerDescriptor } from '../helpers/brokers.ts';
 import { startFullPath, type FullPath } from '../helpers/full-path.ts';
 import { makeTestPki } from '../helpers/pki.ts';
 import { Capture } from './capture.ts';
@@ -42,7 +43,11 @@ export class ConformanceRun<P extends ProviderDefinition, S> {
   #sandbox: S | undefined;
   #settings: ProviderSettingsInput | undefined;
 
-  constructor(readonly spec: ConformanceSpec<P, S>) {
+  constructor(
+    readonly spec: ConformanceSpec<P, S>,
+    /** The broker of the matrix this run uses (DESIGN §6); the embedded one when absent. */
+    readonly broker?: BrokerDescriptor,
+  ) {
     for (const cases of Object.values<ActionCases<P, never>>(spec.cases as never)) {
       for (const source of [cases.approve, ...(cases.declines ?? []).map((d) => d.payload)]) {
         if (typeof source !== 'function') collectPayloadSecrets(this.secrets, source);
@@ -62,6 +67,7 @@ export class ConformanceRun<P extends ProviderDefinition, S> {
       provider: this.spec.provider,
       settings,
       pki,
+      ...(this.broker === undefined ? {} : { broker: this.broker }),
       worker: { transcript: this.capture.transcriptHook, log: this.capture.log },
     });
   }
