@@ -13,7 +13,7 @@ import { defineProvider, scrubCardNumbers } from '../../src/providers/index.ts';
 import { Worker } from '../../src/worker/index.ts';
 import { makeTempDir, makeTestPki } from '../helpers/pki.ts';
 import { nodeOf } from '../integration/support.ts';
-import { requestDoc, startHarness, until, type Harness } from './harness.ts';
+import { requestDoc, startHarness, type Harness } from './harness.ts';
 
 /** A provider answering `ACK=Success&ECHO=<order>&USER=<user>` to every form POST; counts what it receives. */
 let hits = 0;
@@ -27,6 +27,14 @@ const echo = defineProvider({
   breaker: { volumeThreshold: 2, errorThresholdPercentage: 50, resetTimeout: 60_000 },
   setup: (tools) => ({ api: tools.formTransport(), user: tools.config.user }),
   actions: {
+    refuse: {
+      request: z.strictObject({ order_id: z.string() }),
+      result: z.strictObject({ echoed: z.string(), user: z.string() }),
+      async handler(payload, context) {
+        await context.resources.api.post('/nvp', { ORDER: payload.order_id, USER: context.resources.user }, { signal: context.signal });
+        return { status: 'declined', error: { code: 'CARD_DECLINED', message: 'declined by the test provider', retryable: false } };
+      },
+    },
     charge: {
       request: z.strictObject({ order_id: z.string() }),
       result: z.strictObject({ echoed: z.string(), user: z.string() }),
@@ -73,15 +81,25 @@ describe('plugin setup through the worker', () => {
     expect(h.worker.breakerSnapshot()).toEqual([expect.objectContaining({ provider: 'echo', endpoint, state: 'closed', successes: 1 })]);
   });
 
+  it('a run of declines never opens the breaker: they are answers, not failures', async () => {
+    for (let i = 0; i < 12; i += 1) {
+      const reply = await h.roundTrip(requestDoc({ provider: 'echo', type: 'refuse', payload: { order_id: `d-${i}` } }), '/queue/paygate.echo');
+      expect(reply).toMatchObject({ status: 'declined', error: { code: 'CARD_DECLINED' } });
+    }
+    expect(h.worker.breakerSnapshot()[0]).toMatchObject({ state: 'closed', failures: 0 });
+  });
+
   it('sends calls through the breaker: an unreachable provider opens it, and then nothing is even tried', async () => {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
     const before = hits;
-    for (const order of ['o-2', 'o-3']) {
-      const reply = await h.roundTrip(requestDoc({ provider: 'echo', type: 'charge', payload: { order_id: order } }), '/queue/paygate.echo');
+    // Failures until the error rate over the rolling window (the declines above count as
+    // successes) passes the threshold.
+    for (let i = 0; i < 30 && h.worker.breakerSnapshot()[0]?.state !== 'open'; i += 1) {
+      const reply = await h.roundTrip(requestDoc({ provider: 'echo', type: 'charge', payload: { order_id: `o-${i}` } }), '/queue/paygate.echo');
       expect(reply).toMatchObject({ status: 'error', error: { code: 'PROVIDER_UNAVAILABLE', retryable: true } });
     }
-    await until(() => h.worker.breakerSnapshot()[0]?.state === 'open');
+    expect(h.worker.breakerSnapshot()[0]?.state).toBe('open');
     const reply = await h.roundTrip(requestDoc({ provider: 'echo', type: 'charge', payload: { order_id: 'o-4' } }), '/queue/paygate.echo');
     expect(reply).toMatchObject({ status: 'error', error: { code: 'PROVIDER_UNAVAILABLE', retryable: true } });
     expect(reply.error?.message).toMatch(/breaker|open/i);
