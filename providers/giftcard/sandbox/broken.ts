@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { GARBAGE, HTML_PAGE, sendTruncated, sendWhole } from '../../_sandbox-kit/broken.ts';
 import type { GiftcardMalformed } from './knobs.ts';
 
 /**
@@ -15,12 +16,7 @@ import type { GiftcardMalformed } from './knobs.ts';
  *   DOCTYPE declares an external entity (`file:///etc/passwd`) used in `<message>`.
  */
 
-/** The HTML page of `malformed: 'html'`. */
-export const HTML_PAGE = '<html><head><title>Service Temporarily Unavailable</title></head>'
-  + '<body><h1>Service Temporarily Unavailable</h1><p>Please try again later.</p></body></html>\n';
-
-/** The bytes of `malformed: 'garbage'`: 0x00 to 0xff, twice. */
-export const GARBAGE: Buffer = Buffer.from([...Array(512).keys()].map((i) => i % 256));
+export { HTML_PAGE, GARBAGE, errorPage } from '../../_sandbox-kit/broken.ts';
 
 function billionLaughs(): string {
   const levels = ['<!ENTITY lol0 "lol">'];
@@ -37,29 +33,15 @@ export const DOCTYPE_ANSWER = '<?xml version="1.0" encoding="UTF-8"?>\n'
   + '<!DOCTYPE response [ <!ENTITY xxe SYSTEM "file:///etc/passwd"> ]>\n'
   + '<response><result>approved</result><code>ok</code><message>&xxe;</message></response>\n';
 
-/** The error page sent with `failStatus`. */
-export function errorPage(status: number): string {
-  return `<html><head><title>${status} Error</title></head><body><h1>${status} Error</h1></body></html>\n`;
-}
-
 const XML = 'application/xml; charset=utf-8';
-
-function whole(res: ServerResponse, contentType: string, body: string | Buffer): void {
-  res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-}
 
 /** Sends the broken answer of `kind` in place of `answer`. */
 export function sendMalformed(res: ServerResponse, kind: GiftcardMalformed, answer: string): void {
   switch (kind) {
-    case 'html': return whole(res, 'text/html; charset=utf-8', HTML_PAGE);
-    case 'garbage': return whole(res, XML, GARBAGE);
-    case 'xml-bomb': return whole(res, XML, XML_BOMB);
-    case 'doctype': return whole(res, XML, DOCTYPE_ANSWER);
-    case 'truncated': {
-      const bytes = Buffer.from(answer);
-      res.writeHead(200, { 'content-type': XML, 'content-length': bytes.length });
-      res.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () => res.socket?.end());
-    }
+    case 'html': return sendWhole(res, 'text/html; charset=utf-8', HTML_PAGE);
+    case 'garbage': return sendWhole(res, XML, GARBAGE);
+    case 'xml-bomb': return sendWhole(res, XML, XML_BOMB);
+    case 'doctype': return sendWhole(res, XML, DOCTYPE_ANSWER);
+    case 'truncated': return sendTruncated(res, XML, answer);
   }
 }

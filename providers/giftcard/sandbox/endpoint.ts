@@ -1,5 +1,5 @@
 import type { GiftcardApi } from './api.ts';
-import type { Endpoint, ProcessedCall } from './exchange.ts';
+import type { Endpoint, ProcessedCall } from '../../_sandbox-kit/exchange.ts';
 
 /**
  * The XML endpoint behind the exchange: `application/xml` (or `text/xml`) in, `application/xml`

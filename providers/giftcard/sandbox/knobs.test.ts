@@ -3,6 +3,7 @@ import { findPans } from '../../../test/helpers/pan-scan.ts';
 import { makeTestPki } from '../../../test/helpers/pki.ts';
 import { DOCTYPE_ANSWER, GARBAGE, HTML_PAGE, XML_BOMB } from './broken.ts';
 import { startGiftcardSandbox } from './sandbox.ts';
+import { readTruncated } from '../../_sandbox-kit/test-support.ts';
 import { call, CARD, post, requestXml, send, useSandbox, type Fixture } from './test-support.ts';
 
 const fixture = useSandbox();
@@ -86,15 +87,7 @@ describe('giftcard sandbox knobs', () => {
   it("malformed 'truncated' promises the whole answer and sends half of it", async () => {
     fixture.sandbox.knobs.malformed = 'truncated';
     const response = await send(fixture, redeem('tr-1'));
-    const declared = Number(response.headers['content-length']);
-    const received: Buffer[] = [];
-    let failure: unknown;
-    try {
-      for await (const chunk of response.body) received.push(chunk as Buffer);
-    } catch (error) {
-      failure = error;
-    }
-    const text = Buffer.concat(received).toString();
+    const { declared, text, failure } = await readTruncated(response);
     expect(failure).toBeInstanceOf(Error);
     expect(text.length).toBe(Math.floor(declared / 2));
     expect(text).toMatch(/^<\?xml/);

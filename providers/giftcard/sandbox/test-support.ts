@@ -5,34 +5,17 @@
  * sandbox's own XML code.
  */
 import { XMLParser } from 'fast-xml-parser';
-import { Agent, request } from 'undici';
-import { afterAll, afterEach, beforeAll } from 'vitest';
-import { makeTestPki } from '../../../test/helpers/pki.ts';
+import { rawAnswer, sendRaw, useSandboxFixture, type RawAnswer, type SandboxFixture } from '../../_sandbox-kit/test-support.ts';
 import { startGiftcardSandbox, type GiftcardSandbox } from './sandbox.ts';
 
+export type { RawAnswer } from '../../_sandbox-kit/test-support.ts';
+
 /** A sandbox and a client for one test file; reset after every test, closed after all. */
-export interface Fixture {
-  sandbox: GiftcardSandbox;
-  agent: Agent;
-}
+export type Fixture = SandboxFixture<GiftcardSandbox>;
 
 /** Registers the hooks and returns the fixture (filled in `beforeAll`). */
 export function useSandbox(): Fixture {
-  const fixture = {} as Fixture;
-  beforeAll(async () => {
-    const pki = await makeTestPki();
-    fixture.sandbox = await startGiftcardSandbox({ tls: { cert: pki.tls.certPem, key: pki.tls.keyPem } });
-    fixture.agent = new Agent({ connect: { ca: pki.ca.certPem }, keepAliveTimeout: 1000 });
-  });
-  afterEach(async () => {
-    if (fixture.sandbox.isDown) await fixture.sandbox.up();
-    fixture.sandbox.reset();
-  });
-  afterAll(async () => {
-    await fixture.agent?.close();
-    await fixture.sandbox?.close();
-  });
-  return fixture;
+  return useSandboxFixture((tls) => startGiftcardSandbox({ tls }));
 }
 
 /** Request fields; `amount` is `[minor units, currency]`. */
@@ -55,29 +38,16 @@ export function requestXml(fields: RequestFields): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<request>${parts.join('')}</request>\n`;
 }
 
-/** A raw HTTP answer. */
-export interface RawAnswer {
-  status: number;
-  contentType: string;
-  body: string;
-}
-
 /** POSTs `body` as XML with the sandbox's API key (or `apiKey`, or none when null). */
 export function send(fixture: Fixture, body: string, options: { apiKey?: string | null; signal?: AbortSignal; contentType?: string } = {}) {
   const key = options.apiKey === undefined ? fixture.sandbox.apiKey : options.apiKey;
-  return request(fixture.sandbox.url, {
-    method: 'POST',
-    dispatcher: fixture.agent,
-    headers: { 'content-type': options.contentType ?? 'application/xml', ...(key === null ? {} : { 'x-api-key': key }) },
-    body,
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  const headers = { 'content-type': options.contentType ?? 'application/xml', ...(key === null ? {} : { 'x-api-key': key }) };
+  return sendRaw(fixture, body, headers, options.signal);
 }
 
 /** POSTs and returns the raw answer. */
 export async function post(fixture: Fixture, body: string, options: { apiKey?: string | null; contentType?: string } = {}): Promise<RawAnswer> {
-  const answer = await send(fixture, body, options);
-  return { status: answer.statusCode, contentType: String(answer.headers['content-type']), body: await answer.body.text() };
+  return rawAnswer(await send(fixture, body, options));
 }
 
 const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', parseTagValue: false, processEntities: false });

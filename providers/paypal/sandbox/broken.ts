@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { GARBAGE, HTML_PAGE, sendTruncated, sendWhole } from '../../_sandbox-kit/broken.ts';
 import type { PaypalMalformed } from './knobs.ts';
 
 /**
@@ -10,31 +11,15 @@ import type { PaypalMalformed } from './knobs.ts';
  * - `garbage`: HTTP 200, `text/plain`, {@link GARBAGE} (bytes 0x00–0xff, no `ACK`, not UTF-8).
  */
 
-/** The HTML page of `malformed: 'html'`. */
-export const HTML_PAGE = '<html><head><title>Service Temporarily Unavailable</title></head>'
-  + '<body><h1>Service Temporarily Unavailable</h1><p>Please try again later.</p></body></html>\n';
+export { HTML_PAGE, GARBAGE, errorPage } from '../../_sandbox-kit/broken.ts';
 
-/** The bytes of `malformed: 'garbage'`: 0x00 to 0xff, twice. */
-export const GARBAGE: Buffer = Buffer.from([...Array(512).keys()].map((i) => i % 256));
-
-/** The error page sent with `failStatus`. */
-export function errorPage(status: number): string {
-  return `<html><head><title>${status} Error</title></head><body><h1>${status} Error</h1></body></html>\n`;
-}
+const TEXT = 'text/plain; charset=utf-8';
 
 /** Sends the broken answer of `kind` in place of `answer`. */
 export function sendMalformed(res: ServerResponse, kind: PaypalMalformed, answer: string): void {
-  if (kind === 'html') {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(HTML_PAGE) });
-    res.end(HTML_PAGE);
-    return;
+  switch (kind) {
+    case 'html': return sendWhole(res, 'text/html; charset=utf-8', HTML_PAGE);
+    case 'garbage': return sendWhole(res, TEXT, GARBAGE);
+    case 'truncated': return sendTruncated(res, TEXT, answer);
   }
-  if (kind === 'garbage') {
-    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': GARBAGE.length });
-    res.end(GARBAGE);
-    return;
-  }
-  const whole = Buffer.from(answer);
-  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': whole.length });
-  res.write(whole.subarray(0, Math.floor(whole.length / 2)), () => res.socket?.end());
 }

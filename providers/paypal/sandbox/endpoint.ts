@@ -1,5 +1,5 @@
 import type { PaypalApi } from './dispatch.ts';
-import type { Endpoint, ProcessedCall } from './exchange.ts';
+import type { Endpoint, ProcessedCall } from '../../_sandbox-kit/exchange.ts';
 import { maskAccount } from './mask.ts';
 import { encodeNvp, parseNvp, type NvpFields, type NvpParams } from './nvp.ts';
 

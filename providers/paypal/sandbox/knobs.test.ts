@@ -1,25 +1,13 @@
-import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { findPans } from '../../../test/helpers/pan-scan.ts';
 import { makeTestPki } from '../../../test/helpers/pki.ts';
 import { GARBAGE, HTML_PAGE } from './broken.ts';
 import { startPaypalSandbox } from './sandbox.ts';
 import { TEST_CARDS } from './test-data.ts';
-import { nvp, payment, post, useSandbox, type Fixture } from './test-support.ts';
+import { readTruncated } from '../../_sandbox-kit/test-support.ts';
+import { nvp, payment, post, send, useSandbox, type Fixture } from './test-support.ts';
 
 const fixture = useSandbox();
-
-/** Sends a payment and returns the raw undici response (body unread). */
-function send(f: Fixture, fields: Record<string, string>, signal?: AbortSignal) {
-  const { user, pwd, signature } = f.sandbox.credentials;
-  return request(f.sandbox.url, {
-    method: 'POST',
-    dispatcher: f.agent,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ USER: user, PWD: pwd, SIGNATURE: signature, ...fields }).toString(),
-    ...(signal ? { signal } : {}),
-  });
-}
 
 const search = (key: string) => nvp(fixture, { METHOD: 'TransactionSearch', MSGSUBID: key });
 
@@ -64,7 +52,7 @@ describe('paypal sandbox knobs', () => {
 
   it("hang 'after-charge' records the movement and never answers", async () => {
     fixture.sandbox.knobs.hang = 'after-charge';
-    await expect(send(fixture, payment({ MSGSUBID: 'hang-1' }), AbortSignal.timeout(400))).rejects.toThrow();
+    await expect(send(fixture, payment({ MSGSUBID: 'hang-1' }), { signal: AbortSignal.timeout(400) })).rejects.toThrow();
     fixture.sandbox.knobs.hang = null;
     expect(fixture.sandbox.ledger).toHaveLength(1);
     expect((await search('hang-1')).L_TRANSACTIONID0).toBe(fixture.sandbox.ledger[0]?.id);
@@ -72,7 +60,7 @@ describe('paypal sandbox knobs', () => {
 
   it("hang 'before-charge' never answers and records nothing", async () => {
     fixture.sandbox.knobs.hang = 'before-charge';
-    await expect(send(fixture, payment({ MSGSUBID: 'hang-2' }), AbortSignal.timeout(300))).rejects.toThrow();
+    await expect(send(fixture, payment({ MSGSUBID: 'hang-2' }), { signal: AbortSignal.timeout(300) })).rejects.toThrow();
     fixture.sandbox.knobs.hang = null;
     expect(fixture.sandbox.ledger).toEqual([]);
   });
@@ -88,15 +76,7 @@ describe('paypal sandbox knobs', () => {
   it("malformed 'truncated' promises the whole answer and sends half of it", async () => {
     fixture.sandbox.knobs.malformed = 'truncated';
     const response = await send(fixture, payment());
-    const declared = Number(response.headers['content-length']);
-    const received: Buffer[] = [];
-    let failure: unknown;
-    try {
-      for await (const chunk of response.body) received.push(chunk as Buffer);
-    } catch (error) {
-      failure = error;
-    }
-    const text = Buffer.concat(received).toString();
+    const { declared, text, failure } = await readTruncated(response);
     expect(failure).toBeInstanceOf(Error);
     expect(text.length).toBe(Math.floor(declared / 2));
     expect(text).toMatch(/^TIMESTAMP=/);

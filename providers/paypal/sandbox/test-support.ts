@@ -3,55 +3,29 @@
  * client trusting the dev CA (deliberately not paygate's transports, which are tested against
  * this sandbox, not the other way round).
  */
-import { Agent, request } from 'undici';
-import { afterAll, afterEach, beforeAll } from 'vitest';
-import { makeTestPki } from '../../../test/helpers/pki.ts';
+import { rawAnswer, sendRaw, useSandboxFixture, type RawAnswer, type SandboxFixture } from '../../_sandbox-kit/test-support.ts';
 import { startPaypalSandbox, type PaypalSandbox } from './sandbox.ts';
 
+export type { RawAnswer } from '../../_sandbox-kit/test-support.ts';
+
 /** A sandbox and a client for one test file; reset after every test, closed after all. */
-export interface Fixture {
-  sandbox: PaypalSandbox;
-  agent: Agent;
-}
+export type Fixture = SandboxFixture<PaypalSandbox>;
 
 /** Registers the hooks and returns the fixture (filled in `beforeAll`). */
 export function useSandbox(): Fixture {
-  const fixture = {} as Fixture;
-  beforeAll(async () => {
-    const pki = await makeTestPki();
-    fixture.sandbox = await startPaypalSandbox({ tls: { cert: pki.tls.certPem, key: pki.tls.keyPem } });
-    fixture.agent = new Agent({ connect: { ca: pki.ca.certPem }, keepAliveTimeout: 1000 });
-  });
-  afterEach(async () => {
-    if (fixture.sandbox.isDown) await fixture.sandbox.up();
-    fixture.sandbox.reset();
-  });
-  afterAll(async () => {
-    await fixture.agent?.close();
-    await fixture.sandbox?.close();
-  });
-  return fixture;
+  return useSandboxFixture((tls) => startPaypalSandbox({ tls }));
 }
 
-/** A raw HTTP answer. */
-export interface RawAnswer {
-  status: number;
-  contentType: string;
-  body: string;
+/** POSTs a form made of `fields` (credentials added unless `credentials: false`) and returns the undici response (body unread). */
+export function send(fixture: Fixture, fields: Record<string, string>, options: { credentials?: boolean; signal?: AbortSignal } = {}) {
+  const { user, pwd, signature } = fixture.sandbox.credentials;
+  const form = new URLSearchParams(options.credentials === false ? fields : { USER: user, PWD: pwd, SIGNATURE: signature, VERSION: '204.0', ...fields });
+  return sendRaw(fixture, form.toString(), { 'content-type': 'application/x-www-form-urlencoded' }, options.signal);
 }
 
 /** POSTs a form made of `fields` (credentials added unless `credentials: false`). */
 export async function post(fixture: Fixture, fields: Record<string, string>, options: { credentials?: boolean; signal?: AbortSignal } = {}): Promise<RawAnswer> {
-  const { user, pwd, signature } = fixture.sandbox.credentials;
-  const form = new URLSearchParams(options.credentials === false ? fields : { USER: user, PWD: pwd, SIGNATURE: signature, VERSION: '204.0', ...fields });
-  const answer = await request(fixture.sandbox.url, {
-    method: 'POST',
-    dispatcher: fixture.agent,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: form.toString(),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
-  return { status: answer.statusCode, contentType: String(answer.headers['content-type']), body: await answer.body.text() };
+  return rawAnswer(await send(fixture, fields, options));
 }
 
 /** POSTs and decodes the NVP answer into a plain object. */

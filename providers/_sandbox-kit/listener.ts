@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
 
 /**
- * The sandbox's HTTPS listener: a real `node:https` server on loopback that can be taken down
+ * A sandbox's HTTPS listener: a real `node:https` server on loopback that can be taken down
  * (stop listening and cut every connection, so new calls get ECONNREFUSED) and brought up
  * again on the same port.
  */

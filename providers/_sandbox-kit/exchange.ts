@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorPage, sendMalformed } from './broken.ts';
-import type { PaypalSandboxKnobs } from './knobs.ts';
+import { errorPage } from './broken.ts';
+import type { SandboxKnobs } from './knobs.ts';
 
 /**
- * One HTTP exchange with the sandbox: the request checks (path, POST, content type, size), the
+ * One HTTP exchange with a sandbox: the request checks (path, POST, content type, size), the
  * knobs in their documented order, the call itself through {@link Endpoint}, and the log line.
  */
 
@@ -24,7 +24,7 @@ export interface Endpoint {
   readonly path: string;
   /** Whether a request's content type is acceptable. */
   acceptsContentType(contentType: string | undefined): boolean;
-  /** The operation's name for `calls` (the METHOD), from the raw body. */
+  /** The operation's name for `calls` (e.g. PayPal's METHOD), from the raw body. */
   operationOf(body: string): string;
   /** Processes the call (records any movement) and answers it. */
   process(body: string, request: IncomingMessage): ProcessedCall;
@@ -36,11 +36,15 @@ export interface CallCounter {
   byOperation: Record<string, number>;
 }
 
+/** Sends the broken answer of `kind` in place of `answer` (the `malformed` knob). */
+export type SendMalformed<Malformed extends string> = (res: ServerResponse, kind: Malformed, answer: string) => void;
+
 /** Everything an exchange reads or writes. */
-export interface ExchangeContext {
+export interface ExchangeContext<Malformed extends string> {
   readonly endpoint: Endpoint;
-  readonly knobs: PaypalSandboxKnobs;
+  readonly knobs: SandboxKnobs<Malformed>;
   readonly calls: CallCounter;
+  readonly sendMalformed: SendMalformed<Malformed>;
   log(line: string): void;
 }
 
@@ -62,7 +66,7 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
 }
 
 /** Handles one request; never throws (an unexpected fault is a 500 and a log line). */
-export async function exchange(req: IncomingMessage, res: ServerResponse, context: ExchangeContext): Promise<void> {
+export async function exchange<Malformed extends string>(req: IncomingMessage, res: ServerResponse, context: ExchangeContext<Malformed>): Promise<void> {
   try {
     await serve(req, res, context);
   } catch (error) {
@@ -71,7 +75,7 @@ export async function exchange(req: IncomingMessage, res: ServerResponse, contex
   }
 }
 
-async function serve(req: IncomingMessage, res: ServerResponse, context: ExchangeContext): Promise<void> {
+async function serve<Malformed extends string>(req: IncomingMessage, res: ServerResponse, context: ExchangeContext<Malformed>): Promise<void> {
   const { endpoint, knobs, calls } = context;
   calls.total++;
   const path = (req.url ?? '').split('?')[0];
@@ -101,7 +105,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, context: Exchang
   }
   if (knobs.malformed !== null) {
     say(`${processed.summary}, answered ${knobs.malformed} (malformed knob)`);
-    return sendMalformed(res, knobs.malformed, processed.body);
+    return context.sendMalformed(res, knobs.malformed, processed.body);
   }
   say(processed.summary);
   res.writeHead(processed.status, { 'content-type': processed.contentType, 'content-length': Buffer.byteLength(processed.body) });
