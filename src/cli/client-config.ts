@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { PaygateError } from '../errors.ts';
 import type { StompOptions } from '../stomp/index.ts';
 import { decodeYaml, nameSchema } from '../wire/index.ts';
-import { ConfigError, formatPath, substituteEnv, workerConfigFileSchema, type ConfigProblem } from '../worker/config.ts';
+import { ConfigError, formatPath, resolveBrokerNodes, substituteEnv, workerConfigFileSchema, type ConfigProblem } from '../worker/config.ts';
 
 const filePath = z.string().min(1);
 const WHAT = 'client configuration';
@@ -95,22 +95,7 @@ function resolveFiles(file: z.output<typeof clientConfigFileSchema>, source: str
       return '';
     }
   };
-  const nodes = file.brokers.map((node, i) => ({
-    host: node.host,
-    port: node.port,
-    vhost: node.vhost,
-    ...(node.login === undefined ? {} : { login: node.login }),
-    ...(node.passcode === undefined ? {} : { passcode: node.passcode }),
-    ...(node.tls === undefined
-      ? {}
-      : {
-          tls: {
-            ...(node.tls.ca === undefined ? {} : { ca: read(`brokers[${i}].tls.ca`, node.tls.ca) }),
-            ...(node.tls.cert === undefined ? {} : { cert: read(`brokers[${i}].tls.cert`, node.tls.cert) }),
-            ...(node.tls.key === undefined ? {} : { key: read(`brokers[${i}].tls.key`, node.tls.key) }),
-          },
-        }),
-  }));
+  const nodes = resolveBrokerNodes(file.brokers, (key, p) => (p === undefined ? undefined : read(key, p)));
   const config: ClientConfig = {
     source,
     brokers: {

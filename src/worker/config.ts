@@ -30,6 +30,9 @@ import { PROVIDER_CONFIG_KEYS, providerEntrySchema, resolveProvider, type Proble
 import { idempotencyOptionsSchema } from './idempotency-store.ts';
 import type { ResolvedIdempotencyStoreOptions } from './idempotency-store.ts';
 
+/** One broker node as `StompConnection` options take it. */
+type StompNodeInput = StompOptions['nodes'][number];
+
 /** Stable codes of configuration failures. */
 export const CONFIG_ERROR_CODES = [
   /** The config file is missing, unreadable, not valid YAML, or does not validate; the message lists every problem. */
@@ -255,22 +258,7 @@ export function parseWorkerConfig(text: string | Uint8Array, options: ParseOptio
     return problems.length === before ? readFileSync(absolute, 'utf8') : undefined;
   };
 
-  const nodes = file.brokers.map((node, i) => ({
-    host: node.host,
-    port: node.port,
-    vhost: node.vhost,
-    ...(node.login === undefined ? {} : { login: node.login }),
-    ...(node.passcode === undefined ? {} : { passcode: node.passcode }),
-    ...(node.tls === undefined
-      ? {}
-      : {
-          tls: dropUndefined({
-            ca: readPem(`brokers[${i}].tls.ca`, node.tls.ca),
-            cert: readPem(`brokers[${i}].tls.cert`, node.tls.cert),
-            key: readPem(`brokers[${i}].tls.key`, node.tls.key),
-          }),
-        }),
-  }));
+  const nodes = resolveBrokerNodes(file.brokers, readPem);
   const identity = { cert: checkFile('identity.cert', file.identity.cert), key: checkFile('identity.key', file.identity.key) };
   const clientCa = file.trust.client_ca.map((p, i) => checkFile(`trust.client_ca[${i}]`, p));
   const providers = file.providers.map((entry, i) => resolveProvider(entry, i, { checkFile, readPem }));
@@ -307,6 +295,29 @@ export function parseWorkerConfig(text: string | Uint8Array, options: ParseOptio
     providers,
     idempotency: idempotency.data,
   });
+}
+
+/** A config file's `brokers` entries as STOMP nodes; `readPem(key, path)` reads a TLS file (undefined when it failed, with the problem recorded). */
+export function resolveBrokerNodes(
+  brokers: z.output<typeof workerConfigFileSchema>['brokers'],
+  readPem: (key: string, path: string | undefined) => string | undefined,
+): StompNodeInput[] {
+  return brokers.map((node, i) => ({
+    host: node.host,
+    port: node.port,
+    vhost: node.vhost,
+    ...(node.login === undefined ? {} : { login: node.login }),
+    ...(node.passcode === undefined ? {} : { passcode: node.passcode }),
+    ...(node.tls === undefined
+      ? {}
+      : {
+          tls: dropUndefined({
+            ca: readPem(`brokers[${i}].tls.ca`, node.tls.ca),
+            cert: readPem(`brokers[${i}].tls.cert`, node.tls.cert),
+            key: readPem(`brokers[${i}].tls.key`, node.tls.key),
+          }),
+        }),
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------
