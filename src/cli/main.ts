@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { brokerCommand } from './broker.ts';
 import { certsCommand } from './certs.ts';
+import { gatewayCommand } from './gateway.ts';
 import { openCommand } from './open.ts';
 import { requestCommand } from './request.ts';
 import { sealCommand } from './seal.ts';
@@ -20,6 +21,7 @@ program.addCommand(sealCommand());
 program.addCommand(openCommand());
 program.addCommand(brokerCommand());
 program.addCommand(workerCommand());
+program.addCommand(gatewayCommand());
 program.addCommand(requestCommand());
 
 await program.parseAsync(process.argv);

@@ -26,6 +26,7 @@ import { PaygateError } from '../errors.ts';
 import { optionsSchema as stompOptionsSchema } from '../stomp/options.ts';
 import type { ResolvedOptions as ResolvedStompOptions, StompOptions } from '../stomp/options.ts';
 import { decodeYaml } from '../wire/index.ts';
+import { GATEWAY_CONFIG_KEYS, gatewaySectionSchema, resolveGatewaySection, type GatewaySettings } from './config-gateway.ts';
 import { PROVIDER_CONFIG_KEYS, providerEntrySchema, resolveProvider, type ProblemParams, type ProviderConfig } from './config-providers.ts';
 import { idempotencyOptionsSchema } from './idempotency-store.ts';
 import type { ResolvedIdempotencyStoreOptions } from './idempotency-store.ts';
@@ -122,6 +123,8 @@ export const workerConfigFileSchema = z.strictObject({
     }),
   idempotency: z.strictObject({ path: filePath, retention: duration.optional() }),
   dlq_suffix: z.string().regex(/^\S+$/).default('.dlq'),
+  /** The worker pool of `paygate gateway` (config-gateway.ts); a lone worker ignores it. */
+  gateway: gatewaySectionSchema,
 });
 
 /** What each key expects and how to fix it: the second half of every message (and docs/operations.md). */
@@ -153,6 +156,7 @@ export const CONFIG_KEYS: Readonly<Record<string, { readonly expect: string; rea
   'idempotency.path': { expect: 'a file path', fix: 'give the SQLite file shared by the workers of this host' },
   'idempotency.retention': { expect: 'a duration such as 7d, 36h, 90m, 30s or 500ms', fix: 'write a whole number followed by ms, s, m, h or d' },
   dlq_suffix: { expect: 'a non-empty string without spaces', fix: 'use e.g. .dlq' },
+  ...GATEWAY_CONFIG_KEYS,
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -160,6 +164,7 @@ export const CONFIG_KEYS: Readonly<Record<string, { readonly expect: string; rea
 // ---------------------------------------------------------------------------------------------
 
 export type { ProviderConfig } from './config-providers.ts';
+export type { GatewaySettings } from './config-gateway.ts';
 
 /** The validated, resolved configuration (deeply frozen). */
 export interface WorkerConfig {
@@ -179,6 +184,8 @@ export interface WorkerConfig {
   readonly providers: readonly ProviderConfig[];
   /** Options for `IdempotencyStore.open`, defaults filled in; `path` absolute. */
   readonly idempotency: Readonly<ResolvedIdempotencyStoreOptions>;
+  /** The `gateway:` section, defaults filled in (used by `paygate gateway`, ignored by a lone worker). */
+  readonly gateway: GatewaySettings;
 }
 
 export interface ParseOptions {
@@ -294,6 +301,7 @@ export function parseWorkerConfig(text: string | Uint8Array, options: ParseOptio
     dlqSuffix: file.dlq_suffix,
     providers,
     idempotency: idempotency.data,
+    gateway: resolveGatewaySection(file.gateway),
   });
 }
 

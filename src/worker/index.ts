@@ -9,4 +9,4 @@ export type { WorkerEvents, ProcessedEvent, DeadLetterEvent, HandlerErrorEvent, 
 export { WorkerError, WORKER_ERROR_CODES, type WorkerErrorCode } from './errors.ts';
 export { deriveDigestKey, payloadDigest, canonicalJson, type DigestInput } from './payload-digest.ts';
 export { IdempotencyStore, idempotencyOptionsSchema, type IdempotencyStoreOptions } from './idempotency-store.ts';
-export { loadWorkerConfig, parseWorkerConfig, ConfigError, type WorkerConfig } from './config.ts';
+export { loadWorkerConfig, parseWorkerConfig, ConfigError, type WorkerConfig, type GatewaySettings } from './config.ts';

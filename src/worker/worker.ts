@@ -126,6 +126,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return this.#inFlight.size;
   }
 
+  /** Whether the broker connection is up now (false while it fails over or reconnects). */
+  get brokerConnected(): boolean {
+    return this.#context.connection.connected;
+  }
+
   /** Breaker state per provider endpoint (for health and metrics). */
   breakerSnapshot(): BreakerSnapshot[] {
     return this.#plugins.snapshot();

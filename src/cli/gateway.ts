@@ -1,0 +1,61 @@
+/**
+ * `paygate gateway --config FILE`: the supervisor and its pool of worker processes in the
+ * foreground (docs/operations.md, "Running the gateway"). Logs are pino JSON lines on stdout
+ * (workers' lines too, each with its pid).
+ *
+ * Signals: SIGHUP re-reads the file (invalid: reported, the pool keeps running; valid: rolling
+ * restart); SIGTERM / SIGINT drain the pool and exit 0 (1 when a worker had to be killed after
+ * the grace period). Exit 2: the file is invalid (`--check` only validates it). Exit 3: restart
+ * intensity exceeded — the reason on stderr as `paygate: SUPERVISOR_GAVE_UP: …`.
+ */
+import { Command } from 'commander';
+import type { CommanderError } from 'commander';
+import { GATEWAY_GAVE_UP_EXIT_CODE } from '../supervisor/exit-codes.ts';
+import { guarded, REFUSED_EXIT_CODE } from './io.ts';
+
+interface GatewayCliOptions {
+  config: string;
+  check?: boolean;
+}
+
+/** The `gateway` sub-command. */
+export function gatewayCommand(): Command {
+  return new Command('gateway')
+    .description('Run the supervisor and its pool of workers for the configured providers (docs/operations.md)')
+    .requiredOption('--config <file>', 'gateway config file (YAML: the worker keys plus a gateway: section)')
+    .option('--check', 'only validate the config file: exit 0 when it is valid, 2 with its problems when not')
+    .exitOverride((error: CommanderError) => process.exit(error.exitCode === 0 ? 0 : REFUSED_EXIT_CODE))
+    .action(guarded(runGateway));
+}
+
+async function runGateway(o: GatewayCliOptions): Promise<void> {
+  // Loaded on use: other commands never pay for the supervisor, pino and prom-client.
+  const { loadWorkerConfig } = await import('../worker/index.ts');
+  if (o.check) {
+    const config = loadWorkerConfig(o.config);
+    console.log(`${config.source}: valid (${config.gateway.workers} workers; providers ${config.providers.map((p) => p.name).join(', ')})`);
+    return;
+  }
+  const { Supervisor, SupervisorError } = await import('../supervisor/index.ts');
+  let supervisor: Awaited<ReturnType<typeof Supervisor.start>>;
+  try {
+    supervisor = await Supervisor.start({ configPath: o.config });
+  } catch (error) {
+    if (!(error instanceof SupervisorError)) throw error;
+    process.stderr.write(`paygate: ${error.code}: ${error.message}\n`);
+    process.exit(GATEWAY_GAVE_UP_EXIT_CODE);
+  }
+  const stop = (): void => {
+    void supervisor.stop();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGHUP', () => {
+    void supervisor.reload().then((result) => {
+      if (!result.applied) process.stderr.write(`paygate: reload not applied: ${result.reason ?? 'unknown reason'}\n`);
+    });
+  });
+  const exit = await supervisor.done;
+  if (exit.code !== 0) process.stderr.write(`paygate: ${exit.code === GATEWAY_GAVE_UP_EXIT_CODE ? 'SUPERVISOR_GAVE_UP' : 'GATEWAY_UNCLEAN_STOP'}: ${exit.reason}\n`);
+  process.exit(exit.code);
+}

@@ -1,0 +1,144 @@
+/**
+ * The entry point of one supervised worker process (forked by worker-process.ts with tsx's
+ * loader). It waits for the supervisor's `start` message, runs a {@link Worker} from the
+ * configuration text it was given, and reports over IPC: `ready`, or `failed` then exit 3;
+ * then every answered request, dead letter and handler error, and its state every
+ * STATE_INTERVAL_MS (only when it changed, and at least every 2 s).
+ *
+ * Stopping: the supervisor's `stop` message, SIGTERM (someone signalled this process directly)
+ * or SIGUSR1 ("stop after the current message") all drain: take no new message, finish and ACK
+ * what is held, disconnect, exit 0. SIGINT is ignored: Ctrl-C in a terminal signals the whole
+ * process group, and the supervisor drains its children itself. If the supervisor goes away
+ * (IPC channel closed), the worker drains and exits too, so no orphan keeps consuming.
+ */
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { actionLogger, createLogger } from '../logging.ts';
+import { maskPan } from '../wire/index.ts';
+import { parseWorkerConfig, startWorkerFromConfig, type Worker } from '../worker/index.ts';
+import { describeError } from '../worker/describe-error.ts';
+import { START_FAILED_EXIT_CODE } from './exit-codes.ts';
+import { fromWorkerMessageSchema, STATE_INTERVAL_MS, toWorkerMessageSchema, type FromWorkerMessage, type ToWorkerMessage } from './messages.ts';
+
+/** How long the child waits for its `start` message before giving up. */
+const START_MESSAGE_TIMEOUT_MS = 30_000;
+/** A state report is sent at least this often, changed or not (the supervisor's liveness signal). */
+const STATE_HEARTBEAT_MS = 2_000;
+
+function send(message: FromWorkerMessage): void {
+  if (!process.connected || process.send === undefined) return;
+  // Validated on the way out too: a bug here must show in tests, not as a message the parent drops.
+  const checked = fromWorkerMessageSchema.parse(message);
+  try {
+    process.send(checked);
+  } catch {
+    // The channel closed between the check and the send: the 'disconnect' handler drains.
+  }
+}
+
+/** Forwards the worker's events to the supervisor and reports its state while it runs. */
+function report(worker: Worker): () => void {
+  worker.on('processed', (e) =>
+    send({ type: 'processed', provider: e.provider, requestType: e.type, status: e.status, ...(e.code === undefined ? {} : { code: e.code }), durationMs: e.durationMs, replayedFromStore: e.replayedFromStore }),
+  );
+  worker.on('dead-letter', (e) => send({ type: 'dead-letter', provider: e.provider, reason: e.reason }));
+  worker.on('handler-error', (e) => send({ type: 'handler-error', provider: e.provider, requestType: e.type, hook: e.hook, code: e.code }));
+  let last = '';
+  let lastSentAt = 0;
+  const tick = (): void => {
+    const state: FromWorkerMessage = {
+      type: 'state',
+      inFlight: worker.inFlight,
+      brokerConnected: worker.brokerConnected,
+      breakers: worker.breakerSnapshot().map(({ provider, endpoint, state: s }) => ({ provider, endpoint, state: s })),
+    };
+    const text = JSON.stringify(state);
+    const now = Date.now();
+    if (text === last && now - lastSentAt < STATE_HEARTBEAT_MS) return;
+    last = text;
+    lastSentAt = now;
+    send(state);
+  };
+  tick();
+  const timer = setInterval(tick, STATE_INTERVAL_MS);
+  return () => clearInterval(timer);
+}
+
+/** The first `start` message from the supervisor. */
+function awaitStart(): Promise<Extract<ToWorkerMessage, { type: 'start' }>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no start message from the supervisor')), START_MESSAGE_TIMEOUT_MS);
+    const onMessage = (raw: unknown): void => {
+      const parsed = toWorkerMessageSchema.safeParse(raw);
+      if (!parsed.success || parsed.data.type !== 'start') return;
+      clearTimeout(timer);
+      process.off('message', onMessage);
+      resolve(parsed.data);
+    };
+    process.on('message', onMessage);
+  });
+}
+
+async function startWorker(log: Logger): Promise<{ worker: Worker; graceMs: number }> {
+  const start = await awaitStart();
+  const config = parseWorkerConfig(start.configText, { baseDir: dirname(start.configPath), source: start.configPath });
+  const worker = await startWorkerFromConfig(config, { log: actionLogger(log.child({ slot: start.slot })) });
+  return { worker, graceMs: config.gateway.drainGraceMs };
+}
+
+async function main(): Promise<void> {
+  const log = createLogger({ name: 'paygate-worker', base: { pid: process.pid } });
+  process.on('SIGINT', () => undefined);
+  let started: { worker: Worker; graceMs: number };
+  try {
+    started = await startWorker(log);
+  } catch (error) {
+    const { code, message } = describeError(error);
+    log.error({ code }, `worker could not start: ${maskPan(message)}`);
+    send({ type: 'failed', code, message: maskPan(message).slice(0, 2_000) });
+    process.exitCode = START_FAILED_EXIT_CODE;
+    process.disconnect?.();
+    return;
+  }
+  const { worker, graceMs } = started;
+  const stopReporting = report(worker);
+  send({ type: 'ready', workerId: worker.workerId, providers: worker.providers.map((p) => p.name) });
+  log.info({ workerId: worker.workerId }, 'worker serving');
+
+  let draining = false;
+  const drain = (reason: Extract<FromWorkerMessage, { type: 'draining' }>['reason'], ms: number): void => {
+    if (draining) return;
+    draining = true;
+    send({ type: 'draining', reason });
+    log.info({ reason, graceMs: ms }, 'worker draining');
+    worker.stop({ graceMs: ms }).then(
+      () => {
+        stopReporting();
+        log.info('worker stopped');
+        process.exitCode = 0;
+        process.disconnect?.();
+      },
+      (error: unknown) => {
+        log.error({ err: error }, 'worker stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('message', (raw: unknown) => {
+    const parsed = toWorkerMessageSchema.safeParse(raw);
+    if (!parsed.success) {
+      log.warn('unexpected message from the supervisor dropped');
+      return;
+    }
+    if (parsed.data.type === 'stop') drain('asked', parsed.data.graceMs);
+  });
+  process.on('SIGTERM', () => drain('SIGTERM', graceMs));
+  process.on('SIGUSR1', () => drain('SIGUSR1', graceMs));
+  process.on('disconnect', () => drain('parent-gone', graceMs));
+}
+
+process.on('uncaughtException', (error) => {
+  process.stderr.write(`paygate worker ${process.pid}: uncaught ${maskPan(String(error))}\n`);
+  process.exit(1);
+});
+await main();

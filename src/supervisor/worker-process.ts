@@ -1,0 +1,219 @@
+/**
+ * The supervisor's handle on one worker process: forks src/supervisor/child.ts through tsx's
+ * loader, hands it the configuration, and tracks what it reports (ready, state, exit). Messages
+ * the child sends are validated (messages.ts) and re-emitted; anything else is dropped.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Logger } from 'pino';
+import { SupervisorError } from './errors.ts';
+import { fromWorkerMessageSchema, type FromWorkerMessage, type ToWorkerMessage } from './messages.ts';
+
+const CHILD_ENTRY = fileURLToPath(new URL('./child.ts', import.meta.url));
+/** tsx's ESM loader, by absolute URL: the gateway may run from any working directory. */
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+/** Where a worker process is in its life. */
+export type WorkerProcessState = 'starting' | 'ready' | 'draining' | 'exited';
+
+/** How a worker process ended. */
+export interface WorkerExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** Breaker states as the child reports them. */
+export type ReportedBreaker = Extract<FromWorkerMessage, { type: 'state' }>['breakers'][number];
+
+export interface WorkerProcessEvents {
+  /** A validated message from the child (every type, `ready` and `failed` included). */
+  message: [FromWorkerMessage];
+  exit: [WorkerExit];
+}
+
+/** Options of {@link WorkerProcess.fork}. */
+export interface ForkOptions {
+  readonly slot: number;
+  readonly configText: string;
+  readonly configPath: string;
+  readonly log: Logger;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
+  readonly slot: number;
+  readonly pid: number;
+  readonly startedAt = Date.now();
+  readonly exited: Promise<WorkerExit>;
+  #state: WorkerProcessState = 'starting';
+  #workerId: string | undefined;
+  #inFlight = 0;
+  #brokerConnected = false;
+  #breakers: readonly ReportedBreaker[] = [];
+  #failure: { code: string; message: string } | undefined;
+  #stopAsked = false;
+  #drainAnnounced = false;
+  readonly #child: ChildProcess;
+
+  private constructor(child: ChildProcess, slot: number, log: Logger) {
+    super();
+    this.#child = child;
+    this.slot = slot;
+    this.pid = child.pid ?? -1;
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.#state = 'exited';
+        this.#inFlight = 0;
+        this.#brokerConnected = false;
+        const exit = { code, signal };
+        this.emit('exit', exit);
+        resolve(exit);
+      });
+    });
+    child.on('error', (error) => log.error({ err: error, slot, workerPid: this.pid }, 'worker process error'));
+    child.on('message', (raw: unknown) => {
+      const parsed = fromWorkerMessageSchema.safeParse(raw);
+      if (!parsed.success) {
+        log.warn({ slot, workerPid: this.pid }, 'unexpected message from a worker process dropped');
+        return;
+      }
+      this.#take(parsed.data);
+    });
+  }
+
+  /** Forks a worker process and sends it its configuration. */
+  static fork(options: ForkOptions): WorkerProcess {
+    const child = fork(CHILD_ENTRY, [], {
+      execArgv: ['--import', TSX_LOADER],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'json',
+      env: { ...(options.env ?? process.env) },
+    });
+    const handle = new WorkerProcess(child, options.slot, options.log);
+    handle.#send({ type: 'start', configText: options.configText, configPath: options.configPath, slot: options.slot });
+    return handle;
+  }
+
+  #take(message: FromWorkerMessage): void {
+    switch (message.type) {
+      case 'ready':
+        if (this.#state === 'starting') this.#state = 'ready';
+        this.#workerId = message.workerId;
+        break;
+      case 'failed':
+        this.#failure = { code: message.code, message: message.message };
+        break;
+      case 'draining':
+        this.#state = 'draining';
+        this.#drainAnnounced = true;
+        break;
+      case 'state':
+        this.#inFlight = message.inFlight;
+        this.#brokerConnected = message.brokerConnected;
+        this.#breakers = message.breakers;
+        break;
+      default:
+        break;
+    }
+    this.emit('message', message);
+  }
+
+  #send(message: ToWorkerMessage): void {
+    if (!this.#child.connected) return;
+    try {
+      this.#child.send(message);
+    } catch {
+      // The child is exiting; its 'exit' event tells the rest.
+    }
+  }
+
+  get state(): WorkerProcessState {
+    return this.#state;
+  }
+
+  get workerId(): string | undefined {
+    return this.#workerId;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  get brokerConnected(): boolean {
+    return this.#brokerConnected;
+  }
+
+  get breakers(): readonly ReportedBreaker[] {
+    return this.#breakers;
+  }
+
+  /** Why the worker could not start, when it said so before exiting. */
+  get failure(): { readonly code: string; readonly message: string } | undefined {
+    return this.#failure;
+  }
+
+  /** Whether the supervisor asked this worker to stop (its exit is then expected). */
+  get stopAsked(): boolean {
+    return this.#stopAsked;
+  }
+
+  /** Whether the worker announced it was draining (asked, or SIGUSR1/SIGTERM sent to it directly). */
+  get drainAnnounced(): boolean {
+    return this.#drainAnnounced;
+  }
+
+  /**
+   * Resolves once the worker is subscribed; rejects with `WORKER_START_FAILED` when it reports
+   * a failure, exits, or is not ready within `timeoutMs` (it is then killed).
+   */
+  ready(timeoutMs: number): Promise<void> {
+    if (this.#state === 'ready') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.off('message', onMessage);
+        this.off('exit', onExit);
+      };
+      const onMessage = (message: FromWorkerMessage): void => {
+        if (message.type !== 'ready') return;
+        cleanup();
+        resolve();
+      };
+      const onExit = (exit: WorkerExit): void => {
+        cleanup();
+        reject(new SupervisorError('WORKER_START_FAILED', `worker process ${this.pid} exited before it was ready (${describeExit(exit)})${this.#failureText()}`));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        this.kill();
+        reject(new SupervisorError('WORKER_START_FAILED', `worker process ${this.pid} was not ready within ${timeoutMs} ms${this.#failureText()}`));
+      }, timeoutMs);
+      this.on('message', onMessage);
+      this.on('exit', onExit);
+    });
+  }
+
+  #failureText(): string {
+    return this.#failure === undefined ? '' : `: ${this.#failure.code}: ${this.#failure.message}`;
+  }
+
+  /** Asks the worker to drain (finish what it holds within `graceMs`) and exit. */
+  stop(graceMs: number): void {
+    if (this.#state === 'exited') return;
+    this.#stopAsked = true;
+    this.#state = 'draining';
+    this.#send({ type: 'stop', graceMs });
+  }
+
+  /** Sends a signal (SIGKILL by default) to the worker process. */
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.#state !== 'exited') this.#child.kill(signal);
+  }
+}
+
+/** `code 3` / `signal SIGKILL`, for messages. */
+export function describeExit(exit: WorkerExit): string {
+  return exit.signal === null ? `exit code ${exit.code ?? 'unknown'}` : `signal ${exit.signal}`;
+}
