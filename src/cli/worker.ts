@@ -5,8 +5,9 @@
  *
  * Prints `paygate worker <id> serving <providers>` once every provider queue is subscribed.
  * SIGTERM or SIGINT: stop taking messages, finish and acknowledge what it holds (up to
- * `--grace`), disconnect, exit 0. Log lines are JSON on stderr, card data masked by the worker's
- * logger. A config problem: the `CONFIG_INVALID` lines on stderr, exit 2.
+ * `--grace`), disconnect, exit 0. Log lines are pino JSON on stderr (src/logging.ts: card data
+ * masked by construction; `PAYGATE_LOG_LEVEL` sets the level). A config problem: the
+ * `CONFIG_INVALID` lines on stderr, exit 2.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import type { CommanderError } from 'commander';
@@ -23,11 +24,6 @@ function parseGrace(value: string): number {
   return ms;
 }
 
-/** A log sink writing one JSON line per entry to stderr (the worker's logger masks card data before this). */
-const jsonLines = (level: string) => (message: string, fields?: Readonly<Record<string, unknown>>): void => {
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields })}\n`);
-};
-
 /** The `worker` sub-command. */
 export function workerCommand(): Command {
   return new Command('worker')
@@ -37,10 +33,12 @@ export function workerCommand(): Command {
     .exitOverride((error: CommanderError) => process.exit(error.exitCode === 0 ? 0 : REFUSED_EXIT_CODE))
     .action(
       guarded(async (o: WorkerCliOptions) => {
-        // Loaded on use: other commands never pay for the worker, its plugins and their transports.
+        // Loaded on use: other commands never pay for the worker, its plugins, their transports and pino.
         const { loadWorkerConfig, startWorkerFromConfig } = await import('../worker/index.ts');
+        const { actionLogger, createLogger } = await import('../logging.ts');
         const config = loadWorkerConfig(o.config);
-        const log = { info: jsonLines('info'), warn: jsonLines('warn'), error: jsonLines('error') };
+        // stderr (fd 2), as documented: stdout carries only the `serving` line that scripts wait for.
+        const log = actionLogger(createLogger({ name: 'paygate-worker', destination: 2 }));
         const worker = await startWorkerFromConfig(config, { log });
         let stopping = false;
         const stop = (): void => {
