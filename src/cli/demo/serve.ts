@@ -1,0 +1,49 @@
+/**
+ * `paygate demo --serve`: after the tour, everything keeps running and the user gets what they
+ * need to connect — the broker URL, the certificates, the client config this folder holds, the
+ * status URLs — and a ready-to-paste `paygate request` command with an example payment, until
+ * Ctrl-C (or SIGTERM) drains the gateway.
+ */
+import { join } from 'node:path';
+import type { DemoParts } from './environment.ts';
+import type { Output } from './report.ts';
+
+/** A path as one shell word: as it is when it is plain, else single-quoted. */
+export function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The exact command that sends the example payment through the running demo. */
+export function requestCommandLine(parts: Pick<DemoParts, 'layout'>): string {
+  const { exampleData, clientConfig } = parts.layout;
+  return `npx paygate request card authorize --data ${shellWord(exampleData)} --config ${shellWord(clientConfig)}`;
+}
+
+/** The connection block `--serve` prints. */
+export function connectionInfo(parts: Pick<DemoParts, 'layout' | 'broker' | 'sandboxes' | 'statusUrl'>): string[] {
+  const { layout, broker, sandboxes, statusUrl } = parts;
+  const certs = layout.certsDir;
+  return [
+    `paygate demo is running; Ctrl-C stops it (the folder ${layout.dir} is kept).`,
+    `  broker         ${broker.url}  (embedded STOMP, no login)`,
+    `  certificates   ${join(certs, 'ca.crt')}  (the CA both sides trust)`,
+    `                 ${join(certs, 'client.crt')} + client.key  (the storefront: signs requests)`,
+    `                 ${join(certs, 'gateway.crt')}  (the gateway: encrypt requests to it, it signs replies)`,
+    `  client config  ${layout.clientConfig}`,
+    `  example data   ${layout.exampleData}  (an approved test card)`,
+    ...(statusUrl === undefined ? [] : [`  metrics        ${statusUrl}/metrics`, `  healthz        ${statusUrl}/healthz`]),
+    `  gateway config ${layout.gatewayConfig}`,
+    `  gateway log    ${layout.gatewayLog}`,
+    `  sandboxes      card ${sandboxes.card.url}, paypal ${sandboxes.paypal.url}, giftcard ${sandboxes.giftcard.url}`,
+    'Send your own payment (from this checkout):',
+    `  ${requestCommandLine(parts)}`,
+  ];
+}
+
+/** Prints the connection block and resolves when `signal` aborts (Ctrl-C, SIGTERM). */
+export async function serve(parts: DemoParts, out: Output, signal: AbortSignal): Promise<void> {
+  out.lines(...connectionInfo(parts));
+  if (signal.aborted) return;
+  await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  out.lines('paygate demo: stopping (draining the gateway)…');
+}
