@@ -27,7 +27,7 @@ export function connectionInfo(parts: Pick<DemoParts, 'layout' | 'broker' | 'san
     `paygate demo is running; Ctrl-C stops it (the folder ${layout.dir} is kept).`,
     `  broker         ${broker.url}  (embedded STOMP, no login)`,
     `  certificates   ${join(certs, 'ca.crt')}  (the CA both sides trust)`,
-    `                 ${join(certs, 'client.crt')} + client.key  (the storefront: signs requests)`,
+    `                 ${join(certs, 'client.crt')}, ${join(certs, 'client.key')}  (the storefront: signs requests)`,
     `                 ${join(certs, 'gateway.crt')}  (the gateway: encrypt requests to it, it signs replies)`,
     `  client config  ${layout.clientConfig}`,
     `  example data   ${layout.exampleData}  (an approved test card)`,
