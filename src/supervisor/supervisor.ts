@@ -155,7 +155,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const m = this.metrics;
     switch (message.type) {
       case 'ready':
-        this.emit('worker-ready', { slot: worker.slot, workerPid: worker.pid, workerId: message.workerId });
+        this.emit('worker-ready', { slot: worker.slot, pid: worker.pid, workerId: message.workerId });
         break;
       case 'state':
         m.setWorker(String(worker.pid), { inFlight: message.inFlight, brokerConnected: message.brokerConnected, breakers: worker.breakers.map((b) => ({ ...b, successes: 0, failures: 0, ignored: 0, rejects: 0, bulkheadRejects: 0, timeouts: 0, inFlight: 0 })) });
@@ -184,7 +184,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.metrics.removeWorker(String(worker.pid));
     const current = this.#pool.get(worker.slot) === worker;
     const expected = worker.stopAsked || this.#phase === 'stopping' || this.#phase === 'stopped' || !current;
-    this.emit('worker-exit', { slot: worker.slot, workerPid: worker.pid, code: exit.code, signal: exit.signal, expected });
+    this.emit('worker-exit', { slot: worker.slot, pid: worker.pid, code: exit.code, signal: exit.signal, expected });
     this.#others.delete(worker);
     this.#updatePoolGauge();
     if (expected) {

@@ -23,6 +23,7 @@ import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { PaygateError } from '../errors.ts';
+import { TRANSPORT_DEFAULTS } from '../providers/transports/options.ts';
 import { optionsSchema as stompOptionsSchema } from '../stomp/options.ts';
 import type { ResolvedOptions as ResolvedStompOptions, StompOptions } from '../stomp/options.ts';
 import { decodeYaml } from '../wire/index.ts';
@@ -121,7 +122,7 @@ export const workerConfigFileSchema = z.strictObject({
         else ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `duplicate:${seen}` });
       });
     }),
-  idempotency: z.strictObject({ path: filePath, retention: duration.optional() }),
+  idempotency: z.strictObject({ path: filePath, retention: duration.optional(), lease: duration.optional() }),
   dlq_suffix: z.string().regex(/^\S+$/).default('.dlq'),
   /** The worker pool of `paygate gateway` (config-gateway.ts); a lone worker ignores it. */
   gateway: gatewaySectionSchema,
@@ -155,6 +156,7 @@ export const CONFIG_KEYS: Readonly<Record<string, { readonly expect: string; rea
   idempotency: { expect: 'a mapping (path, retention)', fix: 'give the idempotency store as {path, retention}' },
   'idempotency.path': { expect: 'a file path', fix: 'give the SQLite file shared by the workers of this host' },
   'idempotency.retention': { expect: 'a duration such as 7d, 36h, 90m, 30s or 500ms', fix: 'write a whole number followed by ms, s, m, h or d' },
+  'idempotency.lease': { expect: 'a duration such as 60s, longer than every provider call may take', fix: 'write a whole number followed by ms, s, m, h or d, above every providers[].timeout_ms' },
   dlq_suffix: { expect: 'a non-empty string without spaces', fix: 'use e.g. .dlq' },
   ...GATEWAY_CONFIG_KEYS,
 });
@@ -280,7 +282,9 @@ export function parseWorkerConfig(text: string | Uint8Array, options: ParseOptio
   const idempotency = idempotencyOptionsSchema.safeParse({
     path: isAbsolute(file.idempotency.path) ? file.idempotency.path : resolve(baseDir, file.idempotency.path),
     ...(file.idempotency.retention === undefined ? {} : { retentionMs: file.idempotency.retention }),
+    ...(file.idempotency.lease === undefined ? {} : { leaseMs: file.idempotency.lease }),
   });
+  if (idempotency.success) checkLease(idempotency.data.leaseMs, providers, problems);
   // Both can only fail if the modules' schemas tighten beyond this one's; reported, never thrown raw.
   for (const [part, result] of [['brokers', stomp], ['idempotency', idempotency]] as const) {
     if (!result.success) {
@@ -289,7 +293,7 @@ export function parseWorkerConfig(text: string | Uint8Array, options: ParseOptio
       }
     }
   }
-  if (!stomp.success || !idempotency.success) throw new ConfigError(source, problems);
+  if (!stomp.success || !idempotency.success || problems.length > 0) throw new ConfigError(source, problems);
 
   return deepFreeze({
     source,
@@ -302,6 +306,21 @@ export function parseWorkerConfig(text: string | Uint8Array, options: ParseOptio
     providers,
     idempotency: idempotency.data,
     gateway: resolveGatewaySection(file.gateway),
+  });
+}
+
+/**
+ * The lease must outlast every provider call: a worker that finds another's expired entry and no
+ * record at the provider takes the key over and calls again (src/worker/provider-call.ts), which
+ * is only safe once anything the dead holder sent has been answered or dropped.
+ */
+function checkLease(leaseMs: number, providers: readonly ProviderConfig[], problems: ConfigProblem[]): void {
+  const longest = Math.max(...providers.map((p) => p.timeoutMs ?? TRANSPORT_DEFAULTS.timeoutMs));
+  if (leaseMs > longest) return;
+  problems.push({
+    path: 'idempotency.lease',
+    problem: `must be longer than the longest provider call (${longest} ms, from providers[].timeout_ms or the transports' default)`,
+    fix: 'raise idempotency.lease, or lower the providers\' timeout_ms',
   });
 }
 

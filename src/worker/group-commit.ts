@@ -14,7 +14,7 @@
  * `STORE_FAILED`, and none of them took effect.
  */
 import type {
-  AbandonInput, BeginInput, BeginResult, CompleteInput, CompleteResult, IdempotencyStore, PurgeResult,
+  AbandonInput, BeginInput, BeginResult, CompleteInput, CompleteResult, IdempotencyStore, PurgeResult, TakeOverInput,
 } from './idempotency-store.ts';
 
 /** What {@link GroupCommitStore.claim} is asked. */
@@ -84,6 +84,11 @@ export class GroupCommitStore {
   /** {@link IdempotencyStore.abandon}, committed with its batch. */
   abandon(input: AbandonInput): Promise<void> {
     return this.#enqueue(() => this.#store.abandon(input));
+  }
+
+  /** {@link IdempotencyStore.takeOver}, committed with its batch. */
+  takeOver(input: TakeOverInput): Promise<boolean> {
+    return this.#enqueue(() => this.#store.takeOver(input));
   }
 
   /** {@link IdempotencyStore.purge}, committed with its batch. */

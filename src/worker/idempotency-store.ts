@@ -94,6 +94,17 @@ export interface CompleteResult {
   readonly alreadyCompleted: boolean;
 }
 
+export interface TakeOverInput extends IdempotencyKey {
+  /** The holder `begin` reported (`in-progress`): the take-over only happens if it still holds the entry… */
+  readonly fromWorkerId: string;
+  /** …since the same moment (so a holder that re-began meanwhile keeps it). */
+  readonly since: number;
+  /** The new holder (this worker) and the request it now serves. */
+  readonly workerId: string;
+  readonly requestId: string;
+  readonly now?: number;
+}
+
 export interface AbandonInput extends IdempotencyKey {
   /** The holder's id: only the worker that began the entry may abandon it. */
   readonly workerId: string;
@@ -154,6 +165,7 @@ export class IdempotencyStore {
   readonly #insert: Statement;
   readonly #complete: Statement;
   readonly #abandon: Statement;
+  readonly #takeOver: Statement;
   readonly #seen: Statement;
   readonly #purgeCompleted: Statement;
   readonly #purgeStale: Statement;
@@ -180,6 +192,10 @@ export class IdempotencyStore {
     );
     this.#abandon = db.prepare(
       `DELETE FROM idempotency WHERE provider = ? AND idempotency_key = ? AND state = 'in-progress' AND worker_id = ?`,
+    );
+    this.#takeOver = db.prepare(
+      `UPDATE idempotency SET worker_id = ?, request_id = ?, started_at = ?
+       WHERE provider = ? AND idempotency_key = ? AND state = 'in-progress' AND worker_id = ? AND started_at = ?`,
     );
     this.#seen = db.prepare('INSERT OR IGNORE INTO seen_requests (request_id, keep_until) VALUES (?, ?)');
     this.#purgeCompleted = db.prepare(`DELETE FROM idempotency WHERE state = 'completed' AND completed_at < ?`);
@@ -278,6 +294,20 @@ export class IdempotencyStore {
         throw new WorkerError('IDEMPOTENCY_NOT_HELD', `abandon: this worker holds no in-progress entry for this key of provider ${input.provider}`);
       }
     });
+  }
+
+  /**
+   * Take over an in-progress entry whose holder's lease expired and whose first attempt the
+   * provider has no record of (its `status` said so): the entry becomes ours, as after `new`, and
+   * the caller may call the provider. True when taken; false when the entry changed meanwhile
+   * (completed, abandoned, or taken by another reconciler): then `begin` again.
+   */
+  takeOver(input: TakeOverInput): boolean {
+    const now = input.now ?? Date.now();
+    return this.#run(
+      'takeOver',
+      () => this.#takeOver.run(input.workerId, input.requestId, now, input.provider, input.idempotencyKey, input.fromWorkerId, input.since).changes === 1,
+    );
   }
 
   /**

@@ -54,7 +54,7 @@ export async function runIdempotent(exchange: Exchange, request: RequestDocument
     case 'completed':
       return respondWith(exchange, rewriteStoredReply(begun.reply, refOf(request), context.options.clock()), true);
     case 'in-progress':
-      return reconcile(exchange, request, payload, begun.requestId);
+      return reconcile(exchange, request, payload, begun.requestId, begun);
     case 'conflict': {
       const message = `idempotency key already used with a different payload (request ${begun.requestId}): use a new key for a new operation`;
       return respond(exchange, refOf(request), errorAnswer('IDEMPOTENCY_CONFLICT', message, false));
@@ -114,14 +114,27 @@ async function releaseKey(exchange: Exchange, request: RequestDocument, answer: 
  * died holding it) through the plugin's `status` hook. A final outcome is stored and sent;
  * otherwise the answer is `unknown`/`OUTCOME_UNKNOWN` and the entry stays in progress, so a
  * retry with the same key reconciles again.
+ *
+ * One exception: another worker's entry whose lease expired, and of which the provider has no
+ * record, is taken over and the handler called. The lease is longer than any provider call may
+ * last (the config requires `idempotency.lease` above every `timeout_ms`), so whatever the dead
+ * holder sent has been answered or dropped by the provider long ago: "no record" is final. Without
+ * this, a worker killed between claiming a key and reaching the provider would leave the key
+ * answering `unknown` until retention purged it.
  */
-export async function reconcile(exchange: Exchange, request: RequestDocument, payload: unknown, firstRequestId: string): Promise<Disposition> {
+export async function reconcile(
+  exchange: Exchange,
+  request: RequestDocument,
+  payload: unknown,
+  firstRequestId: string,
+  held?: Extract<BeginResult, { kind: 'in-progress' }>,
+): Promise<Disposition> {
   const { context, provider } = exchange;
   if (provider.status === undefined) return respondUnknown(exchange, request);
   let outcome: ActionOutcome<unknown>;
   try {
     const found = await provider.status({ type: request.type, payload }, actionContext(exchange, request, firstRequestId));
-    if (found === null) return respondUnknown(exchange, request);
+    if (found === null) return held?.leaseExpired ? takeOver(exchange, request, payload, held) : respondUnknown(exchange, request);
     outcome = checkedOutcome(exchange, request, found);
   } catch (error) {
     context.reportHandlerError({ provider: provider.name, type: request.type, hook: 'status', ...describeError(error) });
@@ -130,6 +143,26 @@ export async function reconcile(exchange: Exchange, request: RequestDocument, pa
   if (outcome.status === 'unknown') return respondUnknown(exchange, request, outcome);
   if (outcome.status === 'declined' && outcome.error.retryable) return releaseKey(exchange, request, outcomeAnswer(outcome));
   return storeAndSend(exchange, refOf(request), request.idempotency_key, outcomeAnswer(outcome));
+}
+
+/** A dead holder's key the provider never saw: ours now, call the handler (or answer `unknown` if another worker was quicker). */
+async function takeOver(exchange: Exchange, request: RequestDocument, payload: unknown, held: Extract<BeginResult, { kind: 'in-progress' }>): Promise<Disposition> {
+  const { context, provider } = exchange;
+  let taken = false;
+  try {
+    taken = await context.store.takeOver({
+      provider: provider.name,
+      idempotencyKey: request.idempotency_key,
+      fromWorkerId: held.workerId,
+      since: held.since,
+      workerId: context.options.workerId,
+      requestId: request.id,
+      now: context.options.clock(),
+    });
+  } catch (storeError) {
+    context.reportError({ stage: 'store', provider: provider.name, ...describeError(storeError), requeued: false });
+  }
+  return taken ? callHandler(exchange, request, payload) : respondUnknown(exchange, request);
 }
 
 /** The handler said the provider was never called: forget the entry, answer with a retryable error. */

@@ -127,6 +127,35 @@ describe('begin', () => {
   });
 });
 
+describe('take-over of a dead holder\'s entry', () => {
+  it('moves the entry to the new holder only while the old one still holds it since the same moment', () => {
+    const store = openStore(freshPath(), { leaseMs: 10_000 });
+    store.begin(request({ now: 1_000 }));
+    const held = store.begin(request({ requestId: 'req-2', workerId: 'w2', now: 12_000 }));
+    expect(held).toMatchObject({ kind: 'in-progress', workerId: 'w1', since: 1_000, leaseExpired: true });
+    const key = { provider: 'card', idempotencyKey: 'ord-1001-auth' };
+    // A stale view (wrong holder or start time) takes nothing.
+    expect(store.takeOver({ ...key, fromWorkerId: 'w9', since: 1_000, workerId: 'w2', requestId: 'req-2', now: 12_000 })).toBe(false);
+    expect(store.takeOver({ ...key, fromWorkerId: 'w1', since: 999, workerId: 'w2', requestId: 'req-2', now: 12_000 })).toBe(false);
+    expect(store.takeOver({ ...key, fromWorkerId: 'w1', since: 1_000, workerId: 'w2', requestId: 'req-2', now: 12_000 })).toBe(true);
+    // Of two reconcilers racing, the second finds the holder changed.
+    expect(store.takeOver({ ...key, fromWorkerId: 'w1', since: 1_000, workerId: 'w3', requestId: 'req-3', now: 12_001 })).toBe(false);
+    // The new holder's lease starts now; it may abandon or complete the entry as its own.
+    expect(store.begin(request({ requestId: 'req-4', workerId: 'w4', now: 12_500 }))).toMatchObject({ kind: 'in-progress', workerId: 'w2', requestId: 'req-2', since: 12_000, leaseExpired: false });
+    expect(codeOf(() => store.abandon({ ...key, workerId: 'w1' }))).toBe('IDEMPOTENCY_NOT_HELD');
+    store.abandon({ ...key, workerId: 'w2' });
+    expect(store.begin(request({ now: 13_000 })).kind).toBe('new');
+  });
+
+  it('never takes a completed entry', () => {
+    const store = openStore(freshPath(), { leaseMs: 10_000 });
+    store.begin(request({ now: 1_000 }));
+    store.complete({ provider: 'card', idempotencyKey: 'ord-1001-auth', reply: 'stored', now: 2_000 });
+    expect(store.takeOver({ provider: 'card', idempotencyKey: 'ord-1001-auth', fromWorkerId: 'w1', since: 1_000, workerId: 'w2', requestId: 'req-2', now: 20_000 })).toBe(false);
+    expect(store.begin(request({ now: 20_000 })).kind).toBe('completed');
+  });
+});
+
 describe('durability', () => {
   it('returns a completed reply byte for byte after the file is reopened', () => {
     const path = freshPath();

@@ -1,0 +1,40 @@
+/**
+ * Issue 6, acceptance 5: a plugin that crashes on load makes every worker fail at start; the
+ * supervisor restarts them with backoff until restart intensity is exceeded, then stops and
+ * exits non-zero with a message that says why — it does not loop.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../integration/request-path-support.ts';
+import { parseTestBrokers, type BrokerDescriptor } from '../helpers/brokers.ts';
+import { GatewayProcess, startWorld, type GatewayWorld } from './support.ts';
+
+const CRASHING = join(ROOT, 'test', 'fixtures', 'crashing-provider.ts');
+let world: GatewayWorld;
+
+beforeAll(async () => {
+  world = await startWorld(parseTestBrokers('embedded')[0] as BrokerDescriptor);
+}, 60_000);
+afterAll(async () => {
+  await world?.close();
+});
+
+describe('paygate gateway: restart intensity', () => {
+  it('gives up on a plugin that crashes on load: exit 3, the reason on stderr, no more restarts', async () => {
+    world.writeConfig(
+      ['workers: 2', 'http: false', 'drain_grace: 2s', 'restart: {backoff_initial: 50ms, backoff_max: 400ms, max_restarts: 4, within: 60s}'].join('\n'),
+      { providers: [`{name: crashing, module: "${CRASHING}"}`] },
+    );
+    const started = Date.now();
+    const gateway = new GatewayProcess(world.configPath);
+    const exit = await gateway.exited;
+    const elapsed = Date.now() - started;
+    expect(exit).toEqual({ code: 3, signal: null });
+    expect(gateway.stderr).toMatch(/^paygate: SUPERVISOR_GAVE_UP: restart intensity exceeded: 5 restarts within 60 s \(gateway\.restart\.max_restarts is 4\); last: worker \d \(pid \d+\) ended with exit code 3 — PROVIDER_INVALID: .*crashing-provider/m);
+    // Two at start, then four restarts; the fifth death trips the limit: six forks, never more.
+    const forks = gateway.lines.filter((l) => l.msg === 'worker process forked').length;
+    expect(forks).toBe(6);
+    expect(gateway.lines.some((l) => l.msg === 'gateway gave up')).toBe(true);
+    expect(elapsed).toBeLessThan(60_000);
+  }, 90_000);
+});

@@ -1,0 +1,69 @@
+/**
+ * Issue 6, acceptance 2: 2,000 card authorizations through `paygate gateway` while a worker is
+ * SIGKILLed every 2 seconds. Every request gets one answer (the SDK resolves each once; a
+ * redelivered request answered again arrives as a `late-reply` and is dropped), and the card
+ * sandbox's ledger shows exactly one charge per idempotency key: the redeliveries of requests
+ * a killed worker held were reconciled, never charged again.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseTestBrokers, type BrokerDescriptor } from '../helpers/brokers.ts';
+import { chargesByKey, GatewayProcess, newTag, poolPids, runLoad, startWorld, type GatewayWorld } from './support.ts';
+
+const REQUESTS = Number(process.env.PAYGATE_KILL_REQUESTS ?? 2_000);
+let world: GatewayWorld;
+let gateway: GatewayProcess | undefined;
+
+beforeAll(async () => {
+  world = await startWorld(parseTestBrokers('embedded')[0] as BrokerDescriptor);
+}, 60_000);
+afterAll(async () => {
+  gateway?.signal('SIGKILL');
+  await world?.close();
+});
+
+describe('paygate gateway: a worker SIGKILLed every 2 s under load', () => {
+  it(`answers all ${REQUESTS} requests once and charges each key once`, async () => {
+    // A short lease (above the card call's 2 s timeout) so that a key whose worker died before
+    // reaching the sandbox is taken over within seconds instead of a minute.
+    world.writeConfig(['workers: 2', 'http: {port: 0}', 'drain_grace: 5s', 'restart: {backoff_initial: 100ms, backoff_max: 1s, max_restarts: 100, within: 60s}'].join('\n'), { lease: '3s' });
+    gateway = new GatewayProcess(world.configPath);
+    const statusUrl = await gateway.running();
+    const client = await world.client(90_000);
+    let late = 0;
+    client.on('late-reply', () => (late += 1));
+    const tag = newTag('kill');
+    const killed: number[] = [];
+    const killer = setInterval(() => {
+      void poolPids(statusUrl).then((pids) => {
+        const victim = pids[killed.length % Math.max(1, pids.length)];
+        if (victim === undefined) return;
+        killed.push(victim);
+        process.kill(victim, 'SIGKILL');
+      }, () => undefined);
+    }, 2_000);
+    let result;
+    const t0 = Date.now();
+    try {
+      result = await runLoad(client, { count: REQUESTS, concurrency: 32, tag, retryUnknown: true });
+    } finally {
+      clearInterval(killer);
+    }
+    const tally = new Map<string, number>();
+    for (const status of result.outcomes.values()) tally.set(status, (tally.get(status) ?? 0) + 1);
+    console.log('worker-kill outcomes', Object.fromEntries(tally), 'killed', killed.length, 'unknown retried', result.unknownRetries, 'ms', Date.now() - t0);
+    expect(result.failures).toEqual([]);
+    expect(result.outcomes.size).toBe(REQUESTS);
+    expect([...result.outcomes.values()].every((status) => status === 'approved')).toBe(true);
+    const charges = chargesByKey(world.sandbox, tag);
+    expect(charges.size).toBe(REQUESTS);
+    expect([...charges.entries()].filter(([, n]) => n !== 1)).toEqual([]);
+    // The kills happened and the pool came back each time.
+    expect(killed.length).toBeGreaterThanOrEqual(2);
+    await gateway.waitFor((l) => l.msg === 'worker process died; restarting', 10_000);
+    const metrics = await (await fetch(`${statusUrl}/metrics`)).text();
+    expect(Number(/^paygate_worker_restarts_total\{cause="killed"\} (\d+)$/m.exec(metrics)?.[1])).toBe(killed.length);
+    console.log(`worker-kill: ${REQUESTS} answered, ${killed.length} workers killed, ${late} late duplicate replies dropped by the SDK`);
+    gateway.signal('SIGTERM');
+    expect((await gateway.exited).code).toBe(0);
+  }, 240_000);
+});
