@@ -149,11 +149,17 @@ describe('paygate demo', () => {
       const { stdout } = await promisify(execFile)('sh', ['-c', command as string], { cwd: ROOT, timeout: 60_000 });
       expect(parseYaml(stdout)).toMatchObject({ status: 'approved', result: { provider_code: '00', amount: { value: 4200, currency: 'EUR' } } });
 
+      // The SDK example of examples/, as printed.
+      const [, sdkCommand] = demo.stdout.match(/^ {2}(npx tsx examples\/demo-storefront\.ts .+)$/m) ?? [];
+      expect(sdkCommand).toBeDefined();
+      const order = await promisify(execFile)('sh', ['-c', sdkCommand as string], { cwd: ROOT, timeout: 60_000 });
+      expect(order.stdout).toMatch(/authorized 30\.00 EUR as cg-\d+\n.*capture approved.*\n.*gift card approved, balance now 95\.05 EUR/);
+
       // The status endpoint is live while serving; remember the worker processes.
       const health = (await (await fetch(`${statusUrl}/healthz`)).json()) as { workers: { processes: { pid: number }[] } };
       const pids = health.workers.processes.map((p) => p.pid);
       expect(pids).toHaveLength(2);
-      expect(await (await fetch(`${statusUrl}/metrics`)).text()).toMatch(/paygate_requests_total\{[^}]*provider="card"[^}]*status="approved"[^}]*\} 1/);
+      expect(await (await fetch(`${statusUrl}/metrics`)).text()).toMatch(/paygate_requests_total\{[^}]*provider="card"[^}]*type="authorize"[^}]*status="approved"[^}]*\} 2/);
 
       demo.child.kill('SIGINT');
       const exit = await exitWithin(demo, 20_000);

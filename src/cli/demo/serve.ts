@@ -37,6 +37,8 @@ export function connectionInfo(parts: Pick<DemoParts, 'layout' | 'broker' | 'san
     `  sandboxes      card ${sandboxes.card.url}, paypal ${sandboxes.paypal.url}, giftcard ${sandboxes.giftcard.url}`,
     'Send your own payment (from this checkout):',
     `  ${requestCommandLine(parts)}`,
+    'Or a whole order from code, through the typed SDK (examples/demo-storefront.ts):',
+    `  npx tsx examples/demo-storefront.ts ${shellWord(layout.dir)}`,
   ];
 }
 

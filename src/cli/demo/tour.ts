@@ -127,7 +127,7 @@ async function runStep(step: TourStep): Promise<StepResult> {
 /**
  * Runs `steps` in order, reporting each on `progress`.
  *
- * @throws DemoError `DEMO_INTERRUPTED` when `signal` aborts (checked between steps).
+ * @throws DemoError `DEMO_INTERRUPTED` when `signal` aborts (checked before and after each step).
  */
 export async function runTour(steps: readonly TourStep[], progress: Progress, signal: AbortSignal): Promise<StepResult[]> {
   const results: StepResult[] = [];
@@ -135,6 +135,8 @@ export async function runTour(steps: readonly TourStep[], progress: Progress, si
     if (signal.aborted) throw new DemoError('DEMO_INTERRUPTED', `interrupted before "${step.name}"`);
     progress.stepStart(step.name, step.expected);
     const result = await runStep(step);
+    // A step cut short by Ctrl-C says nothing about the product: no row for it.
+    if (signal.aborted) throw new DemoError('DEMO_INTERRUPTED', `interrupted during "${step.name}"`);
     progress.stepDone(result);
     results.push(result);
   }
