@@ -32,7 +32,8 @@ export function demoCommand(): Command {
     .option('--verbose', 'gateway logs at level info on stderr (default: warnings into gateway.log)')
     .exitOverride((error: CommanderError) => process.exit(error.exitCode === 0 ? 0 : REFUSED_EXIT_CODE))
     .action(
-      guarded(async (o: DemoCliOptions) => {
+      guarded(async (o: DemoCliOptions, command: Command) => {
+        if (!o.tour && o.serve !== true) command.error("error: option '--no-tour' needs --serve (without the tour there is nothing to show)", { exitCode: REFUSED_EXIT_CODE });
         // Loaded on use: other commands never pay for the broker, the sandboxes and the supervisor.
         const { runDemo } = await import('./run.ts');
         await runDemo({

@@ -21,30 +21,26 @@ import type { Progress, StepResult } from './report.ts';
 /** The plugins the tour's SDK gateway is made with: `request()` is typed by them. */
 export type DemoPlugins = readonly [typeof card, typeof paypal, typeof giftcard];
 
-/** One worker as the supervisor reports it (`Supervisor.workers()`). */
+/**
+ * One worker as the supervisor reports it (`Supervisor.workers()`). Only what the tour reads, so
+ * that the supervisor may report more without the tour noticing.
+ */
 export interface WorkerView {
   readonly slot: number;
   readonly pid: number;
-  readonly workerId: string | undefined;
   readonly state: 'starting' | 'ready' | 'draining';
   readonly inFlight: number;
-  readonly brokerConnected: boolean;
 }
 
-/** A worker process ended (the supervisor's `worker-exit`). */
+/** A worker process ended (the supervisor's `worker-exit`; the fields the tour reads). */
 export interface WorkerExitEvent {
   readonly slot: number;
-  readonly pid: number;
-  readonly code: number | null;
   readonly signal: string | null;
-  readonly expected: boolean;
 }
 
-/** A worker process is subscribed and serving (the supervisor's `worker-ready`). */
+/** A worker process is subscribed and serving (the supervisor's `worker-ready`; the fields the tour reads). */
 export interface WorkerReadyEvent {
   readonly slot: number;
-  readonly pid: number;
-  readonly workerId: string;
 }
 
 /** What the tour needs of the supervisor (src/supervisor's `Supervisor` has it). */
