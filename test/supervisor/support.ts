@@ -192,11 +192,12 @@ export interface LoadResult {
 
 /**
  * Sends `count` card authorizations (every `declineEvery`-th with a declining card), at most
- * `concurrency` at a time; `onAnswered(n)` runs after each answer. Keys are `${tag}-<i>`.
+ * `concurrency` at a time, fewer when `stop()` turns true first; `onAnswered(n)` runs after each
+ * answer. Keys are `${tag}-<i>`.
  */
 export async function runLoad(
   client: Gateway<readonly [typeof card]>,
-  options: { count: number; concurrency: number; tag: string; declineEvery?: number; retryUnknown?: boolean; onAnswered?: (answered: number) => void },
+  options: { count: number; concurrency: number; tag: string; declineEvery?: number; retryUnknown?: boolean; onAnswered?: (answered: number) => void; stop?: () => boolean },
 ): Promise<LoadResult> {
   const outcomes = new Map<string, string>();
   const failures: string[] = [];
@@ -223,7 +224,7 @@ export async function runLoad(
     options.onAnswered?.(answered);
   };
   const lanes = Array.from({ length: options.concurrency }, async () => {
-    while (next < options.count) await one(next++);
+    while (next < options.count && !(options.stop?.() ?? false)) await one(next++);
   });
   await Promise.all(lanes);
   return { outcomes, failures, unknownRetries };

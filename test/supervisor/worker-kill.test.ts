@@ -50,7 +50,7 @@ describe('paygate gateway: a worker SIGKILLed every 2 s under load', () => {
     }
     const tally = new Map<string, number>();
     for (const status of result.outcomes.values()) tally.set(status, (tally.get(status) ?? 0) + 1);
-    console.log('worker-kill outcomes', Object.fromEntries(tally), 'killed', killed.length, 'unknown retried', result.unknownRetries, 'ms', Date.now() - t0);
+    console.error('worker-kill outcomes', Object.fromEntries(tally), 'killed', killed.length, 'unknown retried', result.unknownRetries, 'ms', Date.now() - t0);
     expect(result.failures).toEqual([]);
     expect(result.outcomes.size).toBe(REQUESTS);
     expect([...result.outcomes.values()].every((status) => status === 'approved')).toBe(true);
@@ -62,7 +62,7 @@ describe('paygate gateway: a worker SIGKILLed every 2 s under load', () => {
     await gateway.waitFor((l) => l.msg === 'worker process died; restarting', 10_000);
     const metrics = await (await fetch(`${statusUrl}/metrics`)).text();
     expect(Number(/^paygate_worker_restarts_total\{cause="killed"\} (\d+)$/m.exec(metrics)?.[1])).toBe(killed.length);
-    console.log(`worker-kill: ${REQUESTS} answered, ${killed.length} workers killed, ${late} late duplicate replies dropped by the SDK`);
+    console.error(`worker-kill: ${REQUESTS} answered, ${killed.length} workers killed, ${late} late duplicate replies dropped by the SDK`);
     gateway.signal('SIGTERM');
     expect((await gateway.exited).code).toBe(0);
   }, 240_000);
