@@ -3,7 +3,8 @@
  * holds a payment, and the payment is still answered once and charged once.
  *
  * How that happens, and what the step checks: CardGate is slowed down so the authorize is
- * surely in flight; the step finds the worker that holds it (`inFlight > 0`) and kills it. The
+ * surely in flight; once CardGate has the call, the step finds the worker that holds it
+ * (`inFlight > 0`) and kills it. The
  * broker sees the connection drop and redelivers the unacknowledged request to the other
  * worker, which finds the idempotency key in progress and asks CardGate's `Status` instead of
  * charging again. The SDK gets one approved reply (no late duplicate), CardGate's ledger has one
@@ -44,13 +45,17 @@ function lifeOf(log: SupervisorLog, slot: number): { killed: boolean; restarted:
   return { killed: killedAt >= 0, restarted };
 }
 
-/** Polls until a ready worker reports a request in flight, or gives up after `withinMs`. */
-async function workerHoldingRequest(context: TourContext, withinMs: number): Promise<WorkerView | undefined> {
+/**
+ * Polls until a ready worker reports a request in flight and CardGate has received the call
+ * (`sent()`), or gives up after `withinMs`. Waiting for both makes the kill land while the
+ * provider holds the charge: killed earlier, nothing would have been charged yet.
+ */
+async function workerHoldingRequest(context: TourContext, sent: () => boolean, withinMs: number): Promise<WorkerView | undefined> {
   const deadline = performance.now() + withinMs;
   while (performance.now() < deadline && !context.signal.aborted) {
     const busy = context.supervisor.workers().find((worker) => worker.inFlight > 0 && worker.state === 'ready');
-    if (busy) return busy;
-    await delay(50);
+    if (busy && sent()) return busy;
+    await delay(25);
   }
   return undefined;
 }
@@ -90,10 +95,11 @@ async function killDuringRequest(context: TourContext, log: SupervisorLog, late:
   const callsBefore = { ...context.sandboxes.card.calls };
   const payload = { amount: { value: 3_300, currency: DEMO_DATA.currency }, card: testCard(DEMO_DATA.approvedCard) };
   const pending = timed(() => context.gateway.request('card', 'authorize', payload, { idempotencyKey: key, timeoutMs: DEMO_SETTINGS.requestTimeoutMs }));
-  const victim = await workerHoldingRequest(context, DEMO_SETTINGS.inFlightWaitMs);
+  const sent = (): boolean => context.sandboxes.card.calls.Authorize > callsBefore.Authorize;
+  const victim = await workerHoldingRequest(context, sent, DEMO_SETTINGS.inFlightWaitMs);
   if (victim === undefined) {
     const answer = await pending;
-    return { outcome: answer.ok ? answer.value.status : outcomeOfError(answer.error), ok: false, latencyMs: answer.ms, detail: 'no worker reported the request in flight, so none was killed' };
+    return { outcome: answer.ok ? answer.value.status : outcomeOfError(answer.error), ok: false, latencyMs: answer.ms, detail: 'no worker reported the request in flight while CardGate held it, so none was killed' };
   }
   process.kill(victim.pid, 'SIGKILL');
   const answer = await pending;
