@@ -7,8 +7,6 @@ export const SUPERVISOR_ERROR_CODES = [
   'WORKER_START_FAILED',
   /** Restart intensity exceeded: more than `max_restarts` restarts within `within`; the pool was stopped. */
   'SUPERVISOR_GAVE_UP',
-  /** `start()`/`reload()` called on a supervisor that is stopping or stopped. */
-  'SUPERVISOR_STOPPED',
 ] as const;
 
 /** One of {@link SUPERVISOR_ERROR_CODES}. */
