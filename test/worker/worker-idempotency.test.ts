@@ -140,6 +140,18 @@ describe('idempotency through the worker', () => {
     expect(counter.calls('ord-dead-worker')).toBe(0);
   });
 
+  it('takes over an entry a dead worker left in progress (lease expired) that the provider has no record of: one call, then the stored reply', async () => {
+    const payload = authorizePayload({ order: 'o-never-sent' });
+    seedInProgress('ord-never-sent', payload, 120_000);
+    // The dead worker never reached the provider: status finds nothing, so the key is taken over and the handler called.
+    const reply = await h.roundTrip(requestDoc({ idempotency_key: 'ord-never-sent', payload }));
+    expect(reply).toMatchObject({ status: 'approved', result: { authorization_id: expect.any(String) } });
+    expect(counter.calls('ord-never-sent')).toBe(1);
+    const again = await h.roundTrip(requestDoc({ idempotency_key: 'ord-never-sent', payload }));
+    expect(again).toMatchObject({ status: 'approved', result: reply.result });
+    expect(counter.calls('ord-never-sent')).toBe(1);
+  });
+
   it('answers unknown/OUTCOME_UNKNOWN for an entry held by a live worker that the provider does not know yet', async () => {
     const payload = authorizePayload({ order: 'o-busy' });
     seedInProgress('ord-busy', payload, 0);
