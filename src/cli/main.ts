@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { brokerCommand } from './broker.ts';
 import { certsCommand } from './certs.ts';
+import { demoCommand } from './demo/command.ts';
 import { gatewayCommand } from './gateway.ts';
 import { openCommand } from './open.ts';
 import { requestCommand } from './request.ts';
@@ -16,6 +17,7 @@ const program = new Command('paygate')
   .version('0.1.0')
   .showHelpAfterError();
 
+program.addCommand(demoCommand());
 program.addCommand(certsCommand());
 program.addCommand(sealCommand());
 program.addCommand(openCommand());

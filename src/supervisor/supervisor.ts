@@ -35,6 +35,8 @@ export interface SupervisorOptions {
   readonly logger?: Logger;
   /** The environment of the worker processes and of `${env:…}` in the file; `process.env` by default. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** A file descriptor for the workers' stdout and stderr (their log lines); they share the supervisor's by default. */
+  readonly workerOutput?: number;
 }
 
 /** What one live worker process is doing. */
@@ -143,7 +145,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   #spawn(slot: number, configText = this.#configText): WorkerProcess {
-    const worker = WorkerProcess.fork({ slot, configText, configPath: this.#config.source, log: this.#log, ...(this.#options.env ? { env: this.#options.env } : {}) });
+    const { env, workerOutput } = this.#options;
+    const worker = WorkerProcess.fork({ slot, configText, configPath: this.#config.source, log: this.#log, ...(env ? { env } : {}), ...(workerOutput === undefined ? {} : { output: workerOutput }) });
     worker.on('message', (message) => this.#onMessage(worker, message));
     worker.once('exit', (exit) => this.#onExit(worker, exit));
     worker.ready(this.#config.gateway.readyTimeoutMs).catch((error: unknown) => this.#log.warn({ slot, workerPid: worker.pid, err: error }, 'worker did not start'));

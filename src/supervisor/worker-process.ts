@@ -40,6 +40,8 @@ export interface ForkOptions {
   readonly configPath: string;
   readonly log: Logger;
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Where the child's stdout and stderr go (a file descriptor); the supervisor's own by default. */
+  readonly output?: number;
 }
 
 export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
@@ -87,7 +89,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   static fork(options: ForkOptions): WorkerProcess {
     const child = fork(CHILD_ENTRY, [], {
       execArgv: ['--import', TSX_LOADER],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', options.output ?? 'inherit', options.output ?? 'inherit', 'ipc'],
       serialization: 'json',
       env: { ...(options.env ?? process.env) },
     });

@@ -179,22 +179,25 @@ export class DemoEnvironment {
     ];
   }
 
-  /** The supervisor's logger: warn and up into gateway.log, or (`--verbose`) info and up on stderr. */
-  #logger(layout: DemoLayout): Logger {
-    if (this.#options.verbose) return createLogger({ name: 'paygate-demo', level: 'info', destination: 2 });
+  /**
+   * Where the gateway logs: the supervisor's and its workers' lines at warn and up into
+   * gateway.log, or (`--verbose`) at info and up on stderr (stdout stays the demo's own, and
+   * pure JSON with `--json`).
+   */
+  #logTarget(layout: DemoLayout): { logger: Logger; fd: number; level: 'info' | 'warn' } {
+    if (this.#options.verbose) return { logger: createLogger({ name: 'paygate-demo', level: 'info', destination: 2 }), fd: 2, level: 'info' };
     const fd = openSync(layout.gatewayLog, 'a', 0o600);
     this.#onClose('gateway log', () => closeSync(fd));
-    return createLogger({ name: 'paygate-demo', level: 'warn', destination: fd });
+    return { logger: createLogger({ name: 'paygate-demo', level: 'warn', destination: fd }), fd, level: 'warn' };
   }
 
   async #startSupervisor(layout: DemoLayout): Promise<[Supervisor, string]> {
-    // The worker processes log to the stdout they inherit; the supervisor cannot redirect them,
-    // so they stay silent unless asked (and always with --json, whose stdout is the summary).
-    const workerLevel = this.#options.verbose && !this.#options.json ? 'info' : 'silent';
+    const target = this.#logTarget(layout);
     const supervisor = await Supervisor.start({
       configPath: layout.gatewayConfig,
-      logger: this.#logger(layout),
-      env: { ...process.env, PAYGATE_LOG_LEVEL: workerLevel },
+      logger: target.logger,
+      env: { ...process.env, PAYGATE_LOG_LEVEL: target.level },
+      workerOutput: target.fd,
     });
     this.#onClose('gateway', () => supervisor.stop({ graceMs: DEMO_SETTINGS.drainGraceMs }));
     const pids = supervisor.workers().map((worker) => worker.pid).join(', ');
