@@ -22,7 +22,7 @@ describe('docs/errors.md', () => {
   it.each([
     ...WIRE_ERROR_CODES, ...CERTS_ERROR_CODES, ...STOMP_ERROR_CODES, ...FRAME_ERROR_CODES, ...BROKER_ERROR_CODES, ...PROVIDER_ERROR_CODES, ...TRANSPORT_ERROR_CODES, ...CLIENT_ERROR_CODES, ...WORKER_ERROR_CODES, ...CONFIG_ERROR_CODES,
     ...LOG_ERROR_CODES, ...SUPERVISOR_ERROR_CODES, ...STATUS_SERVER_ERROR_CODES, ...METRICS_ERROR_CODES, ...DEMO_ERROR_CODES,
-    'FILE_UNREADABLE',
+    'FILE_UNREADABLE', 'FILE_UNWRITABLE',
   ])('documents %s', (code) => {
     expect(catalogue).toMatch(new RegExp(`^\\| \`${code}\` \\|`, 'm'));
   });

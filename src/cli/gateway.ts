@@ -8,14 +8,17 @@
  * the grace period). Exit 2: the file is invalid (`--check` only validates it). Exit 3: restart
  * intensity exceeded — the reason on stderr as `paygate: SUPERVISOR_GAVE_UP: …`.
  */
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { CommanderError } from 'commander';
 import { GATEWAY_GAVE_UP_EXIT_CODE } from '../supervisor/exit-codes.ts';
+import { PaygateError } from '../errors.ts';
 import { guarded, REFUSED_EXIT_CODE } from './io.ts';
 
 interface GatewayCliOptions {
   config: string;
   check?: boolean;
+  pidFile?: string;
 }
 
 /** The `gateway` sub-command. */
@@ -24,6 +27,7 @@ export function gatewayCommand(): Command {
     .description('Run the supervisor and its pool of workers for the configured providers (docs/operations.md)')
     .requiredOption('--config <file>', 'gateway config file (YAML: the worker keys plus a gateway: section)')
     .option('--check', 'only validate the config file: exit 0 when it is valid, 2 with its problems when not')
+    .option('--pid-file <file>', "write the supervisor's pid there once running (removed at exit), for kill -HUP / -TERM")
     .exitOverride((error: CommanderError) => process.exit(error.exitCode === 0 ? 0 : REFUSED_EXIT_CODE))
     .action(guarded(runGateway));
 }
@@ -38,9 +42,11 @@ async function runGateway(o: GatewayCliOptions): Promise<void> {
   }
   const { Supervisor, SupervisorError } = await import('../supervisor/index.ts');
   let supervisor: Awaited<ReturnType<typeof Supervisor.start>>;
+  if (o.pidFile !== undefined) writePidFile(o.pidFile);
   try {
     supervisor = await Supervisor.start({ configPath: o.config });
   } catch (error) {
+    if (o.pidFile !== undefined) rmSync(o.pidFile, { force: true });
     if (!(error instanceof SupervisorError)) throw error;
     process.stderr.write(`paygate: ${error.code}: ${error.message}\n`);
     process.exit(GATEWAY_GAVE_UP_EXIT_CODE);
@@ -56,6 +62,17 @@ async function runGateway(o: GatewayCliOptions): Promise<void> {
     });
   });
   const exit = await supervisor.done;
+  if (o.pidFile !== undefined) rmSync(o.pidFile, { force: true });
   if (exit.code !== 0) process.stderr.write(`paygate: ${exit.code === GATEWAY_GAVE_UP_EXIT_CODE ? 'SUPERVISOR_GAVE_UP' : 'GATEWAY_UNCLEAN_STOP'}: ${exit.reason}\n`);
   process.exit(exit.code);
+}
+
+/** The pid file: written whole (a reader never sees half a number), one line. */
+function writePidFile(path: string): void {
+  try {
+    writeFileSync(`${path}.tmp`, `${process.pid}\n`, { mode: 0o644 });
+    renameSync(`${path}.tmp`, path);
+  } catch (error) {
+    throw new PaygateError('FILE_UNWRITABLE', `--pid-file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'cannot be written'}`);
+  }
 }

@@ -33,6 +33,8 @@ describe('paygate gateway: a worker SIGKILLed every 2 s under load', () => {
     client.on('late-reply', () => (late += 1));
     const tag = newTag('kill');
     const killed: number[] = [];
+    let progress = 0;
+    const reporter = process.env.PAYGATE_KILL_TRACE ? setInterval(() => console.error(`worker-kill: ${progress} answered, ${killed.length} killed`), 5_000) : undefined;
     const killer = setInterval(() => {
       void poolPids(statusUrl).then((pids) => {
         const victim = pids[killed.length % Math.max(1, pids.length)];
@@ -44,9 +46,10 @@ describe('paygate gateway: a worker SIGKILLed every 2 s under load', () => {
     let result;
     const t0 = Date.now();
     try {
-      result = await runLoad(client, { count: REQUESTS, concurrency: 32, tag, retryUnknown: true });
+      result = await runLoad(client, { count: REQUESTS, concurrency: 32, tag, retryUnknown: true, onAnswered: (n) => (progress = n) });
     } finally {
       clearInterval(killer);
+      clearInterval(reporter);
     }
     const tally = new Map<string, number>();
     for (const status of result.outcomes.values()) tally.set(status, (tally.get(status) ?? 0) + 1);
