@@ -89,9 +89,27 @@ async function startWorker(log: Logger): Promise<{ worker: Worker; graceMs: numb
 async function main(): Promise<void> {
   const log = createLogger({ name: 'paygate-worker', base: { pid: process.pid } });
   process.on('SIGINT', () => undefined);
-  let started: { worker: Worker; graceMs: number };
+  // A stop (message, SIGTERM, SIGUSR1, the supervisor gone) may come while the worker is still
+  // starting: remember it and act on it as soon as there is a worker to drain.
+  let stopAsked: { reason: DrainReason; graceMs: number | undefined } | undefined;
+  let drain: (reason: DrainReason, graceMs: number | undefined) => void = (reason, graceMs) => {
+    stopAsked ??= { reason, graceMs };
+    if (!started) process.exit(0); // no start message yet: nothing held, nothing to drain
+  };
+  let started = false;
+  process.on('message', (raw: unknown) => {
+    const parsed = toWorkerMessageSchema.safeParse(raw);
+    if (!parsed.success) log.warn('unexpected message from the supervisor dropped');
+    else if (parsed.data.type === 'start') started = true;
+    else drain('asked', parsed.data.graceMs);
+  });
+  process.on('SIGTERM', () => drain('SIGTERM', undefined));
+  process.on('SIGUSR1', () => drain('SIGUSR1', undefined));
+  process.on('disconnect', () => drain('parent-gone', undefined));
+
+  let running: { worker: Worker; graceMs: number };
   try {
-    started = await startWorker(log);
+    running = await startWorker(log);
   } catch (error) {
     const { code, message } = describeError(error);
     log.error({ code }, `worker could not start: ${maskPan(message)}`);
@@ -100,15 +118,26 @@ async function main(): Promise<void> {
     process.disconnect?.();
     return;
   }
-  const { worker, graceMs } = started;
+  const { worker, graceMs } = running;
   const stopReporting = report(worker);
+  drain = drainer(worker, log, graceMs, stopReporting);
+  if (stopAsked !== undefined) {
+    drain(stopAsked.reason, stopAsked.graceMs);
+    return;
+  }
   send({ type: 'ready', workerId: worker.workerId, providers: worker.providers.map((p) => p.name) });
   log.info({ workerId: worker.workerId }, 'worker serving');
+}
 
+type DrainReason = Extract<FromWorkerMessage, { type: 'draining' }>['reason'];
+
+/** Drains `worker` once (later calls do nothing) and exits 0, or 1 when stopping fails. */
+function drainer(worker: Worker, log: Logger, defaultGraceMs: number, stopReporting: () => void): (reason: DrainReason, graceMs: number | undefined) => void {
   let draining = false;
-  const drain = (reason: Extract<FromWorkerMessage, { type: 'draining' }>['reason'], ms: number): void => {
+  return (reason, graceMs) => {
     if (draining) return;
     draining = true;
+    const ms = graceMs ?? defaultGraceMs;
     send({ type: 'draining', reason });
     log.info({ reason, graceMs: ms }, 'worker draining');
     worker.stop({ graceMs: ms }).then(
@@ -124,17 +153,6 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.on('message', (raw: unknown) => {
-    const parsed = toWorkerMessageSchema.safeParse(raw);
-    if (!parsed.success) {
-      log.warn('unexpected message from the supervisor dropped');
-      return;
-    }
-    if (parsed.data.type === 'stop') drain('asked', parsed.data.graceMs);
-  });
-  process.on('SIGTERM', () => drain('SIGTERM', graceMs));
-  process.on('SIGUSR1', () => drain('SIGUSR1', graceMs));
-  process.on('disconnect', () => drain('parent-gone', graceMs));
 }
 
 process.on('uncaughtException', (error) => {

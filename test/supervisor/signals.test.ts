@@ -160,6 +160,19 @@ describe('paygate gateway: SIGHUP, SIGUSR1 and /metrics (embedded broker)', () =
     }
     await expect.poll(async () => (await poolPids(statusUrl)).length, { timeout: 30_000 }).toBe(2);
   }, 60_000);
+
+  it('SIGTERM while a replacement worker is still starting: it stops at once and the gateway exits 0', async () => {
+    const [victim] = await poolPids(statusUrl);
+    const from = gateway.lines.length;
+    process.kill(victim as number, 'SIGKILL');
+    await gateway.waitFor((l) => l.msg === 'worker process forked' && gateway.lines.indexOf(l) >= from, 30_000, 'the replacement fork');
+    const started = Date.now();
+    gateway.signal('SIGTERM');
+    expect(await gateway.exited).toEqual({ code: 0, signal: null });
+    // Far below the 20 s drain grace: the starting worker did not have to be killed.
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(gateway.lines.some((l) => l.msg === 'gateway stopped' && l.reason === 'drained')).toBe(true);
+  }, 60_000);
 });
 
 describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('paygate gateway: SIGTERM under load ($name)', (descriptor) => {

@@ -25,7 +25,7 @@ describe('paygate gateway: a worker SIGKILLed every 2 s under load', () => {
   it(`answers all ${REQUESTS} requests once and charges each key once`, async () => {
     // A short lease (above the card call's 2 s timeout) so that a key whose worker died before
     // reaching the sandbox is taken over within seconds instead of a minute.
-    world.writeConfig(['workers: 2', 'http: {port: 0}', 'drain_grace: 5s', 'restart: {backoff_initial: 100ms, backoff_max: 1s, max_restarts: 100, within: 60s}'].join('\n'), { lease: '3s' });
+    world.writeConfig(['workers: 2', 'http: {port: 0}', 'drain_grace: 5s', 'restart: {backoff_initial: 100ms, backoff_max: 250ms, max_restarts: 200, within: 60s}'].join('\n'), { lease: '3s' });
     gateway = new GatewayProcess(world.configPath);
     const statusUrl = await gateway.running();
     const client = await world.client(90_000);
@@ -34,7 +34,12 @@ describe('paygate gateway: a worker SIGKILLed every 2 s under load', () => {
     const tag = newTag('kill');
     const killed: number[] = [];
     let progress = 0;
-    const reporter = process.env.PAYGATE_KILL_TRACE ? setInterval(() => console.error(`worker-kill: ${progress} answered, ${killed.length} killed`), 5_000) : undefined;
+    const reporter = process.env.PAYGATE_KILL_TRACE
+      ? setInterval(() => {
+          const recent = gateway?.lines.filter((l) => l.level !== 'info').slice(-5).map((l) => JSON.stringify(l).slice(0, 400));
+          console.error(`worker-kill: ${progress} answered, ${killed.length} killed; exit ${gateway?.child.exitCode}; stderr ${gateway?.stderr.slice(-300)}\n${recent?.join('\n')}`);
+        }, 5_000)
+      : undefined;
     const killer = setInterval(() => {
       void poolPids(statusUrl).then((pids) => {
         const victim = pids[killed.length % Math.max(1, pids.length)];
@@ -68,5 +73,5 @@ describe('paygate gateway: a worker SIGKILLed every 2 s under load', () => {
     console.error(`worker-kill: ${REQUESTS} answered, ${killed.length} workers killed, ${late} late duplicate replies dropped by the SDK`);
     gateway.signal('SIGTERM');
     expect((await gateway.exited).code).toBe(0);
-  }, 240_000);
+  }, 420_000);
 });
