@@ -416,6 +416,47 @@ providers:
   });
 });
 
+describe('the gateway: section and idempotency.lease', () => {
+  it('absent: the pool defaults (2 workers, status on 127.0.0.1:9464, 30 s drain, restart policy)', () => {
+    const config = parseWorkerConfig(MINIMAL, { env: {}, baseDir: fixture() });
+    expect(config.gateway).toEqual({
+      workers: 2,
+      http: { host: '127.0.0.1', port: 9464 },
+      drainGraceMs: 30_000,
+      readyTimeoutMs: 30_000,
+      restart: { backoffInitialMs: 500, backoffMaxMs: 30_000, maxRestarts: 5, withinMs: 60_000 },
+    });
+  });
+
+  it('given: durations in ms, http: false turns the endpoint off, unset keys keep their defaults', () => {
+    const text = `${MINIMAL}gateway:\n  workers: 4\n  http: false\n  drain_grace: 5s\n  restart: {backoff_initial: 100ms, max_restarts: 0, within: 2m}\n`;
+    const config = parseWorkerConfig(text, { env: {}, baseDir: fixture() });
+    expect(config.gateway).toEqual({
+      workers: 4,
+      http: undefined,
+      drainGraceMs: 5_000,
+      readyTimeoutMs: 30_000,
+      restart: { backoffInitialMs: 100, backoffMaxMs: 30_000, maxRestarts: 0, withinMs: 120_000 },
+    });
+  });
+
+  it('bad values are named by their key path with the fix, all at once', () => {
+    const text = `${MINIMAL}gateway:\n  workers: 0\n  http: {port: 70000}\n  drain_grace: soon\n  restart: {within: 0s, max_restart: 3}\n`;
+    const error = configError(() => parseWorkerConfig(text, { env: {}, baseDir: fixture() }));
+    expect(error.problems.map((p) => p.path).sort()).toEqual(['gateway.drain_grace', 'gateway.http.port', 'gateway.restart.max_restart', 'gateway.restart.within', 'gateway.workers']);
+    expect(error.problems.find((p) => p.path === 'gateway.restart.max_restart')?.fix).toBe('did you mean max_restarts?');
+    expect(error.problems.find((p) => p.path === 'gateway.workers')?.problem).toBe('expected an integer 1–64, got 0');
+  });
+
+  it('idempotency.lease must outlast every provider call', () => {
+    const dir = fixture();
+    const ok = parseWorkerConfig(minimalWith({ idempotency: 'idempotency: {path: idempotency.sqlite, lease: 3s}', providers: 'providers: [{name: card, module: providers/card/index.ts, timeout_ms: 2000}]' }), { env: {}, baseDir: dir });
+    expect(ok.idempotency.leaseMs).toBe(3_000);
+    const short = configError(() => parseWorkerConfig(minimalWith({ idempotency: 'idempotency: {path: idempotency.sqlite, lease: 20s}' }), { env: {}, baseDir: dir }));
+    expect(short.problems).toEqual([expect.objectContaining({ path: 'idempotency.lease', problem: expect.stringContaining('30000 ms') })]);
+  });
+});
+
 describe('referenced files', () => {
   it('relative paths are resolved against the config file’s folder, not the current directory', () => {
     const dir = fixture();
