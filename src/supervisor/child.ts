@@ -7,8 +7,9 @@
  *
  * Stopping: the supervisor's `stop` message, SIGTERM (someone signalled this process directly)
  * or SIGUSR1 ("stop after the current message") all drain: take no new message, finish and ACK
- * what is held, disconnect, exit 0. SIGINT is ignored: Ctrl-C in a terminal signals the whole
- * process group, and the supervisor drains its children itself. If the supervisor goes away
+ * what is held, disconnect, exit 0. SIGINT and SIGHUP are ignored: Ctrl-C or a hang-up in a
+ * terminal signals the whole process group, and the supervisor drains or reloads its children
+ * itself. If the supervisor goes away
  * (IPC channel closed), the worker drains and exits too, so no orphan keeps consuming.
  */
 import { dirname } from 'node:path';
@@ -27,13 +28,22 @@ const STATE_HEARTBEAT_MS = 2_000;
 
 function send(message: FromWorkerMessage): void {
   if (!process.connected || process.send === undefined) return;
-  // Validated on the way out too: a bug here must show in tests, not as a message the parent drops.
-  const checked = fromWorkerMessageSchema.parse(message);
+  // Validated on the way out too (the parent would drop it): a bug shows on stderr, never as a crash.
+  const checked = fromWorkerMessageSchema.safeParse(message);
+  if (!checked.success) {
+    process.stderr.write(`paygate worker ${process.pid}: a ${message.type} message to the supervisor does not fit its schema; dropped\n`);
+    return;
+  }
   try {
-    process.send(checked);
+    process.send(checked.data);
   } catch {
     // The channel closed between the check and the send: the 'disconnect' handler drains.
   }
+}
+
+/** Lets the process exit once its work is done: closes the IPC channel if it is still open (never throws). */
+function letGo(): void {
+  if (process.connected) process.disconnect();
 }
 
 /** Forwards the worker's events to the supervisor and reports its state while it runs. */
@@ -88,7 +98,9 @@ async function startWorker(log: Logger): Promise<{ worker: Worker; graceMs: numb
 
 async function main(): Promise<void> {
   const log = createLogger({ name: 'paygate-worker', base: { pid: process.pid } });
+  // Ctrl-C and a terminal hang-up signal the whole process group: the supervisor decides.
   process.on('SIGINT', () => undefined);
+  process.on('SIGHUP', () => undefined);
   // A stop (message, SIGTERM, SIGUSR1, the supervisor gone) may come while the worker is still
   // starting: remember it and act on it as soon as there is a worker to drain.
   let stopAsked: { reason: DrainReason; graceMs: number | undefined } | undefined;
@@ -115,7 +127,7 @@ async function main(): Promise<void> {
     log.error({ code }, `worker could not start: ${maskPan(message)}`);
     send({ type: 'failed', code, message: maskPan(message).slice(0, 2_000) });
     process.exitCode = START_FAILED_EXIT_CODE;
-    process.disconnect?.();
+    letGo();
     return;
   }
   const { worker, graceMs } = running;
@@ -145,7 +157,7 @@ function drainer(worker: Worker, log: Logger, defaultGraceMs: number, stopReport
         stopReporting();
         log.info('worker stopped');
         process.exitCode = 0;
-        process.disconnect?.();
+        letGo();
       },
       (error: unknown) => {
         log.error({ err: error }, 'worker stop failed');

@@ -7,6 +7,8 @@ export const SUPERVISOR_ERROR_CODES = [
   'WORKER_START_FAILED',
   /** Restart intensity exceeded: more than `max_restarts` restarts within `within`; the pool was stopped. */
   'SUPERVISOR_GAVE_UP',
+  /** The supervisor was stopped (its `signal` aborted: SIGTERM/SIGINT) before every worker was ready; the pool was drained. */
+  'SUPERVISOR_STOPPED',
 ] as const;
 
 /** One of {@link SUPERVISOR_ERROR_CODES}. */

@@ -18,7 +18,7 @@ export type RestartDecision =
   | { readonly giveUp: true; readonly restarts: number; readonly withinMs: number };
 
 export class RestartPolicy {
-  readonly #settings: GatewaySettings['restart'];
+  #settings: GatewaySettings['restart'];
   readonly #clock: () => number;
   /** Times of the pool's restarts within the window, oldest first, with the slot of each. */
   #recent: { readonly at: number; readonly slot: number }[] = [];
@@ -26,6 +26,14 @@ export class RestartPolicy {
   constructor(settings: GatewaySettings['restart'], clock: () => number = Date.now) {
     this.#settings = settings;
     this.#clock = clock;
+  }
+
+  /**
+   * New limits (a reload): the history is kept, so that regular reloads cannot hide a crash loop
+   * from the intensity limit.
+   */
+  configure(settings: GatewaySettings['restart']): void {
+    this.#settings = settings;
   }
 
   /** Records that `slot`'s worker died unexpectedly and says how long to wait before restarting it, or to give up. */

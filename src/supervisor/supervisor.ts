@@ -37,6 +37,8 @@ export interface SupervisorOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** A file descriptor for the workers' stdout and stderr (their log lines); they share the supervisor's by default. */
   readonly workerOutput?: number;
+  /** Aborting it while `start()` waits for the workers drains them and makes `start()` reject with `SUPERVISOR_STOPPED`. */
+  readonly signal?: AbortSignal;
 }
 
 /** What one live worker process is doing. */
@@ -60,6 +62,8 @@ export interface SupervisorEvents {
   'worker-exit': [{ slot: number; pid: number; code: number | null; signal: string | null; expected: boolean }];
   /** Restart intensity was exceeded; the pool is being stopped. */
   'gave-up': [{ reason: string }];
+  /** The pool is being stopped (drain, or giving up). */
+  stopping: [{ reason: string }];
 }
 
 /** After the grace period, how long workers get to abort, answer `unknown` and disconnect before SIGKILL. */
@@ -78,6 +82,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly #others = new Set<WorkerProcess>();
   readonly #restartTimers = new Map<number, NodeJS.Timeout>();
   #phase: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting';
+  #gaveUp = false;
   #reloading = false;
   #status: StatusServer | undefined;
   #settle: ((exit: SupervisorExit) => void) | undefined;
@@ -110,12 +115,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       supervisor.#status = await startStatusServer({ ...http, metrics: supervisor.metrics, health: () => supervisor.health() });
     }
     const ready = supervisor.#untilAllReady();
-    for (let slot = 0; slot < supervisor.#config.gateway.workers; slot += 1) supervisor.#pool.set(slot, supervisor.#spawn(slot));
+    const abort = (): void => void supervisor.#shutdown(supervisor.#config.gateway.drainGraceMs, undefined, 'stopped before every worker was ready');
+    options.signal?.addEventListener('abort', abort, { once: true });
     try {
+      if (options.signal?.aborted) abort();
+      for (let slot = 0; slot < supervisor.#config.gateway.workers && supervisor.#phase === 'starting'; slot += 1) supervisor.#respawn(slot);
       await ready;
     } catch (error) {
       await supervisor.done;
       throw error;
+    } finally {
+      options.signal?.removeEventListener('abort', abort);
     }
     supervisor.#phase = 'running';
     log.info({ workers: supervisor.#pool.size, statusUrl: supervisor.statusUrl }, 'gateway running');
@@ -152,6 +162,39 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     worker.ready(this.#config.gateway.readyTimeoutMs).catch((error: unknown) => this.#log.warn({ slot, workerPid: worker.pid, err: error }, 'worker did not start'));
     this.#log.info({ slot, workerPid: worker.pid }, 'worker process forked');
     return worker;
+  }
+
+  /**
+   * Puts a new worker in `slot`. A fork that fails at once (EAGAIN, EMFILE: the machine is out of
+   * processes or files) is treated like a worker that died: backoff, and intensity.
+   */
+  #respawn(slot: number): void {
+    try {
+      this.#pool.set(slot, this.#spawn(slot));
+    } catch (error) {
+      this.#log.error({ slot, err: error }, 'cannot fork a worker process');
+      this.#pool.delete(slot);
+      this.#scheduleRestart(slot, `fork failed: ${(error as Error).message}`);
+    }
+  }
+
+  /** After a worker of `slot` died (or could not be forked): restart it after its backoff, or give up. */
+  #scheduleRestart(slot: number, why: string): void {
+    const decision = this.#policy.next(slot);
+    if (decision.giveUp) {
+      const reason = `restart intensity exceeded: ${decision.restarts} restarts within ${decision.withinMs / 1000} s (gateway.restart.max_restarts is ${this.#config.gateway.restart.maxRestarts}); last: worker ${slot} ${why}`;
+      void this.#giveUp(reason);
+      return;
+    }
+    this.#log.warn({ slot, exit: why, delayMs: decision.delayMs }, 'worker process died; restarting');
+    clearTimeout(this.#restartTimers.get(slot));
+    this.#restartTimers.set(
+      slot,
+      setTimeout(() => {
+        this.#restartTimers.delete(slot);
+        if (this.#phase === 'starting' || this.#phase === 'running') this.#respawn(slot);
+      }, decision.delayMs),
+    );
   }
 
   #onMessage(worker: WorkerProcess, message: FromWorkerMessage): void {
@@ -196,27 +239,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     const cause = causeOf(worker, exit);
     this.metrics.recordRestart(cause);
-    const why = `${describeExit(exit)}${worker.failure ? ` — ${worker.failure.code}: ${worker.failure.message}` : ''}`;
     if (cause === 'stopped-itself') {
       // SIGUSR1 (or SIGTERM) sent to the worker by an operator: a planned recycle, not a failure.
       this.#log.info({ slot: worker.slot, workerPid: worker.pid }, 'worker stopped itself; starting its replacement');
-      this.#pool.set(worker.slot, this.#spawn(worker.slot));
+      this.#respawn(worker.slot);
       return;
     }
-    const decision = this.#policy.next(worker.slot);
-    if (decision.giveUp) {
-      const reason = `restart intensity exceeded: ${decision.restarts} restarts within ${decision.withinMs / 1000} s (gateway.restart.max_restarts is ${this.#config.gateway.restart.maxRestarts}); last: worker ${worker.slot} (pid ${worker.pid}) ended with ${why}`;
-      void this.#giveUp(reason);
-      return;
-    }
-    this.#log.warn({ slot: worker.slot, workerPid: worker.pid, exit: why, cause, delayMs: decision.delayMs }, 'worker process died; restarting');
-    this.#restartTimers.set(
-      worker.slot,
-      setTimeout(() => {
-        this.#restartTimers.delete(worker.slot);
-        if (this.#phase === 'starting' || this.#phase === 'running') this.#pool.set(worker.slot, this.#spawn(worker.slot));
-      }, decision.delayMs),
-    );
+    const failure = worker.failure ? ` — ${worker.failure.code}: ${worker.failure.message}` : '';
+    this.#scheduleRestart(worker.slot, `(pid ${worker.pid}) ended with ${describeExit(exit)}${failure}`);
   }
 
   /** Resolves when every slot's worker is ready; rejects when the supervisor gives up first. */
@@ -227,21 +257,26 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         if (all.length === this.#config.gateway.workers && all.every((p) => p.state === 'ready')) {
           this.off('worker-ready', check);
           this.off('gave-up', fail);
+          this.off('stopping', fail);
           resolveReady();
         }
       };
       const fail = ({ reason }: { reason: string }): void => {
         this.off('worker-ready', check);
-        reject(new SupervisorError('SUPERVISOR_GAVE_UP', reason));
+        this.off('gave-up', fail);
+        this.off('stopping', fail);
+        reject(new SupervisorError(this.#gaveUp ? 'SUPERVISOR_GAVE_UP' : 'SUPERVISOR_STOPPED', reason));
       };
       this.on('worker-ready', check);
       this.once('gave-up', fail);
+      this.once('stopping', fail);
     });
   }
 
   async #giveUp(reason: string): Promise<void> {
     if (this.#phase === 'stopping' || this.#phase === 'stopped') return;
     this.#log.fatal({ reason }, 'gateway gave up');
+    this.#gaveUp = true;
     this.emit('gave-up', { reason });
     await this.#shutdown(this.#config.gateway.drainGraceMs, { code: GATEWAY_GAVE_UP_EXIT_CODE, reason });
   }
@@ -257,6 +292,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.#reloading = true;
     try {
       return await this.#reload();
+    } catch (error) {
+      // Not a configuration problem (those are answered by #reload): still never a crash of the gateway.
+      this.metrics.recordReload('failed');
+      this.#log.error({ err: error }, 'reload failed; the running pool is unchanged');
+      return { applied: false, reason: (error as Error).message };
     } finally {
       this.#reloading = false;
     }
@@ -276,10 +316,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     fresh.forEach((worker) => this.#others.add(worker));
     const started = await Promise.allSettled(fresh.map((worker) => worker.ready(next.config.gateway.readyTimeoutMs)));
     const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-    if (failed !== undefined || this.#phase !== 'running') {
-      const reason = failed ? String((failed.reason as Error).message) : `the gateway is ${this.#phase}`;
-      fresh.forEach((worker) => worker.stop(next.config.gateway.drainGraceMs));
-      await Promise.all(fresh.map((worker) => worker.exited));
+    const died = fresh.find((worker) => worker.state === 'exited');
+    if (failed !== undefined || died !== undefined || this.#phase !== 'running') {
+      const reason = failed ? String((failed.reason as Error).message) : died ? `new worker process ${died.pid} exited before the switch` : `the gateway is ${this.#phase}`;
+      await drainAll(fresh, next.config.gateway.drainGraceMs);
       this.metrics.recordReload('failed');
       this.#log.error({ reason }, 'reload failed: the new workers did not all start; the running pool is unchanged');
       return { applied: false, reason };
@@ -287,7 +327,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (next.config.gateway.http?.port !== this.#config.gateway.http?.port || next.config.gateway.http?.host !== this.#config.gateway.http?.host) {
       this.#log.warn('gateway.http changed: it takes effect at the next start');
     }
-    const old = [...this.#pool.values()];
+    const old = [...this.#pool.values()].filter((worker) => worker.state !== 'exited');
     this.#restartTimers.forEach((timer) => clearTimeout(timer));
     this.#restartTimers.clear();
     this.#pool.clear();
@@ -297,12 +337,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     });
     this.#config = next.config;
     this.#configText = next.text;
-    this.#policy = new RestartPolicy(next.config.gateway.restart);
-    old.forEach((worker) => {
-      this.#others.add(worker);
-      worker.stop(this.#config.gateway.drainGraceMs);
-    });
-    await Promise.all(old.map((worker) => worker.exited));
+    this.#policy.configure(next.config.gateway.restart);
+    old.forEach((worker) => this.#others.add(worker));
+    await drainAll(old, this.#config.gateway.drainGraceMs);
     this.metrics.recordReload('applied');
     this.#updatePoolGauge();
     this.#log.info({ workers: fresh.length }, 'reload applied');
@@ -320,23 +357,35 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     await this.done;
   }
 
-  async #shutdown(graceMs: number, exit?: SupervisorExit): Promise<void> {
+  async #shutdown(graceMs: number, exit?: SupervisorExit, why = exit?.reason ?? 'drain'): Promise<void> {
     if (this.#phase === 'stopping' || this.#phase === 'stopped') return;
     this.#phase = 'stopping';
     this.#restartTimers.forEach((timer) => clearTimeout(timer));
     this.#restartTimers.clear();
+    this.emit('stopping', { reason: why });
     const all = [...this.#pool.values(), ...this.#others].filter((worker) => worker.state !== 'exited');
     this.#log.info({ workers: all.length, graceMs }, 'gateway draining');
-    all.forEach((worker) => worker.stop(graceMs));
-    const killer = setTimeout(() => all.forEach((worker) => worker.kill()), graceMs + STOP_SETTLE_MS);
-    const exits = await Promise.all(all.map((worker) => worker.exited));
-    clearTimeout(killer);
+    const exits = await drainAll(all, graceMs);
     await this.#status?.close();
     this.#phase = 'stopped';
     const clean = exits.every((e) => e.code === 0);
     const result = exit ?? (clean ? { code: GATEWAY_STOPPED_EXIT_CODE, reason: 'drained' } : { code: GATEWAY_UNCLEAN_STOP_EXIT_CODE, reason: 'some workers did not drain cleanly (killed after the grace period)' });
     this.#log.info({ code: result.code, reason: result.reason }, 'gateway stopped');
     this.#settle?.(result);
+  }
+}
+
+/**
+ * Asks every worker to drain within `graceMs`, kills those still running `STOP_SETTLE_MS` later
+ * (a hung worker must not hold a reload or a shutdown forever), and resolves with their exits.
+ */
+async function drainAll(workers: readonly WorkerProcess[], graceMs: number): Promise<WorkerExit[]> {
+  workers.forEach((worker) => worker.stop(graceMs));
+  const killer = setTimeout(() => workers.forEach((worker) => worker.kill()), graceMs + STOP_SETTLE_MS);
+  try {
+    return await Promise.all(workers.map((worker) => worker.exited));
+  } finally {
+    clearTimeout(killer);
   }
 }
 

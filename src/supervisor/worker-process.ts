@@ -99,6 +99,9 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   }
 
   #take(message: FromWorkerMessage): void {
+    // The IPC pipe and the exit are delivered independently: a late report of a dead worker
+    // would put it back into the metrics for good.
+    if (this.#state === 'exited') return;
     switch (message.type) {
       case 'ready':
         if (this.#state === 'starting') this.#state = 'ready';
@@ -167,8 +170,9 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   }
 
   /**
-   * Resolves once the worker is subscribed; rejects with `WORKER_START_FAILED` when it reports
-   * a failure, exits, or is not ready within `timeoutMs` (it is then killed).
+   * Resolves once the worker is subscribed; rejects with `WORKER_START_FAILED` when it exits
+   * first (with the failure it reported, if any) or is not ready within `timeoutMs` (it is then
+   * killed, unless it was asked to stop meanwhile: then it is draining what it may hold).
    */
   ready(timeoutMs: number): Promise<void> {
     if (this.#state === 'ready') return Promise.resolve();
@@ -189,7 +193,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
       };
       const timer = setTimeout(() => {
         cleanup();
-        this.kill();
+        if (!this.#stopAsked) this.kill();
         reject(new SupervisorError('WORKER_START_FAILED', `worker process ${this.pid} was not ready within ${timeoutMs} ms${this.#failureText()}`));
       }, timeoutMs);
       this.on('message', onMessage);

@@ -52,6 +52,11 @@ export class GroupCommitStore {
     this.#store = store;
   }
 
+  /** The store's lease: how long an in-progress entry is presumed to belong to a live worker. */
+  get leaseMs(): number {
+    return this.#store.options.leaseMs;
+  }
+
   /** {@link IdempotencyStore.seenRequest}, committed with its batch. */
   seenRequest(requestId: string, expiresAt: number): Promise<boolean> {
     return this.#enqueue(() => this.#store.seenRequest(requestId, expiresAt));

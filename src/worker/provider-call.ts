@@ -16,6 +16,14 @@ import { errorAnswer, rewriteStoredReply, unknownAnswer, type Answer, type Reque
 import { respond, respondWith, type Exchange } from './respond.ts';
 import { storeAndSend } from './store-reply.ts';
 
+/**
+ * How long a handler (or a `status` call) may run, counted from just after the key was claimed:
+ * the lease less a margin (a quarter of it, at most 5 s) for the abort to reach the transport.
+ */
+export function handlerBudgetMs(leaseMs: number): number {
+  return leaseMs - Math.min(5_000, Math.floor(leaseMs / 4));
+}
+
 /** The reference of a validated request. */
 export function refOf(request: RequestDocument): RequestRef {
   return { id: request.id, provider: request.provider, type: request.type };
@@ -62,14 +70,19 @@ export async function runIdempotent(exchange: Exchange, request: RequestDocument
   }
 }
 
-/** The handler's context: the signal aborts at the request's `expires_at` or at the worker's hard stop. */
+/**
+ * The handler's context: the signal aborts at the request's `expires_at`, at the worker's hard
+ * stop, or before the key's lease runs out (`handlerBudgetMs`), whichever comes first. The last
+ * bound is what makes a take-over safe: a live holder has stopped calling its provider before
+ * another worker may find its lease expired (`reconcile`).
+ */
 function actionContext(exchange: Exchange, request: RequestDocument, requestId: string): ActionContext {
   const { context } = exchange;
   const remainingMs = Math.max(0, Date.parse(request.expires_at) - context.options.clock());
   return {
     idempotencyKey: request.idempotency_key,
     requestId,
-    signal: AbortSignal.any([context.hardStop, AbortSignal.timeout(remainingMs)]),
+    signal: AbortSignal.any([context.hardStop, AbortSignal.timeout(Math.min(remainingMs, handlerBudgetMs(context.store.leaseMs)))]),
     log: context.log,
     resources: context.resources.get(exchange.provider.name),
   };
@@ -116,11 +129,12 @@ async function releaseKey(exchange: Exchange, request: RequestDocument, answer: 
  * retry with the same key reconciles again.
  *
  * One exception: another worker's entry whose lease expired, and of which the provider has no
- * record, is taken over and the handler called. The lease is longer than any provider call may
- * last (the config requires `idempotency.lease` above every `timeout_ms`), so whatever the dead
- * holder sent has been answered or dropped by the provider long ago: "no record" is final. Without
- * this, a worker killed between claiming a key and reaching the provider would leave the key
- * answering `unknown` until retention purged it.
+ * record, is taken over and the handler called. A holder's handler is aborted before its lease
+ * runs out ({@link handlerBudgetMs}), and each provider call is shorter than the lease (the
+ * config requires `idempotency.lease` above every `timeout_ms`), so an expired lease means the
+ * holder is dead or stopped calling, and whatever it sent has been answered or dropped by the
+ * provider: "no record" is final. Without this, a worker killed between claiming a key and
+ * reaching the provider would leave the key answering `unknown` until retention purged it.
  */
 export async function reconcile(
   exchange: Exchange,

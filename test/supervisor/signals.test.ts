@@ -9,11 +9,14 @@
  * - SIGTERM under load (once per test broker): what workers hold is finished and acknowledged,
  *   the rest stays in the broker and is served after the next start; exit code 0.
  */
+import { join } from 'node:path';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTestBrokers, type BrokerDescriptor } from '../helpers/brokers.ts';
+import { ROOT } from '../integration/request-path-support.ts';
 import { APPROVE, chargesByKey, GatewayProcess, newTag, poolPids, runLoad, startWorld, type GatewayWorld } from './support.ts';
 
+const CRASHING = join(ROOT, 'test', 'fixtures', 'crashing-provider.ts');
 const POOL = ['workers: 2', 'http: {port: 0}', 'drain_grace: 20s', 'restart: {backoff_initial: 100ms, backoff_max: 1s, max_restarts: 20, within: 60s}'];
 const EXP = { exp_month: 12, exp_year: new Date().getUTCFullYear() + 2 };
 
@@ -103,6 +106,22 @@ describe('paygate gateway: SIGHUP, SIGUSR1 and /metrics (embedded broker)', () =
     world.writeConfig([...POOL, ''].join('\n'), { top: ['prefetch: 4'] });
   }, 180_000);
 
+  it('a valid file whose new workers cannot start: the new pool is drained, the old one keeps serving', async () => {
+    const before = await poolPids(statusUrl);
+    const from = gateway.lines.length;
+    world.writeConfig([...POOL, ''].join('\n'), { top: ['prefetch: 4'], providers: [`{name: crashing, module: "${CRASHING}"}`] });
+    gateway.signal('SIGHUP');
+    const failed = await gateway.waitFor((l) => l.msg?.startsWith('reload failed') === true && gateway.lines.indexOf(l) >= from, 60_000, '"reload failed"');
+    expect(String(failed.reason)).toMatch(/WORKER_START_FAILED|exited before it was ready|PROVIDER_INVALID/);
+    expect(await poolPids(statusUrl)).toEqual(before);
+    const client = await world.client();
+    const more = await runLoad(client, { count: 20, concurrency: 4, tag: newTag('after-failed') });
+    expect(more.failures).toEqual([]);
+    expect([...more.outcomes.values()].every((s) => s === 'approved')).toBe(true);
+    counted.approved += 20;
+    world.writeConfig([...POOL, ''].join('\n'), { top: ['prefetch: 4'] });
+  }, 90_000);
+
   it('serves /metrics as Prometheus text whose counters match the run', async () => {
     // Workers report each answer after its ACK, so the last reports may trail the last replies by
     // a few milliseconds: scrape until the pool is idle, then every counter must be exact.
@@ -127,6 +146,7 @@ describe('paygate gateway: SIGHUP, SIGUSR1 and /metrics (embedded broker)', () =
     expect(duration?.type).toBe('HISTOGRAM');
     expect(sample(families, 'paygate_reloads_total', { outcome: 'applied' })).toBe(1);
     expect(sample(families, 'paygate_reloads_total', { outcome: 'rejected' })).toBe(1);
+    expect(sample(families, 'paygate_reloads_total', { outcome: 'failed' })).toBe(1);
     expect(sample(families, 'paygate_worker_restarts_total', { cause: 'killed' })).toBe(0);
     expect(sample(families, 'paygate_pool_ready_workers')).toBe(2);
     expect(sample(families, 'paygate_workers', { state: 'connected' })).toBe(2);

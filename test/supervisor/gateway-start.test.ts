@@ -1,7 +1,8 @@
 /**
- * Issue 6, acceptance 5: a plugin that crashes on load makes every worker fail at start; the
- * supervisor restarts them with backoff until restart intensity is exceeded, then stops and
- * exits non-zero with a message that says why — it does not loop.
+ * `paygate gateway` while it starts. Issue 6, acceptance 5: a plugin that crashes on load makes
+ * every worker fail at start; the supervisor restarts them with backoff until restart intensity
+ * is exceeded, then stops and exits non-zero with a message that says why — it does not loop.
+ * And signals that arrive before the pool is up: HUP ignored, TERM drains and exits 0.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,4 +38,16 @@ describe('paygate gateway: restart intensity', () => {
     expect(gateway.lines.some((l) => l.msg === 'gateway gave up')).toBe(true);
     expect(elapsed).toBeLessThan(60_000);
   }, 90_000);
+
+  it('signals while the workers start: SIGHUP is ignored (said on stderr), SIGTERM drains them and exits 0', async () => {
+    world.writeConfig(['workers: 2', 'http: false', 'drain_grace: 5s'].join('\n'));
+    const gateway = new GatewayProcess(world.configPath);
+    await gateway.waitFor((l) => l.msg === 'worker process forked', 30_000, 'a fork');
+    gateway.signal('SIGHUP');
+    await expect.poll(() => gateway.stderr, { timeout: 5_000 }).toContain('paygate: reload not applied: the gateway is still starting');
+    gateway.signal('SIGTERM');
+    expect(await gateway.exited).toEqual({ code: 0, signal: null });
+    expect(gateway.lines.some((l) => l.msg === 'gateway running')).toBe(false);
+    expect(gateway.lines.some((l) => l.msg === 'gateway stopped' && l.code === 0)).toBe(true);
+  }, 60_000);
 });
