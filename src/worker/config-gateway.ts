@@ -8,19 +8,10 @@
  * value). Durations are written like the rest of the file: `500ms`, `30s`, `5m`.
  */
 import { z } from 'zod';
+import { durationSchema } from './config-duration.ts';
 
-const DURATION = /^(\d+)\s*(ms|s|m|h)$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
-
-/** `500ms`, `30s`, `5m`, `1h` → milliseconds. */
-const duration = z
-  .string()
-  .regex(DURATION)
-  .transform((text) => {
-    const [, count, unit] = DURATION.exec(text) as RegExpExecArray;
-    return Number(count) * (UNIT_MS[unit as string] as number);
-  })
-  .pipe(z.number().int().nonnegative().max(24 * 3_600_000));
+/** `500ms`, `30s`, `5m`, `1h` (config-duration.ts), at most a day. */
+const duration = durationSchema.pipe(z.number().max(24 * 3_600_000));
 
 /** The status endpoint: loopback by default, because /metrics and /healthz carry no authentication. */
 const httpSchema = z.union([

@@ -27,6 +27,7 @@ import { TRANSPORT_DEFAULTS } from '../providers/transports/options.ts';
 import { optionsSchema as stompOptionsSchema } from '../stomp/options.ts';
 import type { ResolvedOptions as ResolvedStompOptions, StompOptions } from '../stomp/options.ts';
 import { decodeYaml } from '../wire/index.ts';
+import { durationSchema } from './config-duration.ts';
 import { GATEWAY_CONFIG_KEYS, gatewaySectionSchema, resolveGatewaySection, type GatewaySettings } from './config-gateway.ts';
 import { PROVIDER_CONFIG_KEYS, providerEntrySchema, resolveProvider, type ProblemParams, type ProviderConfig } from './config-providers.ts';
 import { idempotencyOptionsSchema } from './idempotency-store.ts';
@@ -78,16 +79,7 @@ const stompHeartBeat = stompOptionsSchema.shape.heartBeat.unwrap().shape;
 const filePath = z.string().min(1);
 
 /** `7d`, `36h`, `90m`, `30s`, `500ms`. */
-const DURATION = /^(\d+)\s*(ms|s|m|h|d)$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const duration = z
-  .string()
-  .regex(DURATION)
-  .transform((text) => {
-    const [, count, unit] = DURATION.exec(text) as RegExpExecArray;
-    return Number(count) * (UNIT_MS[unit as string] as number);
-  })
-  .pipe(z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER));
+const duration = durationSchema;
 
 /** The config file's schema (snake_case keys, as written). Defaults of the STOMP and store parts come from their modules. */
 export const workerConfigFileSchema = z.strictObject({
