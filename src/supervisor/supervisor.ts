@@ -13,19 +13,18 @@
  *   /healthz and /metrics.
  */
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createLogger } from '../logging.ts';
-import { ConfigError, parseWorkerConfig, type WorkerConfig } from '../worker/index.ts';
-import { GATEWAY_GAVE_UP_EXIT_CODE, GATEWAY_STOPPED_EXIT_CODE, GATEWAY_UNCLEAN_STOP_EXIT_CODE, START_FAILED_EXIT_CODE } from './exit-codes.ts';
+import { ConfigError, type WorkerConfig } from '../worker/index.ts';
+import { loadConfig } from './config-file.ts';
+import { GATEWAY_GAVE_UP_EXIT_CODE, GATEWAY_STOPPED_EXIT_CODE, GATEWAY_UNCLEAN_STOP_EXIT_CODE } from './exit-codes.ts';
 import { SupervisorError } from './errors.ts';
 import { healthOf, type PoolHealth } from './health.ts';
 import { GatewayMetrics } from './metrics.ts';
 import type { FromWorkerMessage } from './messages.ts';
 import { RestartPolicy } from './restart-policy.ts';
 import { startStatusServer, type StatusServer } from './status-server.ts';
-import { describeExit, WorkerProcess, type WorkerExit } from './worker-process.ts';
+import { causeOf, describeExit, drainAll, WorkerProcess, type WorkerExit } from './worker-process.ts';
 
 /** Options of {@link Supervisor.start}. */
 export interface SupervisorOptions {
@@ -65,9 +64,6 @@ export interface SupervisorEvents {
   /** The pool is being stopped (drain, or giving up). */
   stopping: [{ reason: string }];
 }
-
-/** After the grace period, how long workers get to abort, answer `unknown` and disconnect before SIGKILL. */
-const STOP_SETTLE_MS = 5_000;
 
 export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly #options: SupervisorOptions;
@@ -373,40 +369,4 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.#log.info({ code: result.code, reason: result.reason }, 'gateway stopped');
     this.#settle?.(result);
   }
-}
-
-/**
- * Asks every worker to drain within `graceMs`, kills those still running `STOP_SETTLE_MS` later
- * (a hung worker must not hold a reload or a shutdown forever), and resolves with their exits.
- */
-async function drainAll(workers: readonly WorkerProcess[], graceMs: number): Promise<WorkerExit[]> {
-  workers.forEach((worker) => worker.stop(graceMs));
-  const killer = setTimeout(() => workers.forEach((worker) => worker.kill()), graceMs + STOP_SETTLE_MS);
-  try {
-    return await Promise.all(workers.map((worker) => worker.exited));
-  } finally {
-    clearTimeout(killer);
-  }
-}
-
-/** Why an unexpected exit happened, for the restart metric. */
-function causeOf(worker: WorkerProcess, exit: WorkerExit): 'crashed' | 'killed' | 'start-failed' | 'stopped-itself' {
-  if (exit.signal === 'SIGKILL') return 'killed';
-  if (exit.code === START_FAILED_EXIT_CODE || worker.failure !== undefined) return 'start-failed';
-  if (exit.code === 0 && worker.drainAnnounced) return 'stopped-itself';
-  return 'crashed';
-}
-
-/** Reads and validates the file; the text is kept so workers run exactly what was validated. */
-function loadConfig(options: SupervisorOptions): { config: WorkerConfig; text: string } {
-  const source = resolve(options.configPath);
-  let text: string;
-  try {
-    text = readFileSync(source, 'utf8');
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code ?? 'cannot be read';
-    throw new ConfigError(source, [{ path: '(file)', problem: `cannot be read (${code})`, fix: 'check the path given to --config and its permissions' }], { cause, what: 'gateway configuration' });
-  }
-  const config = parseWorkerConfig(text, { baseDir: dirname(source), source, env: options.env ?? process.env });
-  return { config, text };
 }

@@ -9,9 +9,12 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import { SupervisorError } from './errors.ts';
+import { START_FAILED_EXIT_CODE } from './exit-codes.ts';
 import { fromWorkerMessageSchema, type FromWorkerMessage, type ToWorkerMessage } from './messages.ts';
 
 const CHILD_ENTRY = fileURLToPath(new URL('./child.ts', import.meta.url));
+/** After the grace period, how long workers get to abort, answer `unknown` and disconnect before SIGKILL. */
+const STOP_SETTLE_MS = 5_000;
 /** tsx's ESM loader, by absolute URL: the gateway may run from any working directory. */
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
@@ -222,4 +225,26 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
 /** `code 3` / `signal SIGKILL`, for messages. */
 export function describeExit(exit: WorkerExit): string {
   return exit.signal === null ? `exit code ${exit.code ?? 'unknown'}` : `signal ${exit.signal}`;
+}
+
+/**
+ * Asks every worker to drain within `graceMs`, kills those still running `STOP_SETTLE_MS` later
+ * (a hung worker must not hold a reload or a shutdown forever), and resolves with their exits.
+ */
+export async function drainAll(workers: readonly WorkerProcess[], graceMs: number): Promise<WorkerExit[]> {
+  workers.forEach((worker) => worker.stop(graceMs));
+  const killer = setTimeout(() => workers.forEach((worker) => worker.kill()), graceMs + STOP_SETTLE_MS);
+  try {
+    return await Promise.all(workers.map((worker) => worker.exited));
+  } finally {
+    clearTimeout(killer);
+  }
+}
+
+/** Why an unexpected exit happened, for the restart metric. */
+export function causeOf(worker: WorkerProcess, exit: WorkerExit): 'crashed' | 'killed' | 'start-failed' | 'stopped-itself' {
+  if (exit.signal === 'SIGKILL') return 'killed';
+  if (exit.code === START_FAILED_EXIT_CODE || worker.failure !== undefined) return 'start-failed';
+  if (exit.code === 0 && worker.drainAnnounced) return 'stopped-itself';
+  return 'crashed';
 }
