@@ -82,8 +82,8 @@ export interface WorkerState {
   readonly inFlight: number;
   /** Whether the worker is connected to the broker. */
   readonly brokerConnected: boolean;
-  /** The worker's breakers (one per provider endpoint it has called). */
-  readonly breakers: readonly BreakerSnapshot[];
+  /** The worker's breakers (one per provider endpoint it has called): a `BreakerSnapshot` or what a worker reports of it. */
+  readonly breakers: readonly Pick<BreakerSnapshot, 'provider' | 'endpoint' | 'state'>[];
 }
 
 /** The pool's size: how many workers the supervisor wants, and how many are ready. */

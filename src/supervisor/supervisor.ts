@@ -200,7 +200,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         this.emit('worker-ready', { slot: worker.slot, pid: worker.pid, workerId: message.workerId });
         break;
       case 'state':
-        m.setWorker(String(worker.pid), { inFlight: message.inFlight, brokerConnected: message.brokerConnected, breakers: worker.breakers.map((b) => ({ ...b, successes: 0, failures: 0, ignored: 0, rejects: 0, bulkheadRejects: 0, timeouts: 0, inFlight: 0 })) });
+        m.setWorker(String(worker.pid), { inFlight: message.inFlight, brokerConnected: message.brokerConnected, breakers: message.breakers });
         break;
       case 'processed':
         m.recordProcessed({ provider: message.provider, type: message.requestType, status: message.status, ...(message.code === undefined ? {} : { code: message.code }), durationMs: message.durationMs, replayedFromStore: message.replayedFromStore });
