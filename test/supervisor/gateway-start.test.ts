@@ -2,13 +2,14 @@
  * `paygate gateway` while it starts. Issue 6, acceptance 5: a plugin that crashes on load makes
  * every worker fail at start; the supervisor restarts them with backoff until restart intensity
  * is exceeded, then stops and exits non-zero with a message that says why — it does not loop.
- * And signals that arrive before the pool is up: HUP ignored, TERM drains and exits 0.
+ * And signals that arrive before the pool is up: HUP ignored, TERM drains and exits 0; and a
+ * supervisor killed outright leaves no orphan worker behind.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../integration/request-path-support.ts';
 import { parseTestBrokers, type BrokerDescriptor } from '../helpers/brokers.ts';
-import { GatewayProcess, startWorld, type GatewayWorld } from './support.ts';
+import { GatewayProcess, poolPids, startWorld, type GatewayWorld } from './support.ts';
 
 const CRASHING = join(ROOT, 'test', 'fixtures', 'crashing-provider.ts');
 let world: GatewayWorld;
@@ -50,4 +51,22 @@ describe('paygate gateway: restart intensity', () => {
     expect(gateway.lines.some((l) => l.msg === 'gateway running')).toBe(false);
     expect(gateway.lines.some((l) => l.msg === 'gateway stopped' && l.code === 0)).toBe(true);
   }, 60_000);
+
+  it('a supervisor killed with SIGKILL leaves no orphan: its workers see the IPC channel close, drain and exit', async () => {
+    world.writeConfig(['workers: 2', 'http: {port: 0}', 'drain_grace: 5s'].join('\n'));
+    const gateway = new GatewayProcess(world.configPath);
+    const pids = await poolPids(await gateway.running());
+    expect(pids).toHaveLength(2);
+    gateway.signal('SIGKILL');
+    await gateway.exited;
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await expect.poll(() => pids.filter(alive), { timeout: 20_000, interval: 200 }).toEqual([]);
+  }, 90_000);
 });
