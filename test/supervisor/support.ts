@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createGateway, type Gateway } from '../../src/client/index.ts';
+import { createGateway, TimeoutError, type Gateway } from '../../src/client/index.ts';
 import card from '../../providers/card/index.ts';
 import { startCardSandbox, type CardSandbox } from '../../providers/card/sandbox/index.ts';
 import { startTestBroker, type BrokerDescriptor, type TestBroker } from '../helpers/brokers.ts';
@@ -188,6 +188,8 @@ export interface LoadResult {
   readonly failures: string[];
   /** `unknown` answers that were retried with the same key (a storefront's duty; see docs/idempotency.md). */
   readonly unknownRetries: number;
+  /** Requests that timed out (no reply: e.g. dead-lettered by the broker) and were retried with the same key. */
+  readonly timeoutRetries: number;
 }
 
 /**
@@ -204,19 +206,31 @@ export async function runLoad(
   let next = 0;
   let answered = 0;
   let unknownRetries = 0;
+  let timeoutRetries = 0;
   const one = async (i: number): Promise<void> => {
     const key = `${options.tag}-${i}`;
     const number = options.declineEvery !== undefined && i % options.declineEvery === 0 ? DECLINE : APPROVE;
     const payload = { amount: { value: 1_000 + (i % 90), currency: 'EUR' }, card: { number, ...EXP } };
+    // With retryUnknown, an outcome the SDK calls unknown (an `unknown` reply, or a TIMEOUT) is
+    // retried with the same key, as docs/sdk.md tells a storefront to.
+    const attempt = async (): Promise<string> => {
+      try {
+        return (await client.request('card', 'authorize', payload, { idempotencyKey: key })).status;
+      } catch (error) {
+        if (!options.retryUnknown || !(error instanceof TimeoutError)) throw error;
+        return 'timeout';
+      }
+    };
     try {
-      let reply = await client.request('card', 'authorize', payload, { idempotencyKey: key });
-      for (let attempt = 0; options.retryUnknown && reply.status === 'unknown' && attempt < 40; attempt += 1) {
-        unknownRetries += 1;
+      let status = await attempt();
+      for (let n = 0; (status === 'unknown' || status === 'timeout') && options.retryUnknown && n < 40; n += 1) {
+        if (status === 'unknown') unknownRetries += 1;
+        else timeoutRetries += 1;
         await new Promise((resolve) => setTimeout(resolve, 500));
-        reply = await client.request('card', 'authorize', payload, { idempotencyKey: key });
+        status = await attempt();
       }
       if (outcomes.has(key)) failures.push(`${key} answered twice`);
-      outcomes.set(key, reply.status);
+      outcomes.set(key, status);
     } catch (error) {
       failures.push(`${key}: ${(error as { code?: string }).code ?? ''} ${(error as Error).message}`);
     }
@@ -227,7 +241,7 @@ export async function runLoad(
     while (next < options.count && !(options.stop?.() ?? false)) await one(next++);
   });
   await Promise.all(lanes);
-  return { outcomes, failures, unknownRetries };
+  return { outcomes, failures, unknownRetries, timeoutRetries };
 }
 
 /** Ledger entries per merchant reference (the idempotency key) of authorizations with this tag. */
