@@ -11,14 +11,18 @@
  * the dev CA, a warm-up and a fixed duration per case. Then, per key type, where the time of
  * one open() goes, stage by stage.
  *
+ * Then, when a C compiler and OpenSSL's headers are there (bench/native-reference.ts), two
+ * native references: OpenSSL's own CMS open of the same sealed message, and what a P-256 ECDH
+ * derive costs in libcrypto done the ways node and OpenSSL's CMS code do it.
+ *
  * Options: --seconds N (per case, default 3), --warmup N (default 1), --no-stages,
- * --speed-seconds N (openssl speed, default 2).
+ * --speed-seconds N (openssl speed, default 2), --no-native.
  */
 import {
   constants, createPublicKey, diffieHellman, generateKeyPairSync, privateDecrypt, publicEncrypt, sign, verify,
 } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { generateDevPki } from '../src/certs/devca.ts';
@@ -31,6 +35,8 @@ import { open, openOptionsSchema, seal } from '../src/wire/smime.ts';
 import { TrustStore } from '../src/wire/trust.ts';
 import { loadIdentity } from '../src/wire/x509.ts';
 import type { Identity } from '../src/wire/x509.ts';
+import { fasterOf, opensslSpeed, type NativeSpeed } from './openssl-speed.ts';
+import { compileNative, opensslCmsOpen, opensslEcdhCosts, type CmsOpenInput, type NativePrograms } from './native-reference.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -38,6 +44,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '1' },
     'speed-seconds': { type: 'string', default: '2' },
     'no-stages': { type: 'boolean', default: false },
+    'no-native': { type: 'boolean', default: false },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -114,48 +121,6 @@ function measure(fn: () => unknown, seconds = SECONDS, warmup = WARMUP): Rate {
   return { cpu: ops / user, wall: ops / ((now - t0) / 1000), ops };
 }
 
-// ---- openssl speed ----------------------------------------------------------------------
-
-interface NativeSpeed {
-  rsa2048: { sign: number; verify: number };
-  rsa3072: { sign: number; verify: number };
-  ecdsap256: { sign: number; verify: number };
-  ecdhp256: number;
-}
-
-function opensslSpeed(): { speed: NativeSpeed; table: string; version: string } {
-  const cmd = ['speed', '-seconds', String(SPEED_SECONDS), 'rsa2048', 'rsa3072', 'ecdsap256', 'ecdhp256'];
-  const result = spawnSync('openssl', cmd, { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`openssl ${cmd.join(' ')} failed:\n${result.stderr}`);
-  const out = result.stdout;
-  const number = (re: RegExp, what: string): number => {
-    const m = re.exec(out);
-    if (!m?.[1]) throw new Error(`cannot find ${what} in openssl speed output:\n${out}`);
-    return Number(m[1]);
-  };
-  // rsa 2048 bits 0.000349s 0.000017s   2866.9  58475.9
-  const rsa = (bits: number): { sign: number; verify: number } => ({
-    sign: number(new RegExp(`^rsa ${bits} bits\\s+\\S+\\s+\\S+\\s+([\\d.]+)\\s+[\\d.]+\\s*$`, 'm'), `rsa ${bits} sign/s`),
-    verify: number(new RegExp(`^rsa ${bits} bits\\s+\\S+\\s+\\S+\\s+[\\d.]+\\s+([\\d.]+)\\s*$`, 'm'), `rsa ${bits} verify/s`),
-  });
-  // 256 bits ecdsa (nistp256)   0.0000s   0.0001s  39487.9  12992.4
-  const ecdsaLine = /^\s*256 bits ecdsa \(nistp256\)\s+\S+\s+\S+\s+([\d.]+)\s+([\d.]+)\s*$/m.exec(out);
-  if (!ecdsaLine?.[1] || !ecdsaLine[2]) throw new Error(`cannot find ecdsa nistp256 in openssl speed output:\n${out}`);
-  const speed: NativeSpeed = {
-    rsa2048: rsa(2048),
-    rsa3072: rsa(3072),
-    ecdsap256: { sign: Number(ecdsaLine[1]), verify: Number(ecdsaLine[2]) },
-    // 256 bits ecdh (nistp256)   0.0001s  16847.9
-    ecdhp256: number(/^\s*256 bits ecdh \(nistp256\)\s+\S+\s+([\d.]+)\s*$/m, 'ecdh nistp256 op/s'),
-  };
-  const table = out
-    .split('\n')
-    .filter((line) => /sign|verify|op\b|op\/s|bits/.test(line) && !/^(options|compiler|CPUINFO)/.test(line))
-    .join('\n');
-  const version = spawnSync('openssl', ['version'], { encoding: 'utf8' }).stdout.trim();
-  return { speed, table, version };
-}
-
 /** Throughput bound of two operations done one after the other. */
 const serial = (a: number, b: number): number => 1 / (1 / a + 1 / b);
 
@@ -205,6 +170,8 @@ interface Parties {
   client: Identity;
   gateway: Identity;
   trust: TrustStore;
+  /** The gateway's certificate and key and the CA, as PEM, for OpenSSL's own open. */
+  pem: Omit<CmsOpenInput, 'sealed'>;
 }
 
 async function parties(spec: KeySpec): Promise<Parties> {
@@ -213,6 +180,7 @@ async function parties(spec: KeySpec): Promise<Parties> {
     client: loadIdentity(pki.client.certPem, pki.client.keyPem),
     gateway: loadIdentity(pki.gateway.certPem, pki.gateway.keyPem),
     trust: new TrustStore([pki.ca.certPem]),
+    pem: { recipientCertPem: pki.gateway.certPem, recipientKeyPem: pki.gateway.keyPem, caCertPem: pki.ca.certPem },
   };
 }
 
@@ -284,6 +252,45 @@ function pad(rows: string[][]): string {
   return [line(head ?? []), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
 }
 
+/** What one key type measured, before any bound is applied. */
+interface Measured {
+  c: Case;
+  s: Rate;
+  o: Rate;
+  nodeBound: number;
+  own?: { withChain: number; signatureOnly: number };
+  stages?: Stage[];
+}
+
+function measureCase(c: Case, p: Parties, native: NativePrograms): Measured {
+  const sealOnce = (): string => seal(YAML, { recipients: [p.gateway.certificate], signer: p.client });
+  const sealed = sealOnce();
+  const opened = open(sealed, { identity: p.gateway, trust: p.trust });
+  if (opened.yaml !== YAML) throw new Error(`${c.label}: open() did not give back the YAML`);
+  process.stdout.write(`measuring ${c.label} seal … `);
+  const s = measure(sealOnce);
+  process.stdout.write(`${s.cpu.toFixed(0)}/s; open … `);
+  const o = measure(() => open(sealed, { identity: p.gateway, trust: p.trust }));
+  console.log(`${o.cpu.toFixed(0)}/s`);
+  const primitives = primitivesOf(p);
+  const [privateOp, verifyOp] = primitives;
+  return {
+    c,
+    s,
+    o,
+    nodeBound: 1e6 / ((privateOp?.usPerOp ?? 0) + (verifyOp?.usPerOp ?? 0)),
+    own: 'cmsOpen' in native ? opensslCmsOpen(native.cmsOpen, { sealed, ...p.pem }, SECONDS) : undefined,
+    stages: args['no-stages'] ? undefined : stagesOf(p, sealed, primitives),
+  };
+}
+
+function runOpensslSpeed(when: string): NativeSpeed {
+  console.log(`running openssl speed -seconds ${SPEED_SECONDS} rsa2048 rsa3072 ecdsap256 ecdhp256 (${when}) …`);
+  const { speed, table, version } = opensslSpeed(SPEED_SECONDS);
+  console.log(`${version}\n${table}\n`);
+  return speed;
+}
+
 async function main(): Promise<void> {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log('# paygate wire benchmark');
@@ -294,37 +301,26 @@ async function main(): Promise<void> {
   console.log(`per case: ${WARMUP} s warm-up, ${SECONDS} s measured; ops/s per CPU-second (user), as openssl speed counts\n`);
 
   const all = await Promise.all(CASES.map(async (c) => ({ c, p: await parties(c.spec) })));
+  const before = runOpensslSpeed('before');
+  const native: NativePrograms = args['no-native'] ? { missing: 'skipped (--no-native)' } : compileNative();
+  const measured = all.map(({ c, p }) => measureCase(c, p, native));
+  const speed = fasterOf(before, runOpensslSpeed('after'));
+  printResults(measured, speed);
+  printNativeReferences(native, measured, speed);
+  printWallClock(measured);
+  printStages(measured);
+}
 
-  console.log(`running openssl speed -seconds ${SPEED_SECONDS} rsa2048 rsa3072 ecdsap256 ecdhp256 …`);
-  const { speed, table, version } = opensslSpeed();
-  console.log(`${version}\n${table}\n`);
-
+function printResults(measured: Measured[], speed: NativeSpeed): void {
   const rows: string[][] = [['key', 'seal/s', 'seal bound', 'seal %', 'open+verify/s', 'open bound', 'open %', `target open ≥ ${pct(TARGET)}`, 'node:crypto bound', 'open % of it']];
-  const wallRows: string[][] = [['key', 'seal/s (wall)', 'open/s (wall)']];
-  const breakdowns: { label: string; stages: Stage[] }[] = [];
-  for (const { c, p } of all) {
-    const sealOnce = (): string => seal(YAML, { recipients: [p.gateway.certificate], signer: p.client });
-    const sealed = sealOnce();
-    const opened = open(sealed, { identity: p.gateway, trust: p.trust });
-    if (opened.yaml !== YAML) throw new Error(`${c.label}: open() did not give back the YAML`);
-    process.stdout.write(`measuring ${c.label} seal … `);
-    const s = measure(sealOnce);
-    process.stdout.write(`${s.cpu.toFixed(0)}/s; open … `);
-    const o = measure(() => open(sealed, { identity: p.gateway, trust: p.trust }));
-    console.log(`${o.cpu.toFixed(0)}/s`);
+  for (const { c, s, o, nodeBound } of measured) {
     const b = c.bound(speed);
-    const primitives = primitivesOf(p);
-    const [privateOp, verifyOp] = primitives;
-    const nodeBound = 1e6 / ((privateOp?.usPerOp ?? 0) + (verifyOp?.usPerOp ?? 0));
     rows.push([
       c.label, num(s.cpu), num(b.seal), pct(s.cpu / b.seal), num(o.cpu), num(b.open), pct(o.cpu / b.open), o.cpu / b.open >= TARGET ? 'PASS' : 'FAIL',
       num(nodeBound), pct(o.cpu / nodeBound),
     ]);
-    wallRows.push([c.label, num(s.wall), num(o.wall)]);
-    if (!args['no-stages']) breakdowns.push({ label: c.label, stages: stagesOf(p, sealed, primitives) });
   }
-
-  console.log('\n## Results (ops per CPU-second; bound = 1 / (1/private + 1/public) from openssl speed)\n');
+  console.log('\n## Results (ops per CPU-second; bound = 1 / (1/private + 1/public) from openssl speed, the faster of the two runs)\n');
   console.log(pad(rows));
   console.log('\nnode:crypto bound: the same two key operations as open, with bare node:crypto calls (no CMS, no MIME).');
   console.log('Native operations per bound:');
@@ -332,18 +328,47 @@ async function main(): Promise<void> {
     const b = c.bound(speed);
     console.log(`  ${c.label}: seal = ${b.sealOps}; open = ${b.openOps}`);
   }
-  console.log('\nWall-clock rates (the machine may be shared; CPU-time rates above are the comparable ones):\n');
-  console.log(pad(wallRows));
+}
 
-  for (const { label, stages } of breakdowns) {
+function printWallClock(measured: Measured[]): void {
+  console.log('\nWall-clock rates (the machine may be shared; CPU-time rates above are the comparable ones):\n');
+  console.log(pad([['key', 'seal/s (wall)', 'open/s (wall)'], ...measured.map(({ c, s, o }) => [c.label, num(s.wall), num(o.wall)])]));
+}
+
+function printStages(measured: Measured[]): void {
+  for (const { c, stages } of measured) {
+    if (!stages) continue;
     const total = stages[0]?.usPerOp ?? 1;
-    console.log(`\n## Where one open() goes: ${label} (µs per call, each stage timed alone)\n`);
+    console.log(`\n## Where one open() goes: ${c.label} (µs per call, each stage timed alone)\n`);
     const stageRows: string[][] = [['stage', 'µs', '% of open()']];
     for (const st of stages) stageRows.push([st.name, st.usPerOp.toFixed(1), st.name.startsWith('node:crypto') ? '' : pct(st.usPerOp / total)]);
-    const sum = stages.filter((s) => s.inOpen).reduce((acc, s) => acc + s.usPerOp, 0);
+    const sum = stages.filter((x) => x.inOpen).reduce((acc, x) => acc + x.usPerOp, 0);
     stageRows.push(['  sum of the stages', sum.toFixed(1), pct(sum / total)]);
     console.log(pad(stageRows));
   }
+}
+
+function printNativeReferences(native: NativePrograms, measured: Measured[], speed: NativeSpeed): void {
+  console.log('\n## Native references (C against the machine\'s libcrypto, bench/native/)\n');
+  if (!('cmsOpen' in native)) {
+    console.log(`not measured: ${native.missing}`);
+    return;
+  }
+  console.log('OpenSSL\'s own CMS open of the same sealed message (SMIME_read_CMS, CMS_decrypt, CMS_verify), ops per CPU-second;');
+  console.log('"signature only" skips the signer\'s chain check (CMS_NO_SIGNER_CERT_VERIFY), which paygate caches:\n');
+  const ratio = (x: number): string => `×${x.toFixed(2)}`;
+  const rows: string[][] = [['key', 'paygate open/s', 'OpenSSL CMS open/s', 'its % of bound', 'paygate ÷ it', 'OpenSSL, signature only/s', 'its % of bound', 'paygate ÷ it']];
+  for (const { c, o, own } of measured) {
+    if (!own) continue;
+    const bound = c.bound(speed).open;
+    rows.push([c.label, num(o.cpu), num(own.withChain), pct(own.withChain / bound), ratio(o.cpu / own.withChain), num(own.signatureOnly), pct(own.signatureOnly / bound), ratio(o.cpu / own.signatureOnly)]);
+  }
+  console.log(pad(rows));
+  console.log('\nOne P-256 ECDH derive in libcrypto, µs of CPU (openssl speed times reused-context; node\'s');
+  console.log('ECDH.computeSecret() does check-then-compute, crypto.diffieHellman() and CMS_decrypt fresh-validating):\n');
+  const costs = opensslEcdhCosts(native.ecdhDerive, 1);
+  console.log(pad([['way', 'µs per derive'], ...costs.map((x) => [x.way, x.us.toFixed(1)])]));
+  rmSync(native.dir, { recursive: true, force: true });
 }
 
 await main();
