@@ -26,9 +26,9 @@ export function compileNative(): NativePrograms {
   };
   const cmsOpen = build('cms-open');
   const ecdhDerive = build('ecdh-derive');
-  if (typeof cmsOpen !== 'string') return cmsOpen;
-  if (typeof ecdhDerive !== 'string') return ecdhDerive;
-  return { cmsOpen, ecdhDerive, dir };
+  if (typeof cmsOpen === 'string' && typeof ecdhDerive === 'string') return { cmsOpen, ecdhDerive, dir };
+  rmSync(dir, { recursive: true, force: true });
+  return typeof cmsOpen === 'string' ? (ecdhDerive as { missing: string }) : cmsOpen;
 }
 
 /** What OpenSSL's CMS_decrypt + CMS_verify need to open one message. */
