@@ -37,6 +37,10 @@ export const WIRE_ERROR_CODES = [
   'BODY_TOO_LARGE',
   /** A decoded document does not match the wire schema (the path is in the message). */
   'SCHEMA_INVALID',
+  /** A signer's certificate chains to a trust anchor but lacks the role (client, gateway, feed) this message needs. */
+  'WRONG_SIGNER_ROLE',
+  /** A card number in a field that is not a card field (order id, idempotency key, free text). */
+  'CARD_DATA_IN_TEXT',
 ] as const;
 
 export type WireErrorCode = (typeof WIRE_ERROR_CODES)[number];

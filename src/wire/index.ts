@@ -9,6 +9,8 @@ export { WireError, WIRE_ERROR_CODES, type WireErrorCode } from './errors.ts';
 export { seal, open, sealOptionsSchema, openOptionsSchema, type SealOptions, type OpenOptions, type OpenedMessage } from './smime.ts';
 export { Certificate, loadIdentity, type Identity } from './x509.ts';
 export { TrustStore } from './trust.ts';
+export { PAYGATE_OID_ARC, SIGNER_ROLE_OIDS, signerRolesOf, requireSignerRole, type SignerRole } from './roles.ts';
+export { findCardNumber } from './card-text.ts';
 export {
   CRYPTO_PROFILE, type AlgorithmsUsed, type ContentCipher, type KeyManagement, type ProfileRow, type SignatureAlgorithm,
   type SignedForm,
