@@ -61,8 +61,8 @@ export const DEV_PKI_FILES: readonly DevPkiFile[] = [
 export async function generateDevPki(spec: KeySpec): Promise<DevPki> {
   const ca = await createCa({ ...spec, commonName: 'paygate dev CA' });
   const [gateway, client, tls] = await Promise.all([
-    issueCertificate({ ...spec, issuer: ca, commonName: 'paygate dev gateway', profile: 'smime' }),
-    issueCertificate({ ...spec, issuer: ca, commonName: 'paygate dev client', profile: 'smime' }),
+    issueCertificate({ ...spec, issuer: ca, commonName: 'paygate dev gateway', profile: 'smime', signerRole: 'gateway' }),
+    issueCertificate({ ...spec, issuer: ca, commonName: 'paygate dev client', profile: 'smime', signerRole: 'client' }),
     issueCertificate({ ...spec, issuer: ca, commonName: 'localhost', profile: 'tls' }),
   ]);
   return { ca, gateway, client, tls };

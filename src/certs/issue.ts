@@ -11,6 +11,7 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { createPrivateKey, createPublicKey, KeyObject, webcrypto } from 'node:crypto';
+import { SIGNER_ROLE_OIDS, type SignerRole } from '../wire/roles.ts';
 import { CertsError } from './errors.ts';
 
 /** Key algorithms of the dev PKI: RSA (2048 or 3072 bits, e = 65537) or EC on P-256. */
@@ -61,6 +62,12 @@ export type LeafOptions = (KeySpec | { keyPem: string; algo?: undefined; bits?: 
   notAfter?: Date;
   /** Default for `tls`: DNS:localhost, IP:127.0.0.1, IP:::1; none for `smime`. */
   sans?: SubjectAltNames;
+  /**
+   * `smime` only: the paygate signer role written into extendedKeyUsage (docs/security.md,
+   * "Signer roles"). Without it the certificate can sign, but no paygate component accepts its
+   * signature unless that check is switched off.
+   */
+  signerRole?: SignerRole;
 };
 
 // Passed explicitly to every @peculiar/x509 call rather than set on its global provider, so
@@ -103,7 +110,8 @@ export async function createCa(options: CaOptions): Promise<PemPair> {
  * Issues an end-entity certificate signed by `options.issuer` (SHA-256 with the issuer's key).
  *
  * Extensions: basicConstraints critical CA:false; keyUsage critical (see {@link leafKeyUsage});
- * extendedKeyUsage emailProtection+clientAuth (`smime`) or serverAuth+clientAuth (`tls`);
+ * extendedKeyUsage emailProtection+clientAuth and the signer role's OID (`smime`) or
+ * serverAuth+clientAuth (`tls`);
  * subjectKeyIdentifier; authorityKeyIdentifier (the issuer's SKI); subjectAltName when any.
  *
  * @throws CertsError `CERTS_BAD_ISSUER` when the issuer is not a CA or its key does not match.
@@ -113,10 +121,11 @@ export async function issueCertificate(options: LeafOptions): Promise<PemPair> {
   const issuer = await loadIssuer(options.issuer);
   const leaf = options.algo === undefined ? existingKey(options.keyPem) : await freshKey(options);
   const sans = options.sans ?? (options.profile === 'tls' ? TLS_SANS : {});
-  const eku =
+  const eku: string[] =
     options.profile === 'smime'
       ? [x509.ExtendedKeyUsage.emailProtection, x509.ExtendedKeyUsage.clientAuth]
       : [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth];
+  if (options.profile === 'smime' && options.signerRole !== undefined) eku.push(SIGNER_ROLE_OIDS[options.signerRole]);
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(leafKeyUsage(options.profile, leaf.algo), true),
