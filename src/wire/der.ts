@@ -254,11 +254,8 @@ export function readOid(node: DerNode, label: string): string {
   const key = node.contentText();
   let dotted = oidCache.get(key);
   if (dotted === undefined) {
-    try {
-      dotted = asn1.derToOid(key);
-    } catch {
-      throw malformed(label, 'bad OID encoding');
-    }
+    dotted = decodeOid(node.content);
+    if (dotted === undefined) throw malformed(label, 'bad OID encoding');
     // A message names a dozen OIDs, nearly always the same ones; the bound keeps junk from growing it.
     if (oidCache.size < 1024) oidCache.set(key, dotted);
   }
@@ -266,6 +263,31 @@ export function readOid(node: DerNode, label: string): string {
 }
 
 const oidCache = new Map<string, string>();
+
+/**
+ * The dotted form of an OID's content octets, or undefined when they are not a minimal base-128
+ * encoding (X.690 8.19). Arcs are read as BigInt: UUID arcs (`2.25.<128-bit integer>`, X.667),
+ * such as paygate's signer roles, exceed what node-forge's 32-bit decoder can read.
+ */
+function decodeOid(content: Buffer): string | undefined {
+  const arcs: bigint[] = [];
+  let value = 0n;
+  let started = false;
+  for (const byte of content) {
+    if (!started && byte === 0x80) return undefined; // a leading 0x80 is a non-minimal encoding
+    started = true;
+    value = (value << 7n) | BigInt(byte & 0x7f);
+    if ((byte & 0x80) === 0) {
+      arcs.push(value);
+      value = 0n;
+      started = false;
+    }
+  }
+  const first = arcs.shift();
+  if (first === undefined || started) return undefined; // empty, or the last arc is unfinished
+  const root = first < 40n ? 0n : first < 80n ? 1n : 2n;
+  return [root, first - root * 40n, ...arcs].join('.');
+}
 
 /** A small non-negative INTEGER (versions, lengths): 1 to 6 content bytes. */
 export function readInt(node: DerNode, label: string): number {

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { findCardNumber, shownKey } from './card-text.ts';
 import { WireError } from './errors.ts';
 import { maskPan } from './secret.ts';
 
@@ -65,11 +66,14 @@ export const requestDocumentSchema = z
     payload: mapping,
   })
   .superRefine((doc, ctx) => {
-    // zod runs this even when fields failed; compare only two real timestamps. Same fixed
+    // zod runs this even when keys are unknown; compare only two real timestamps. Same fixed
     // format, so string order is time order.
     if (isTimestamp(doc.sent_at) && isTimestamp(doc.expires_at) && doc.expires_at <= doc.sent_at) {
       ctx.addIssue({ code: 'custom', path: ['expires_at'], message: 'must be after sent_at' });
     }
+    // For users of the bare schema; parseRequestDocument checks first and answers CARD_DATA_IN_TEXT.
+    const field = cardNumberOutsidePayload(doc);
+    if (field !== undefined) ctx.addIssue({ code: 'custom', path: [], message: `${field} ${HOLDS_A_CARD_NUMBER}` });
   })
   // Rebuilt key by key so the default lands in its schema position, not at the end.
   .transform((doc) => ({
@@ -117,24 +121,74 @@ export type ReplyDocumentInput = z.input<typeof replyDocumentSchema>;
 /** How many issues a `SCHEMA_INVALID` message lists before summarising the rest. */
 const MAX_LISTED_ISSUES = 10;
 
+/** The end of every card-data refusal: what is wrong and where card numbers go instead. */
+const HOLDS_A_CARD_NUMBER = "holds a card number: card numbers belong only in the payload's card fields";
+
+/**
+ * Where a request document holds a card number outside its payload (`idempotency_key`, `type`,
+ * an unknown key…), as a path, or undefined. The payload is left to the provider's schema
+ * (`validateRequest`), which alone knows its card fields.
+ */
+export function cardNumberOutsidePayload(document: unknown): string | undefined {
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) return undefined;
+  const { payload: _payload, ...rest } = document as Record<string, unknown>;
+  return findCardNumber(rest);
+}
+
+/**
+ * `WireError('CARD_DATA_IN_TEXT')` for a card number found at `path` of `what`: names the field,
+ * never the value (the path's keys are shown only when they are plain names, see {@link shownKey}).
+ */
+export function cardDataInText(what: string, path: string): WireError {
+  return new WireError('CARD_DATA_IN_TEXT', maskPan(`${what}: ${path} ${HOLDS_A_CARD_NUMBER}`));
+}
+
+/** One schema problem, ready to show: a dotted path and zod's description, which names expectations, never values. */
+export interface ShownIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * A zod issue as a path and a problem that are safe to show: keys through {@link shownKey} (zod's
+ * own message for unknown keys quotes them raw), everything through `maskPan`.
+ *
+ * @param prefix prepended to the issue's path; @param root the path shown for the whole input.
+ */
+export function shownIssue(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[] = [], root = '(document)'): ShownIssue {
+  const path = [...prefix, ...issue.path];
+  const keys = issue.code === 'unrecognized_keys' ? issue.keys : undefined;
+  const message =
+    keys === undefined ? issue.message : `Unrecognized key${keys.length === 1 ? '' : 's'}: ${keys.map((k) => `"${shownKey(k)}"`).join(', ')}`;
+  return { path: maskPan(path.length === 0 ? root : path.map(shownKey).join('.')), message: maskPan(message) };
+}
+
 /**
  * Turns a zod error into `WireError('SCHEMA_INVALID')`. The message lists each issue's path
- * and zod's description of the problem (which names expectations, never the input value), and
- * is passed through `maskPan` in case a key itself holds a card number. The zod error is not
- * attached as `cause`, because its issues can carry input keys.
+ * and problem as {@link shownIssue} shows them. The zod error is not attached as `cause`,
+ * because its issues can carry input keys.
  */
 export function schemaInvalid(what: string, error: z.ZodError): WireError {
   const listed = error.issues.slice(0, MAX_LISTED_ISSUES).map((issue) => {
-    const path = issue.path.length === 0 ? '(document)' : issue.path.map(String).join('.');
-    return `${path}: ${issue.message}`;
+    const shown = shownIssue(issue);
+    return `${shown.path}: ${shown.message}`;
   });
   const more = error.issues.length - listed.length;
   if (more > 0) listed.push(`and ${more} more`);
   return new WireError('SCHEMA_INVALID', maskPan(`${what} does not match the schema: ${listed.join('; ')}`));
 }
 
-/** Validates a decoded request document. @throws WireError `SCHEMA_INVALID` */
+/**
+ * Validates a decoded request document.
+ *
+ * A card number anywhere outside the payload is refused first, whatever else is wrong, so that
+ * the worker and the SDK can tell card data from an ordinary schema error.
+ *
+ * @throws WireError `CARD_DATA_IN_TEXT` naming the field; `SCHEMA_INVALID` naming paths and problems.
+ */
 export function parseRequestDocument(value: unknown): RequestDocument {
+  const field = cardNumberOutsidePayload(value);
+  if (field !== undefined) throw cardDataInText('request document', field);
   const result = requestDocumentSchema.safeParse(value);
   if (!result.success) throw schemaInvalid('request document', result.error);
   return result.data;

@@ -10,7 +10,7 @@ export { seal, open, sealOptionsSchema, openOptionsSchema, type SealOptions, typ
 export { Certificate, loadIdentity, type Identity } from './x509.ts';
 export { TrustStore } from './trust.ts';
 export { PAYGATE_OID_ARC, SIGNER_ROLE_OIDS, signerRolesOf, requireSignerRole, type SignerRole } from './roles.ts';
-export { findCardNumber } from './card-text.ts';
+export { findCardNumber, shownKey } from './card-text.ts';
 export {
   CRYPTO_PROFILE, type AlgorithmsUsed, type ContentCipher, type KeyManagement, type ProfileRow, type SignatureAlgorithm,
   type SignedForm,
@@ -23,7 +23,7 @@ export {
 export { moneySchema, currencySchema, currencyExponent, formatMoney, type Money } from './money.ts';
 export {
   requestDocumentSchema, replyDocumentSchema, parseRequestDocument, parseReplyDocument, schemaInvalid, nameSchema, REPLY_STATUSES,
-  type RequestDocument, type RequestDocumentInput, type ReplyDocument, type ReplyDocumentInput, type ReplyStatus,
+  cardNumberOutsidePayload, cardDataInText, shownIssue, type ShownIssue, type RequestDocument, type RequestDocumentInput, type ReplyDocument, type ReplyDocumentInput, type ReplyStatus,
 } from './documents.ts';
 export {
   HEADER, PAYGATE_VERSION, sealedContentType, isSealedContentType, requestHeaders, replyHeaders, expiresOf, isRedelivery,

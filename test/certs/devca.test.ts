@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CertsError, DEV_PKI_FILES, createCa, issueCertificate, writeDevPki } from '../../src/certs/devca.ts';
 import type { KeySpec } from '../../src/certs/devca.ts';
+import { Certificate, SIGNER_ROLE_OIDS, signerRolesOf } from '../../src/wire/index.ts';
 import { issueExpiredClient, makeForeignPki, makeTempDir, makeTestPki, openssl, opensslFails, specKey } from '../helpers/pki.ts';
 import type { PkiIdentity, TestPki } from '../helpers/pki.ts';
 
@@ -99,9 +100,14 @@ describe.each(SPECS.map((spec) => ({ label: specKey(spec), spec })))('dev PKI, $
     const ext = (id: PkiIdentity): string =>
       openssl(['x509', '-in', id.certPath, '-noout', '-ext', 'basicConstraints,keyUsage,extendedKeyUsage']).toString();
     expect(ext(pki.ca)).toMatch(/CA:TRUE, pathlen:0\n[\s\S]*Certificate Sign, CRL Sign\n/);
-    for (const id of [pki.gateway, pki.client]) {
-      expect(ext(id)).toMatch(new RegExp(`CA:FALSE\n[\\s\\S]*${leafKu}\n[\\s\\S]*E-mail Protection, TLS Web Client Authentication\n`));
+    // Each S/MIME leaf carries exactly its own signer role next to what OpenSSL's S/MIME tools need.
+    for (const [id, role] of [[pki.gateway, SIGNER_ROLE_OIDS.gateway], [pki.client, SIGNER_ROLE_OIDS.client]] as const) {
+      const eku = `E-mail Protection, TLS Web Client Authentication, ${role.replaceAll('.', '\\.')}`;
+      expect(ext(id)).toMatch(new RegExp(`CA:FALSE\n[\\s\\S]*${leafKu}\n[\\s\\S]*${eku}\n`));
     }
+    expect(signerRolesOf(Certificate.from(pki.gateway.certPem))).toEqual(['gateway']);
+    expect(signerRolesOf(Certificate.from(pki.client.certPem))).toEqual(['client']);
+    expect(signerRolesOf(Certificate.from(pki.tls.certPem))).toEqual([]);
     expect(ext(pki.tls)).toMatch(new RegExp(`CA:FALSE\n[\\s\\S]*${tlsKu}\n[\\s\\S]*TLS Web Server Authentication, TLS Web Client Authentication\n`));
 
     const ca = new X509Certificate(pki.ca.certPem);

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
   parseReplyDocument,
@@ -113,11 +114,20 @@ describe('request document', () => {
   });
 
   it('never puts input values in the message', () => {
-    const bad = { ...request, id: PAN, idempotency_key: `${PAN}\u0000`, provider: PAN, type: 'x'.repeat(100), sent_at: PAN, [PAN]: PAN };
+    const bad = { ...request, id: 'x'.repeat(40), idempotency_key: 'secret\u0000', provider: 'Secret-Provider', type: 'x'.repeat(100), sent_at: 'yesterday' };
     const e = schemaError(() => parseRequestDocument(bad));
-    expect(findPans(e.message, { thorough: true })).toEqual([]);
-    expect(e.message).not.toContain('xxxxxxxx');
+    for (const value of ['xxxxxxxx', 'secret', 'Secret-Provider', 'yesterday']) expect(e.message).not.toContain(value);
     expect(e.cause).toBeUndefined();
+  });
+
+  it('shows unknown keys only when they are plain names (keys are input too)', () => {
+    const split = { '4111 1111': 1, '1111 1111': 2 };
+    const e = schemaError(() => parseRequestDocument({ ...request, 'idempotency-key': 'x', 'line\nbreak': 1, ['k'.repeat(65)]: 1, ...split }));
+    const hidden = '"(a key not shown)"';
+    expect(e.message).toContain(`Unrecognized keys: "idempotency-key", ${hidden}, ${hidden}, ${hidden}, ${hidden}`);
+    expect(e.message).not.toMatch(/line|kkkk|1111/);
+    const one = schemaError(() => parseRequestDocument({ ...request, idempotency_kee: 'x' }));
+    expect(one.message).toContain('(document): Unrecognized key: "idempotency_kee"');
   });
 
   it('lists at most ten issues', () => {
@@ -125,6 +135,63 @@ describe('request document', () => {
     const e = schemaError(() => parseReplyDocument({ error: {}, extra: 1 }));
     expect(e.message).toMatch(/; and 2 more$/);
     expect(e.message.split('; ')).toHaveLength(11);
+  });
+});
+
+function cardError(fn: () => unknown): WireError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(WireError);
+    expect((error as WireError).code).toBe('CARD_DATA_IN_TEXT');
+    expect(findPans(shown(error as WireError), { thorough: true })).toEqual([]);
+    return error as WireError;
+  }
+  throw new Error('expected CARD_DATA_IN_TEXT');
+}
+
+/** Everything an error carries that could be shown or logged. */
+function shown(error: WireError): string {
+  return `${error.message} ${inspect(error)} ${JSON.stringify(error)}`;
+}
+
+describe('card numbers outside the payload', () => {
+  it.each([
+    ['idempotency_key', { idempotency_key: PAN }],
+    ['idempotency_key', { idempotency_key: `ord-${PAN}-auth` }],
+    ['idempotency_key', { idempotency_key: '4111 1111 1111 1111' }],
+    ['idempotency_key', { idempotency_key: '4111-1111-1111-1111' }],
+    ['type', { type: 'x-4111-1111-1111-1111' }],
+    ['provider', { provider: `p-${PAN}` }],
+    ['id', { id: PAN }],
+    ['sent_at', { sent_at: PAN }],
+    ['paygate', { paygate: Number(PAN) }],
+    ['extra', { extra: { deep: [PAN] } }],
+    ['(a key)', { [PAN]: 'x' }],
+  ])('refuses a card number in %s with CARD_DATA_IN_TEXT naming the field, never the value', (field, change) => {
+    const e = cardError(() => parseRequestDocument({ ...request, ...change }));
+    expect(e.message).toMatch(new RegExp(`^request document: ${field.replace(/[()]/g, '\\$&')}(\\.|\\s)`));
+    expect(e.message).toContain("card numbers belong only in the payload's card fields");
+    // The bare schema refuses it too, for callers that do not go through parseRequestDocument.
+    expect(requestDocumentSchema.safeParse({ ...request, ...change }).success).toBe(false);
+  });
+
+  it('names a nested field by its path, and a strange key by a placeholder', () => {
+    expect(cardError(() => parseRequestDocument({ ...request, extra: { deep: [PAN] } })).message).toMatch(/^request document: extra\.deep\.0 /);
+    expect(cardError(() => parseRequestDocument({ ...request, 'a\nb': { c: PAN } })).message).toMatch(/^request document: \(a key not shown\)\.c /);
+  });
+
+  it('wins over every other schema problem', () => {
+    const e = cardError(() => parseRequestDocument({ ...request, kind: 'nope', id: 'x', idempotency_key: PAN }));
+    expect(e.message).toMatch(/^request document: idempotency_key /);
+  });
+
+  it('leaves the payload to the provider schema, and accepts references that are not card numbers', () => {
+    expect(parseRequestDocument({ ...request, payload: { card: { number: PAN } } }).payload).toEqual({ card: { number: PAN } });
+    // Too short, a UUID, short numbers joined by dashes: none is a card number.
+    for (const key of ['411111111111', ID, 'ord-2026-11-23-0001', 'shop-1/order-123456/auth']) {
+      expect(parseRequestDocument({ ...request, idempotency_key: key }).idempotency_key).toBe(key);
+    }
   });
 });
 
