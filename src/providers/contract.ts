@@ -1,6 +1,8 @@
 import { inspect } from 'node:util';
 import * as z from 'zod';
-import { maskPan, nameSchema, REPLY_STATUSES, replyDocumentSchema, schemaInvalid, Secret, type ReplyStatus } from '../wire/index.ts';
+import {
+  findCardNumber, maskPan, nameSchema, REPLY_STATUSES, replyDocumentSchema, schemaInvalid, Secret, shownIssue, type ReplyStatus,
+} from '../wire/index.ts';
 import { parseBreakerOptions, type BreakerOptionsInput } from './breaker.ts';
 import { ProviderError, type SchemaIssue } from './errors.ts';
 import type { SetupTools } from './setup.ts';
@@ -284,23 +286,22 @@ function actionOf(definition: ProviderDefinition, type: string): Action {
   return definition.actions[type] as Action;
 }
 
-/** The issues of a zod error as paths and problems, never values; `prefix` is prepended to each path. */
+/** The issues of a zod error as paths and problems, never values (received keys only when plain); `prefix` is prepended to each path. */
 function issuesOf(error: z.ZodError, prefix: readonly PropertyKey[] = []): SchemaIssue[] {
-  return error.issues.map((issue) => {
-    const path = [...prefix, ...issue.path];
-    return {
-      path: maskPan(path.length === 0 ? '(payload)' : path.map(String).join('.')),
-      message: maskPan(issue.message),
-    };
-  });
+  return error.issues.map((issue) => shownIssue(issue, prefix, '(payload)'));
 }
 
 /**
- * Validates a request payload against the action's request schema.
+ * Validates a request payload against the action's request schema, then looks for card data
+ * where none belongs: a card number in any string or number of the parsed payload that is not
+ * a `Secret` (the card fields come out of their schemas as secrets; an order id, a description
+ * or a reference does not). Such a payload is refused, not masked: it would otherwise be
+ * forwarded to the provider and stored as ordinary text.
  *
  * @returns the parsed payload (card numbers as `CardNumber` secrets and so on).
  * @throws ProviderError `UNSUPPORTED_TYPE` for a type the provider does not have; `INVALID_REQUEST`
- *   naming each failing path and problem (never a value).
+ *   naming each failing path and problem (never a value); `CARD_DATA_IN_TEXT` naming the field
+ *   that holds a card number (never the value), checked only once the schema accepted the payload.
  */
 export function validateRequest<P extends ProviderDefinition, T extends ActionTypes<P>>(
   definition: P,
@@ -308,10 +309,15 @@ export function validateRequest<P extends ProviderDefinition, T extends ActionTy
   payload: unknown,
 ): PayloadOf<P, T> {
   const action = actionOf(definition, type);
+  const what = `request payload of ${definition.name}/${type}`;
   const parsed = action.request.safeParse(payload);
   if (!parsed.success) {
-    const what = `request payload of ${definition.name}/${type}`;
     throw new ProviderError('INVALID_REQUEST', schemaInvalid(what, parsed.error).message, { issues: issuesOf(parsed.error) });
+  }
+  const field = findCardNumber(parsed.data);
+  if (field !== undefined) {
+    const problem = "holds a card number: card numbers belong only in the payload's card fields";
+    throw new ProviderError('CARD_DATA_IN_TEXT', maskPan(`${what}: ${field} ${problem}`), { issues: [{ path: field, message: problem }] });
   }
   return parsed.data as PayloadOf<P, T>;
 }

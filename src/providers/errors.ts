@@ -2,8 +2,9 @@ import { PaygateError } from '../errors.ts';
 
 /**
  * Stable codes of the provider plugin contract (DESIGN §5). Documented one by one in
- * docs/errors.md; a code never changes meaning once released. `UNSUPPORTED_TYPE` and
- * `INVALID_REQUEST` are also the codes of the worker's error replies for those cases.
+ * docs/errors.md; a code never changes meaning once released. `UNSUPPORTED_TYPE`,
+ * `INVALID_REQUEST` and `CARD_DATA_IN_TEXT` are also the codes of the worker's error replies for
+ * those cases (`CARD_DATA_IN_TEXT` is the wire's code of the same name, for the payload).
  */
 export const PROVIDER_ERROR_CODES = [
   /** A plugin definition given to `defineProvider` breaks the contract (name, version, an action, `scrub`, the reserved `ping`). */
@@ -14,6 +15,8 @@ export const PROVIDER_ERROR_CODES = [
   'INVALID_REQUEST',
   /** An action's outcome (status, error or result) does not match the contract or the action's result schema. */
   'INVALID_RESULT',
+  /** A request payload holds a card number outside its card fields (an order id, a description); the message names the field, never the value. */
+  'CARD_DATA_IN_TEXT',
 ] as const;
 
 export type ProviderErrorCode = (typeof PROVIDER_ERROR_CODES)[number];
@@ -31,7 +34,7 @@ export interface SchemaIssue {
  */
 export class ProviderError extends PaygateError {
   declare readonly code: ProviderErrorCode;
-  /** The schema problems behind `INVALID_REQUEST` / `INVALID_RESULT` (empty for the other codes). */
+  /** The schema problems behind `INVALID_REQUEST` / `INVALID_RESULT`, the field behind `CARD_DATA_IN_TEXT` (empty for the other codes). */
   readonly issues: readonly SchemaIssue[];
 
   constructor(code: ProviderErrorCode, message: string, options?: { cause?: unknown; issues?: readonly SchemaIssue[] }) {

@@ -13,6 +13,10 @@ import { CardNumber, Cvc, type Money } from '../../src/wire/index.ts';
 import { PaygateError } from '../../src/errors.ts';
 import { findPans } from '../helpers/pan-scan.ts';
 import counting, { counter, readJournal } from '../fixtures/counting-provider.ts';
+import cardProvider from '../../providers/card/index.ts';
+import giftcardProvider from '../../providers/giftcard/index.ts';
+import paypalProvider from '../../providers/paypal/index.ts';
+import templateProvider from '../../providers/_template/index.ts';
 
 const PAN = '4111111111111111';
 const card = { number: PAN, exp_month: 12, exp_year: 2040, cvc: '123' };
@@ -152,6 +156,48 @@ describe('validateRequest', () => {
     );
     expect(error.issues).toEqual([{ path: 'card.number', message: 'card number fails the Luhn check' }]);
     expect(shown(error)).not.toContain('4111111111111112');
+  });
+});
+
+describe('validateRequest: card numbers outside the card fields', () => {
+  const EUR = { value: 1999, currency: 'EUR' };
+  const GIFT = '6036280000000011';
+  // Every free-text field of the plugins this repository ships, each with a card number in it.
+  const cases: [string, ProviderDefinition, string, Record<string, unknown>, string][] = [
+    ['counting', counting, 'authorize', { amount: EUR, card, order_id: `ord ${PAN}` }, 'order_id'],
+    ['counting', counting, 'authorize', { amount: EUR, card: { ...card, holder: `J DOE ${PAN}` }, order_id: 'o' }, 'card.holder'],
+    ['card', cardProvider, 'authorize', { amount: EUR, card: { ...card, holder: PAN } }, 'card.holder'],
+    ['card', cardProvider, 'status', { idempotency_key: `retry-${PAN}` }, 'idempotency_key'],
+    ['paypal', paypalProvider, 'sale', { amount: EUR, card, invoice: `INV ${PAN}` }, 'invoice'],
+    ['paypal', paypalProvider, 'capture', { authorization_id: 'A'.repeat(17), amount: EUR, invoice: '4111-1111-1111-1111' }, 'invoice'],
+    ['giftcard', giftcardProvider, 'status', { reference: `gift ${PAN}` }, 'reference'],
+    ['template', templateProvider, 'charge', { amount: EUR, card, order_id: PAN }, 'order_id'],
+  ];
+
+  it.each(cases)('%s/%s refuses a card number in %s with CARD_DATA_IN_TEXT, naming the field only', (_name, definition, type, payload, field) => {
+    const error = refusal(() => validateRequest(definition, type, payload));
+    expect(error.code).toBe('CARD_DATA_IN_TEXT');
+    expect(error.message).toBe(
+      `request payload of ${definition.name}/${type}: ${field} holds a card number: card numbers belong only in the payload's card fields`,
+    );
+    expect(error.issues).toEqual([{ path: field, message: expect.stringMatching(/^holds a card number/) }]);
+    expect(findPans(shown(error), { thorough: true })).toEqual([]);
+  });
+
+  it.each([
+    ['counting', counting, 'authorize', { amount: EUR, card: { ...card, holder: 'J Doe' }, order_id: 'ord-2026-0001' }],
+    ['card', cardProvider, 'authorize', { amount: EUR, card }],
+    ['paypal', paypalProvider, 'sale', { amount: EUR, card, invoice: 'INV-2026-0001' }],
+    ['giftcard', giftcardProvider, 'redeem', { card_number: GIFT, pin: '1234', amount: EUR }],
+    ['template', templateProvider, 'charge', { amount: EUR, card, order_id: 'order-1' }],
+  ] as [string, ProviderDefinition, string, Record<string, unknown>][])('%s/%s accepts a real card in its card field', (_name, definition, type, payload) => {
+    expect(() => validateRequest(definition, type, payload)).not.toThrow();
+  });
+
+  it('a payload that also breaks the schema is INVALID_REQUEST (the schema is checked first, paths only)', () => {
+    const error = refusal(() => validateRequest(counting, 'authorize', { amount: EUR, card, order_id: PAN, extra: 1 }));
+    expect(error.code).toBe('INVALID_REQUEST');
+    expect(findPans(shown(error), { thorough: true })).toEqual([]);
   });
 });
 
@@ -388,7 +434,7 @@ describe('maskingLogger', () => {
 
 describe('error codes and dependencies', () => {
   it('has the documented codes', () => {
-    expect(PROVIDER_ERROR_CODES).toEqual(['PROVIDER_INVALID', 'UNSUPPORTED_TYPE', 'INVALID_REQUEST', 'INVALID_RESULT']);
+    expect(PROVIDER_ERROR_CODES).toEqual(['PROVIDER_INVALID', 'UNSUPPORTED_TYPE', 'INVALID_REQUEST', 'INVALID_RESULT', 'CARD_DATA_IN_TEXT']);
   });
 
   it('src/providers imports only src/wire/index.ts and src/errors.ts (DESIGN §3)', () => {
