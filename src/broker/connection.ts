@@ -6,6 +6,8 @@
  */
 import type { Socket } from 'node:net';
 import { PaygateError } from '../errors.ts';
+import { AccessControl } from './access.ts';
+import type { Principal } from './access.ts';
 import { CLIENT_COMMANDS, encodeFrame, FrameParser } from '../stomp/frame.ts';
 import type { Frame, StompHeaders, StompVersion } from '../stomp/frame.ts';
 import { BrokerError } from './errors.ts';
@@ -21,6 +23,7 @@ import { Transactions } from './transaction.ts';
 /** What a connection needs from the broker. */
 export interface BrokerContext {
   readonly options: ResolvedBrokerOptions;
+  readonly access: AccessControl;
   readonly router: Router;
   readonly store: MessageStore | undefined;
   /** True once `stop()` began: messages given back then do not count as failed deliveries. */
@@ -50,15 +53,20 @@ export class Connection implements SubscriptionOwner {
   readonly ackIndex = new Map<string, Subscription>();
   readonly transactions: Transactions;
   readonly parser: FrameParser;
+  /** Who this connection proved to be at CONNECT (everything allowed until then is only CONNECT). */
+  principal: Principal = AccessControl.anyone(undefined);
 
   #closing = false;
   #tornDown = false;
   #corked = false;
   #readPaused = false;
+  /** Frames that arrived while CONNECT's password check runs; handled in order once it ends. */
+  #held: Frame[] | undefined;
   #wrote = false;
   #lastRead = Date.now();
   #heartBeats: HeartBeatTimers | undefined;
   readonly #connectTimer: NodeJS.Timeout;
+  readonly #handleFrame: FrameHandler;
   readonly #highWater: number;
 
   constructor(
@@ -71,8 +79,9 @@ export class Connection implements SubscriptionOwner {
     this.parser = new FrameParser({ maxFrameSize, maxHeaders, maxHeaderLength }, CLIENT_COMMANDS);
     this.transactions = new Transactions(context.options.maxTransactionFrames);
     this.#highWater = maxPendingBytes / 2;
+    this.#handleFrame = handleFrame;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk, handleFrame));
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => this.#onEnd());
     socket.on('drain', () => this.#onDrain());
     socket.on('error', () => this.teardown()); // 'close' follows; nothing to report to a reset peer
@@ -105,8 +114,28 @@ export class Connection implements SubscriptionOwner {
     if (!this.#readPaused && this.socket.writableLength > this.#highWater) {
       // A client that does not read its messages must not be able to make us buffer its SENDs' effects either.
       this.#readPaused = true;
-      this.socket.pause();
+      this.#updateReading();
     }
+  }
+
+  /**
+   * CONNECT's password check is asynchronous: stop reading, and keep the frames a client sent
+   * right behind its CONNECT (pipelining) until {@link release}.
+   */
+  hold(): void {
+    this.#held ??= [];
+    this.#updateReading();
+  }
+
+  /** The check ended: handle the held frames in arrival order, then read again. */
+  release(): void {
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    for (const frame of held) {
+      if (this.#closing) break;
+      this.#onFrame(frame);
+    }
+    if (!this.#closing) this.#updateReading();
   }
 
   /** Encode and write a frame with this connection's escaping rules. */
@@ -179,7 +208,8 @@ export class Connection implements SubscriptionOwner {
    */
   fail(message: string, detail?: string, receiptId?: string, code = 'BROKER_PROTOCOL', extra?: StompHeaders): void {
     if (this.#closing) return;
-    const headers: StompHeaders = { message: message.replace(/[\r\n]+/g, ' '), 'content-type': 'text/plain', ...extra };
+    // `code` is the BrokerError code (docs/broker.md#errors), so clients can tell refusals apart.
+    const headers: StompHeaders = { message: message.replace(/[\r\n]+/g, ' '), code, 'content-type': 'text/plain', ...extra };
     if (receiptId !== undefined) headers['receipt-id'] = receiptId;
     this.send('ERROR', headers, detail ?? message);
     this.context.clientError(new PaygateError(code, message), this);
@@ -224,18 +254,18 @@ export class Connection implements SubscriptionOwner {
     this.context.closed(this);
   }
 
-  #onData(chunk: Buffer, handleFrame: FrameHandler): void {
+  #onData(chunk: Buffer): void {
     this.#lastRead = Date.now();
     try {
-      this.parser.push(chunk, (frame) => this.#onFrame(frame, handleFrame));
+      this.parser.push(chunk, (frame) => (this.#held === undefined ? this.#onFrame(frame) : this.#held.push(frame)));
     } catch (error) {
       this.#failWith(error, undefined);
     }
   }
 
-  #onFrame(frame: Frame, handleFrame: FrameHandler): void {
+  #onFrame(frame: Frame): void {
     try {
-      handleFrame(this, frame);
+      this.#handleFrame(this, frame);
     } catch (error) {
       this.#failWith(error, frame.headers.receipt);
     }
@@ -259,10 +289,16 @@ export class Connection implements SubscriptionOwner {
     else this.close();
   }
 
+  /** Read from the socket unless back-pressure or a running password check says not to. */
+  #updateReading(): void {
+    if (this.#readPaused || this.#held !== undefined) this.socket.pause();
+    else this.socket.resume();
+  }
+
   #onDrain(): void {
     if (this.#readPaused) {
       this.#readPaused = false;
-      this.socket.resume();
+      this.#updateReading();
     }
     for (const subscription of this.subscriptions.values()) subscription.source.dispatch();
   }

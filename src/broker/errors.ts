@@ -17,6 +17,10 @@ export const BROKER_ERROR_CODES = [
   'BROKER_LIMIT',
   /** The broker is stopping (SIGTERM, `stop()`): every client gets ERROR with this code's message and is closed. */
   'BROKER_STOPPING',
+  /** CONNECT without a matching login and passcode while users are configured: ERROR and close. */
+  'BROKER_AUTH_FAILED',
+  /** The login has no right to SUBSCRIBE to or SEND to that destination: ERROR and close. */
+  'BROKER_FORBIDDEN',
   /** A bug of ours while handling one client's frame: that connection is closed, the broker carries on. */
   'BROKER_INTERNAL',
 ] as const;

@@ -2,10 +2,15 @@
  * The embedded STOMP broker's public surface (docs/broker.md).
  */
 export { EmbeddedBroker } from './server.ts';
-export type { EmbeddedBrokerEvents } from './server.ts';
+export type { BrokerStats, EmbeddedBrokerEvents, ExpiredMessage } from './server.ts';
 export { BrokerError, BROKER_ERROR_CODES } from './errors.ts';
 export type { BrokerErrorCode } from './errors.ts';
-export { brokerOptionsSchema, resolveBrokerOptions } from './options.ts';
+export { brokerOptionsSchema, isLoopback, resolveBrokerOptions } from './options.ts';
 export type { BrokerOptions, ResolvedBrokerOptions } from './options.ts';
 export { SERVER_NAME } from './session.ts';
-export { parseUsers } from './users.ts';
+export { BROKER_ROLES, DEFAULT_QUEUE_PREFIX, parseUsersFile, rightsOf, roleRights, usersConfigSchema, validateUsersConfig } from './users.ts';
+export type { BrokerRole, ResolvedUsersConfig, Rights, UsersConfig } from './users.ts';
+export { DEFAULT_SCRYPT_COST, hashPassword, verifyPassword } from './password.ts';
+export type { ScryptCost } from './password.ts';
+export { PatternSet, patternProblem } from './patterns.ts';
+export { BROKER_HEADERS, isBrokerHeader } from './message.ts';

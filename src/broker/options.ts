@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { BrokerError } from './errors.ts';
+import { usersConfigSchema } from './users.ts';
 
 const positiveInt = z.number().int().positive();
 const millis = z.number().int().min(0);
@@ -16,8 +17,23 @@ export const brokerOptionsSchema = z
     port: z.number().int().min(0).max(65535).default(61613),
     /** Folder for the SQLite store of persistent messages; without it nothing survives a restart. */
     dataDir: z.string().min(1).optional(),
-    /** login → passcode. When given, CONNECT must carry a matching pair; when absent, anyone may connect. */
-    users: z.record(z.string(), z.string()).optional(),
+    /**
+     * Logins, password hashes and rights (the users file's content, see users.ts). When given,
+     * CONNECT must prove a login and every SEND/SUBSCRIBE is checked; when absent, anyone may do
+     * anything, which is only allowed on a loopback `host`.
+     */
+    users: usersConfigSchema.optional(),
+    /** STOMP over TLS: PEM texts; `ca` with `requestCert` requires client certificates it signed. */
+    tls: z
+      .object({
+        cert: z.string().min(1),
+        key: z.string().min(1),
+        ca: z.string().min(1).optional(),
+        requestCert: z.boolean().default(false),
+      })
+      .strict()
+      .refine((tls) => !tls.requestCert || tls.ca !== undefined, { message: 'requestCert needs ca (the CA that signs client certificates)' })
+      .optional(),
     /** Deliveries after which a NACKed or abandoned message moves to `<queue>.dlq`. */
     maxDeliveries: positiveInt.default(5),
     /** What we offer in CONNECTED: [we can send every, we want to receive every] ms; 0 = never. */
@@ -58,4 +74,25 @@ export function resolveBrokerOptions(options: BrokerOptions = {}): ResolvedBroke
   if (parsed.success) return parsed.data;
   const detail = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(options)'}: ${issue.message}`).join('; ');
   throw new BrokerError('BROKER_BAD_OPTION', detail);
+}
+
+/** True for 127.0.0.0/8, ::1 (also IPv4-mapped) and `localhost`: nothing else can reach them. */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice('::ffff:'.length) : h;
+  return /^127(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/.test(v4);
+}
+
+/**
+ * Without users, every client may read every queue: allowed for development on loopback only.
+ * Checked before anything listens.
+ */
+export function checkExposure(options: ResolvedBrokerOptions): void {
+  if (options.users !== undefined || isLoopback(options.host)) return;
+  throw new BrokerError(
+    'BROKER_BAD_OPTION',
+    `host ${options.host} is not loopback and no users are configured, so anyone reaching it could read every queue; ` +
+      'give a users file (--users FILE) or listen on 127.0.0.1',
+  );
 }

@@ -17,6 +17,10 @@ export interface QueueContext {
   readonly maxQueueBytes: number;
   /** Where a message goes after `maxDeliveries`; undefined drops it (temp queues). */
   deadLetterQueue(queue: Queue): Queue | undefined;
+  /** A message was dropped because its `expires` passed (counted and reported by the broker). */
+  expired(message: BrokerMessage, now: number): void;
+  /** A message moved to a dead-letter queue (or was dropped, for a temp queue). */
+  deadLettered(message: BrokerMessage, from: string): void;
 }
 
 export class Queue implements MessageSource {
@@ -58,6 +62,11 @@ export class Queue implements MessageSource {
    * already accepted (redeliveries, dead letters) are always taken back.
    */
   publish(message: BrokerMessage): void {
+    const now = Date.now();
+    if (isExpired(message, now)) {
+      this.context.expired(message, now); // accepted (the sender gets its receipt) and dropped at once
+      return;
+    }
     if (this.#waitingBytes + sizeOf(message) > this.context.maxQueueBytes) {
       throw new BrokerError('BROKER_LIMIT', `queue ${this.name} is full (${this.#waitingBytes} bytes waiting); try again later`);
     }
@@ -70,9 +79,27 @@ export class Queue implements MessageSource {
     this.dispatch();
   }
 
-  /** Put a message loaded from the store back in place (start-up). */
-  restore(message: BrokerMessage): void {
-    this.#insertSorted(message);
+  /** Put a message loaded from the store back in place (start-up); an expired one is dropped. */
+  restore(message: BrokerMessage, now: number): void {
+    if (isExpired(message, now)) this.#dropExpired(message, now);
+    else this.#insertSorted(message);
+  }
+
+  /** Drop every waiting message whose `expires` passed (the broker's periodic sweep). */
+  purgeExpired(now: number): void {
+    if (this.#dispatching) return;
+    let kept: Array<BrokerMessage | undefined> | undefined;
+    for (let i = this.#head; i < this.#items.length; i++) {
+      const message = this.#items[i] as BrokerMessage;
+      if (isExpired(message, now)) {
+        kept ??= this.#items.slice(this.#head, i);
+        this.#waitingBytes -= sizeOf(message);
+        this.#dropExpired(message, now);
+      } else kept?.push(message);
+    }
+    if (kept === undefined) return;
+    this.#items = kept;
+    this.#head = 0;
   }
 
   addConsumer(subscription: Subscription): void {
@@ -117,7 +144,7 @@ export class Queue implements MessageSource {
         const message = this.#items[this.#head] as BrokerMessage;
         this.#items[this.#head++] = undefined;
         this.#waitingBytes -= sizeOf(message);
-        if (message.expires !== 0 && isExpired(message, (now ||= Date.now()))) this.settle(message);
+        if (message.expires !== 0 && isExpired(message, (now ||= Date.now()))) this.#dropExpired(message, now);
         else consumer.deliver(message);
       }
       this.#compact();
@@ -139,13 +166,21 @@ export class Queue implements MessageSource {
     return undefined;
   }
 
+  #dropExpired(message: BrokerMessage, now: number): void {
+    this.settle(message);
+    this.context.expired(message, now);
+  }
+
   #deadLetter(message: BrokerMessage): void {
     const dlq = this.context.deadLetterQueue(this);
+    this.context.deadLettered(message, this.name);
     if (dlq === undefined) {
       this.settle(message);
       return;
     }
     message.deliveries = 0;
+    // A dead letter is evidence for an operator: it must not vanish when its request expires.
+    message.expires = 0;
     message.destination = dlq.name;
     if (message.stored) this.context.store?.move(message, dlq.name);
     dlq.#insertSorted(message);

@@ -8,6 +8,7 @@ import type { QueueContext } from './queue.ts';
 import { REMOTE_TEMP_QUEUE_PREFIX, TEMP_QUEUE_PREFIX, TempQueues } from './temp-queues.ts';
 import { Topic } from './topic.ts';
 import type { MessageStore } from './store.ts';
+import type { BrokerMessage } from './message.ts';
 
 const QUEUE_PREFIX = '/queue/';
 const TOPIC_PREFIX = '/topic/';
@@ -16,14 +17,30 @@ export const DLQ_SUFFIX = '.dlq';
 
 export type Target = { kind: 'queue'; queue: Queue } | { kind: 'topic'; topic: Topic };
 
+/** What the broker wants to hear about (counted in its stats, reported as events). */
+export interface RouterHooks {
+  expired(message: BrokerMessage, now: number): void;
+  deadLettered(message: BrokerMessage, from: string): void;
+}
+
 export class Router {
   readonly #queues = new Map<string, Queue>();
   readonly #topics = new Map<string, Topic>();
   readonly temps: TempQueues;
   readonly #context: QueueContext;
 
-  constructor(store: MessageStore | undefined, maxDeliveries: number, maxQueueBytes: number) {
-    this.#context = { store, maxDeliveries, maxQueueBytes, deadLetterQueue: (queue) => this.#deadLetterQueue(queue) };
+  readonly #hooks: RouterHooks;
+
+  constructor(store: MessageStore | undefined, maxDeliveries: number, maxQueueBytes: number, hooks: RouterHooks) {
+    this.#hooks = hooks;
+    this.#context = {
+      store,
+      maxDeliveries,
+      maxQueueBytes,
+      deadLetterQueue: (queue) => this.#deadLetterQueue(queue),
+      expired: (message, now) => hooks.expired(message, now),
+      deadLettered: (message, from) => hooks.deadLettered(message, from),
+    };
     this.temps = new TempQueues(this.#context);
   }
 
@@ -52,7 +69,7 @@ export class Router {
     }
     if (destination.startsWith(TOPIC_PREFIX) && destination.length > TOPIC_PREFIX.length) {
       let topic = this.#topics.get(destination);
-      if (topic === undefined) this.#topics.set(destination, (topic = new Topic(destination)));
+      if (topic === undefined) this.#topics.set(destination, (topic = new Topic(destination, this.#hooks.expired)));
       return { kind: 'topic', topic };
     }
     if (destination.startsWith(TEMP_QUEUE_PREFIX) && destination.length > TEMP_QUEUE_PREFIX.length) {
@@ -75,7 +92,10 @@ export class Router {
    * (unacknowledged) messages always have a registered consumer then, because every path that
    * removes a consumer gives its messages back in the same synchronous step.
    */
-  sweep(): void {
+  sweep(now = Date.now()): void {
+    // Expired messages leave first, so a queue holding only those is forgotten too.
+    for (const queue of this.#queues.values()) queue.purgeExpired(now);
+    for (const queue of this.temps.queues()) queue.purgeExpired(now);
     for (const [name, queue] of this.#queues) if (queue.depth === 0 && queue.consumerCount === 0) this.#queues.delete(name);
     for (const [name, topic] of this.#topics) if (topic.subscriberCount === 0) this.#topics.delete(name);
   }

@@ -4,13 +4,17 @@
 import { EventEmitter } from 'node:events';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
+import { createSecureContext, createServer as createTlsServer } from 'node:tls';
 import type { PaygateError } from '../errors.ts';
+import { AccessControl } from './access.ts';
 import { Connection } from './connection.ts';
 import type { BrokerContext } from './connection.ts';
 import { BrokerError } from './errors.ts';
-import { resolveBrokerOptions } from './options.ts';
+import type { BrokerMessage } from './message.ts';
+import { checkExposure, resolveBrokerOptions } from './options.ts';
 import type { BrokerOptions, ResolvedBrokerOptions } from './options.ts';
 import { Router } from './router.ts';
+import type { RouterHooks } from './router.ts';
 import { handleFrame } from './session.ts';
 import { MessageStore } from './store.ts';
 
@@ -31,6 +35,32 @@ export interface EmbeddedBrokerEvents {
   storeError: [error: BrokerError];
   /** The listening socket failed after start (e.g. EMFILE on accept); the broker keeps running. */
   serverError: [error: BrokerError];
+  /**
+   * A message was dropped because its `expires` passed: at SEND, at delivery, at the periodic
+   * sweep, or when loaded from the store at start (those are emitted just after `start` resolves).
+   */
+  expired: [info: ExpiredMessage];
+}
+
+/** What the `expired` event tells: never the body nor the producer's headers. */
+export interface ExpiredMessage {
+  /** Where it was waiting (`/queue/…`, `/topic/…`, `/remote-temp-queue/…`). */
+  readonly destination: string;
+  readonly messageId: string;
+  /** How long after its `expires` it was dropped (now − expires), in ms. */
+  readonly ageMs: number;
+}
+
+/** Counters since start (`broker.stats`). */
+export interface BrokerStats {
+  /** Messages dropped because their `expires` passed. */
+  expiredDropped: number;
+  /** Messages moved to a dead-letter queue (or dropped from a temp queue) after too many deliveries. */
+  deadLettered: number;
+  /** CONNECTs refused for a missing, unknown or wrong login (BROKER_AUTH_FAILED). */
+  authFailures: number;
+  /** SUBSCRIBEs and SENDs refused for lack of a right (BROKER_FORBIDDEN). */
+  forbidden: number;
 }
 
 /**
@@ -60,10 +90,20 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
   #stopping: Promise<void> | undefined;
   /** Set before anything closes, so teardowns during stop() see it. */
   #isStopping = false;
+  readonly #stats: BrokerStats = { expiredDropped: 0, deadLettered: 0, authFailures: 0, forbidden: 0 };
+  readonly #secure: boolean;
 
-  private constructor(options: ResolvedBrokerOptions, server: Server, store: MessageStore | undefined, router: Router, seq: number) {
+  private constructor(
+    options: ResolvedBrokerOptions,
+    server: Server,
+    store: MessageStore | undefined,
+    router: Router,
+    seq: number,
+    access: AccessControl,
+  ) {
     super();
-    // The options stay private: they hold the users' passcodes, and brokers get logged.
+    this.#secure = options.tls !== undefined;
+    // The options stay private: they hold password hashes and TLS keys, and brokers get logged.
     this.#server = server;
     this.#store = store;
     this.#seq = seq;
@@ -73,6 +113,7 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
     const isStopping = (): boolean => this.#isStopping;
     this.#context = {
       options,
+      access,
       router,
       store,
       get stopping() {
@@ -86,54 +127,66 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
         if (this.#connections.delete(connection)) this.emit('disconnect', connection.session);
       },
       clientError: (error, connection) => {
+        if (error.code === 'BROKER_AUTH_FAILED') this.#stats.authFailures++;
+        else if (error.code === 'BROKER_FORBIDDEN') this.#stats.forbidden++;
         this.emit('clientError', error, connection.session);
       },
     };
     // Idle destinations are forgotten now and then (Router.sweep explains why that is safe).
     this.#sweeper = setInterval(() => router.sweep(), SWEEP_INTERVAL_MS).unref();
-    server.on('connection', (socket) => this.#accept(socket));
+    // A TLS server's 'connection' is the raw TCP socket; the STOMP session starts after the handshake.
+    if (this.#secure) server.on('secureConnection', (socket: Socket) => this.#accept(socket));
+    else server.on('connection', (socket) => this.#accept(socket));
     server.on('error', (error) => {
       this.emit('serverError', new BrokerError('BROKER_LISTEN_FAILED', `listening socket: ${error.message}`, { cause: error }));
     });
   }
 
-  /** Validate options, open the store (when `dataDir` is given) and listen. */
+  /**
+   * Validate options (a non-loopback `host` without `users` is refused before anything listens),
+   * open the store (when `dataDir` is given) and listen.
+   */
   static async start(options: BrokerOptions = {}): Promise<EmbeddedBroker> {
     const resolved = resolveBrokerOptions(options);
-    let storeError: (error: BrokerError) => void = () => {};
-    const store = resolved.dataDir === undefined ? undefined : MessageStore.open(resolved.dataDir, (error) => storeError(error));
-    const router = new Router(store, resolved.maxDeliveries, resolved.maxQueueBytes);
+    checkExposure(resolved);
+    const access = new AccessControl(resolved.users);
+    const server = createListener(resolved);
+    // Events of the store and the queues before the broker object exists are replayed to it.
+    const made: { broker?: EmbeddedBroker } = {};
+    const early: Array<(b: EmbeddedBroker) => void> = [];
+    const toBroker = (event: (b: EmbeddedBroker) => void): void => (made.broker === undefined ? void early.push(event) : event(made.broker));
+    const hooks: RouterHooks = {
+      expired: (message, now) => toBroker((b) => b.#onExpired(message, now)),
+      deadLettered: () => toBroker((b) => void b.#stats.deadLettered++),
+    };
+    const store = resolved.dataDir === undefined ? undefined : MessageStore.open(resolved.dataDir, (error) => toBroker((b) => b.emit('storeError', error)));
+    const router = new Router(store, resolved.maxDeliveries, resolved.maxQueueBytes, hooks);
     let seq = 0;
     if (store !== undefined) {
       const loaded = store.load();
       seq = loaded.maxSeq;
-      for (const { queue, message } of loaded.messages) router.queue(queue).restore(message);
+      const now = Date.now();
+      for (const { queue, message } of loaded.messages) router.queue(queue).restore(message, now);
     }
-    // allowHalfOpen: a client that half-closes mid-frame still gets its ERROR.
-    const server = createServer({ allowHalfOpen: true, noDelay: true });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(resolved.port, resolved.host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-    } catch (error) {
-      store?.close();
-      throw new BrokerError('BROKER_LISTEN_FAILED', `cannot listen on ${resolved.host}:${resolved.port}: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-    const broker = new EmbeddedBroker(resolved, server, store, router, seq);
-    storeError = (error) => broker.emit('storeError', error);
+    await listen(server, resolved, store);
+    const broker = new EmbeddedBroker(resolved, server, store, router, seq, access);
+    // Replayed after `await start()` returned, so the caller's listeners are attached by then.
+    setImmediate(() => {
+      made.broker = broker;
+      for (const event of early.splice(0)) event(broker);
+    });
     return broker;
   }
 
-  /** `stomp://host:port`, what `paygate broker` prints. */
+  /** `stomp://host:port` (`stomp+ssl://` with TLS), what `paygate broker` prints. */
   get url(): string {
     const host = this.host.includes(':') ? `[${this.host}]` : this.host;
-    return `stomp://${host}:${this.port}`;
+    return `${this.#secure ? 'stomp+ssl' : 'stomp'}://${host}:${this.port}`;
+  }
+
+  /** Counters since start (a copy). */
+  get stats(): BrokerStats {
+    return { ...this.#stats };
   }
 
   /** Open client connections. */
@@ -167,6 +220,11 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
     this.#store?.close();
   }
 
+  #onExpired(message: BrokerMessage, now: number): void {
+    this.#stats.expiredDropped++;
+    this.emit('expired', { destination: message.destination, messageId: message.id, ageMs: now - message.expires });
+  }
+
   #accept(socket: Socket): void {
     if (this.#isStopping) {
       socket.destroy();
@@ -176,5 +234,44 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
     const connection = new Connection(socket, session, this.#context, handleFrame);
     this.#connections.add(connection);
     this.emit('connection', session);
+  }
+}
+
+/** A TCP or TLS listener; TLS material that node refuses is `BROKER_BAD_OPTION` at start. */
+function createListener(options: ResolvedBrokerOptions): Server {
+  // allowHalfOpen: a client that half-closes mid-frame still gets its ERROR.
+  if (options.tls === undefined) return createServer({ allowHalfOpen: true, noDelay: true });
+  const { cert, key, ca, requestCert } = options.tls;
+  try {
+    createSecureContext({ cert, key, ca });
+  } catch (error) {
+    throw new BrokerError('BROKER_BAD_OPTION', `tls: cannot use the certificate and key: ${(error as Error).message}`, { cause: error });
+  }
+  return createTlsServer({
+    cert,
+    key,
+    ca,
+    requestCert,
+    rejectUnauthorized: requestCert,
+    allowHalfOpen: true,
+    noDelay: true,
+    handshakeTimeout: options.connectTimeout,
+  });
+}
+
+async function listen(server: Server, options: ResolvedBrokerOptions, store: MessageStore | undefined): Promise<void> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    store?.close();
+    throw new BrokerError('BROKER_LISTEN_FAILED', `cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }

@@ -2,12 +2,15 @@
  * The STOMP verbs: what each client frame does to a connection's session and to the
  * destinations. Any thrown PaygateError becomes an ERROR frame and a close (connection.ts).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Frame, StompHeaders, StompVersion } from '../stomp/frame.ts';
+import { PaygateError } from '../errors.ts';
+import { AccessControl } from './access.ts';
+import type { Principal } from './access.ts';
 import { BrokerError } from './errors.ts';
 import { protocolError } from './connection.ts';
 import type { Connection } from './connection.ts';
 import { negotiateHeartBeat } from './heartbeat.ts';
+import type { HeartBeat } from './heartbeat.ts';
 import { expiryOf, userHeaders } from './message.ts';
 import type { BrokerMessage } from './message.ts';
 import type { Queue } from './queue.ts';
@@ -72,32 +75,47 @@ function connect(connection: Connection, headers: StompHeaders): void {
     });
     return;
   }
-  const { users, heartBeat } = connection.context.options;
-  if (users !== undefined && !loginMatches(users, headers.login, headers.passcode)) {
-    connection.fail('authentication failed', 'unknown login or wrong passcode');
-    return;
-  }
-  const negotiated = negotiateHeartBeat(headers['heart-beat'], heartBeat);
+  const { access, options } = connection.context;
+  const negotiated = negotiateHeartBeat(headers['heart-beat'], options.heartBeat);
   if (negotiated === undefined) throw protocolError('heart-beat header is not "cx,cy"');
-  connection.open(version, negotiated);
+  if (!access.required) return opened(connection, version, negotiated, AccessControl.anyone(headers.login));
+  // scrypt runs off the event loop; frames pipelined behind CONNECT wait for its answer.
+  connection.hold();
+  access.authenticate(headers.login, headers.passcode).then(
+    (principal) => {
+      if (connection.closing) return;
+      if (principal === undefined) refuseLogin(connection);
+      else opened(connection, version, negotiated, principal);
+      connection.release();
+    },
+    (error: unknown) => {
+      const code = error instanceof PaygateError ? error.code : 'BROKER_INTERNAL';
+      connection.fail(error instanceof PaygateError ? error.message : 'internal broker error', undefined, undefined, code);
+    },
+  );
+}
+
+/** Same answer for an unknown login, a wrong passcode and a missing one: nothing to enumerate. */
+function refuseLogin(connection: Connection): void {
+  connection.fail('authentication failed', 'unknown login or wrong passcode', undefined, 'BROKER_AUTH_FAILED');
+}
+
+function opened(connection: Connection, version: StompVersion, heartBeat: HeartBeat, principal: Principal): void {
+  connection.principal = principal;
+  connection.open(version, heartBeat);
   connection.send('CONNECTED', {
     version,
     session: connection.session,
     server: SERVER_NAME,
-    'heart-beat': `${negotiated.send},${negotiated.receive}`,
+    'heart-beat': `${heartBeat.send},${heartBeat.receive}`,
   });
-}
-
-/** Compare digests, so the time taken says nothing about how much of the passcode matched. */
-function loginMatches(users: Record<string, string>, login: string | undefined, passcode: string | undefined): boolean {
-  if (login === undefined || !Object.hasOwn(users, login)) return false;
-  const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(users[login] as string), digest(passcode ?? ''));
 }
 
 function send(connection: Connection, frame: Frame): void {
   const destination = required(frame.headers, 'destination');
   const transaction = frame.headers.transaction;
+  // Rights first, then existence: a refusal must not reveal whether a destination exists.
+  AccessControl.authorize(connection.principal, 'SEND', destination, connection.session);
   // Resolve now so a bad destination is refused at SEND time, even inside a transaction.
   connection.context.router.forSend(destination, connection.session);
   const publish = (): void => publishNow(connection, destination, frame);
@@ -153,6 +171,7 @@ function checkSubscriptionLimit(connection: Connection): void {
 
 function subscribe(connection: Connection, headers: StompHeaders): void {
   const destination = required(headers, 'destination');
+  AccessControl.authorize(connection.principal, 'SUBSCRIBE', destination, connection.session);
   const id = headers.id ?? (connection.version === '1.0' ? destination : required(headers, 'id'));
   const implicit = connection.subscriptions.get(destination);
   if (implicit?.implicit) removeSubscription(connection, implicit);

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import { BrokerError } from './errors.ts';
+import { userHeaders } from './message.ts';
 import type { BrokerMessage } from './message.ts';
 import type { StompHeaders } from '../stomp/frame.ts';
 
@@ -57,7 +58,8 @@ export class MessageStore {
     );
     this.#delete = db.prepare('DELETE FROM messages WHERE seq = ?');
     this.#deliveries = db.prepare('UPDATE messages SET deliveries = ? WHERE seq = ?');
-    this.#move = db.prepare('UPDATE messages SET queue = ?, destination = ?, deliveries = 0 WHERE seq = ?');
+    // A dead letter never expires (queue.ts): its row says so too, or a restart would drop it.
+    this.#move = db.prepare('UPDATE messages SET queue = ?, destination = ?, deliveries = 0, expires = 0 WHERE seq = ?');
   }
 
   /** Open (or create) `<dataDir>/broker.sqlite`. */
@@ -90,7 +92,8 @@ export class MessageStore {
         id: row.id,
         seq: row.seq,
         destination: row.destination,
-        headers: Object.assign(Object.create(null) as StompHeaders, JSON.parse(row.headers) as StompHeaders),
+        // Filtered again: rows written before a header became broker-owned must not carry it out.
+        headers: userHeaders(JSON.parse(row.headers) as StompHeaders),
         body: row.body,
         persistent: true,
         expires: row.expires,

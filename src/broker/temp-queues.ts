@@ -44,6 +44,11 @@ export class TempQueues {
     return this.#byGlobalName.get(globalName);
   }
 
+  /** Every live temp queue (the expiry sweep). */
+  queues(): IterableIterator<Queue> {
+    return [...this.#byGlobalName.values()].map((entry) => entry.queue).values();
+  }
+
   /** Delete every temp queue of a closing connection; messages still in them are dropped. */
   closeAll(session: string): void {
     const own = this.#bySession.get(session);

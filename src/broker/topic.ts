@@ -9,7 +9,11 @@ import type { MessageSource, Subscription } from './subscription.ts';
 export class Topic implements MessageSource {
   readonly #subscribers = new Set<Subscription>();
 
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    /** A message dropped because its `expires` passed before it could fan out. */
+    readonly onExpired: (message: BrokerMessage, now: number) => void,
+  ) {}
 
   get subscriberCount(): number {
     return this.#subscribers.size;
@@ -20,7 +24,11 @@ export class Topic implements MessageSource {
    * window is full misses the message (bounded memory, as ActiveMQ's pending-message limit).
    */
   publish(message: BrokerMessage): void {
-    if (isExpired(message, Date.now())) return;
+    const now = Date.now();
+    if (isExpired(message, now)) {
+      this.onExpired(message, now);
+      return;
+    }
     for (const subscriber of this.#subscribers) if (!subscriber.full) subscriber.deliver(message, true);
   }
 

@@ -1,12 +1,18 @@
 /**
- * `paygate broker [--host 127.0.0.1] [--port 61613] [--data DIR] [--users FILE]` (DESIGN §4):
- * the embedded STOMP broker in the foreground. Prints one line, `paygate broker listening on
- * stomp://HOST:PORT`, once it accepts connections. SIGTERM or SIGINT: stop accepting, ERROR to
- * every client, commit the store, exit 0. Bad options: one line on stderr, exit 2.
+ * `paygate broker [--host 127.0.0.1] [--port 61613] [--data DIR] [--users FILE] [--tls-cert F
+ * --tls-key F [--tls-ca F]]` (docs/broker.md): the embedded STOMP broker in the foreground. Prints
+ * one line, `paygate broker listening on stomp://HOST:PORT` (`stomp+ssl://` with TLS), once it
+ * accepts connections; then one stderr line per expired message it drops. SIGTERM or SIGINT: stop
+ * accepting, ERROR to every client, commit the store, exit 0. Bad options: one line on stderr,
+ * exit 2.
+ *
+ * `paygate broker hash-password [--cost LN]` reads a password on stdin and prints its scrypt PHC
+ * string for the users file.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import type { CommanderError } from 'commander';
-import { guarded, readOptionFile } from './io.ts';
+import { PaygateError } from '../errors.ts';
+import { guarded, readInput, readOptionFile } from './io.ts';
 
 const USAGE_EXIT_CODE = 2;
 
@@ -15,6 +21,9 @@ interface BrokerCliOptions {
   port: number;
   data?: string;
   users?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
 }
 
 function parsePort(value: string): number {
@@ -23,30 +32,71 @@ function parsePort(value: string): number {
   return port;
 }
 
+function parseCost(value: string): number {
+  const ln = /^\d{1,2}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(ln >= 1 && ln <= 20)) throw new InvalidArgumentError('expected log2 of scrypt N, 1-20');
+  return ln;
+}
+
 /** The `broker` sub-command. */
 export function brokerCommand(): Command {
   return new Command('broker')
     .description('Run the embedded STOMP 1.0-1.2 broker (docs/broker.md)')
-    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--host <host>', 'interface to listen on; anything but loopback needs --users', '127.0.0.1')
     .option('--port <port>', 'TCP port; 0 picks a free one', parsePort, 61613)
     .option('--data <dir>', 'folder for persistent messages (SQLite); without it nothing survives a restart')
-    .option('--users <file>', 'login:passcode per line; without it any login is accepted')
+    .option('--users <file>', 'YAML users file (logins, password hashes, roles); without it any login may do anything')
+    .option('--tls-cert <file>', 'PEM certificate (chain): STOMP over TLS')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--tls-ca <file>', 'PEM CA: clients must present a certificate it signed')
+    .exitOverride(toUsageExit)
+    .action(guarded(runBroker))
+    .addCommand(hashPasswordCommand());
+}
+
+async function runBroker(o: BrokerCliOptions): Promise<void> {
+  // Loaded on use: other commands never pay for better-sqlite3 and zod schemas here.
+  const { EmbeddedBroker, parseUsersFile } = await import('../broker/index.ts');
+  const users = o.users === undefined ? undefined : parseUsersFile(readOptionFile('--users', o.users).toString('utf8'));
+  const broker = await EmbeddedBroker.start({ host: o.host, port: o.port, dataDir: o.data, users, tls: tlsOptions(o) });
+  const report = (error: { code: string; message: string }): void => console.error(`paygate broker: ${error.code}: ${error.message}`);
+  broker.on('storeError', report);
+  broker.on('serverError', report);
+  // Nothing of the message but where it was and its id: bodies and producer headers may be sensitive.
+  broker.on('expired', ({ destination, messageId, ageMs }) =>
+    console.error(`paygate broker: expired: dropped ${messageId} from ${destination}, ${ageMs} ms after its expires`),
+  );
+  const shutdown = (): void => {
+    void broker.stop().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+  console.log(`paygate broker listening on ${broker.url}`);
+}
+
+function tlsOptions(o: BrokerCliOptions): { cert: string; key: string; ca?: string; requestCert: boolean } | undefined {
+  if (o.tlsCert === undefined && o.tlsKey === undefined) {
+    if (o.tlsCa !== undefined) throw new PaygateError('BROKER_BAD_OPTION', '--tls-ca needs --tls-cert and --tls-key');
+    return undefined;
+  }
+  if (o.tlsCert === undefined || o.tlsKey === undefined) throw new PaygateError('BROKER_BAD_OPTION', '--tls-cert and --tls-key go together');
+  const text = (option: string, path: string): string => readOptionFile(option, path).toString('utf8');
+  const ca = o.tlsCa === undefined ? undefined : text('--tls-ca', o.tlsCa);
+  return { cert: text('--tls-cert', o.tlsCert), key: text('--tls-key', o.tlsKey), ...(ca === undefined ? {} : { ca }), requestCert: ca !== undefined };
+}
+
+function hashPasswordCommand(): Command {
+  return new Command('hash-password')
+    .description('Read a password on stdin, print its scrypt PHC string for the users file')
+    .option('--cost <ln>', 'log2 of scrypt N (memory 2^ln * 1 KiB with r=8); default 15', parseCost)
     .exitOverride(toUsageExit)
     .action(
-      guarded(async (o: BrokerCliOptions) => {
-        // Loaded on use: other commands never pay for better-sqlite3 and zod schemas here.
-        const { EmbeddedBroker, parseUsers } = await import('../broker/index.ts');
-        const users = o.users === undefined ? undefined : parseUsers(readOptionFile('--users', o.users).toString('utf8'));
-        const broker = await EmbeddedBroker.start({ host: o.host, port: o.port, dataDir: o.data, users });
-        const report = (error: { code: string; message: string }): void => console.error(`paygate broker: ${error.code}: ${error.message}`);
-        broker.on('storeError', report);
-        broker.on('serverError', report);
-        const shutdown = (): void => {
-          void broker.stop().then(() => process.exit(0));
-        };
-        process.once('SIGTERM', shutdown);
-        process.once('SIGINT', shutdown);
-        console.log(`paygate broker listening on ${broker.url}`);
+      guarded(async (o: { cost?: number }) => {
+        const { hashPassword } = await import('../broker/index.ts');
+        // One line, as typed or piped; only the final line break is not part of the password.
+        const password = (await readInput(undefined)).toString('utf8').replace(/\r?\n$/, '');
+        if (password === '') throw new PaygateError('BROKER_BAD_OPTION', 'hash-password: empty password on stdin');
+        console.log(await hashPassword(password, o.cost === undefined ? {} : { ln: o.cost }));
       }),
     );
 }

@@ -1,6 +1,7 @@
 /**
- * `paygate broker` as operators run it: the real bin in a child process, a users file, a data
- * folder, SIGTERM, and one-line refusals with exit code 2.
+ * `paygate broker` as operators run it: the real bin in a child process, a YAML users file with
+ * hashes from `paygate broker hash-password`, a data folder, SIGTERM, the expired-message log
+ * line, and one-line refusals with exit code 2.
  */
 import { execFile, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { parseUsers } from '../../src/broker/index.ts';
+import { verifyPassword } from '../../src/broker/index.ts';
 import { RawClient, tempDir } from './helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -25,67 +26,126 @@ async function refusal(...args: string[]): Promise<{ code: number; stderr: strin
   throw new Error('paygate broker should have refused');
 }
 
-describe('paygate broker', () => {
-  it('prints its URL, checks logins, and on SIGTERM sends ERROR to clients, keeps persistent messages and exits 0', async () => {
-    const dir = tempDir();
-    const users = join(dir, 'users');
-    writeFileSync(users, '# login:passcode\nworker:w0rk:er\n\nshop:s\n', { mode: 0o600 });
-    const data = join(dir, 'data');
-    const start = (): Promise<{ child: ReturnType<typeof spawn>; port: number }> =>
-      new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [BIN, 'broker', '--port', '0', '--data', data, '--users', users], { cwd: ROOT });
-        let out = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          const match = /^paygate broker listening on stomp:\/\/127\.0\.0\.1:(\d+)\n$/.exec(out);
-          if (match) resolve({ child, port: Number(match[1]) });
-        });
-        child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+/** `paygate broker hash-password …` with `input` on stdin. */
+function hashPasswordCli(input: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'broker', 'hash-password', ...args], { cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+interface RunningBroker {
+  child: ReturnType<typeof spawn>;
+  port: number;
+  /** Resolves with the first stderr line matching `pattern`. */
+  stderrLine(pattern: RegExp): Promise<string>;
+}
+
+function startCli(args: string[]): Promise<RunningBroker> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'broker', '--port', '0', ...args], { cwd: ROOT });
+    let out = '';
+    let err = '';
+    const waiters: Array<() => void> = [];
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+      waiters.splice(0).forEach((wake) => wake());
+    });
+    const stderrLine = (pattern: RegExp): Promise<string> =>
+      new Promise((found) => {
+        const look = (): void => {
+          const line = err.split('\n').find((l) => pattern.test(l));
+          if (line === undefined) waiters.push(look);
+          else found(line);
+        };
+        look();
       });
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /^paygate broker listening on stomp:\/\/127\.0\.0\.1:(\d+)\n$/.exec(out);
+      if (match) resolve({ child, port: Number(match[1]), stderrLine });
+    });
+    child.on('exit', (code) => reject(new Error(`exited ${code}: ${out} ${err}`)));
+  });
+}
 
-    const first = await start();
+async function stopCli(broker: RunningBroker): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => broker.child.on('exit', (code) => resolve(code)));
+  broker.child.kill('SIGTERM');
+  return exited;
+}
+
+describe('paygate broker', () => {
+  it('runs with a YAML users file, logs expired drops without content, and on SIGTERM keeps persistent messages and exits 0', async () => {
+    const dir = tempDir();
+    const [shop, operator] = await Promise.all([hashPasswordCli('sh:op pass\n', '--cost', '10'), hashPasswordCli('0per\n', '--cost', '10')]);
+    const users = join(dir, 'users.yaml');
+    const yaml = `# paygate broker users\nusers:\n  shop:\n    password: "${shop.stdout.trim()}"\n    role: storefront\n  ops: { password: "${operator.stdout.trim()}", role: operator }\n`;
+    writeFileSync(users, yaml, { mode: 0o600 });
+    const data = join(dir, 'data');
+
+    const first = await startCli(['--data', data, '--users', users]);
     const broker = { host: '127.0.0.1', port: first.port };
-    await expect(RawClient.connect(broker, { login: 'worker', passcode: 'nope' })).rejects.toThrow(/authentication failed/);
-    const client = await RawClient.connect(broker, { login: 'worker', passcode: 'w0rk:er' });
-    await client.sendAndConfirm({ destination: '/queue/cli', persistent: 'true' }, 'survives');
-    const exited = new Promise<number | null>((resolve) => first.child.on('exit', (code) => resolve(code)));
-    first.child.kill('SIGTERM');
+    await expect(RawClient.connect(broker, { login: 'shop', passcode: 'nope' })).rejects.toThrow(/authentication failed/);
+    const client = await RawClient.connect(broker, { login: 'shop', passcode: 'sh:op pass' });
+    await client.sendAndConfirm({ destination: '/queue/paygate.cli', persistent: 'true' }, 'survives');
+    await client.sendAndConfirm({ destination: '/queue/paygate.cli', expires: String(Date.now() - 5000), 'x-note': 'private-header' }, 'secret body');
+    const logged = await first.stderrLine(/expired/);
+    expect(logged).toMatch(/^paygate broker: expired: dropped ID:\S+ from \/queue\/paygate\.cli, \d+ ms after its expires$/);
+    expect(logged).not.toMatch(/secret body|private-header/);
+    const stopped = stopCli(first);
     expect((await client.expect('ERROR', 10_000)).headers.message).toBe('broker shutting down');
-    expect(await exited).toBe(0);
+    expect(await stopped).toBe(0);
 
-    const second = await start();
-    const reader = await RawClient.connect({ host: '127.0.0.1', port: second.port }, { login: 'shop', passcode: 's' });
-    reader.send('SUBSCRIBE', { id: 's', destination: '/queue/cli' });
+    const second = await startCli(['--data', data, '--users', users]);
+    const reader = await RawClient.connect({ host: '127.0.0.1', port: second.port }, { login: 'ops', passcode: '0per' });
+    reader.send('SUBSCRIBE', { id: 's', destination: '/queue/paygate.cli' });
     expect((await reader.expect('MESSAGE', 5000)).body.toString()).toBe('survives');
-    const secondExit = new Promise<number | null>((resolve) => second.child.on('exit', (code) => resolve(code)));
-    second.child.kill('SIGTERM');
-    expect(await secondExit).toBe(0);
+    expect(await stopCli(second)).toBe(0);
+  });
+
+  it('hash-password prints a PHC string of the password on stdin (cost as asked), and refuses an empty one', async () => {
+    const made = await hashPasswordCli('correct horse\n', '--cost', '10');
+    expect(made.code).toBe(0);
+    const phc = made.stdout.trim();
+    expect(phc).toMatch(/^\$scrypt\$ln=10,r=8,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
+    expect(await verifyPassword(phc, 'correct horse')).toBe(true);
+    expect(await verifyPassword(phc, 'correct horse\n')).toBe(false);
+    const empty = await hashPasswordCli('\n');
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toBe('paygate: BROKER_BAD_OPTION: hash-password: empty password on stdin\n');
+    expect((await hashPasswordCli('x\n', '--cost', '40')).code).toBe(2);
   });
 
   it('refuses bad options with one line on stderr and exit code 2', async () => {
     const dir = tempDir();
-    const badUsers = join(dir, 'users');
-    writeFileSync(badUsers, 'no colon here\n');
+    const oldUsers = join(dir, 'users');
+    writeFileSync(oldUsers, '# login:passcode\nworker:w0rk:er\n');
+    const plainPassword = join(dir, 'plain.yaml');
+    writeFileSync(plainPassword, 'users:\n  shop: { password: s3cret, role: storefront }\n');
     const results = await Promise.all([
       refusal('--port', '99999'),
       refusal('--users', join(dir, 'missing')),
-      refusal('--users', badUsers),
+      refusal('--users', oldUsers),
       refusal('--bogus'),
+      refusal('--host', '0.0.0.0', '--port', '0'),
+      refusal('--users', plainPassword),
+      refusal('--tls-cert', oldUsers),
     ]);
     for (const { code, stderr } of results) {
       expect(code).toBe(2);
       expect(stderr.trim().split('\n')).toHaveLength(1);
     }
     expect(results[1]?.stderr).toMatch(/^paygate: FILE_UNREADABLE: --users /);
-    expect(results[2]?.stderr).toMatch(/^paygate: BROKER_BAD_OPTION: users file line 1/);
-  });
-});
-
-describe('users file', () => {
-  it('reads login:passcode lines; the passcode may hold colons; comments and blank lines are skipped', () => {
-    expect(parseUsers('# c\nalice:a:b\n\n  # indented comment\nbob:\n')).toEqual({ alice: 'a:b', bob: '' });
-    expect(() => parseUsers('alice:1\nalice:2\n')).toThrow(/appears twice/);
-    expect(() => parseUsers('# only comments\n')).toThrow(/names no user/);
-    expect(() => parseUsers(':nologin\n')).toThrow(/line 1/);
+    expect(results[2]?.stderr).toMatch(/^paygate: BROKER_BAD_OPTION: users file: the login:passcode format is no longer read; .*hash-password/);
+    expect(results[4]?.stderr).toMatch(/^paygate: BROKER_BAD_OPTION: host 0\.0\.0\.0 is not loopback and no users are configured.*--users FILE/);
+    expect(results[5]?.stderr).toMatch(/^paygate: BROKER_BAD_OPTION: users file: users\.shop\.password: expected "\$scrypt\$/);
+    expect(results[6]?.stderr).toMatch(/^paygate: BROKER_BAD_OPTION: --tls-cert and --tls-key go together/);
   });
 });

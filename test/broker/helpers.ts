@@ -8,8 +8,8 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
-import { EmbeddedBroker } from '../../src/broker/index.ts';
-import type { BrokerOptions } from '../../src/broker/index.ts';
+import { EmbeddedBroker, hashPassword } from '../../src/broker/index.ts';
+import type { BrokerOptions, BrokerRole, UsersConfig } from '../../src/broker/index.ts';
 import { encodeFrame, FrameParser, SERVER_COMMANDS } from '../../src/stomp/frame.ts';
 import type { Frame, StompHeaders, StompVersion } from '../../src/stomp/frame.ts';
 
@@ -179,4 +179,25 @@ export async function bodies(client: RawClient, count: number): Promise<string[]
   const out: string[] = [];
   for (let i = 0; i < count; i++) out.push((await client.expect('MESSAGE')).body.toString());
   return out;
+}
+
+/** A login for {@link usersWith}: its clear password and what the users file gives it. */
+export interface TestLogin {
+  readonly password: string;
+  readonly role?: BrokerRole;
+  readonly read?: string[];
+  readonly write?: string[];
+  readonly reply?: boolean;
+}
+
+/**
+ * A users configuration in memory, with cheap scrypt hashes (ln=4: tests check the rules, not
+ * the cost; the cost lives in each hash, so this weakens nothing else).
+ */
+export async function usersWith(logins: Record<string, TestLogin>, prefix?: string): Promise<UsersConfig> {
+  const users: UsersConfig['users'] = {};
+  for (const [login, { password, ...rights }] of Object.entries(logins)) {
+    users[login] = { password: await hashPassword(password, { ln: 4 }), ...rights };
+  }
+  return prefix === undefined ? { users } : { prefix, users };
 }

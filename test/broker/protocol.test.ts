@@ -3,7 +3,7 @@
  * heart-beats, DISCONNECT and stop.
  */
 import { describe, expect, it } from 'vitest';
-import { bodies, RawClient, startBroker } from './helpers.ts';
+import { bodies, RawClient, startBroker, usersWith } from './helpers.ts';
 
 describe('CONNECT', () => {
   it('negotiates the highest common version and answers with session, server and heart-beat', async () => {
@@ -37,7 +37,7 @@ describe('CONNECT', () => {
   });
 
   it('checks login and passcode when users are configured', async () => {
-    const broker = await startBroker({ users: { alice: 's3cret:x' } });
+    const broker = await startBroker({ users: await usersWith({ alice: { password: 's3cret:x', role: 'operator' } }) });
     await expect(RawClient.connect(broker, { login: 'alice', passcode: 'wrong' })).rejects.toThrow(/authentication failed/);
     await expect(RawClient.connect(broker, { login: 'bob', passcode: 's3cret:x' })).rejects.toThrow(/authentication failed/);
     await expect(RawClient.connect(broker, {})).rejects.toThrow(/authentication failed/);

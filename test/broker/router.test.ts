@@ -24,7 +24,7 @@ const owner: SubscriptionOwner = { congested: false, writeMessage: () => true };
 
 describe('Router.sweep', () => {
   it('forgets queues and topics with nothing in them and nobody on them, and keeps the others', () => {
-    const router = new Router(undefined, 5, 64 * 1024 * 1024);
+    const router = new Router(undefined, 5, 64 * 1024 * 1024, { expired: () => {}, deadLettered: () => {} });
     const idle = router.queue('/queue/idle');
     router.forSend('/topic/idle', 's1');
     router.queue('/queue/waiting').publish(message(1));
