@@ -75,7 +75,7 @@ const userSchema = z
   });
 
 /** Printable, no white space or colon: a login appears in ERROR messages and log lines. */
-const loginSchema = z.string().regex(/^[A-Za-z0-9._@-]{1,128}$/, 'a login is 1-128 of A-Z a-z 0-9 . _ @ -');
+const LOGIN = /^[A-Za-z0-9._@-]{1,128}$/;
 
 /** The users file, or the same object given in memory to `EmbeddedBroker.start({ users })`. */
 export const usersConfigSchema = z
@@ -85,7 +85,13 @@ export const usersConfigSchema = z
       .string()
       .regex(/^[A-Za-z0-9._-]{1,100}$/, 'a prefix is 1-100 of A-Z a-z 0-9 . _ -')
       .default(DEFAULT_QUEUE_PREFIX),
-    users: z.record(loginSchema, userSchema).refine((users) => Object.keys(users).length > 0, 'names no user'),
+    users: z.record(z.string(), userSchema).superRefine((users, ctx) => {
+      const logins = Object.keys(users);
+      if (logins.length === 0) ctx.addIssue({ code: 'custom', message: 'names no user' });
+      for (const login of logins) {
+        if (!LOGIN.test(login)) ctx.addIssue({ code: 'custom', path: [login], message: 'a login is 1-128 of A-Z a-z 0-9 . _ @ -' });
+      }
+    }),
   })
   .strict();
 
@@ -134,6 +140,7 @@ const isMapping = (value: unknown): value is Record<string, unknown> => typeof v
 /** Called when there is no `users:` mapping: every meaningful line is an unindented `login:passcode`. */
 function looksLikeOldFormat(text: string): boolean {
   const lines = text.split(/\r?\n/).filter((line) => line.trim() !== '' && !line.trimStart().startsWith('#'));
+  if (lines.some((line) => /^(users|prefix)\s*:/.test(line))) return false; // a broken new-format file
   return lines.length > 0 && lines.every((line) => /^[^\s:#][^:]*:/.test(line));
 }
 
