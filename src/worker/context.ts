@@ -7,11 +7,17 @@ import type { StompConnection } from '../stomp/index.ts';
 import type { Identity, ReplyStatus, TrustStore } from '../wire/index.ts';
 import type { HandlerErrorEvent, WorkerErrorEvent } from './events.ts';
 import type { GroupCommitStore } from './group-commit.ts';
+import type { Publisher } from './publisher.ts';
 import type { ResolvedWorkerOptions } from './options.ts';
 
 /** The worker's resources as the pipeline sees them. */
 export interface WorkerContext {
+  /** The connection requests are consumed (and ACKed/NACKed) on: nothing is ever SENT on it. */
   readonly connection: StompConnection;
+  /** Replies and dead letters: a connection of their own (publisher.ts). */
+  readonly publisher: Publisher;
+  /** `replyToPattern`, compiled (reply-to.ts). */
+  readonly replyToPattern: RegExp | undefined;
   /** The gateway's certificate and key: requests are encrypted to it, replies signed with it. */
   readonly identity: Identity;
   /** Client CAs / pinned client certificates. */
@@ -20,6 +26,8 @@ export interface WorkerContext {
   readonly store: GroupCommitStore;
   /** The HMAC key of the payload digest (payload-digest.ts). */
   readonly digestKey: Buffer;
+  /** The HMAC key of a withheld dead-letter body's digest (dead-letter.ts). */
+  readonly deadLetterKey: Buffer;
   readonly options: ResolvedWorkerOptions;
   /** What each provider's `setup` returned: its handlers' `context.resources`. */
   readonly resources: ReadonlyMap<string, unknown>;

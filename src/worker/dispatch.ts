@@ -1,87 +1,134 @@
 /**
- * The per-message pipeline (issue 4), in the order DESIGN §2 and docs/idempotency.md fix:
+ * The per-message pipeline, in the order DESIGN §2 and docs/idempotency.md fix:
  *
  * a. the frame's `expires` is past → dead letter `REQUEST_EXPIRED`; no `reply-to` → `NO_REPLY_TO`;
+ *    a `reply-to` that is not a reply queue of the broker → `BAD_REPLY_TO` (reply-to.ts);
  * b. open (decrypt, verify, trust) — any failure → dead letter with the wire code;
- * c. decode and validate the document (request-reading.ts);
- * d. freshness (`sent_at`, `expires_at`), then replay (`seenRequest`, unless a redelivery);
- * e. `ping` is answered here; f. the action's request schema;
- * g.–h. payload digest, idempotency store, plugin (provider-call.ts);
- * i. reply: seal to the signer, SEND to `reply-to`, then ACK (respond.ts).
+ * c. decode and validate the document (request-reading.ts); the signer must have the client role;
+ * d. freshness (`sent_at`, `expires_at`);
+ * e. `ping` is answered here; f. the action's request schema, and no card number outside card fields;
+ * g.–h. payload digest, then ONE store operation: the request id's recorded answer (sent again,
+ *    the provider never reached) or the idempotency claim; then the plugin (provider-call.ts);
+ * i. reply: recorded, sealed to the signer, SENT to `reply-to`, then ACK (respond.ts).
+ *
+ * No decision rests on a header the sender controls beyond where to send the answer: replays and
+ * redeliveries are told apart by the store alone (a captured request resent with
+ * `redelivered:true` is just a request whose id was already answered).
  */
 import { PaygateError } from '../errors.ts';
 import { PING_TYPE, ProviderError, validateRequest, type ProviderDefinition } from '../providers/index.ts';
 import type { StompMessage } from '../stomp/index.ts';
-import { expiresOf, HEADER, isRedelivery, open, type OpenedMessage, type RequestDocument } from '../wire/index.ts';
+import { expiresOf, findCardNumber, HEADER, open, requireSignerRole, type OpenedMessage, type RequestDocument } from '../wire/index.ts';
 import type { Disposition, WorkerContext } from './context.ts';
-import { deadLetter } from './dead-letter.ts';
+import { deadLetter, evidenceOfBody, evidenceOfOpenFailure } from './dead-letter.ts';
 import type { ClaimResult } from './group-commit.ts';
-import type { BeginResult } from './idempotency-store.ts';
 import { beginInput, refOf, runIdempotent } from './provider-call.ts';
-import { errorAnswer, type Answer } from './reply.ts';
-import { readRequest } from './request-reading.ts';
-import { requeue, respond, type Exchange } from './respond.ts';
+import { errorAnswer, rewriteStoredReply, type Answer } from './reply.ts';
+import { replyToProblem } from './reply-to.ts';
+import { readRequest, type ReadRequest } from './request-reading.ts';
+import { deliver, requeue, respond, type Exchange } from './respond.ts';
 
 /** Takes one request message of `provider`'s queue through the pipeline; resolves once it is ACKed, dead-lettered or NACKed. */
 export async function handleMessage(context: WorkerContext, provider: ProviderDefinition, message: StompMessage): Promise<Disposition> {
   const now = context.options.clock();
-  const expires = expiresOf(message.headers);
-  if (expires !== undefined && expires <= now) return deadLetter(context, provider.name, message, 'REQUEST_EXPIRED');
-  if (!message.headers[HEADER.replyTo]) return deadLetter(context, provider.name, message, 'NO_REPLY_TO');
+  const problem = frameProblem(context, message, now);
+  if (problem !== undefined) return deadLetter(context, provider.name, message, problem, evidenceOfBody(context, message));
 
   let opened: OpenedMessage;
   try {
     opened = open(message.body, { identity: context.identity, trust: context.trust, now: new Date(now) });
   } catch (error) {
     // Unreadable or untrusted: nobody to answer safely. The wire's messages hold no content.
-    return deadLetter(context, provider.name, message, error instanceof PaygateError ? error.code : 'MALFORMED_CMS');
+    const code = error instanceof PaygateError ? error.code : 'MALFORMED_CMS';
+    return deadLetter(context, provider.name, message, code, evidenceOfOpenFailure(code));
   }
   const exchange: Exchange = { context, provider, message, opened };
   const read = readRequest(opened.yaml, provider.name);
-  if (read.kind === 'unreadable') return deadLetter(context, provider.name, message, read.reason);
+  const wrongRole = signerRoleProblem(context, opened);
+  if (wrongRole !== undefined) return refuseSigner(exchange, read, wrongRole);
+  if (read.kind === 'unreadable') return deadLetter(context, provider.name, message, read.reason, 'decrypted');
   if (read.kind === 'refused') return respond(exchange, read.request, read.answer);
   return answerRequest(exchange, read.document);
 }
 
+/** What makes a frame unanswerable before its body is opened: expired, or no usable `reply-to`. */
+function frameProblem(context: WorkerContext, message: StompMessage, now: number): string | undefined {
+  const expires = expiresOf(message.headers);
+  if (expires !== undefined && expires <= now) return 'REQUEST_EXPIRED';
+  return replyToProblem(message.headers[HEADER.replyTo], context.connection.brokerKind ?? 'unknown', context.replyToPattern);
+}
+
+/** The `WRONG_SIGNER_ROLE` answer when the signer lacks the client role, else undefined. */
+function signerRoleProblem(context: WorkerContext, opened: OpenedMessage): Answer | undefined {
+  try {
+    requireSignerRole(opened.signer, context.options.clientRoleOids, 'client');
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof PaygateError)) throw error;
+    return errorAnswer(error.code, error.message, false);
+  }
+}
+
+/**
+ * A request signed by a trusted certificate without the client role (e.g. the gateway's own): it
+ * is never executed; it is answered, to that signer, when it has an id to answer, else
+ * dead-lettered. Nothing is stored.
+ */
+function refuseSigner(exchange: Exchange, read: ReadRequest, answer: Answer): Promise<Disposition> {
+  const { context, provider, message } = exchange;
+  if (read.kind === 'unreadable') return deadLetter(context, provider.name, message, answer.error?.code ?? 'WRONG_SIGNER_ROLE', 'decrypted');
+  return respond(exchange, read.kind === 'request' ? refOf(read.document) : read.request, answer);
+}
+
 /** Steps d–h for a valid request document of this provider. */
 async function answerRequest(exchange: Exchange, request: RequestDocument): Promise<Disposition> {
-  const { context, provider, message } = exchange;
+  const { context, provider } = exchange;
   const now = context.options.clock();
   const stale = freshnessProblem(request, now, context.options.freshnessWindowMs);
   if (stale !== undefined) return respond(exchange, refOf(request), stale);
+  if (request.type === PING_TYPE) {
+    // Nothing is executed, so nothing is claimed: a ping costs no store commit.
+    return respond(exchange, refOf(request), { status: 'approved', result: { provider: provider.name, version: provider.version, worker: context.options.workerId } });
+  }
+  // Refusals that depend on the request's bytes alone are given before the store is asked:
+  // a copy of the request sent again is refused the same way.
+  const checked = checkPayload(provider, request);
+  if (!checked.ok) return respond(exchange, refOf(request), checked.refusal);
 
-  // The pure checks first, so that one store operation (one commit) covers both the replay check
-  // and the idempotency claim; the answers keep their order: replay, then ping, then the schema.
-  const checked = request.type === PING_TYPE ? undefined : checkPayload(provider, request);
-  const redelivery = isRedelivery(message.headers);
+  const claimed = { requestId: request.id, expiresAt: Date.parse(request.expires_at) };
   let claim: ClaimResult;
   try {
-    const begin = checked?.ok === true ? beginInput(exchange, request, checked.payload) : undefined;
-    claim = await context.store.claim({ requestId: request.id, expiresAt: Date.parse(request.expires_at), redelivery, ...(begin && { begin }) });
+    claim = await context.store.claim({ ...claimed, begin: beginInput(exchange, request, checked.payload) });
   } catch (error) {
     return requeue(exchange, 'store', error);
   }
-  if (claim.replayed) {
-    const text = `request ${request.id} was already received: send a new request (new id), with the same idempotency key to retry`;
-    return respond(exchange, refOf(request), errorAnswer('REPLAYED_REQUEST', text, false));
+  const answered = { ...exchange, claimed };
+  if (claim.kind === 'answered') {
+    // This id was answered before (a replay, or a redelivery after the answer left): the same
+    // answer again, with a new reply id and sent_at; the provider is not reached.
+    return deliver(answered, { document: rewriteStoredReply(claim.reply, refOf(request), now), fromStore: true });
   }
-  if (checked === undefined) {
-    const result = { provider: provider.name, version: provider.version, worker: context.options.workerId };
-    return respond(exchange, refOf(request), { status: 'approved', result });
-  }
-  if (!checked.ok) return respond(exchange, refOf(request), checked.refusal);
-  return runIdempotent(exchange, request, checked.payload, claim.begun as BeginResult);
+  return runIdempotent(answered, request, checked.payload, claim.begun);
 }
 
-/** The action's request schema on the payload: the parsed payload, or the error answer (UNSUPPORTED_TYPE, INVALID_REQUEST). */
+/**
+ * The action's request schema on the payload, then no card number anywhere but in the card
+ * fields the schema made `Secret`s: the parsed payload, or the error answer (UNSUPPORTED_TYPE,
+ * INVALID_REQUEST, CARD_DATA_IN_TEXT).
+ */
 function checkPayload(provider: ProviderDefinition, request: RequestDocument): { ok: true; payload: unknown } | { ok: false; refusal: Answer } {
+  let payload: unknown;
   try {
-    return { ok: true, payload: validateRequest(provider, request.type, request.payload) };
+    payload = validateRequest(provider, request.type, request.payload);
   } catch (error) {
-    if (!(error instanceof ProviderError)) throw error;
+    if (!(error instanceof ProviderError) && !(error instanceof PaygateError && error.code === 'CARD_DATA_IN_TEXT')) throw error;
     // The message names paths and problems, never values.
     return { ok: false, refusal: errorAnswer(error.code, error.message, false) };
   }
+  const path = findCardNumber(payload, 'payload');
+  if (path === undefined) return { ok: true, payload };
+  const message = `a card number in ${path}: card numbers belong in card fields only; use a reference without one`;
+  return { ok: false, refusal: errorAnswer('CARD_DATA_IN_TEXT', message, false) };
 }
 
 /** `STALE_REQUEST` when `sent_at` is outside the window (either way), `REQUEST_EXPIRED` when `expires_at` has passed. */

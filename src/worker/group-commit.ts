@@ -16,25 +16,23 @@
 import type {
   AbandonInput, BeginInput, BeginResult, CompleteInput, CompleteResult, IdempotencyStore, PurgeResult, TakeOverInput,
 } from './idempotency-store.ts';
+import type { RecordedAnswer } from './request-answers.ts';
 
 /** What {@link GroupCommitStore.claim} is asked. */
 export interface ClaimInput {
   readonly requestId: string;
   /** Epoch ms of the request's `expires_at`. */
   readonly expiresAt: number;
-  /** The broker says it delivered this message before (a redelivery is not a replay). */
-  readonly redelivery: boolean;
-  /** The idempotency claim, for a request that will reach the plugin; absent for `ping` and refusals. */
-  readonly begin?: BeginInput;
+  /** The idempotency claim of the request. */
+  readonly begin: BeginInput;
 }
 
 /** What {@link GroupCommitStore.claim} found. */
-export interface ClaimResult {
-  /** The request id was seen before and this is no redelivery: refuse it; nothing was claimed. */
-  readonly replayed: boolean;
-  /** What `begin` found, when it was asked and the request is no replay. */
-  readonly begun?: BeginResult;
-}
+export type ClaimResult =
+  /** The request id was answered before: send this answer again; nothing was claimed. */
+  | { readonly kind: 'answered'; readonly reply: Buffer }
+  /** The id is new, or seen but never answered: what `begin` found for its key. */
+  | { readonly kind: 'begun'; readonly begun: BeginResult };
 
 interface Pending {
   readonly run: () => unknown;
@@ -68,17 +66,36 @@ export class GroupCommitStore {
   }
 
   /**
-   * Replay check and idempotency claim of one request in ONE operation (one commit between them
-   * and the provider call, not two): records `requestId` as seen; when it was seen before and this
-   * is not a broker redelivery, stops there (`replayed: true`, nothing claimed); otherwise, when
-   * `begin` is given, claims the key. A failure rejects the whole claim: nothing may be called.
+   * The replay check and the idempotency claim of one request in ONE operation (one commit
+   * between them and the provider call): records `requestId` as seen; when an answer is recorded
+   * for it, stops there (`answered`, nothing claimed); otherwise claims the key with `begin`. The
+   * decision rests on the store alone, never on a frame header. A failure rejects the whole
+   * claim: nothing may be called.
    */
   claim(input: ClaimInput): Promise<ClaimResult> {
-    return this.#enqueue((): ClaimResult => {
-      const seen = this.#store.seenRequest(input.requestId, input.expiresAt);
-      if (seen && !input.redelivery) return { replayed: true };
-      return input.begin === undefined ? { replayed: false } : { replayed: false, begun: this.#store.begin(input.begin) };
+    return this.atomic((store): ClaimResult => {
+      const seen = store.markSeen(input.requestId, input.expiresAt);
+      if (seen.answer !== undefined) return { kind: 'answered', reply: seen.answer };
+      return { kind: 'begun', begun: store.begin(input.begin) };
     });
+  }
+
+  /** {@link IdempotencyStore.recordAnswer}, committed with its batch. */
+  recordAnswer(input: Parameters<IdempotencyStore['recordAnswer']>[0]): Promise<RecordedAnswer> {
+    return this.#enqueue(() => this.#store.recordAnswer(input));
+  }
+
+  /** {@link IdempotencyStore.replyFailed}, committed with its batch. */
+  replyFailed(requestId: string, expiresAt: number): Promise<number> {
+    return this.#enqueue(() => this.#store.replyFailed(requestId, expiresAt));
+  }
+
+  /**
+   * Several store calls as ONE operation of the batch: `operations` runs inside a savepoint, so
+   * either all of its writes commit (with the batch) or, when it throws, none of them.
+   */
+  atomic<T>(operations: (store: IdempotencyStore) => T): Promise<T> {
+    return this.#enqueue(() => this.#store.savepoint(() => operations(this.#store)));
   }
 
   /** {@link IdempotencyStore.complete}, committed with its batch. */

@@ -20,6 +20,9 @@ import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import { z } from 'zod';
 import { WorkerError } from './errors.ts';
+import {
+  migrateSeenRequests, RequestAnswers, SEEN_REQUESTS_SCHEMA, type RecordedAnswer, type SeenResult,
+} from './request-answers.ts';
 
 const ms = z.number().int().nonnegative();
 const DAY = 24 * 60 * 60 * 1_000;
@@ -140,12 +143,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
   PRIMARY KEY (provider, idempotency_key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (state, completed_at, started_at);
-CREATE TABLE IF NOT EXISTS seen_requests (
-  request_id TEXT PRIMARY KEY,
-  keep_until INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS seen_requests_keep_until ON seen_requests (keep_until);
-`;
+${SEEN_REQUESTS_SCHEMA}`;
 
 /** Validate the options and fill in every default; `STORE_BAD_OPTIONS` names the paths. */
 export function parseIdempotencyOptions(options: IdempotencyStoreOptions): ResolvedIdempotencyStoreOptions {
@@ -166,10 +164,9 @@ export class IdempotencyStore {
   readonly #complete: Statement;
   readonly #abandon: Statement;
   readonly #takeOver: Statement;
-  readonly #seen: Statement;
+  readonly #answers: RequestAnswers;
   readonly #purgeCompleted: Statement;
   readonly #purgeStale: Statement;
-  readonly #purgeSeen: Statement;
   readonly #begin: (input: Required<BeginInput>) => BeginResult;
   readonly #completeTx: (input: IdempotencyKey, reply: Buffer, now: number) => CompleteResult;
   readonly #purgeTx: (now: number) => PurgeResult;
@@ -179,6 +176,8 @@ export class IdempotencyStore {
     this.#db = db;
     this.options = options;
     db.exec(SCHEMA);
+    migrateSeenRequests(db);
+    this.#answers = new RequestAnswers(db);
     this.#select = db.prepare<[string, string], EntryRow>(
       'SELECT request_id, payload_digest, state, worker_id, started_at, completed_at, reply FROM idempotency WHERE provider = ? AND idempotency_key = ?',
     );
@@ -197,10 +196,8 @@ export class IdempotencyStore {
       `UPDATE idempotency SET worker_id = ?, request_id = ?, started_at = ?
        WHERE provider = ? AND idempotency_key = ? AND state = 'in-progress' AND worker_id = ? AND started_at = ?`,
     );
-    this.#seen = db.prepare('INSERT OR IGNORE INTO seen_requests (request_id, keep_until) VALUES (?, ?)');
     this.#purgeCompleted = db.prepare(`DELETE FROM idempotency WHERE state = 'completed' AND completed_at < ?`);
     this.#purgeStale = db.prepare(`DELETE FROM idempotency WHERE state = 'in-progress' AND started_at < ?`);
-    this.#purgeSeen = db.prepare('DELETE FROM seen_requests WHERE keep_until < ?');
 
     const begin = db.transaction((input: Required<BeginInput>): BeginResult => {
       const row = this.#select.get(input.provider, input.idempotencyKey);
@@ -233,7 +230,7 @@ export class IdempotencyStore {
     const purge = db.transaction((now: number): PurgeResult => {
       const cutoff = now - this.options.retentionMs;
       const entries = this.#purgeCompleted.run(cutoff).changes + this.#purgeStale.run(cutoff).changes;
-      const requests = this.#purgeSeen.run(now).changes;
+      const requests = this.#answers.purge(now);
       return { entries, requests };
     });
     this.#purgeTx = (now) => purge.immediate(now);
@@ -311,12 +308,42 @@ export class IdempotencyStore {
   }
 
   /**
-   * Replay protection: record `requestId` and say whether it was seen before (`false` the first
-   * time, `true` afterwards). It is kept until `expiresAt + replayMarginMs`, then `purge`
-   * forgets it (by then the freshness window refuses the request anyway).
+   * Records `requestId` as seen and says whether it was seen before (`false` the first time,
+   * `true` afterwards). It is kept until `expiresAt + replayMarginMs`, then `purge` forgets it
+   * (by then the freshness window refuses the request anyway).
    */
   seenRequest(requestId: string, expiresAt: number): boolean {
-    return this.#run('seenRequest', () => this.#seen.run(requestId, expiresAt + this.options.replayMarginMs).changes === 0);
+    return this.markSeen(requestId, expiresAt).seenBefore;
+  }
+
+  /**
+   * Records `requestId` as seen (as {@link seenRequest}) and returns what was known of it: whether
+   * it was seen before, and the answer recorded for it, if any (docs/idempotency.md, "Replays").
+   */
+  markSeen(requestId: string, expiresAt: number): SeenResult {
+    return this.#run('markSeen', () => this.#answers.markSeen(requestId, expiresAt + this.options.replayMarginMs));
+  }
+
+  /** The answer recorded for `requestId`, if any. */
+  answerOf(requestId: string): Buffer | undefined {
+    return this.#run('answerOf', () => this.#answers.answerOf(requestId));
+  }
+
+  /**
+   * Records the answer given to `requestId` (kept until `expiresAt + replayMarginMs`) BEFORE it
+   * is sent. The first final answer is kept: when one was recorded before, it is returned
+   * (`ours: false`) and is the one to send. An `unknown` answer (`final: false`) is replaced by a
+   * later final one, never the other way round.
+   */
+  recordAnswer(input: { requestId: string; expiresAt: number; reply: string | Buffer; final: boolean }): RecordedAnswer {
+    const reply = typeof input.reply === 'string' ? Buffer.from(input.reply, 'utf8') : Buffer.from(input.reply);
+    const keepUntil = input.expiresAt + this.options.replayMarginMs;
+    return this.#run('recordAnswer', () => this.#answers.recordAnswer({ requestId: input.requestId, keepUntil, reply, final: input.final }));
+  }
+
+  /** Counts a failed attempt to send a reply to `requestId` (kept until `expiresAt + replayMarginMs`); returns the count so far. */
+  replyFailed(requestId: string, expiresAt: number): number {
+    return this.#run('replyFailed', () => this.#answers.replyFailed(requestId, expiresAt + this.options.replayMarginMs));
   }
 
   /**
@@ -335,6 +362,14 @@ export class IdempotencyStore {
    */
   transaction<T>(operations: () => T): T {
     return this.#run('transaction', () => this.#db.transaction(operations).immediate());
+  }
+
+  /**
+   * Runs `operations` as one unit inside a {@link transaction} (a savepoint): all of its writes
+   * take effect, or, when it throws, none. Outside a transaction it is a transaction of its own.
+   */
+  savepoint<T>(operations: () => T): T {
+    return this.#run('savepoint', () => this.#db.transaction(operations).immediate());
   }
 
   /** Close the file; later calls fail with STORE_FAILED. Closing twice is harmless. */

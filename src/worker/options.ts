@@ -7,8 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { isProviderDefinition, type ActionLogger, type ProviderDefinition, type TranscriptHook } from '../providers/index.ts';
 import { optionsSchema as stompOptionsSchema } from '../stomp/options.ts';
+import { SIGNER_ROLE_OIDS } from '../wire/index.ts';
 import { WorkerError } from './errors.ts';
 import { idempotencyOptionsSchema } from './idempotency-store.ts';
+import { isReplyToPattern } from './reply-to.ts';
 
 const pemText = z.string().min(1, 'PEM text expected');
 
@@ -19,6 +21,9 @@ const logSink = z.custom<ActionLogger>(
     ['info', 'warn', 'error'].every((level) => typeof (value as Record<string, unknown>)[level] === 'function'),
   'a logger with info, warn and error methods',
 );
+
+/** A dotted OID such as `1.3.6.1.5.5.7.3.2`. */
+const oid = z.string().regex(/^[0-2](\.(0|[1-9]\d*)){1,40}$/, 'a dotted OID such as 1.3.6.1.5.5.7.3.2');
 
 const provider = z.custom<ProviderDefinition>(isProviderDefinition, 'a provider definition made by defineProvider');
 
@@ -50,12 +55,24 @@ export type ProviderSettingsInput = z.input<typeof providerSettingsSchema>;
 
 /** The worker's options; every default is here. */
 export const workerOptionsSchema = z.strictObject({
-  /** How to reach the broker cluster (src/stomp options). */
+  /** How to reach the broker cluster (src/stomp options): the connection requests are consumed on. */
   stomp: stompOptionsSchema,
+  /**
+   * The connection replies and dead letters are published on (src/worker/publisher.ts): always
+   * a second connection, never the consuming one; the `stomp` options when absent. Give it to
+   * publish with another login (e.g. one that may only write) or through another route.
+   */
+  publisherStomp: stompOptionsSchema.optional(),
   /** The gateway's certificate (PEM, optionally followed by its intermediates) and private key (PEM). */
   identity: z.strictObject({ cert: pemText, key: pemText }),
   /** Client CA certificates or pinned client certificates (PEM each): request signers must chain to one. */
   trust: z.array(pemText).min(1, 'at least one client CA or pinned certificate'),
+  /**
+   * extendedKeyUsage OIDs of which a request signer must carry one (src/wire/roles.ts): the
+   * paygate client role by default; a deployment with its own PKI names its own (e.g.
+   * clientAuth); `[]` turns the check off (any certificate that chains to `trust` may sign).
+   */
+  clientRoleOids: z.array(oid).max(32).default([SIGNER_ROLE_OIDS.client]),
   /** The provider plugins; each is served on `${queuePrefix}${name}`. */
   providers: z
     .array(provider)
@@ -73,6 +90,18 @@ export const workerOptionsSchema = z.strictObject({
   queuePrefix: z.string().regex(/^\/\S*$/, 'a destination prefix starting with / and without spaces').default('/queue/paygate.'),
   /** Dead letters of provider P go to `${queuePrefix}P${dlqSuffix}`. */
   dlqSuffix: z.string().regex(/^\S+$/, 'a non-empty suffix without spaces').default('.dlq'),
+  /**
+   * A regular expression (matched against the whole header) of more `reply-to` destinations to
+   * answer on, besides the brokers' own reply queues (src/worker/reply-to.ts). Keep it narrow: a
+   * reply goes wherever it matches, with the worker's broker rights.
+   */
+  replyToPattern: z.string().min(1).max(1_000).refine(isReplyToPattern, 'a valid regular expression').optional(),
+  /**
+   * Failed attempts to send a reply (the broker refused it or the publishing connection was lost)
+   * before the request is dead-lettered as `REPLY_UNDELIVERABLE` instead of being handed back to
+   * the broker once more (RabbitMQ requeues a NACKed message without limit).
+   */
+  maxReplyAttempts: z.number().int().min(1).max(100).default(3),
   /** Unique per worker process; reported by `ping` and owner of the idempotency entries it begins. */
   workerId: z.string().min(1).max(200).default(defaultWorkerId),
   /** Where the worker and the handlers log (through a card-number mask); silent by default. */

@@ -9,12 +9,12 @@ import {
 } from '../providers/index.ts';
 import type { RequestDocument } from '../wire/index.ts';
 import type { Disposition } from './context.ts';
-import type { BeginInput, BeginResult } from './idempotency-store.ts';
+import type { BeginInput, BeginResult, IdempotencyStore } from './idempotency-store.ts';
 import { describeError } from './describe-error.ts';
 import { payloadDigest } from './payload-digest.ts';
 import { errorAnswer, rewriteStoredReply, unknownAnswer, type Answer, type RequestRef } from './reply.ts';
-import { respond, respondWith, type Exchange } from './respond.ts';
-import { storeAndSend } from './store-reply.ts';
+import { respond, respondWith, type ClaimedExchange, type Exchange } from './respond.ts';
+import { respondAfter, storeAndSend } from './store-reply.ts';
 
 /**
  * How long a handler (or a `status` call) may run, counted from just after the key was claimed:
@@ -24,7 +24,7 @@ export function handlerBudgetMs(leaseMs: number): number {
   return leaseMs - Math.min(5_000, Math.floor(leaseMs / 4));
 }
 
-/** The reference of a validated request. */
+/** The reference of a validated request (its `type` is masked when echoed: reply.ts `echoableType`). */
 export function refOf(request: RequestDocument): RequestRef {
   return { id: request.id, provider: request.provider, type: request.type };
 }
@@ -54,7 +54,7 @@ export function beginInput(exchange: Exchange, request: RequestDocument, payload
  *
  * @param payload the payload as the action's request schema parsed it (what the handler gets).
  */
-export async function runIdempotent(exchange: Exchange, request: RequestDocument, payload: unknown, begun: BeginResult): Promise<Disposition> {
+export async function runIdempotent(exchange: ClaimedExchange, request: RequestDocument, payload: unknown, begun: BeginResult): Promise<Disposition> {
   const { context } = exchange;
   switch (begun.kind) {
     case 'new':
@@ -89,7 +89,7 @@ function actionContext(exchange: Exchange, request: RequestDocument, requestId: 
 }
 
 /** Calls the handler of a key that is ours (`new`), then stores and sends its outcome. */
-async function callHandler(exchange: Exchange, request: RequestDocument, payload: unknown): Promise<Disposition> {
+async function callHandler(exchange: ClaimedExchange, request: RequestDocument, payload: unknown): Promise<Disposition> {
   const { context, provider } = exchange;
   const action = provider.actions[request.type] as Action;
   let outcome: ActionOutcome<unknown>;
@@ -111,15 +111,20 @@ async function callHandler(exchange: Exchange, request: RequestDocument, payload
  * recorded) is not the operation's final answer: the key is freed, not completed, so a retry with
  * the same key reaches the provider again instead of getting this decline back forever.
  */
-async function releaseKey(exchange: Exchange, request: RequestDocument, answer: Answer): Promise<Disposition> {
+async function releaseKey(exchange: ClaimedExchange, request: RequestDocument, answer: Answer): Promise<Disposition> {
+  // A failed abandon leaves the entry in progress: a retry reconciles through `status` instead of calling again.
+  return respondAfter(exchange, refOf(request), answer, (store) => freeKey(exchange, request, store));
+}
+
+/** Inside a store operation: abandons this worker's entry for the request's key; returns the error to report, if any. */
+function freeKey(exchange: Exchange, request: RequestDocument, store: IdempotencyStore): unknown {
   const { context, provider } = exchange;
   try {
-    await context.store.abandon({ provider: provider.name, idempotencyKey: request.idempotency_key, workerId: context.options.workerId });
-  } catch (storeError) {
-    // The entry stays in progress: a retry reconciles through `status` instead of calling again.
-    context.reportError({ stage: 'store', provider: provider.name, ...describeError(storeError), requeued: false });
+    store.abandon({ provider: provider.name, idempotencyKey: request.idempotency_key, workerId: context.options.workerId });
+    return undefined;
+  } catch (error) {
+    return error;
   }
-  return respond(exchange, refOf(request), answer);
 }
 
 /**
@@ -137,7 +142,7 @@ async function releaseKey(exchange: Exchange, request: RequestDocument, answer: 
  * reaching the provider would leave the key answering `unknown` until retention purged it.
  */
 export async function reconcile(
-  exchange: Exchange,
+  exchange: ClaimedExchange,
   request: RequestDocument,
   payload: unknown,
   firstRequestId: string,
@@ -160,7 +165,7 @@ export async function reconcile(
 }
 
 /** A dead holder's key the provider never saw: ours now, call the handler (or answer `unknown` if another worker was quicker). */
-async function takeOver(exchange: Exchange, request: RequestDocument, payload: unknown, held: Extract<BeginResult, { kind: 'in-progress' }>): Promise<Disposition> {
+async function takeOver(exchange: ClaimedExchange, request: RequestDocument, payload: unknown, held: Extract<BeginResult, { kind: 'in-progress' }>): Promise<Disposition> {
   const { context, provider } = exchange;
   let taken = false;
   try {
@@ -180,18 +185,12 @@ async function takeOver(exchange: Exchange, request: RequestDocument, payload: u
 }
 
 /** The handler said the provider was never called: forget the entry, answer with a retryable error. */
-async function abandon(exchange: Exchange, request: RequestDocument, error: unknown): Promise<Disposition> {
-  const { context, provider } = exchange;
-  try {
-    await context.store.abandon({ provider: provider.name, idempotencyKey: request.idempotency_key, workerId: context.options.workerId });
-  } catch (storeError) {
-    // The entry stays in progress: a retry reconciles (and finds nothing) instead of proceeding.
-    context.reportError({ stage: 'store', provider: provider.name, ...describeError(storeError), requeued: false });
-  }
+async function abandon(exchange: ClaimedExchange, request: RequestDocument, error: unknown): Promise<Disposition> {
   const { message } = describeError(error);
   // A transport's own code says why (PROVIDER_UNAVAILABLE: breaker open, connection refused…).
   const code = isTransportError(error) ? error.code : 'PROVIDER_NOT_CALLED';
-  return respond(exchange, refOf(request), errorAnswer(code, `the provider was not called: ${message}`, true));
+  // A failed abandon leaves the entry in progress: a retry reconciles (and finds nothing) instead of proceeding.
+  return respondAfter(exchange, refOf(request), errorAnswer(code, `the provider was not called: ${message}`, true), (store) => freeKey(exchange, request, store));
 }
 
 function respondUnknown(exchange: Exchange, request: RequestDocument, outcome?: ActionOutcome<unknown>): Promise<Disposition> {

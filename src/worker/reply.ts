@@ -3,7 +3,8 @@
  * sealing one to the request's signer and sending it to the exact `reply-to` received.
  *
  * Every reply passes a card-number mask before it is encoded: error messages through `maskPan`,
- * results value by value ({@link maskResult}). A reply is stored in the idempotency store as it is
+ * results value by value ({@link maskResult}), the echoed `type` ({@link echoableType}) and the
+ * `correlation-id` header. A reply is stored in the idempotency store as it is
  * encoded here, so this is also what keeps card data out of the store (docs/idempotency.md).
  */
 import { randomUUID } from 'node:crypto';
@@ -78,7 +79,7 @@ export function replyDocument(request: RequestRef, answer: Answer, now: number):
     id: randomUUID(),
     request_id: request.id,
     provider: request.provider,
-    type: request.type,
+    type: echoableType(request.type),
     sent_at: new Date(now).toISOString(),
     status: answer.status,
     ...(answer.result === undefined ? {} : { result: maskResult(answer.result) }),
@@ -107,7 +108,8 @@ export function encodeReply(document: ReplyDocument): string {
 
 /**
  * Seals `yaml` to the request's signer (signed by the gateway, in the request's cipher family)
- * and SENDs it to the `reply-to` the request carried, waiting for the broker's receipt.
+ * and SENDs it to the `reply-to` the request carried (checked by reply-to.ts before anything
+ * else), on the publishing connection, waiting for the broker's receipt.
  */
 export async function sendReply(
   context: WorkerContext,
@@ -118,7 +120,16 @@ export async function sendReply(
   const cipher = opened.algorithms.contentEncryption;
   const body = seal(reply.yaml, { recipients: [opened.signer], signer: context.identity, cipher });
   const replyTo = message.headers[HEADER.replyTo] as string;
-  // A foreign client that sent no correlation-id can still match the reply by its request id.
-  const correlationId = message.headers[HEADER.correlationId] ?? reply.requestId;
-  await context.connection.send(replyTo, body, { headers: replyHeaders({ correlationId, cipher }), receipt: true });
+  // A foreign client that sent no correlation-id can still match the reply by its request id. The
+  // header is the client's own text: masked, so a card number put there is never sent back in clear.
+  const correlationId = maskPan(message.headers[HEADER.correlationId] ?? reply.requestId);
+  await context.publisher.send(replyTo, body, replyHeaders({ correlationId, cipher }));
+}
+
+/**
+ * A request `type` as a reply may echo it: the wire's name rule allows a run of digits, so a card
+ * number typed into `type` would come back in the reply; such a type is answered as `unknown`.
+ */
+export function echoableType(type: string): string {
+  return maskPan(type) === type ? type : 'unknown';
 }

@@ -1,14 +1,29 @@
 /**
- * The last step of every answered message: send the reply, and ONLY THEN ACK the request. A
- * reply that cannot be sent leaves the request with the broker (NACK): its redelivery is
- * answered from the idempotency store, so the client still gets the one answer.
+ * The last step of every answered message: record the answer (once the request id was claimed),
+ * send the reply, and ONLY THEN ACK the request.
+ *
+ * - Recorded first: the answer given to a request id is committed to the store before it leaves
+ *   (request-answers.ts), so a copy of the request sent again gets this answer and never reaches
+ *   the provider, whatever its frame headers claim.
+ * - A reply that cannot be sent leaves the request with the broker (NACK): its redelivery finds
+ *   the recorded answer and sends it again. Failed attempts are counted per request id in the
+ *   store; after `maxReplyAttempts` the request is dead-lettered as `REPLY_UNDELIVERABLE`
+ *   instead, so a reply destination that always refuses cannot loop a message for ever.
  */
 import type { ProviderDefinition } from '../providers/index.ts';
 import type { StompMessage } from '../stomp/index.ts';
 import type { OpenedMessage, ReplyDocument } from '../wire/index.ts';
 import type { Disposition, WorkerContext } from './context.ts';
+import { deadLetter } from './dead-letter.ts';
 import { describeError } from './describe-error.ts';
-import { encodeReply, replyDocument, sendReply, type Answer, type RequestRef } from './reply.ts';
+import type { IdempotencyStore } from './idempotency-store.ts';
+import { encodeReply, replyDocument, rewriteStoredReply, sendReply, type Answer, type RequestRef } from './reply.ts';
+
+/** Where a claimed request's answer is recorded: its id, and its `expires_at` (epoch ms). */
+export interface AnswerKey {
+  readonly requestId: string;
+  readonly expiresAt: number;
+}
 
 /** One opened request on its way through the pipeline. */
 export interface Exchange {
@@ -16,31 +31,83 @@ export interface Exchange {
   readonly provider: ProviderDefinition;
   readonly message: StompMessage;
   readonly opened: OpenedMessage;
+  /** Set once the request id went through the claim: every answer from then on is recorded before it is sent. */
+  readonly claimed?: AnswerKey;
 }
 
-/** Answers `request` with `answer`: builds the reply document, sends it, ACKs. */
+/** An exchange past the claim. */
+export type ClaimedExchange = Exchange & { readonly claimed: AnswerKey };
+
+/** A reply document to send, and whether it is an earlier answer given again. */
+export interface Outgoing {
+  readonly document: ReplyDocument;
+  readonly fromStore: boolean;
+}
+
+/** Answers `request` with `answer`: builds the reply document, records it (once claimed), sends it, ACKs. */
 export function respond(exchange: Exchange, request: RequestRef, answer: Answer): Promise<Disposition> {
   return respondWith(exchange, replyDocument(request, answer, exchange.context.options.clock()), false);
 }
 
-/** Sends a reply document that is already built (e.g. a stored one, rewritten), then ACKs. */
-export async function respondWith(exchange: Exchange, document: ReplyDocument, replayedFromStore: boolean): Promise<Disposition> {
-  const yaml = encodeReply(document);
+/** Sends a reply document that is already built (e.g. a stored one, rewritten), recording it first once claimed, then ACKs. */
+export async function respondWith(exchange: Exchange, document: ReplyDocument, fromStore: boolean): Promise<Disposition> {
+  const { claimed } = exchange;
+  if (claimed === undefined) return deliver(exchange, { document, fromStore });
+  let outgoing: Outgoing;
   try {
-    await sendReply(exchange.context, exchange.message, exchange.opened, { yaml, requestId: document.request_id });
+    outgoing = await exchange.context.store.atomic((store) => recordIn(store, claimed, { document, fromStore }, exchange.context.options.clock()));
   } catch (error) {
-    return requeue(exchange, 'reply', error);
+    return requeue(exchange, 'store', error);
+  }
+  return deliver(exchange, outgoing);
+}
+
+/**
+ * Inside a store operation: records `outgoing` as the answer of `claimed` and returns what to
+ * send: it, or the answer recorded first (rewritten with a new reply id and `sent_at`).
+ */
+export function recordIn(store: IdempotencyStore, claimed: AnswerKey, outgoing: Outgoing, now: number): Outgoing {
+  const { document } = outgoing;
+  const recorded = store.recordAnswer({ ...claimed, reply: encodeReply(document), final: document.status !== 'unknown' });
+  if (recorded.ours) return outgoing;
+  const ref = { id: document.request_id, provider: document.provider, type: document.type };
+  return { document: rewriteStoredReply(recorded.reply, ref, now), fromStore: true };
+}
+
+/** Sends a reply already recorded (or one that needs no record), then ACKs. */
+export async function deliver(exchange: Exchange, outgoing: Outgoing): Promise<Disposition> {
+  const { document } = outgoing;
+  try {
+    await sendReply(exchange.context, exchange.message, exchange.opened, { yaml: encodeReply(document), requestId: document.request_id });
+  } catch (error) {
+    return replyFailed(exchange, document.request_id, error);
   }
   // An ACK that fails (connection lost) throws to the worker: the broker redelivers the request
-  // and the redelivery is answered again, from the store when the reply was stored.
+  // and the redelivery gets the recorded answer again.
   await exchange.message.ack();
   return {
     kind: 'replied',
     type: document.type,
     status: document.status,
     ...(document.error === undefined ? {} : { code: document.error.code }),
-    replayedFromStore,
+    replayedFromStore: outgoing.fromStore,
   };
+}
+
+/** A reply the broker refused or could not take: NACK, or dead-letter once it failed `maxReplyAttempts` times. */
+async function replyFailed(exchange: Exchange, requestId: string, error: unknown): Promise<Disposition> {
+  const { context, provider, message } = exchange;
+  const key = exchange.claimed ?? { requestId, expiresAt: context.options.clock() };
+  let attempts = 0;
+  try {
+    attempts = await context.store.replyFailed(key.requestId, key.expiresAt);
+  } catch (storeError) {
+    context.reportError({ stage: 'store', provider: provider.name, ...describeError(storeError), requeued: true });
+  }
+  if (attempts < context.options.maxReplyAttempts) return requeue(exchange, 'reply', error);
+  context.reportError({ stage: 'reply', provider: provider.name, ...describeError(error), requeued: false });
+  // The request opened, so its body is ciphertext: it is kept.
+  return deadLetter(context, provider.name, message, 'REPLY_UNDELIVERABLE', 'decrypted');
 }
 
 /**

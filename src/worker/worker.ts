@@ -4,12 +4,15 @@
  * taken through the pipeline of dispatch.ts concurrently (up to the prefetch), answered on its
  * `reply-to`, and ACKed only after the reply was sent.
  *
+ * Two broker connections: one consumes (SUBSCRIBE, ACK, NACK), the other publishes replies and
+ * dead letters (publisher.ts), so a SEND the broker refuses never costs the subscriptions.
+ *
  * The worker never crashes its process: every asynchronous path is caught and reported as an
  * event (`error` is emitted only when someone listens).
  */
 import { EventEmitter } from 'node:events';
 import { maskingLogger, type ActionLogger, type BreakerSnapshot, type ProviderDefinition } from '../providers/index.ts';
-import { StompConnection, type StompMessage, type Subscription } from '../stomp/index.ts';
+import { StompConnection, type StompError, type StompMessage, type Subscription } from '../stomp/index.ts';
 import { loadIdentity, TrustStore } from '../wire/index.ts';
 import type { Disposition, WorkerContext } from './context.ts';
 import { describeError } from './describe-error.ts';
@@ -20,11 +23,22 @@ import { startPlugins, type StartedPlugins } from './plugins.ts';
 import { IdempotencyStore } from './idempotency-store.ts';
 import { parseWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.ts';
 import { deriveDigestKey } from './payload-digest.ts';
+import { deriveDeadLetterKey } from './dead-letter.ts';
+import { Publisher, publisherOptions } from './publisher.ts';
+import { compileReplyToPattern } from './reply-to.ts';
 
 /** After the hard stop, how long aborted handlers get to finish (answer `unknown`) before the connection closes. */
 const ABORT_SETTLE_MS = 2_000;
 
 const SILENT: ActionLogger = Object.freeze({ info: () => undefined, warn: () => undefined, error: () => undefined });
+
+/** Broker connections lost since the worker started (not counting its own `stop`), per connection. */
+export interface ConnectionLosses {
+  /** The consuming connection: each loss hands every unacknowledged request back to the broker. */
+  readonly consume: number;
+  /** The publishing connection (replies, dead letters): a refused SEND ends it; it reconnects. */
+  readonly publish: number;
+}
 
 /** Options of {@link Worker.stop}. */
 export interface StopOptions {
@@ -39,12 +53,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #hardStop = new AbortController();
   readonly #inFlight = new Set<Promise<void>>();
   readonly #subscriptions: Subscription[] = [];
+  readonly #losses = { consume: 0, publish: 0 };
   #stopping: Promise<void> | undefined;
   #purgeTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     options: ResolvedWorkerOptions,
-    parts: Pick<WorkerContext, 'connection' | 'identity' | 'trust' | 'log'> & { readonly store: IdempotencyStore; readonly plugins: StartedPlugins },
+    parts: Pick<WorkerContext, 'connection' | 'publisher' | 'identity' | 'trust' | 'log'> & { readonly store: IdempotencyStore; readonly plugins: StartedPlugins },
   ) {
     super();
     const { store, plugins, ...resources } = parts;
@@ -55,6 +70,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
       store: new GroupCommitStore(store),
       resources: plugins.resources,
       digestKey: deriveDigestKey(resources.identity.privateKey),
+      deadLetterKey: deriveDeadLetterKey(resources.identity.privateKey),
+      replyToPattern: options.replyToPattern === undefined ? undefined : compileReplyToPattern(options.replyToPattern),
       options,
       hardStop: this.#hardStop.signal,
       reportHandlerError: (event) => this.#emitSafely('handler-error', event),
@@ -64,8 +81,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /**
    * Validates the options, loads the gateway identity and the trust anchors, starts the provider
-   * plugins (their settings, breakers and `setup`), opens the idempotency store, connects to the
-   * broker and subscribes to every provider's queue. Resolves once every subscription is
+   * plugins (their settings, breakers and `setup`), opens the idempotency store, opens its two
+   * broker connections (consuming, publishing) and subscribes to every provider's queue. Resolves once every subscription is
    * confirmed by the broker.
    *
    * @throws WorkerError `WORKER_BAD_OPTIONS` / `STORE_BAD_OPTIONS` / `STORE_FAILED`, WireError
@@ -79,16 +96,19 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const log = maskingLogger(resolved.log ?? SILENT);
     const plugins = await startPlugins(resolved, log, resolved.transcript);
     let store: IdempotencyStore | undefined;
-    let connection: StompConnection;
+    let connection: StompConnection | undefined;
+    let publisher: Publisher;
     try {
       store = IdempotencyStore.open(resolved.idempotency);
       connection = await StompConnection.connect(resolved.stomp);
+      publisher = await Publisher.connect(publisherOptions(resolved.stomp, resolved.publisherStomp));
     } catch (error) {
       store?.close();
+      await connection?.close().catch(() => undefined);
       await plugins.close();
       throw error;
     }
-    const worker = new Worker(resolved, { connection, identity, trust, store, plugins, log });
+    const worker = new Worker(resolved, { connection, publisher, identity, trust, store, plugins, log });
     try {
       await worker.#subscribeAll();
     } catch (error) {
@@ -126,9 +146,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return this.#inFlight.size;
   }
 
-  /** Whether the broker connection is up now (false while it fails over or reconnects). */
+  /** Whether both broker connections are up now (false while either fails over or reconnects). */
   get brokerConnected(): boolean {
-    return this.#context.connection.connected;
+    return this.#context.connection.connected && this.#context.publisher.connected;
+  }
+
+  /** Broker connections lost so far, per connection (a refused reply costs the publishing one only). */
+  get connectionLosses(): ConnectionLosses {
+    return { ...this.#losses };
   }
 
   /** Breaker state per provider endpoint (for health and metrics). */
@@ -162,11 +187,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.#hardStop.abort(new Error('the worker is stopping'));
       await this.#drain(ABORT_SETTLE_MS);
     }
-    const { connection } = this.#context;
+    const { connection, publisher } = this.#context;
     await Promise.allSettled(this.#subscriptions.splice(0).map((subscription) => subscription.unsubscribe()));
     this.#store.close();
     await this.#plugins.close();
-    await connection.close().catch((error: unknown) => this.#reportError({ stage: 'connection', ...describeError(error), requeued: false }));
+    await Promise.all([
+      connection.close().catch((error: unknown) => this.#reportError({ stage: 'connection', ...describeError(error), requeued: false })),
+      publisher.close().catch((error: unknown) => this.#reportError({ stage: 'publisher', ...describeError(error), requeued: false })),
+    ]);
   }
 
   /** Waits until nothing is in flight or `ms` passed; true when drained. */
@@ -183,12 +211,27 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return true;
   }
 
+  /** Counts and reports the losses of both connections (a loss of the consuming one requeues what it held). */
+  #watchConnections(): void {
+    const { connection, publisher } = this.#context;
+    const watch = (which: keyof ConnectionLosses, stage: string, target: StompConnection): void => {
+      target.on('node-disconnect', ({ error }: { error: StompError }) => {
+        if (error.code === 'STOMP_CLOSED_BY_US') return;
+        this.#losses[which] += 1;
+        this.#reportError({ stage, ...describeError(error), requeued: which === 'consume' });
+      });
+      target.on('close', ({ error }) => {
+        if (error !== undefined) this.#reportError({ stage, ...describeError(error), requeued: which === 'consume' });
+      });
+    };
+    watch('consume', 'connection', connection);
+    watch('publish', 'publisher', publisher.connection);
+  }
+
   async #subscribeAll(): Promise<void> {
     const { connection, options } = this.#context;
+    this.#watchConnections();
     connection.on('handler-error', ({ error }) => this.#reportError({ stage: 'dispatch', ...describeError(error), requeued: false }));
-    connection.on('close', ({ error }) => {
-      if (error !== undefined) this.#reportError({ stage: 'connection', ...describeError(error), requeued: true });
-    });
     for (const provider of options.providers) {
       const destination = `${options.queuePrefix}${provider.name}`;
       const handler = (message: StompMessage): void => this.#receive(provider, message);

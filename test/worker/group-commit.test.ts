@@ -67,24 +67,37 @@ describe('GroupCommitStore', () => {
     expect(store.begin({ ...begin('k-kept'), workerId: 'w2' })).toMatchObject({ kind: 'in-progress' });
   });
 
-  it('claim: replay check and idempotency claim in one operation; a replay claims nothing, a redelivery proceeds', async () => {
+  it('claim: the request id\'s recorded answer and the idempotency claim in one operation; headers play no part', async () => {
     const store = openStore();
     const transaction = vi.spyOn(store, 'transaction');
     const grouped = new GroupCommitStore(store);
     const expiresAt = Date.now() + 30_000;
-    const first = await grouped.claim({ requestId: 'req-c', expiresAt, redelivery: false, begin: begin('k-claim') });
-    expect(first).toEqual({ replayed: false, begun: { kind: 'new' } });
+    const first = await grouped.claim({ requestId: 'req-c', expiresAt, begin: begin('k-claim') });
+    expect(first).toEqual({ kind: 'begun', begun: { kind: 'new' } });
     expect(transaction).toHaveBeenCalledTimes(1);
-    // The same id again, not a redelivery: refused, and the key is not touched.
-    const replay = await grouped.claim({ requestId: 'req-c', expiresAt, redelivery: false, begin: begin('k-other') });
-    expect(replay).toEqual({ replayed: true });
+    // Seen but not answered (a duplicate in flight, or a worker died): begin again, which finds the entry in progress.
+    const again = await grouped.claim({ requestId: 'req-c', expiresAt, begin: begin('k-claim') });
+    expect(again).toMatchObject({ kind: 'begun', begun: { kind: 'in-progress', requestId: 'r-k-claim' } });
+    // Once answered: the answer, and the key is not touched.
+    await grouped.recordAnswer({ requestId: 'req-c', expiresAt, reply: 'the first answer', final: true });
+    const replay = await grouped.claim({ requestId: 'req-c', expiresAt, begin: begin('k-other') });
+    expect(replay).toEqual({ kind: 'answered', reply: Buffer.from('the first answer') });
     expect(store.begin(begin('k-other'))).toEqual({ kind: 'new' });
-    // A redelivery of it goes on to begin, which finds its own entry in progress.
-    const redelivered = await grouped.claim({ requestId: 'req-c', expiresAt, redelivery: true, begin: begin('k-claim') });
-    expect(redelivered).toMatchObject({ replayed: false, begun: { kind: 'in-progress', requestId: 'r-k-claim' } });
-    // Without a begin (ping, a refused payload) only the id is recorded.
-    expect(await grouped.claim({ requestId: 'req-ping', expiresAt, redelivery: false })).toEqual({ replayed: false });
-    expect(await grouped.claim({ requestId: 'req-ping', expiresAt, redelivery: false })).toEqual({ replayed: true });
+  });
+
+  it('atomic: several store calls commit together with the batch, or not at all when one throws', async () => {
+    const store = openStore();
+    const grouped = new GroupCommitStore(store);
+    const expiresAt = Date.now() + 30_000;
+    const failed = grouped.atomic((s) => {
+      s.recordAnswer({ requestId: 'req-a', expiresAt, reply: 'a', final: true });
+      s.abandon({ provider: 'card', idempotencyKey: 'never-begun', workerId: 'w1' });
+    });
+    const kept = grouped.atomic((s) => s.recordAnswer({ requestId: 'req-b', expiresAt, reply: 'b', final: true }));
+    await expect(failed).rejects.toMatchObject({ code: 'IDEMPOTENCY_NOT_HELD' });
+    expect(await kept).toEqual({ reply: Buffer.from('b'), ours: true });
+    expect(store.answerOf('req-a')).toBeUndefined();
+    expect(store.answerOf('req-b')).toEqual(Buffer.from('b'));
   });
 
   it('a failed commit rejects every operation of the batch with STORE_FAILED', async () => {

@@ -1,12 +1,18 @@
 /**
- * A worker under test, with everything real around it: an embedded broker started for the test
- * file, the dev PKI, a SQLite idempotency store in a temporary folder, and a raw client
- * (StompConnection + the wire module, not the SDK) that seals requests, sends them with the
- * contract's headers and opens the replies it gets on its reply queue.
+ * A worker under test, with everything real around it: a broker (an embedded one started for the
+ * test file, or RabbitMQ / ActiveMQ from PAYGATE_TEST_BROKERS), the dev PKI, a SQLite
+ * idempotency store in a temporary folder, and a raw client (StompConnection + the wire module,
+ * not the SDK) that seals requests, sends them with the contract's headers and opens the replies
+ * it gets on its reply queue.
+ *
+ * Each harness has queues of its own (`/queue/paygate.<random>-<provider>`), so test files on a
+ * shared external broker never take each other's requests. Where the broker descriptor has role
+ * logins (`roles`), the worker connects as `worker`, the client as `storefront` and the
+ * dead-letter reader as `operator`: the tests run with the rights the product is deployed with.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { StompConnection, type StompMessage } from '../../src/stomp/index.ts';
+import { StompConnection, type StompMessage, type StompOptions } from '../../src/stomp/index.ts';
 import type { ProviderDefinition } from '../../src/providers/index.ts';
 import {
   Certificate, decodeYaml, encodeYaml, loadIdentity, open, parseReplyDocument, requestHeaders, seal, TrustStore, type Identity, type ReplyDocument,
@@ -14,14 +20,13 @@ import {
 } from '../../src/wire/index.ts';
 import { Worker, type WorkerOptions } from '../../src/worker/index.ts';
 import type { ProcessedEvent, DeadLetterEvent, HandlerErrorEvent, WorkerErrorEvent } from '../../src/worker/index.ts';
-import { parseTestBrokers, startTestBroker, type TestBroker } from '../helpers/brokers.ts';
+import { parseTestBrokers, startTestBroker, type BrokerDescriptor, type TestBroker } from '../helpers/brokers.ts';
 import { makeTempDir, makeTestPki, type TestPki } from '../helpers/pki.ts';
-import { Inbox, nodeOf } from '../integration/support.ts';
+import { TcpProxy } from '../helpers/tcp-proxy.ts';
+import { Inbox } from '../integration/support.ts';
 import { counting } from '../fixtures/counting-provider.ts';
 
 export const WAIT_MS = 10_000;
-export const QUEUE = '/queue/paygate.counting';
-export const DLQ = '/queue/paygate.counting.dlq';
 
 /** A card that passes Luhn (a test PAN) and expires in two years. */
 export const TEST_PAN = '4111111111111111';
@@ -50,54 +55,94 @@ export function requestDoc(overrides: Partial<RequestDocumentInput> = {}): Reque
   };
 }
 
+/** The role logins a broker descriptor may carry (test/helpers/brokers.ts), by role name. */
+type RoleLogins = Readonly<Record<string, { readonly login: string; readonly passcode: string } | undefined>>;
+
+/** A STOMP node of `descriptor` logged in as `role` when the descriptor has role logins, else with its own login. */
+export function nodeAs(descriptor: BrokerDescriptor & { port: number }, role: string, at?: { host: string; port: number }): StompOptions['nodes'][number] {
+  const roles = (descriptor as { roles?: RoleLogins }).roles;
+  const login = roles?.[role] ?? { login: descriptor.login, passcode: descriptor.passcode };
+  return { host: at?.host ?? descriptor.host, port: at?.port ?? descriptor.port, login: login.login, passcode: login.passcode, vhost: descriptor.vhost };
+}
+
 /** Everything one test file needs; made by {@link startHarness}, ended by `close()`. */
 export interface Harness {
   readonly pki: TestPki;
   readonly broker: TestBroker;
   readonly worker: Worker;
+  /** The client's connection (the `storefront` role). */
   readonly client: StompConnection;
+  /** A connection with the `operator` role: reads the dead-letter queues. */
+  readonly operator: StompConnection;
   readonly clientIdentity: Identity;
   readonly gatewayIdentity: Identity;
   readonly storePath: string;
-  /** Replies by correlation id. */
+  /** This harness's queue prefix, e.g. `/queue/paygate.w1a2b3c4-`. */
+  readonly queuePrefix: string;
+  /** The last reply received per correlation id. */
   readonly replies: Map<string, StompMessage>;
+  /** Every reply received per correlation id, in order. */
+  readonly allReplies: Map<string, StompMessage[]>;
   /** Messages of the counting DLQ, in order. */
   readonly deadLetters: Inbox;
   readonly replyTo: string;
+  /** The proxy the worker's consuming connection goes through (`proxy: true`); its publishing connection goes direct. */
+  readonly proxy: TcpProxy | undefined;
   /** Everything the worker and the handlers logged, as text. */
   readonly logs: string[];
   readonly events: { processed: ProcessedEvent[]; deadLetter: DeadLetterEvent[]; handlerError: HandlerErrorEvent[]; error: WorkerErrorEvent[] };
   /** Added to the worker's clock (ms). */
   clockOffsetMs: number;
+  /** The request queue of `provider` (`counting` by default). */
+  queue(provider?: string): string;
+  /** The dead-letter queue of `provider` (`counting` by default). */
+  dlq(provider?: string): string;
   /** Seals `doc` as the client (or `signer`) to the gateway. */
   seal(doc: unknown, signer?: Identity): string;
   /** SENDs a body to the counting queue (or `destination`) with the contract's headers; returns the correlation id. */
   send(body: string | Buffer, options?: { headers?: Record<string, string>; destination?: string; correlationId?: string }): Promise<string>;
-  /** Seals and sends `doc`, then waits for its reply and opens it. */
+  /** Seals and sends `doc` to its provider's queue (or `destination`), then waits for its reply and opens it. */
   roundTrip(doc: RequestDocumentInput, destination?: string): Promise<ReplyDocument>;
   /** Waits for the reply with `correlationId` and opens it (checking that the gateway signed it). */
   reply(correlationId: string): Promise<ReplyDocument>;
+  /** Waits for the `n`-th reply (1-based) with `correlationId` and opens it. */
+  nthReply(correlationId: string, n: number): Promise<ReplyDocument>;
+  /** Opens a received reply (checking that the gateway signed it). */
+  openReply(message: StompMessage): ReplyDocument;
   close(): Promise<void>;
 }
 
+export interface HarnessOptions {
+  /** The broker to run on: embedded (started for the harness) unless given. */
+  readonly broker?: BrokerDescriptor;
+  readonly extra?: ProviderDefinition[];
+  readonly worker?: Partial<WorkerOptions>;
+  readonly busyTimeoutMs?: number;
+  /** Put a TCP proxy in front of the worker's consuming connection (fault injection). */
+  readonly proxy?: boolean;
+}
+
 /** Starts the broker, the worker (serving `counting` and `extra` providers) and the client. */
-export async function startHarness(
-  options: { extra?: ProviderDefinition[]; worker?: Partial<WorkerOptions>; busyTimeoutMs?: number } = {},
-): Promise<Harness> {
-  const [descriptor] = parseTestBrokers('embedded');
-  const broker = await startTestBroker(descriptor as NonNullable<typeof descriptor>);
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const descriptor = options.broker ?? (parseTestBrokers('embedded')[0] as BrokerDescriptor);
+  const broker = await startTestBroker(descriptor);
   const pki = await makeTestPki();
   const storePath = join(makeTempDir('worker-store'), 'idempotency.sqlite');
+  const queuePrefix = `/queue/paygate.w${randomBytes(4).toString('hex')}-`;
   const logs: string[] = [];
   const record = (level: string) => (message: string, fields?: Readonly<Record<string, unknown>>) =>
     logs.push(`${level} ${message} ${JSON.stringify(fields ?? {})}`);
   const harness = { clockOffsetMs: 0 } as { clockOffsetMs: number };
+  const proxy = options.proxy === true ? await TcpProxy.start(broker.descriptor.host, broker.descriptor.port) : undefined;
+  const direct = nodeAs(broker.descriptor, 'worker');
   const worker = await Worker.start({
-    stomp: { nodes: [nodeOf(broker.descriptor)], connectTimeoutMs: 3_000 },
+    stomp: { nodes: [proxy ? nodeAs(broker.descriptor, 'worker', proxy) : direct], connectTimeoutMs: 3_000 },
+    ...(proxy ? { publisherStomp: { nodes: [direct], connectTimeoutMs: 3_000 } } : {}),
     identity: { cert: pki.gateway.certPem, key: pki.gateway.keyPem },
     trust: [pki.ca.certPem],
     providers: [counting, ...(options.extra ?? [])],
     idempotency: { path: storePath, ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }) },
+    queuePrefix,
     log: { info: record('info'), warn: record('warn'), error: record('error') },
     clock: () => Date.now() + harness.clockOffsetMs,
     ...options.worker,
@@ -108,37 +153,55 @@ export async function startHarness(
   worker.on('handler-error', (event) => events.handlerError.push(event));
   worker.on('error', (event) => events.error.push(event));
 
-  const client = await StompConnection.connect({ nodes: [nodeOf(broker.descriptor)], connectTimeoutMs: 3_000 });
+  const client = await StompConnection.connect({ nodes: [nodeAs(broker.descriptor, 'storefront')], connectTimeoutMs: 3_000 });
+  const operator = await StompConnection.connect({ nodes: [nodeAs(broker.descriptor, 'operator')], connectTimeoutMs: 3_000 });
   const replies = new Map<string, StompMessage>();
-  const waiters = new Map<string, () => void>();
+  const allReplies = new Map<string, StompMessage[]>();
+  const waiters = new Set<() => void>();
   const replyQueue = client.replyQueue((message) => {
     const id = message.headers['correlation-id'] ?? '';
     replies.set(id, message);
-    waiters.get(id)?.();
+    allReplies.set(id, [...(allReplies.get(id) ?? []), message]);
+    for (const wake of [...waiters]) wake();
   });
   const deadLetters = new Inbox();
-  await client.subscribe(DLQ, deadLetters.handler, { ack: 'auto' }).ready;
+  await operator.subscribe(`${queuePrefix}counting.dlq`, deadLetters.handler, { ack: 'auto' }).ready;
 
   const clientIdentity = loadIdentity(pki.client.certPem, pki.client.keyPem);
   const gatewayIdentity = loadIdentity(pki.gateway.certPem, pki.gateway.keyPem);
   const gatewayCert = Certificate.from(pki.gateway.certPem);
   const clientTrust = new TrustStore([pki.ca.certPem]);
 
-  const waitReply = (correlationId: string): Promise<StompMessage> =>
+  const waitReply = (correlationId: string, n: number): Promise<StompMessage> =>
     new Promise((resolve, reject) => {
-      const found = replies.get(correlationId);
-      if (found) return resolve(found);
-      const timer = setTimeout(() => reject(new Error(`no reply for ${correlationId} within ${WAIT_MS} ms`)), WAIT_MS);
-      waiters.set(correlationId, () => {
+      const found = (): StompMessage | undefined => allReplies.get(correlationId)?.[n - 1];
+      const ready = found();
+      if (ready) return resolve(ready);
+      const wake = (): void => {
+        const message = found();
+        if (message === undefined) return;
         clearTimeout(timer);
-        waiters.delete(correlationId);
-        resolve(replies.get(correlationId) as StompMessage);
-      });
+        waiters.delete(wake);
+        resolve(message);
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(wake);
+        reject(new Error(`no reply #${n} for ${correlationId} within ${WAIT_MS} ms`));
+      }, WAIT_MS);
+      waiters.add(wake);
     });
 
+  const openReply = (message: StompMessage): ReplyDocument => {
+    const opened = open(message.body, { identity: clientIdentity, trust: clientTrust });
+    if (opened.signer.fingerprint !== gatewayCert.fingerprint) throw new Error('the reply is not signed by the gateway');
+    return parseReplyDocument(decodeYaml(opened.yaml));
+  };
+
   const self: Harness = Object.assign(harness, {
-    pki, broker, worker, client, clientIdentity, gatewayIdentity, storePath, replies, deadLetters, logs, events,
+    pki, broker, worker, client, operator, clientIdentity, gatewayIdentity, storePath, queuePrefix, replies, allReplies, deadLetters, logs, events, proxy,
     replyTo: replyQueue.replyTo,
+    queue: (provider = 'counting') => `${queuePrefix}${provider}`,
+    dlq: (provider = 'counting') => `${queuePrefix}${provider}.dlq`,
     seal: (doc: unknown, signer: Identity = clientIdentity) => seal(encodeYaml(doc), { recipients: [gatewayCert], signer }),
     async send(body: string | Buffer, sendOptions: { headers?: Record<string, string>; destination?: string; correlationId?: string } = {}) {
       const correlationId = sendOptions.correlationId ?? randomUUID();
@@ -146,22 +209,24 @@ export async function startHarness(
         ...requestHeaders({ replyTo: replyQueue.replyTo, correlationId, cipher: 'aes-256-gcm', expiresAt: Date.now() + 30_000 }),
         ...sendOptions.headers,
       };
-      await client.send(sendOptions.destination ?? QUEUE, body, { headers, receipt: true });
+      await client.send(sendOptions.destination ?? self.queue(), body, { headers, receipt: true });
       return correlationId;
     },
+    openReply,
+    async nthReply(correlationId: string, n: number) {
+      return openReply(await waitReply(correlationId, n));
+    },
     async reply(correlationId: string) {
-      const message = await waitReply(correlationId);
-      const opened = open(message.body, { identity: clientIdentity, trust: clientTrust });
-      if (opened.signer.fingerprint !== gatewayCert.fingerprint) throw new Error('the reply is not signed by the gateway');
-      return parseReplyDocument(decodeYaml(opened.yaml));
+      return openReply(await waitReply(correlationId, 1));
     },
     async roundTrip(doc: RequestDocumentInput, destination?: string) {
-      const correlationId = await self.send(self.seal(doc), { correlationId: doc.id, ...(destination ? { destination } : {}) });
+      const correlationId = await self.send(self.seal(doc), { correlationId: doc.id, destination: destination ?? self.queue(doc.provider) });
       return self.reply(correlationId);
     },
     async close() {
       await worker.stop({ graceMs: 2_000 });
-      await client.close();
+      await Promise.all([client.close(), operator.close()]);
+      await proxy?.close();
       await broker.stop();
     },
   });

@@ -76,14 +76,14 @@ afterAll(async () => {
 
 describe('plugin setup through the worker', () => {
   it("gives handlers the transports setup made: the deployment's endpoint and CA, the plugin's own settings", async () => {
-    const reply = await h.roundTrip(requestDoc({ provider: 'echo', type: 'charge', payload: { order_id: 'o-1' } }), '/queue/paygate.echo');
+    const reply = await h.roundTrip(requestDoc({ provider: 'echo', type: 'charge', payload: { order_id: 'o-1' } }));
     expect(reply).toMatchObject({ status: 'approved', result: { echoed: 'o-1', user: 'shop-7' } });
     expect(h.worker.breakerSnapshot()).toEqual([expect.objectContaining({ provider: 'echo', endpoint, state: 'closed', successes: 1 })]);
   });
 
   it('a run of declines never opens the breaker: they are answers, not failures', async () => {
     for (let i = 0; i < 12; i += 1) {
-      const reply = await h.roundTrip(requestDoc({ provider: 'echo', type: 'refuse', payload: { order_id: `d-${i}` } }), '/queue/paygate.echo');
+      const reply = await h.roundTrip(requestDoc({ provider: 'echo', type: 'refuse', payload: { order_id: `d-${i}` } }));
       expect(reply).toMatchObject({ status: 'declined', error: { code: 'CARD_DECLINED' } });
     }
     expect(h.worker.breakerSnapshot()[0]).toMatchObject({ state: 'closed', failures: 0 });
@@ -96,11 +96,11 @@ describe('plugin setup through the worker', () => {
     // Failures until the error rate over the rolling window (the declines above count as
     // successes) passes the threshold.
     for (let i = 0; i < 30 && h.worker.breakerSnapshot()[0]?.state !== 'open'; i += 1) {
-      const reply = await h.roundTrip(requestDoc({ provider: 'echo', type: 'charge', payload: { order_id: `o-${i}` } }), '/queue/paygate.echo');
+      const reply = await h.roundTrip(requestDoc({ provider: 'echo', type: 'charge', payload: { order_id: `o-${i}` } }));
       expect(reply).toMatchObject({ status: 'error', error: { code: 'PROVIDER_UNAVAILABLE', retryable: true } });
     }
     expect(h.worker.breakerSnapshot()[0]?.state).toBe('open');
-    const reply = await h.roundTrip(requestDoc({ provider: 'echo', type: 'charge', payload: { order_id: 'o-4' } }), '/queue/paygate.echo');
+    const reply = await h.roundTrip(requestDoc({ provider: 'echo', type: 'charge', payload: { order_id: 'o-4' } }));
     expect(reply).toMatchObject({ status: 'error', error: { code: 'PROVIDER_UNAVAILABLE', retryable: true } });
     expect(reply.error?.message).toMatch(/breaker|open/i);
     expect(h.worker.breakerSnapshot()[0]).toMatchObject({ state: 'open', rejects: 1 });

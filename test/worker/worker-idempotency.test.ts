@@ -162,45 +162,45 @@ describe('idempotency through the worker', () => {
 
   it('answers unknown/OUTCOME_UNKNOWN when the handler throws, and reports it without the card number', async () => {
     const doc = requestDoc({ provider: 'flaky', type: 'charge', idempotency_key: 'flaky-1', payload: { order_id: 'o-flaky' } });
-    const reply = await h.roundTrip(doc, '/queue/paygate.flaky');
+    const reply = await h.roundTrip(doc);
     expect(reply).toMatchObject({ status: 'unknown', provider: 'flaky', error: { code: 'OUTCOME_UNKNOWN', retryable: true } });
     await until(() => h.events.handlerError.length > 0);
     expect(h.events.handlerError[0]).toMatchObject({ provider: 'flaky', type: 'charge', hook: 'handler', code: 'Error' });
     expect(findPans(JSON.stringify(h.events))).toEqual([]);
     expect(findPans(h.logs.join('\n'))).toEqual([]);
     // The entry stays in progress: a retry reconciles (status knows nothing) instead of charging again.
-    const retry = await h.roundTrip({ ...doc, id: crypto.randomUUID() }, '/queue/paygate.flaky');
+    const retry = await h.roundTrip({ ...doc, id: crypto.randomUUID() });
     expect(retry.error?.code).toBe('OUTCOME_UNKNOWN');
     expect(calls.charge).toBe(1);
   });
 
   it('frees the key when the handler says the provider was never called: PROVIDER_NOT_CALLED, retryable, and a retry calls it again', async () => {
     const doc = requestDoc({ provider: 'flaky', type: 'refuse', idempotency_key: 'flaky-2', payload: { order_id: 'o-refused' } });
-    const reply = await h.roundTrip(doc, '/queue/paygate.flaky');
+    const reply = await h.roundTrip(doc);
     expect(reply).toMatchObject({ status: 'error', error: { code: 'PROVIDER_NOT_CALLED', retryable: true } });
     expect(reply.error?.message).toContain('circuit breaker open');
-    await h.roundTrip({ ...doc, id: crypto.randomUUID() }, '/queue/paygate.flaky');
+    await h.roundTrip({ ...doc, id: crypto.randomUUID() });
     expect(calls.refuse).toBe(2);
   });
 
   it('a retryable decline (the provider recorded nothing) is sent but not stored: a retry with the same key reaches the provider again', async () => {
     const doc = requestDoc({ provider: 'flaky', type: 'busy', idempotency_key: 'flaky-busy', payload: { order_id: 'o-busy' } });
-    const first = await h.roundTrip(doc, '/queue/paygate.flaky');
+    const first = await h.roundTrip(doc);
     expect(first).toMatchObject({ status: 'declined', error: { code: 'PROCESSING_ERROR', retryable: true } });
-    const retry = await h.roundTrip({ ...doc, id: crypto.randomUUID() }, '/queue/paygate.flaky');
+    const retry = await h.roundTrip({ ...doc, id: crypto.randomUUID() });
     expect(retry).toMatchObject({ status: 'approved', result: { ok: true } });
     expect(calls.busy).toBe(2);
     // …and the approval is the operation's answer from now on.
-    const again = await h.roundTrip({ ...doc, id: crypto.randomUUID() }, '/queue/paygate.flaky');
+    const again = await h.roundTrip({ ...doc, id: crypto.randomUUID() });
     expect(again).toMatchObject({ status: 'approved' });
     expect(calls.busy).toBe(2);
   });
 
   it("a transport's PROVIDER_UNAVAILABLE (never sent) is the reply's code, retryable, and frees the key", async () => {
     const doc = requestDoc({ provider: 'flaky', type: 'unreachable', idempotency_key: 'flaky-3', payload: { order_id: 'o-down' } });
-    const reply = await h.roundTrip(doc, '/queue/paygate.flaky');
+    const reply = await h.roundTrip(doc);
     expect(reply).toMatchObject({ status: 'error', error: { code: 'PROVIDER_UNAVAILABLE', retryable: true } });
-    await h.roundTrip({ ...doc, id: crypto.randomUUID() }, '/queue/paygate.flaky');
+    await h.roundTrip({ ...doc, id: crypto.randomUUID() });
     expect(calls.unreachable).toBe(2);
   });
 

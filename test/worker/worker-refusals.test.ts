@@ -1,17 +1,20 @@
 /**
  * What the worker refuses, and how: error replies for requests it can answer (unknown type,
- * invalid payload, stale or expired, replayed, wrong provider), dead letters for messages it
- * cannot answer safely (expired frame, tampered, unsigned, untrusted or expired signer, clear
- * text, no reply-to, no document). Each dead letter keeps the original bytes, the plugin is
- * never called, and the worker keeps serving.
+ * invalid payload, stale or expired, wrong provider), dead letters for messages it cannot answer
+ * safely (expired frame, tampered, unsigned, untrusted or expired signer, clear text, no or bad
+ * reply-to, no document). A dead letter keeps the original bytes only when they decrypted with
+ * the gateway's key (proven ciphertext); any other body is withheld (size and keyed digest
+ * only). The plugin is never called, and the worker keeps serving.
  */
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { StompMessage } from '../../src/stomp/index.ts';
 import { loadIdentity, requestHeaders } from '../../src/wire/index.ts';
 import { derToSmime, openssl, recipientArgs, smimeToDer } from '../helpers/openssl.ts';
 import { findPans } from '../helpers/pan-scan.ts';
 import { issueExpiredClient, makeForeignPki } from '../helpers/pki.ts';
 import { counter } from '../fixtures/counting-provider.ts';
-import { QUEUE, TEST_PAN, authorizePayload, requestDoc, startHarness, until, WAIT_MS, type Harness } from './harness.ts';
+import { TEST_PAN, authorizePayload, requestDoc, startHarness, until, WAIT_MS, type Harness } from './harness.ts';
 import { encodeYaml } from '../../src/wire/index.ts';
 
 let h: Harness;
@@ -60,7 +63,7 @@ describe('error replies', () => {
   });
 
   it('INVALID_REQUEST for a request naming another provider than its queue', async () => {
-    const reply = await h.roundTrip(requestDoc({ provider: 'card' }));
+    const reply = await h.roundTrip(requestDoc({ provider: 'card' }), h.queue());
     expect(reply).toMatchObject({ status: 'error', provider: 'counting', error: { code: 'INVALID_REQUEST' } });
     expect(counter.total).toBe(0);
   });
@@ -83,22 +86,24 @@ describe('error replies', () => {
     expect(counter.total).toBe(0);
   });
 
-  it('REPLAYED_REQUEST for the exact same frame sent again; the plugin is not called again', async () => {
+  it('the exact same frame sent again gets its first answer again; the plugin is not called again', async () => {
     const doc = requestDoc({ idempotency_key: 'ord-replayed' });
     const body = h.seal(doc);
     const headers = requestHeaders({ replyTo: h.replyTo, correlationId: doc.id, cipher: 'aes-256-gcm', expiresAt: Date.now() + 30_000 });
     await h.send(body, { headers, correlationId: doc.id });
-    expect((await h.reply(doc.id)).status).toBe('approved');
-    h.replies.delete(doc.id);
+    const first = await h.reply(doc.id);
+    expect(first.status).toBe('approved');
     await h.send(body, { headers, correlationId: doc.id });
-    const second = await h.reply(doc.id);
-    expect(second).toMatchObject({ status: 'error', request_id: doc.id, error: { code: 'REPLAYED_REQUEST', retryable: false } });
+    const second = await h.nthReply(doc.id, 2);
+    expect(second).toMatchObject({ status: 'approved', request_id: doc.id, result: first.result });
+    expect(second.id).not.toBe(first.id);
     expect(counter.calls('ord-replayed')).toBe(1);
   });
 });
 
 describe('dead letters', () => {
-  async function expectDeadLetter(body: string | Buffer, reason: string, headers?: Record<string, string>): Promise<void> {
+  /** Sends `body`, takes the next dead letter and checks its reason, its headers and whether the body was kept. */
+  async function expectDeadLetter(body: string | Buffer, reason: string, kept: boolean, headers?: Record<string, string>): Promise<void> {
     const before = h.deadLetters.messages.length;
     const correlationId = await h.send(body, headers === undefined ? {} : { headers });
     const letter = await h.deadLetters.next(WAIT_MS);
@@ -106,67 +111,107 @@ describe('dead letters', () => {
     expect(letter.headers['paygate-dlq-reason']).toBe(reason);
     expect(Number(letter.headers['paygate-dlq-at'])).toBeGreaterThan(Date.now() - 60_000);
     expect(letter.headers['correlation-id']).toBe(correlationId);
-    expect(letter.body.equals(Buffer.from(body))).toBe(true); // the original bytes, still sealed
+    if (kept) {
+      expect(letter.body.equals(Buffer.from(body))).toBe(true); // the original bytes, still sealed
+      expect(letter.headers['paygate-dlq-body']).toBeUndefined();
+    } else {
+      expectWithheld(letter, body);
+    }
     expect(h.replies.has(correlationId)).toBe(false);
     expect(counter.total).toBe(0);
     await until(() => h.events.deadLetter.some((e) => e.reason === reason));
   }
 
+  /** A dead letter whose body was not shown to be ciphertext: no body, its size and a keyed digest instead. */
+  function expectWithheld(letter: StompMessage, body: string | Buffer): void {
+    const bytes = Buffer.from(body);
+    expect(letter.body.length).toBe(0);
+    expect(letter.headers['paygate-dlq-body']).toBe('withheld');
+    expect(letter.headers['paygate-dlq-body-bytes']).toBe(String(bytes.length));
+    expect(letter.headers['paygate-dlq-body-hmac-sha256']).toMatch(/^[0-9a-f]{64}$/);
+    // Keyed: not the plain SHA-256, which could be reversed for a short body such as a bare card number.
+    expect(letter.headers['paygate-dlq-body-hmac-sha256']).not.toBe(createHash('sha256').update(bytes).digest('hex'));
+    expect(findPans(JSON.stringify(letter.headers))).toEqual([]);
+  }
+
   it('REQUEST_EXPIRED: the frame header expires is past when the worker gets it', async () => {
     h.clockOffsetMs = 60_000; // the broker delivers it (its clock says fresh); the worker's says expired
-    await expectDeadLetter(h.seal(requestDoc()), 'REQUEST_EXPIRED');
+    await expectDeadLetter(h.seal(requestDoc()), 'REQUEST_EXPIRED', true);
   });
 
-  it('DECRYPT_FAILED: one byte of the ciphertext changed', async () => {
+  it('DECRYPT_FAILED: one byte of the ciphertext changed (withheld: an envelope that does not decrypt may hold anything)', async () => {
     const der = smimeToDer(h.seal(requestDoc()));
     der[der.length - 3] = (der[der.length - 3] as number) ^ 0x01; // inside the GCM tag
-    await expectDeadLetter(derToSmime(der), 'DECRYPT_FAILED');
+    await expectDeadLetter(derToSmime(der), 'DECRYPT_FAILED', false);
   });
 
   it('UNSIGNED: an envelope around plain YAML (openssl cms -encrypt)', async () => {
     const yaml = encodeYaml(requestDoc());
     const envelope = openssl(['cms', '-encrypt', '-aes-256-gcm', ...recipientArgs(h.pki.gateway.certPath, 'rsa')], yaml);
-    await expectDeadLetter(envelope.toString(), 'UNSIGNED');
+    await expectDeadLetter(envelope.toString(), 'UNSIGNED', true);
   });
 
   it('UNTRUSTED_SIGNER: signed by a client of a foreign CA', async () => {
     const foreign = await makeForeignPki();
-    await expectDeadLetter(h.seal(requestDoc(), loadIdentity(foreign.client.certPem, foreign.client.keyPem)), 'UNTRUSTED_SIGNER');
+    await expectDeadLetter(h.seal(requestDoc(), loadIdentity(foreign.client.certPem, foreign.client.keyPem)), 'UNTRUSTED_SIGNER', true);
   });
 
   it('CERT_EXPIRED: signed with an expired client certificate', async () => {
     const expired = await issueExpiredClient(h.pki);
-    await expectDeadLetter(h.seal(requestDoc(), loadIdentity(expired.certPem, expired.keyPem)), 'CERT_EXPIRED');
+    await expectDeadLetter(h.seal(requestDoc(), loadIdentity(expired.certPem, expired.keyPem)), 'CERT_EXPIRED', true);
   });
 
-  it('NOT_ENCRYPTED: the YAML in clear (and never echoed into a log)', async () => {
-    await expectDeadLetter(`Content-Type: application/yaml\n\n${encodeYaml(requestDoc())}`, 'NOT_ENCRYPTED');
+  it('NOT_ENCRYPTED: the YAML in clear, with a card number: withheld from the DLQ and never echoed into a log', async () => {
+    const clear = `Content-Type: application/yaml\n\n${encodeYaml(requestDoc())}`;
+    expect(clear).toContain(TEST_PAN);
+    await expectDeadLetter(clear, 'NOT_ENCRYPTED', false);
     expect(findPans(h.logs.join('\n'))).toEqual([]);
     expect(h.logs.join('\n')).not.toContain('order_id');
   });
 
-  it('NO_REPLY_TO: a request nobody can be answered on', async () => {
+  it('MALFORMED_MIME: a bare card number as the body is withheld; its digest is keyed', async () => {
+    await expectDeadLetter(TEST_PAN, 'MALFORMED_MIME', false);
+  });
+
+  it('NO_REPLY_TO: a request nobody can be answered on (sealed: the body is kept)', async () => {
     const body = h.seal(requestDoc());
     const headers = requestHeaders({ replyTo: 'x', correlationId: 'c-no-reply', cipher: 'aes-256-gcm', expiresAt: Date.now() + 30_000 });
     delete (headers as Record<string, string | undefined>)['reply-to'];
-    await h.client.send(QUEUE, body, { headers, receipt: true });
+    await h.client.send(h.queue(), body, { headers, receipt: true });
     const letter = await h.deadLetters.next(WAIT_MS);
     expect(letter.headers['paygate-dlq-reason']).toBe('NO_REPLY_TO');
     expect(letter.body.equals(Buffer.from(body))).toBe(true);
   });
 
+  it('NO_REPLY_TO in clear text: the body is withheld (it never decrypted)', async () => {
+    const clear = `Content-Type: application/yaml\n\n${encodeYaml(requestDoc())}`;
+    const headers = requestHeaders({ replyTo: 'x', correlationId: 'c-no-reply-clear', cipher: 'aes-256-gcm', expiresAt: Date.now() + 30_000 });
+    delete (headers as Record<string, string | undefined>)['reply-to'];
+    await h.client.send(h.queue(), clear, { headers, receipt: true });
+    const letter = await h.deadLetters.next(WAIT_MS);
+    expect(letter.headers['paygate-dlq-reason']).toBe('NO_REPLY_TO');
+    expectWithheld(letter, clear);
+  });
+
+  it.each(['/queue/x', 'nonsense', '/reply-queue/paygate.card', '/remote-temp-queue/../queue/paygate.card'])(
+    'BAD_REPLY_TO: reply-to %s is not a reply queue of the broker; nothing is sent there',
+    async (replyTo) => {
+      await expectDeadLetter(h.seal(requestDoc()), 'BAD_REPLY_TO', true, { 'reply-to': replyTo });
+    },
+  );
+
   it('SCHEMA_INVALID: a signed document without a usable id cannot be answered', async () => {
-    await expectDeadLetter(h.seal({ ...requestDoc(), id: 'not-a-uuid' }), 'SCHEMA_INVALID');
+    await expectDeadLetter(h.seal({ ...requestDoc(), id: 'not-a-uuid' }), 'SCHEMA_INVALID', true);
   });
 
   it('keeps serving after all of them: a good request succeeds afterwards', async () => {
-    await until(() => h.events.deadLetter.length === 8);
-    expect(new Set(h.events.deadLetter.map((e) => e.reason))).toEqual(
-      new Set(['REQUEST_EXPIRED', 'DECRYPT_FAILED', 'UNSIGNED', 'UNTRUSTED_SIGNER', 'CERT_EXPIRED', 'NOT_ENCRYPTED', 'NO_REPLY_TO', 'SCHEMA_INVALID']),
-    );
+    const reasons = ['REQUEST_EXPIRED', 'DECRYPT_FAILED', 'UNSIGNED', 'UNTRUSTED_SIGNER', 'CERT_EXPIRED', 'NOT_ENCRYPTED', 'MALFORMED_MIME', 'NO_REPLY_TO', 'BAD_REPLY_TO', 'SCHEMA_INVALID'];
+    await until(() => h.events.deadLetter.length === 14);
+    expect(new Set(h.events.deadLetter.map((e) => e.reason))).toEqual(new Set(reasons));
     const reply = await h.roundTrip(requestDoc({ idempotency_key: 'ord-after-refusals' }));
     expect(reply.status).toBe('approved');
     expect(counter.calls('ord-after-refusals')).toBe(1);
     expect(h.events.error).toEqual([]);
+    expect(h.worker.connectionLosses).toEqual({ consume: 0, publish: 0 });
   });
 });

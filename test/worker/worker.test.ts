@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findPans } from '../helpers/pan-scan.ts';
 import { counter } from '../fixtures/counting-provider.ts';
 import { Inbox } from '../integration/support.ts';
-import { QUEUE, requestDoc, authorizePayload, startHarness, until, type Harness } from './harness.ts';
+import { requestDoc, authorizePayload, startHarness, until, type Harness } from './harness.ts';
 
 let h: Harness;
 
@@ -104,7 +104,7 @@ describe('stop()', () => {
     expect(h.worker.inFlight).toBe(0);
     // ACKed: nothing is left on the queue for the next consumer.
     const leftovers = new Inbox();
-    await h.client.subscribe(QUEUE, leftovers.handler, { ack: 'auto' }).ready;
+    await h.operator.subscribe(h.queue(), leftovers.handler, { ack: 'auto' }).ready;
     await leftovers.expectQuiet(300);
     expect(counter.calls('ord-slow')).toBe(1);
   });
