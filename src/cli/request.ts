@@ -67,6 +67,7 @@ async function runRequest(provider: string, type: string, o: RequestCliOptions):
     identity: config.identity,
     gatewayCertificates: [...config.gatewayCertificates],
     trust: [...config.trust],
+    gatewayRoleOids: [...config.gatewayRoleOids],
     providers: [definition],
     defaultTimeoutMs: o.timeout ?? config.defaultTimeoutMs,
     queuePrefix: config.queuePrefix,

@@ -1,6 +1,6 @@
 import type * as z from 'zod';
 import { PaygateError } from '../errors.ts';
-import { maskPan } from '../wire/index.ts';
+import { maskPan, shownIssue } from '../wire/index.ts';
 
 /**
  * The SDK's typed errors (issue 4). Each one tells the caller what happened to the money, so
@@ -9,15 +9,21 @@ import { maskPan } from '../wire/index.ts';
  * | error | code | was it sent? | what to do |
  * | --- | --- | --- | --- |
  * | {@link ValidationError} | `VALIDATION_FAILED` | no | fix the input; retrying the same input fails again |
+ * | {@link CardDataInTextError} (a `ValidationError`) | `CARD_DATA_IN_TEXT` | no | a card number in a field that is not a card field: remove it |
  * | {@link NotSentError} | `NOT_SENT` | no | safe to retry (same or new idempotency key) |
  * | {@link TimeoutError} | `TIMEOUT` | maybe | outcome unknown: retry with the same idempotency key, or ask `status` |
  * | {@link RemoteError} | `REMOTE_ERROR` | yes, answered | read `remoteCode`; retry (same key) only when `retryable` |
- * | {@link ReplyVerificationError} | `REPLY_UNVERIFIED` | yes | outcome unknown: treat as {@link TimeoutError} |
+ * | {@link ReplyResultError} | `REPLY_RESULT_INVALID` | yes, answered | the gateway's result does not fit this SDK's plugin: align plugin versions |
+ *
+ * A reply that cannot be verified is not an error of the request: it is dropped (a
+ * `reply-rejected` event) and the request keeps waiting for the genuine reply.
  *
  * Messages never contain card data: every message passes through `maskPan`, and validation
  * errors carry paths, never values.
  */
-export const CLIENT_ERROR_CODES = ['VALIDATION_FAILED', 'NOT_SENT', 'TIMEOUT', 'REMOTE_ERROR', 'REPLY_UNVERIFIED'] as const;
+export const CLIENT_ERROR_CODES = [
+  'VALIDATION_FAILED', 'CARD_DATA_IN_TEXT', 'NOT_SENT', 'TIMEOUT', 'REMOTE_ERROR', 'REPLY_RESULT_INVALID',
+] as const;
 
 export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
 
@@ -36,15 +42,9 @@ export class GatewayError extends PaygateError {
   }
 }
 
-/** The issues of a zod error as masked paths and problems (never values). */
+/** The issues of a zod error as masked paths and problems (never values; received keys only when plain). */
 export function issuesFromZod(error: z.core.$ZodError, prefix: readonly PropertyKey[] = []): ValidationIssue[] {
-  return error.issues.map((issue) => {
-    const path = [...prefix, ...issue.path];
-    return Object.freeze({
-      path: maskPan(path.length === 0 ? '(root)' : path.map(String).join('.')),
-      message: maskPan(issue.message),
-    });
-  });
+  return error.issues.map((issue) => Object.freeze(shownIssue(issue, prefix, '(root)')));
 }
 
 /**
@@ -55,20 +55,47 @@ export function issuesFromZod(error: z.core.$ZodError, prefix: readonly Property
  * the same way. `issues` name paths and problems, never the values (a card number stays out).
  */
 export class ValidationError extends GatewayError {
-  declare readonly code: 'VALIDATION_FAILED';
+  declare readonly code: 'VALIDATION_FAILED' | 'CARD_DATA_IN_TEXT';
   /** Whether the request reached the broker: never. */
   readonly sent = false;
   readonly issues: readonly ValidationIssue[];
 
-  constructor(what: string, issues: readonly ValidationIssue[], options?: { cause?: unknown }) {
+  /** @param options.code for subclasses only: `VALIDATION_FAILED` unless said otherwise. */
+  constructor(
+    what: string,
+    issues: readonly ValidationIssue[],
+    options?: { cause?: unknown; code?: 'VALIDATION_FAILED' | 'CARD_DATA_IN_TEXT' },
+  ) {
     const listed = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
-    super('VALIDATION_FAILED', `invalid ${what}${listed === '' ? '' : `: ${listed}`}`, options);
+    const { code = 'VALIDATION_FAILED', ...rest } = options ?? {};
+    super(code, `invalid ${what}${listed === '' ? '' : `: ${listed}`}`, rest);
     this.issues = Object.freeze(issues.map((i) => Object.freeze({ path: maskPan(i.path), message: maskPan(i.message) })));
   }
 
   /** A ValidationError from a zod error; the zod error is not kept as `cause` (its issues may hold input values). */
   static fromZod(what: string, error: z.core.$ZodError, prefix: readonly PropertyKey[] = []): ValidationError {
     return new ValidationError(what, issuesFromZod(error, prefix));
+  }
+}
+
+/**
+ * A card number in a field that is not a card field: the idempotency key, an order id, an
+ * invoice, a holder name, a description. Refused before anything is sent: the value would
+ * otherwise travel and be stored as ordinary text (the worker refuses it too). `field` names
+ * the place (`idempotency_key`, `order_id`, `card.holder`), never the value.
+ *
+ * What to do: put card numbers only in the card fields (`card.number`); a reference that is a
+ * long plain number should carry a letter or another separator (docs/errors.md).
+ */
+export class CardDataInTextError extends ValidationError {
+  declare readonly code: 'CARD_DATA_IN_TEXT';
+  /** Where the card number was found: a document field (`idempotency_key`) or a payload path (`order_id`). */
+  readonly field: string;
+
+  constructor(what: string, field: string) {
+    const message = "holds a card number: card numbers belong only in the payload's card fields";
+    super(what, [{ path: field, message }], { code: 'CARD_DATA_IN_TEXT' });
+    this.field = maskPan(field);
   }
 }
 
@@ -131,20 +158,30 @@ export class TimeoutError extends GatewayError {
   readonly requestId: string;
   /** The idempotency key to retry with. */
   readonly idempotencyKey: string;
+  /**
+   * Replies that came for this request while it waited and were dropped because they failed
+   * verification (see the gateway's `reply-rejected` event). Not zero on a timeout: the
+   * genuine reply may have been among them (a gateway certificate or role not configured) or
+   * someone is sending forged replies.
+   */
+  readonly rejectedReplies: number;
 
   constructor(
-    details: { reason: TimeoutReason; requestId: string; idempotencyKey: string; timeoutMs?: number },
+    details: { reason: TimeoutReason; requestId: string; idempotencyKey: string; timeoutMs?: number; rejectedReplies?: number },
     options?: { cause?: unknown },
   ) {
     const why = details.reason === 'timeout' ? `no reply within ${details.timeoutMs ?? '?'} ms` : TIMEOUT_WHY[details.reason];
+    const rejected = details.rejectedReplies ?? 0;
+    const dropped = rejected === 0 ? '' : ` (${rejected} ${rejected === 1 ? 'reply' : 'replies'} failed verification and were dropped)`;
     super(
       'TIMEOUT',
-      `request ${details.requestId}: ${why}; outcome unknown (retry with idempotency key ${details.idempotencyKey} or ask status)`,
+      `request ${details.requestId}: ${why}${dropped}; outcome unknown (retry with idempotency key ${details.idempotencyKey} or ask status)`,
       options,
     );
     this.reason = details.reason;
     this.requestId = maskPan(details.requestId);
     this.idempotencyKey = maskPan(details.idempotencyKey);
+    this.rejectedReplies = rejected;
   }
 }
 
@@ -173,37 +210,33 @@ export class RemoteError extends GatewayError {
 }
 
 /**
- * A reply came for this request but could not be opened or verified (not encrypted to us, a bad
- * or missing signature, not signed by a configured gateway certificate, a malformed document).
- * It is not trusted, so its content is ignored: the request's outcome is unknown.
+ * The configured gateway answered this request (the reply verified: decrypted, signed by a
+ * configured gateway certificate with the gateway role, for this very request), but its result
+ * does not match the action's result schema of this SDK's plugin, or an `approved` reply has no
+ * result. The plugin versions of the SDK and of the workers differ. The reply is genuine, so
+ * the money moved as `replyStatus` says, but there is no typed result to give.
  *
- * What to do: as for {@link TimeoutError}, retry with the same idempotency key or ask `status`;
- * and alert: a misconfigured gateway certificate or tampering on the broker are likely causes.
- * `wireCode` is the wire layer's code (e.g. `BAD_SIGNATURE`, `UNTRUSTED_SIGNER`).
+ * What to do: align the plugin versions of the storefront and the workers. Do not retry with a
+ * new idempotency key; a retry with the same key gets the same stored reply. `issues` name the
+ * result's paths and problems, never values.
  */
-export class ReplyVerificationError extends GatewayError {
-  declare readonly code: 'REPLY_UNVERIFIED';
-  readonly outcome = 'unknown' as const;
-  /** The wire error's code, or `UNKNOWN` when the failure was not a wire error. */
-  readonly wireCode: string;
+export class ReplyResultError extends GatewayError {
+  declare readonly code: 'REPLY_RESULT_INVALID';
+  /** The verified reply's status, e.g. `approved`. */
+  readonly replyStatus: string;
   readonly requestId: string;
   readonly idempotencyKey: string;
+  readonly issues: readonly ValidationIssue[];
 
-  constructor(
-    details: { wireCode: string; requestId: string; idempotencyKey: string; detail?: string },
-    options?: { cause?: unknown },
-  ) {
-    const detail = details.detail === undefined ? '' : ` (${details.detail})`;
-    super('REPLY_UNVERIFIED', `reply to request ${details.requestId} rejected: ${details.wireCode}${detail}; outcome unknown`, options);
-    this.wireCode = maskPan(details.wireCode);
+  constructor(details: { replyStatus: string; requestId: string; idempotencyKey: string; issues: readonly ValidationIssue[] }) {
+    const listed = details.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+    super(
+      'REPLY_RESULT_INVALID',
+      `request ${details.requestId} was answered ${details.replyStatus}, but the result does not fit this SDK's plugin: ${listed}`,
+    );
+    this.replyStatus = maskPan(details.replyStatus);
     this.requestId = maskPan(details.requestId);
     this.idempotencyKey = maskPan(details.idempotencyKey);
-  }
-
-  /** Wraps whatever `open()` or the reply parser threw; a `PaygateError`'s code becomes `wireCode`. */
-  static wrap(error: unknown, request: { requestId: string; idempotencyKey: string }): ReplyVerificationError {
-    const wireCode = error instanceof PaygateError ? error.code : 'UNKNOWN';
-    const detail = error instanceof Error ? error.message : undefined;
-    return new ReplyVerificationError({ wireCode, ...request, ...(detail === undefined ? {} : { detail }) }, { cause: error });
+    this.issues = Object.freeze(details.issues.map((i) => Object.freeze({ path: maskPan(i.path), message: maskPan(i.message) })));
   }
 }

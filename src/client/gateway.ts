@@ -2,16 +2,16 @@ import { EventEmitter } from 'node:events';
 import * as z from 'zod';
 import { PING_TYPE, ProviderError, validateRequest, type ProviderDefinition } from '../providers/index.ts';
 import { StompConnection, type ReplyQueue, type StompError, type StompMessage } from '../stomp/index.ts';
-import { HEADER, requestHeaders } from '../wire/index.ts';
-import { NotSentError, TimeoutError, ValidationError } from './errors.ts';
+import { requestHeaders } from '../wire/index.ts';
+import { CardDataInTextError, NotSentError, TimeoutError, ValidationError } from './errors.ts';
 import { loadGatewayKeys, type GatewayKeys } from './keys.ts';
 import { parseGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.ts';
 import { PendingRequests } from './pending-requests.ts';
-import { readReply } from './reply.ts';
+import { ReplyInbox } from './reply-inbox.ts';
 import { sealRequest, type SealedRequest } from './request-document.ts';
 import { sendFailure } from './send-failure.ts';
 import type {
-  GatewayEvents, GatewayReply, PayloadFor, PingResult, ProviderName, RequestOptions, ResultFor, TypeOf,
+  GatewayEvents, GatewayReply, GatewayStats, PayloadFor, PingResult, ProviderName, RequestOptions, ResultFor, TypeOf,
 } from './types.ts';
 
 /** The result schema of the built-in `ping`: any string fields (see {@link PingResult}). */
@@ -28,12 +28,6 @@ interface Call {
   readonly resultSchema: z.ZodType;
 }
 
-/** The ids of a request in flight, as its errors name them. */
-interface RequestIds {
-  readonly requestId: string;
-  readonly idempotencyKey: string;
-}
-
 /** What {@link createGateway} hands the gateway. */
 interface GatewayParts<P extends readonly ProviderDefinition[]> {
   readonly options: ResolvedGatewayOptions<P>;
@@ -48,22 +42,27 @@ interface GatewayParts<P extends readonly ProviderDefinition[]> {
  * connection and one reply queue).
  *
  * Every failure is a typed `GatewayError` that says what happened to the money: `ValidationError`
- * and `NotSentError` (nothing was sent), `TimeoutError` and `ReplyVerificationError` (outcome
- * unknown: retry with the same idempotency key or ask `status`), `RemoteError` (the worker
- * answered with an error). A decline is not an error: it resolves with `status: 'declined'`.
+ * (`CardDataInTextError` among them) and `NotSentError` (nothing was sent), `TimeoutError`
+ * (outcome unknown: retry with the same idempotency key or ask `status`), `RemoteError` (the
+ * worker answered with an error), `ReplyResultError` (the gateway answered, but the result does
+ * not fit this SDK's plugin). A decline is not an error: it resolves with `status: 'declined'`.
  *
- * Events ({@link GatewayEvents}): `late-reply`, `connection-lost`, `reconnected`, and `error`
- * (emitted only while someone listens).
+ * A reply that fails verification never fails a request: it is dropped (`reply-rejected`) and
+ * the request waits on for its genuine reply (see {@link ReplyInbox}).
+ *
+ * Events ({@link GatewayEvents}): `late-reply`, `reply-rejected`, `connection-lost`,
+ * `reconnected`, and `error` (emitted only while someone listens). Counters: {@link stats}.
  */
 export class Gateway<P extends readonly ProviderDefinition[] = readonly ProviderDefinition[]> extends EventEmitter<GatewayEvents> {
   readonly #options: ResolvedGatewayOptions<P>;
   readonly #keys: GatewayKeys;
   readonly #connection: StompConnection;
   readonly #providers: ReadonlyMap<string, ProviderDefinition>;
-  readonly #pending: PendingRequests<StompMessage>;
+  readonly #pending: PendingRequests<GatewayReply<unknown>>;
+  /** Verifies replies and knows which requests wait for one (to fail them when the connection drops). */
+  readonly #inbox: ReplyInbox;
   readonly #replyQueue: ReplyQueue;
-  /** Requests handed to the connection and not settled yet, to fail them when it drops. */
-  readonly #sent = new Map<string, RequestIds>();
+  #lateReplies = 0;
   #closing: Promise<void> | undefined;
   /** Set when the connection gave up reconnecting: nothing can be sent any more. */
   #gaveUp: StompError | undefined;
@@ -75,8 +74,12 @@ export class Gateway<P extends readonly ProviderDefinition[] = readonly Provider
     this.#keys = parts.keys;
     this.#connection = parts.connection;
     this.#providers = new Map(parts.options.providers.map((definition) => [definition.name, definition]));
-    this.#pending = new PendingRequests<StompMessage>({ maxInFlight: parts.options.maxInFlight });
-    this.#pending.on('late-reply', ({ correlationId, expired }) => this.#emitSafely('late-reply', { correlationId, expired }));
+    this.#pending = new PendingRequests<GatewayReply<unknown>>({ maxInFlight: parts.options.maxInFlight });
+    this.#pending.on('late-reply', ({ correlationId, expired }) => {
+      this.#lateReplies += 1;
+      this.#emitSafely('late-reply', { correlationId, expired });
+    });
+    this.#inbox = new ReplyInbox(this.#pending, parts.keys, (event) => this.#emitSafely('reply-rejected', event));
     this.#replyQueue = this.#connection.replyQueue((message) => this.#onReply(message));
     this.#watchConnection();
   }
@@ -92,6 +95,19 @@ export class Gateway<P extends readonly ProviderDefinition[] = readonly Provider
   }
 
   /**
+   * The gateway's counters since it was made, for the storefront's metrics: requests in flight,
+   * replies dropped because they failed verification (in total and by code) and late replies.
+   */
+  stats(): GatewayStats {
+    return Object.freeze({
+      inFlight: this.#pending.size,
+      rejectedReplies: this.#inbox.rejected,
+      rejectedRepliesByCode: this.#inbox.rejectedByCode(),
+      lateReplies: this.#lateReplies,
+    });
+  }
+
+  /**
    * Sends one typed request to `provider`'s workers and waits for the verified reply.
    *
    * @param provider one of the gateway's provider names.
@@ -100,10 +116,11 @@ export class Gateway<P extends readonly ProviderDefinition[] = readonly Provider
    * @returns the reply, `approved` with a typed `result`, or `declined` / `pending` /
    *   `action_required` / `unknown` (with `error` naming the reason where there is one).
    * @throws ValidationError unknown provider or type, or a payload that breaks the schema (paths only; not sent).
+   * @throws CardDataInTextError a card number outside the card fields: the idempotency key, an order id… (not sent).
    * @throws NotSentError the broker was unreachable, the gateway is closed or overloaded, or the signal was already aborted.
-   * @throws TimeoutError no (confirmed) reply in time, aborted, connection lost, or closed: outcome unknown.
+   * @throws TimeoutError no (confirmed, verified) reply in time, aborted, connection lost, or closed: outcome unknown.
    * @throws RemoteError the worker answered `status: error`.
-   * @throws ReplyVerificationError the reply could not be verified: outcome unknown.
+   * @throws ReplyResultError the gateway answered, but its result does not fit this SDK's plugin.
    */
   async request<N extends ProviderName<P>, T extends TypeOf<P, N>>(
     provider: N,
@@ -157,24 +174,23 @@ export class Gateway<P extends readonly ProviderDefinition[] = readonly Provider
       { ...call, idempotencyKey: options.idempotencyKey, timeoutMs },
       { identity: this.#keys.identity, recipients: this.#keys.gatewayCertificates, cipher: this.#options.cipher },
     );
-    const ids: RequestIds = { requestId: sealed.document.id, idempotencyKey: sealed.document.idempotency_key };
+    const ids = { requestId: sealed.document.id, idempotencyKey: sealed.document.idempotency_key };
     // Registered before sending, so that even the fastest reply finds its caller.
     const replied = this.#pending.register(ids.requestId, { timeoutMs, signal: options.signal, ...ids });
     if (!this.#pending.has(ids.requestId)) {
       await replied; // refused (closed, overloaded, aborted, duplicate): rejects with its NotSentError
       throw new NotSentError('duplicate', `request ${ids.requestId} was not registered`);
     }
+    this.#inbox.expect({ ...ids, provider: call.provider, type: call.type, resultSchema: call.resultSchema });
     this.#send(call.provider, sealed, ids);
     try {
-      const message = await replied;
-      return readReply(message.body, { ...ids, provider: call.provider, type: call.type, resultSchema: call.resultSchema }, this.#keys);
+      return await replied;
     } finally {
-      this.#sent.delete(ids.requestId);
+      this.#inbox.forget(ids.requestId);
     }
   }
 
-  #send(provider: string, sealed: SealedRequest, ids: RequestIds): void {
-    this.#sent.set(ids.requestId, ids);
+  #send(provider: string, sealed: SealedRequest, ids: { requestId: string; idempotencyKey: string }): void {
     const headers = requestHeaders({
       replyTo: this.#replyQueue.replyTo,
       correlationId: ids.requestId,
@@ -187,13 +203,10 @@ export class Gateway<P extends readonly ProviderDefinition[] = readonly Provider
     );
   }
 
-  /** The one handler of the reply queue: hands each reply to its caller, or reports it as late. */
+  /** The one handler of the reply queue: the inbox verifies each reply before it reaches a caller. */
   #onReply(message: StompMessage): void {
-    const correlationId = message.headers[HEADER.correlationId] ?? '';
     try {
-      // Verification happens in the caller's continuation (readReply), so a bad reply fails
-      // only its own request; an unknown id becomes a `late-reply` event, delivered to nobody.
-      this.#pending.settle(correlationId, message);
+      this.#inbox.receive(message);
     } catch (error) {
       this.#report(error);
     }
@@ -205,8 +218,10 @@ export class Gateway<P extends readonly ProviderDefinition[] = readonly Provider
       if (error.code === 'STOMP_CLOSED_BY_US') return;
       // The reply queue died with the connection: no reply can reach these requests any more.
       let failedRequests = 0;
-      for (const ids of [...this.#sent.values()]) {
-        if (this.#pending.fail(ids.requestId, new TimeoutError({ reason: 'connection-lost', ...ids }, { cause: error }))) failedRequests += 1;
+      for (const { requestId, idempotencyKey } of this.#inbox.waiting()) {
+        const rejectedReplies = this.#pending.rejectedOf(requestId);
+        const lost = new TimeoutError({ reason: 'connection-lost', requestId, idempotencyKey, rejectedReplies }, { cause: error });
+        if (this.#pending.fail(requestId, lost)) failedRequests += 1;
       }
       this.#emitSafely('connection-lost', { node, error, failedRequests });
     });
@@ -229,7 +244,7 @@ export class Gateway<P extends readonly ProviderDefinition[] = readonly Provider
   }
 
   /** Emits an event; a listener that throws is reported, never thrown into the STOMP layer. */
-  #emitSafely<E extends 'late-reply' | 'connection-lost' | 'reconnected'>(event: E, ...args: GatewayEvents[E]): void {
+  #emitSafely<E extends 'late-reply' | 'reply-rejected' | 'connection-lost' | 'reconnected'>(event: E, ...args: GatewayEvents[E]): void {
     try {
       (this.emit as (event: E, ...args: GatewayEvents[E]) => boolean)(event, ...args);
     } catch (error) {
@@ -264,6 +279,9 @@ function validatePayload(definition: ProviderDefinition, type: string, payload: 
     }
     if (error instanceof ProviderError && error.code === 'INVALID_REQUEST') {
       throw new ValidationError(`payload of ${definition.name}/${type}`, error.issues);
+    }
+    if (error instanceof ProviderError && error.code === 'CARD_DATA_IN_TEXT') {
+      throw new CardDataInTextError(`payload of ${definition.name}/${type}`, error.issues[0]?.path ?? '(payload)');
     }
     throw error;
   }

@@ -4,11 +4,11 @@
  */
 export { createGateway, Gateway } from './gateway.ts';
 export {
-  CLIENT_ERROR_CODES, GatewayError, NotSentError, RemoteError, ReplyVerificationError, TimeoutError, ValidationError,
+  CardDataInTextError, CLIENT_ERROR_CODES, GatewayError, NotSentError, RemoteError, ReplyResultError, TimeoutError, ValidationError,
   type ClientErrorCode, type NotSentReason, type TimeoutReason, type ValidationIssue,
 } from './errors.ts';
 export { gatewayOptionsSchema, readIdentityFiles, type GatewayOptions, type ResolvedGatewayOptions } from './options.ts';
 export type {
-  GatewayEvents, GatewayReply, LateReplyEvent, OutcomeReplyStatus, PayloadFor, PingResult, ProviderName, ProviderNamed, ReplyErrorInfo,
-  ReplyMeta, RequestOptions, ResultFor, TypeOf,
+  GatewayEvents, GatewayReply, GatewayStats, LateReplyEvent, OutcomeReplyStatus, PayloadFor, PingResult, ProviderName, ProviderNamed,
+  ReplyErrorInfo, ReplyMeta, ReplyRejectedEvent, RequestOptions, ResultFor, TypeOf,
 } from './types.ts';

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import * as z from 'zod';
 import type { ProviderDefinition } from '../providers/index.ts';
 import { optionsSchema as stompOptionsSchema } from '../stomp/options.ts';
+import { SIGNER_ROLE_OIDS } from '../wire/index.ts';
 import { ValidationError } from './errors.ts';
 
 /**
@@ -48,6 +49,16 @@ export const gatewayOptionsSchema = z
     identity: identitySchema,
     /** Replies must be signed by one of these certificates (PEM); any other signer is refused. */
     gatewayCertificates: z.array(certificatePem).min(1),
+    /**
+     * The extendedKeyUsage OIDs that make a certificate a gateway (reply signer): a reply whose
+     * signer carries none of them is dropped, even from a configured gateway certificate. The
+     * default is paygate's gateway role, which `paygate certs` writes; a deployment with its own
+     * PKI lists its own OIDs, or `[]` to switch the role check off (pinning to
+     * `gatewayCertificates` stays).
+     */
+    gatewayRoleOids: z
+      .array(z.string().regex(/^[0-2](?:\.(?:0|[1-9]\d*))+$/, 'must be a dotted OID, e.g. 1.3.6.1.5.5.7.3.4'))
+      .default([SIGNER_ROLE_OIDS.gateway]),
     /** CA certificate(s) (PEM) the gateway certificates chain to. */
     trust: z.union([certificatePem, z.array(certificatePem).min(1)]).transform((v) => (typeof v === 'string' ? [v] : v)),
     /** The provider plugins: they type `request()` and validate payloads before sending. */

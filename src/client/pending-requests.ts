@@ -5,10 +5,12 @@ import { NotSentError, TimeoutError } from './errors.ts';
  * The in-flight table of one gateway: every request waiting for its reply, keyed by the
  * correlation id it was sent with. Pure logic and timers, no broker.
  *
- * Use: `register` **before** sending (a fast reply must find its entry), then send; when a reply
- * message comes, `settle(correlationId, reply)`. A reply whose id is unknown (already timed out,
- * aborted, or never ours) is never handed to another caller: `settle` returns false and emits
- * `late-reply`.
+ * Use: `register` **before** sending (a fast reply must find its entry), then send; when a
+ * verified reply comes, `settle(correlationId, reply)`; when one is dropped because it failed
+ * verification, `noteRejected(correlationId)` (the request keeps waiting; the count goes into
+ * its TimeoutError). A reply whose id is unknown (already timed out, aborted, or never ours) is
+ * never handed to another caller: `settle` returns false and emits `late-reply` (`late(id)`
+ * reports one without settling anything).
  *
  * Abort semantics (decided here): once registered, a request counts as sent or being sent, so an
  * abort cannot tell whether the worker got it. Aborting rejects with a {@link TimeoutError} with
@@ -30,12 +32,11 @@ export interface RegisterOptions {
   readonly idempotencyKey: string;
 }
 
-/** The `late-reply` event: a reply nobody waits for. */
-export interface LateReply<R> {
+/** The `late-reply` event: a reply nobody waits for (not opened: its content is not believed). */
+export interface LateReply {
   readonly correlationId: string;
   /** True when the id was ours and timed out, was aborted or was rejected at close (and is still remembered). */
   readonly expired: boolean;
-  readonly reply: R;
 }
 
 /** Limits of the table. */
@@ -56,13 +57,15 @@ interface Entry<R> {
   readonly timer: NodeJS.Timeout;
   readonly options: RegisterOptions;
   readonly onAbort?: () => void;
+  /** Replies dropped for this request (they failed verification), for its TimeoutError. */
+  rejected: number;
 }
 
-export interface PendingRequestsEvents<R> {
-  'late-reply': [LateReply<R>];
+export interface PendingRequestsEvents {
+  'late-reply': [LateReply];
 }
 
-export class PendingRequests<R = unknown> extends EventEmitter<PendingRequestsEvents<R>> {
+export class PendingRequests<R = unknown> extends EventEmitter<PendingRequestsEvents> {
   readonly #entries = new Map<string, Entry<R>>();
   /** Expired ids → when they are forgotten; insertion order is expiry order. */
   readonly #expired = new Map<string, number>();
@@ -124,14 +127,15 @@ export class PendingRequests<R = unknown> extends EventEmitter<PendingRequestsEv
     }
     return new Promise<R>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.#expire(correlationId, new TimeoutError({ reason: 'timeout', ...ids(options), timeoutMs: options.timeoutMs }));
+        this.#expire(correlationId, (rejectedReplies) => new TimeoutError({ reason: 'timeout', ...ids(options), timeoutMs: options.timeoutMs, rejectedReplies }));
       }, options.timeoutMs);
       const onAbort =
         signal === undefined
           ? undefined
-          : () => this.#expire(correlationId, new TimeoutError({ reason: 'aborted', ...ids(options) }, { cause: signal.reason }));
+          : () =>
+              this.#expire(correlationId, (rejectedReplies) => new TimeoutError({ reason: 'aborted', ...ids(options), rejectedReplies }, { cause: signal.reason }));
       if (signal !== undefined && onAbort !== undefined) signal.addEventListener('abort', onAbort, { once: true });
-      this.#entries.set(correlationId, { resolve, reject, timer, options, ...(onAbort === undefined ? {} : { onAbort }) });
+      this.#entries.set(correlationId, { resolve, reject, timer, options, rejected: 0, ...(onAbort === undefined ? {} : { onAbort }) });
     });
   }
 
@@ -144,13 +148,33 @@ export class PendingRequests<R = unknown> extends EventEmitter<PendingRequestsEv
   settle(correlationId: string, reply: R): boolean {
     const entry = this.#remove(correlationId);
     if (entry === undefined) {
-      this.#prune();
-      const expired = this.#expired.has(correlationId);
-      this.emit('late-reply', { correlationId, expired, reply });
+      this.late(correlationId);
       return false;
     }
     entry.resolve(reply);
     return true;
+  }
+
+  /** Reports a reply to `correlationId` that nobody will take, as a `late-reply` event. */
+  late(correlationId: string): void {
+    this.#prune();
+    this.emit('late-reply', { correlationId, expired: this.#expired.has(correlationId) });
+  }
+
+  /**
+   * Counts a reply to `correlationId` that was dropped (it failed verification) while the request
+   * keeps waiting; the count goes into its TimeoutError. Returns false when the id is not waiting.
+   */
+  noteRejected(correlationId: string): boolean {
+    const entry = this.#entries.get(correlationId);
+    if (entry === undefined) return false;
+    entry.rejected += 1;
+    return true;
+  }
+
+  /** The replies dropped so far for a waiting request (0 when it is not waiting). */
+  rejectedOf(correlationId: string): number {
+    return this.#entries.get(correlationId)?.rejected ?? 0;
   }
 
   /**
@@ -178,7 +202,7 @@ export class PendingRequests<R = unknown> extends EventEmitter<PendingRequestsEv
       }
       const deadline = setTimeout(() => {
         for (const [id, entry] of [...this.#entries]) {
-          this.#expire(id, new TimeoutError({ reason: 'closed', ...ids(entry.options) }));
+          this.#expire(id, (rejectedReplies) => new TimeoutError({ reason: 'closed', ...ids(entry.options), rejectedReplies }));
         }
         resolve();
       }, deadlineMs);
@@ -206,11 +230,11 @@ export class PendingRequests<R = unknown> extends EventEmitter<PendingRequestsEv
     return entry;
   }
 
-  #expire(correlationId: string, error: TimeoutError): void {
+  #expire(correlationId: string, error: (rejectedReplies: number) => TimeoutError): void {
     const entry = this.#remove(correlationId);
     if (entry === undefined) return;
     this.#remember(correlationId);
-    entry.reject(error);
+    entry.reject(error(entry.rejected));
   }
 
   #remember(correlationId: string): void {

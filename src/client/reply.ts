@@ -1,14 +1,22 @@
 import type * as z from 'zod';
-import { decodeYaml, open, parseReplyDocument, type Certificate, type Identity, type ReplyDocument, type TrustStore } from '../wire/index.ts';
-import { RemoteError, ReplyVerificationError } from './errors.ts';
+import { PaygateError } from '../errors.ts';
+import {
+  decodeYaml, open, parseReplyDocument, requireSignerRole, shownIssue, type Certificate, type Identity, type ReplyDocument,
+  type TrustStore,
+} from '../wire/index.ts';
+import { RemoteError, ReplyResultError } from './errors.ts';
 import type { GatewayReply } from './types.ts';
 
 /**
  * Reading a reply (DESIGN §2, "Trust"): decrypt with our key, verify the signature and that the
- * signer chains to our trust anchors, check that the signer is one of the configured gateway
- * certificates, that the document answers this very request, and the result against the
- * action's result schema. Anything that fails is a {@link ReplyVerificationError}: the content
- * of an unverified reply is never believed.
+ * signer chains to our trust anchors, that it carries the gateway role, that it is one of the
+ * configured gateway certificates, and that the document answers this very request. Only then
+ * is the content believed: the result is checked against the action's result schema.
+ *
+ * A reply that fails any check up to the request match is **rejected**: anyone who can send to
+ * our reply queue could have made it, so it must cost the request nothing (the caller keeps
+ * waiting for the genuine reply). A verified reply that is an error, or whose result breaks the
+ * schema, **fails** the request: it is the gateway's own answer.
  */
 
 /** Our side of the trust decision. */
@@ -19,6 +27,8 @@ export interface ReplyKeys {
   readonly trust: TrustStore;
   /** Only these may sign replies. */
   readonly gatewayCertificates: readonly Certificate[];
+  /** The signer must carry one of these extendedKeyUsage OIDs (`[]`: no role check). */
+  readonly gatewayRoleOids: readonly string[];
 }
 
 /** What the reply must answer. */
@@ -32,62 +42,81 @@ export interface ReplyExpectation {
 }
 
 /**
- * Opens and checks one reply body.
- *
- * @returns the verified reply, its result parsed by the result schema.
- * @throws RemoteError for a verified `status: error` reply.
- * @throws ReplyVerificationError when the body cannot be opened or verified (the wire code, e.g.
- *   `DECRYPT_FAILED`, `BAD_SIGNATURE`, `UNTRUSTED_SIGNER`), is signed by a certificate that is not
- *   a configured gateway certificate (`UNTRUSTED_SIGNER`), answers another request
- *   (`MISMATCHED_REPLY`), or carries a result that breaks the schema (`INVALID_RESULT`).
+ * Why a reply was rejected: a wire code of `open()` or of the document's decoding
+ * (`DECRYPT_FAILED`, `BAD_SIGNATURE`, `UNTRUSTED_SIGNER`, `SCHEMA_INVALID`…), `WRONG_SIGNER_ROLE`,
+ * `UNTRUSTED_SIGNER` for a trusted signer that is not a configured gateway certificate,
+ * `MISMATCHED_REPLY` for a reply to another request, or `UNKNOWN`.
  */
-export function readReply(body: Buffer, expected: ReplyExpectation, keys: ReplyKeys): GatewayReply<unknown> {
-  const ids = { requestId: expected.requestId, idempotencyKey: expected.idempotencyKey };
-  const reject = (wireCode: string, detail: string): ReplyVerificationError => new ReplyVerificationError({ wireCode, ...ids, detail });
+export type RejectionCode = string;
+
+/** What reading one reply body gave. */
+export type ReplyVerdict =
+  /** Verified, for this request, with a usable result: the caller's reply. */
+  | { readonly kind: 'accepted'; readonly reply: GatewayReply<unknown> }
+  /** Verified and for this request, but an error reply or a result that breaks the schema: the caller's error. */
+  | { readonly kind: 'failed'; readonly error: RemoteError | ReplyResultError }
+  /** Not proven to be the gateway's answer to this request: dropped, the caller keeps waiting. */
+  | { readonly kind: 'rejected'; readonly code: RejectionCode };
+
+/** Opens and checks one reply body against the request it claims to answer. Throws only what a plugin's result schema throws. */
+export function readReply(body: Buffer, expected: ReplyExpectation, keys: ReplyKeys): ReplyVerdict {
   let signer: Certificate;
   let document: ReplyDocument;
   try {
     const opened = open(body, { identity: keys.identity, trust: keys.trust });
     signer = opened.signer;
-    if (!keys.gatewayCertificates.some((gateway) => gateway.der.equals(signer.der))) {
-      throw reject('UNTRUSTED_SIGNER', `signed by ${signer.subject}, which is not a configured gateway certificate`);
-    }
+    // The role before the pin: a client certificate of our own CA is the likeliest forger.
+    requireSignerRole(signer, keys.gatewayRoleOids, 'gateway');
+    if (!keys.gatewayCertificates.some((gateway) => gateway.der.equals(signer.der))) return rejected('UNTRUSTED_SIGNER');
     document = parseReplyDocument(decodeYaml(opened.yaml));
   } catch (error) {
-    throw error instanceof ReplyVerificationError ? error : ReplyVerificationError.wrap(error, ids);
+    return rejected(error instanceof PaygateError ? error.code : 'UNKNOWN');
   }
-  const mismatch = mismatchOf(document, expected);
-  if (mismatch !== undefined) throw reject('MISMATCHED_REPLY', mismatch);
-  const meta = { requestId: expected.requestId, idempotencyKey: expected.idempotencyKey, replyId: document.id, signer };
+  if (!answers(document, expected)) return rejected('MISMATCHED_REPLY');
+  return judge(document, expected, signer);
+}
+
+function rejected(code: RejectionCode): ReplyVerdict {
+  return { kind: 'rejected', code };
+}
+
+/** Whether `document` answers the expected request (a captured genuine reply to another request does not). */
+function answers(document: ReplyDocument, expected: ReplyExpectation): boolean {
+  return document.request_id === expected.requestId && document.provider === expected.provider && document.type === expected.type;
+}
+
+/** The verdict on a verified reply to this request: its error, or its result checked by the schema. */
+function judge(document: ReplyDocument, expected: ReplyExpectation, signer: Certificate): ReplyVerdict {
+  const ids = { requestId: expected.requestId, idempotencyKey: expected.idempotencyKey };
   if (document.status === 'error') {
     // parseReplyDocument guarantees `error` for this status.
     const error = document.error ?? { code: 'UNKNOWN', message: 'no error given', retryable: false };
-    throw new RemoteError({ remoteCode: error.code, message: error.message, retryable: error.retryable, requestId: expected.requestId });
+    const remote = new RemoteError({ remoteCode: error.code, message: error.message, retryable: error.retryable, requestId: expected.requestId });
+    return { kind: 'failed', error: remote };
   }
-  if (document.status === 'approved' && document.result === undefined) throw reject('INVALID_RESULT', 'approved without a result');
+  const resultError = (issues: { path: string; message: string }[]): ReplyVerdict => ({
+    kind: 'failed',
+    error: new ReplyResultError({ replyStatus: document.status, ...ids, issues }),
+  });
+  if (document.status === 'approved' && document.result === undefined) {
+    return resultError([{ path: 'result', message: 'required when status is approved' }]);
+  }
   let result: unknown;
   if (document.result !== undefined) {
     const parsed = expected.resultSchema.safeParse(document.result);
-    if (!parsed.success) {
-      // Paths and zod's problem descriptions only: a result may echo card data.
-      const paths = parsed.error.issues.map((issue) => `result.${issue.path.map(String).join('.')}: ${issue.message}`);
-      throw reject('INVALID_RESULT', paths.join('; '));
-    }
+    // Paths and zod's problem descriptions only: a result may echo card data.
+    if (!parsed.success) return resultError(parsed.error.issues.map((issue) => shownIssue(issue, ['result'], 'result')));
     result = parsed.data;
   }
-  return Object.freeze({
-    ...meta,
-    status: document.status,
-    ...(result === undefined ? {} : { result }),
-    ...(document.error === undefined ? {} : { error: Object.freeze({ ...document.error }) }),
-  }) as GatewayReply<unknown>;
-}
-
-/** Why `document` does not answer the expected request, or undefined when it does. */
-function mismatchOf(document: ReplyDocument, expected: ReplyExpectation): string | undefined {
-  if (document.request_id !== expected.requestId) return `it answers request ${document.request_id}`;
-  if (document.provider !== expected.provider || document.type !== expected.type) {
-    return `it answers ${document.provider}/${document.type}, not ${expected.provider}/${expected.type}`;
-  }
-  return undefined;
+  return {
+    kind: 'accepted',
+    reply: Object.freeze({
+      ...ids,
+      replyId: document.id,
+      signer,
+      status: document.status,
+      ...(result === undefined ? {} : { result }),
+      ...(document.error === undefined ? {} : { error: Object.freeze({ ...document.error }) }),
+    }) as GatewayReply<unknown>,
+  };
 }

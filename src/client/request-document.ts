@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { encodeYaml, requestDocumentSchema, seal, type BodyCipher, type Certificate, type Identity, type RequestDocument } from '../wire/index.ts';
-import { ValidationError } from './errors.ts';
+import {
+  cardNumberOutsidePayload, encodeYaml, requestDocumentSchema, seal, type BodyCipher, type Certificate, type Identity, type RequestDocument,
+} from '../wire/index.ts';
+import { CardDataInTextError, ValidationError } from './errors.ts';
 
 /**
  * Building and sealing a request document (DESIGN §2): the YAML a worker reads, signed with our
@@ -36,16 +38,18 @@ export interface SealedRequest {
 }
 
 /**
- * Builds the request document (a fresh UUID `id`, `sent_at` now), checks it against the wire
- * schema and seals it.
+ * Builds the request document (a fresh UUID `id`, `sent_at` now), checks it as the worker will
+ * (`parseRequestDocument`'s rules: card data first, then the wire schema) and seals it.
  *
+ * @throws CardDataInTextError when a document field outside the payload holds a card number (in
+ *   practice: the `idempotencyKey`); the field is named, never the value.
  * @throws ValidationError when the document breaks the wire schema (in practice: a bad
  *   `idempotencyKey`); paths only, never values.
  */
 export function sealRequest(input: RequestInput, keys: SealKeys, now: number = Date.now()): SealedRequest {
   const id = randomUUID();
   const expiresAt = now + input.timeoutMs;
-  const checked = requestDocumentSchema.safeParse({
+  const document = {
     paygate: 1,
     kind: 'request',
     id,
@@ -55,7 +59,10 @@ export function sealRequest(input: RequestInput, keys: SealKeys, now: number = D
     sent_at: new Date(now).toISOString(),
     expires_at: new Date(expiresAt).toISOString(),
     payload: input.payload,
-  });
+  };
+  const field = cardNumberOutsidePayload(document);
+  if (field !== undefined) throw new CardDataInTextError('request document', field);
+  const checked = requestDocumentSchema.safeParse(document);
   if (!checked.success) throw ValidationError.fromZod('request document', checked.error);
   // A CardNumber in the payload is written in clear by encodeYaml, the one place allowed to reveal a Secret.
   const yaml = encodeYaml(checked.data);

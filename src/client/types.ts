@@ -57,7 +57,7 @@ export interface ReplyMeta {
   readonly idempotencyKey: string;
   /** The reply document's own `id`. */
   readonly replyId: string;
-  /** The gateway certificate that signed the reply (one of the configured `gatewayCertificates`). */
+  /** The gateway certificate that signed the reply (one of the configured `gatewayCertificates`, with the gateway role). */
   readonly signer: Certificate;
 }
 
@@ -65,7 +65,7 @@ export interface ReplyMeta {
 export type OutcomeReplyStatus = Exclude<ReplyStatus, 'error'>;
 
 /**
- * A verified reply: signed by a configured gateway certificate, answering this very request,
+ * A verified reply: signed by a configured gateway certificate with the gateway role, answering this very request,
  * its `result` checked by the action's result schema. Declines resolve (they are outcomes, not
  * exceptions); only `approved` is guaranteed a result.
  */
@@ -94,10 +94,47 @@ export interface LateReplyEvent {
   readonly expired: boolean;
 }
 
+/**
+ * The `reply-rejected` event: a message came on our reply queue for a request that is waiting,
+ * but it failed verification, so it was dropped and the request keeps waiting for its genuine
+ * reply. Nothing of its content is given (it is not believed).
+ */
+export interface ReplyRejectedEvent {
+  /** The request id the message claimed to answer (its `correlation-id`; one of ours, still waiting). */
+  readonly correlationId: string;
+  /**
+   * Why it was dropped: a wire code of opening or decoding it (`NOT_A_RECIPIENT`,
+   * `DECRYPT_FAILED`, `BAD_SIGNATURE`, `UNSIGNED`, `UNTRUSTED_SIGNER`, `CERT_EXPIRED`,
+   * `MALFORMED_MIME`, `MALFORMED_CMS`, `NOT_ENCRYPTED`, `SCHEMA_INVALID`, …), `WRONG_SIGNER_ROLE`
+   * (the signer lacks the gateway role), `UNTRUSTED_SIGNER` (also: a trusted signer that is not a
+   * configured gateway certificate), `MISMATCHED_REPLY` (a reply to another request), or
+   * `UNKNOWN`.
+   */
+  readonly code: string;
+}
+
+/** Counters of one gateway since it was made (`gateway.stats()`): what a storefront exports as metrics. */
+export interface GatewayStats {
+  /** Requests waiting for their reply now. */
+  readonly inFlight: number;
+  /** Replies dropped because they failed verification (each one a `reply-rejected` event). */
+  readonly rejectedReplies: number;
+  /** {@link rejectedReplies} by the event's `code`. */
+  readonly rejectedRepliesByCode: Readonly<Record<string, number>>;
+  /** Replies for requests nobody waits for any more (each one a `late-reply` event). */
+  readonly lateReplies: number;
+}
+
 /** The gateway's events. */
 export interface GatewayEvents {
   /** A reply came for a request nobody waits for any more; it was delivered to no caller. */
   'late-reply': [LateReplyEvent];
+  /**
+   * A reply for a waiting request failed verification and was dropped; the request keeps
+   * waiting. Occasional ones mean someone sends forged replies to our queue; all replies
+   * rejected (requests time out) mean a gateway certificate, CA or role is not configured.
+   */
+  'reply-rejected': [ReplyRejectedEvent];
   /** The broker connection dropped; `failedRequests` requests in flight were failed with `TimeoutError` `connection-lost`. */
   'connection-lost': [{ readonly node: string; readonly error: StompError; readonly failedRequests: number }];
   /** A new broker connection is up after a loss (with a new reply queue); requests flow again. */

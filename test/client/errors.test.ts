@@ -1,10 +1,9 @@
 import * as z from 'zod';
 import { describe, expect, it } from 'vitest';
 import {
-  CLIENT_ERROR_CODES, GatewayError, NotSentError, ReplyVerificationError, RemoteError, TimeoutError, ValidationError,
+  CardDataInTextError, CLIENT_ERROR_CODES, GatewayError, NotSentError, RemoteError, ReplyResultError, TimeoutError, ValidationError,
 } from '../../src/client/errors.ts';
 import { PaygateError } from '../../src/errors.ts';
-import { WireError } from '../../src/wire/index.ts';
 import { findPans } from '../helpers/pan-scan.ts';
 
 const PAN = '4111111111111111';
@@ -19,10 +18,11 @@ const samples: [string, () => GatewayError, ClientCode][] = [
   ['NotSentError', () => new NotSentError('unreachable', `broker down while sending ${PAN}`), 'NOT_SENT'],
   ['TimeoutError', () => new TimeoutError({ reason: 'timeout', requestId: `r-${PAN}`, idempotencyKey: `k-${PAN}`, timeoutMs: 5 }), 'TIMEOUT'],
   ['RemoteError', () => new RemoteError({ remoteCode: 'INVALID_REQUEST', message: `card ${PAN} invalid`, retryable: false, requestId: PAN }), 'REMOTE_ERROR'],
+  ['CardDataInTextError', () => new CardDataInTextError(`payload ${PAN}`, `order_id.${PAN}`), 'CARD_DATA_IN_TEXT'],
   [
-    'ReplyVerificationError',
-    () => ReplyVerificationError.wrap(new WireError('BAD_SIGNATURE', `digest of ${PAN}`), { requestId: PAN, idempotencyKey: PAN }),
-    'REPLY_UNVERIFIED',
+    'ReplyResultError',
+    () => new ReplyResultError({ replyStatus: 'approved', requestId: PAN, idempotencyKey: PAN, issues: [{ path: `result.${PAN}`, message: PAN }] }),
+    'REPLY_RESULT_INVALID',
   ],
 ];
 type ClientCode = (typeof CLIENT_ERROR_CODES)[number];
@@ -99,13 +99,36 @@ describe('client errors', () => {
     expect(error.message).toContain('PROVIDER_UNAVAILABLE');
   });
 
-  it("ReplyVerificationError wraps the wire error's code and keeps it as cause", () => {
-    const wire = new WireError('UNTRUSTED_SIGNER', 'signer does not chain');
-    const error = ReplyVerificationError.wrap(wire, { requestId: 'r', idempotencyKey: 'k' });
-    expect(error.wireCode).toBe('UNTRUSTED_SIGNER');
-    expect(error.outcome).toBe('unknown');
-    expect(error.cause).toBe(wire);
+  it('CardDataInTextError is a ValidationError that was never sent, naming the field', () => {
+    const error = new CardDataInTextError('request document', 'idempotency_key');
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.code).toBe('CARD_DATA_IN_TEXT');
+    expect(error.sent).toBe(false);
+    expect(error.field).toBe('idempotency_key');
+    expect(error.issues).toEqual([{ path: 'idempotency_key', message: expect.stringMatching(/^holds a card number/) }]);
+    expect(error.message).toBe(
+      "invalid request document: idempotency_key: holds a card number: card numbers belong only in the payload's card fields",
+    );
+  });
+
+  it('TimeoutError counts the replies dropped while it waited', () => {
+    const error = new TimeoutError({ reason: 'timeout', requestId: 'r', idempotencyKey: 'k', timeoutMs: 5, rejectedReplies: 2 });
+    expect(error.rejectedReplies).toBe(2);
+    expect(error.message).toContain('2 replies failed verification and were dropped');
+    expect(new TimeoutError({ reason: 'timeout', requestId: 'r', idempotencyKey: 'k' }).rejectedReplies).toBe(0);
+  });
+
+  it("ReplyResultError carries the verified status and the result's paths", () => {
+    const error = new ReplyResultError({
+      replyStatus: 'approved',
+      requestId: 'r',
+      idempotencyKey: 'k',
+      issues: [{ path: 'result.authorization_id', message: 'authorization id looks like auth_1' }],
+    });
+    expect(error.replyStatus).toBe('approved');
     expect(error.idempotencyKey).toBe('k');
-    expect(ReplyVerificationError.wrap('boom', { requestId: 'r', idempotencyKey: 'k' }).wireCode).toBe('UNKNOWN');
+    expect(error.message).toBe(
+      "request r was answered approved, but the result does not fit this SDK's plugin: result.authorization_id: authorization id looks like auth_1",
+    );
   });
 });

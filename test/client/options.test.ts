@@ -3,6 +3,7 @@ import { ValidationError } from '../../src/client/errors.ts';
 import { gatewayOptionsSchema, parseGatewayOptions, readIdentityFiles, type GatewayOptions } from '../../src/client/options.ts';
 import { counting } from '../fixtures/counting-provider.ts';
 import { makeTestPki } from '../helpers/pki.ts';
+import { SIGNER_ROLE_OIDS } from '../../src/wire/index.ts';
 
 // PEM-shaped text is enough here: the options only check the shape; the wire layer parses keys.
 const CERT = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
@@ -38,6 +39,7 @@ describe('gateway options', () => {
     expect(options.maxInFlight).toBe(1_024);
     expect(options.cipher).toBe('aes-256-gcm');
     expect(options.trust).toEqual([CERT]);
+    expect(options.gatewayRoleOids).toEqual([SIGNER_ROLE_OIDS.gateway]);
     expect(options.providers[0]).toBe(counting);
     expectTypeOf(options.providers).toEqualTypeOf<readonly [typeof counting]>();
   });
@@ -57,8 +59,9 @@ describe('gateway options', () => {
       queuePrefix: '/queue/pg.',
       maxInFlight: 64,
       cipher: 'aes-256-cbc',
+      gatewayRoleOids: [],
     });
-    expect(options).toMatchObject({ defaultTimeoutMs: 5_000, queuePrefix: '/queue/pg.', maxInFlight: 64, cipher: 'aes-256-cbc' });
+    expect(options).toMatchObject({ defaultTimeoutMs: 5_000, queuePrefix: '/queue/pg.', maxInFlight: 64, cipher: 'aes-256-cbc', gatewayRoleOids: [] });
     expect(options.trust).toHaveLength(2);
   });
 
@@ -78,6 +81,8 @@ describe('gateway options', () => {
     ['queuePrefix', { queuePrefix: 'queue with spaces' }],
     ['maxInFlight', { maxInFlight: 1.5 }],
     ['cipher', { cipher: 'des' }],
+    ['gatewayRoleOids.0', { gatewayRoleOids: ['gateway'] }],
+    ['gatewayRoleOids', { gatewayRoleOids: '2.25.1' }],
   ])('names the path %s', (path, change) => {
     const error = failure({ ...base(), ...change });
     expect(error.code).toBe('VALIDATION_FAILED');

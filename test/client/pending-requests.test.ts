@@ -42,11 +42,11 @@ describe('PendingRequests (fake timers)', () => {
 
   it('an unknown id is reported as a late reply and delivered to nobody', async () => {
     const table = new PendingRequests<string>();
-    const late: LateReply<string>[] = [];
+    const late: LateReply[] = [];
     table.on('late-reply', (event) => late.push(event));
     const wait = table.register('mine', opts('mine'));
     expect(table.settle('stranger', 'not yours')).toBe(false);
-    expect(late).toEqual([{ correlationId: 'stranger', expired: false, reply: 'not yours' }]);
+    expect(late).toEqual([{ correlationId: 'stranger', expired: false }]);
     expect(table.settle('mine', 'yours')).toBe(true);
     await expect(wait).resolves.toBe('yours');
     // A second reply to the same id is late too.
@@ -55,7 +55,7 @@ describe('PendingRequests (fake timers)', () => {
 
   it('times out with TimeoutError (outcome unknown); the late reply becomes an event', async () => {
     const table = new PendingRequests<string>();
-    const late: LateReply<string>[] = [];
+    const late: LateReply[] = [];
     table.on('late-reply', (event) => late.push(event));
     const wait = table.register('c1', opts('c1', { timeoutMs: 500 }));
     const other = table.register('c2', opts('c2', { timeoutMs: 5_000 }));
@@ -69,14 +69,41 @@ describe('PendingRequests (fake timers)', () => {
     await expect(wait).rejects.toBeInstanceOf(TimeoutError);
     expect(table.size).toBe(1);
     expect(table.settle('c1', 'too late')).toBe(false);
-    expect(late).toEqual([{ correlationId: 'c1', expired: true, reply: 'too late' }]);
+    expect(late).toEqual([{ correlationId: 'c1', expired: true }]);
     expect(table.settle('c2', 'on time')).toBe(true);
     await expect(other).resolves.toBe('on time');
   });
 
+  it('counts dropped replies of a waiting request; its TimeoutError says how many', async () => {
+    const table = new PendingRequests<string>();
+    const wait = table.register('c1', opts('c1', { timeoutMs: 500 }));
+    const failed = expect(wait).rejects.toMatchObject({ reason: 'timeout', rejectedReplies: 2 });
+    expect(table.noteRejected('c1')).toBe(true);
+    expect(table.noteRejected('c1')).toBe(true);
+    expect(table.noteRejected('stranger')).toBe(false);
+    expect(table.rejectedOf('c1')).toBe(2);
+    expect(table.has('c1')).toBe(true); // a dropped reply settles nothing
+    await vi.advanceTimersByTimeAsync(500);
+    await failed;
+    expect(table.rejectedOf('c1')).toBe(0);
+  });
+
+  it('late() reports a reply nobody takes, remembering whether the id was ours', async () => {
+    const table = new PendingRequests<string>();
+    const late: LateReply[] = [];
+    table.on('late-reply', (event) => late.push(event));
+    const wait = table.register('c1', opts('c1', { timeoutMs: 100 }));
+    const failed = expect(wait).rejects.toMatchObject({ reason: 'timeout', rejectedReplies: 0 });
+    await vi.advanceTimersByTimeAsync(100);
+    await failed;
+    table.late('c1');
+    table.late('never-ours');
+    expect(late).toEqual([{ correlationId: 'c1', expired: true }, { correlationId: 'never-ours', expired: false }]);
+  });
+
   it('abort while waiting rejects with TimeoutError reason aborted (outcome unknown), and remembers the id', async () => {
     const table = new PendingRequests<string>();
-    const late: LateReply<string>[] = [];
+    const late: LateReply[] = [];
     table.on('late-reply', (event) => late.push(event));
     const controller = new AbortController();
     const wait = table.register('c1', opts('c1', { signal: controller.signal }));
@@ -121,7 +148,7 @@ describe('PendingRequests (fake timers)', () => {
 
   it('fail() rejects one request with the given error and does not remember it as late', async () => {
     const table = new PendingRequests<string>();
-    const late: LateReply<string>[] = [];
+    const late: LateReply[] = [];
     table.on('late-reply', (event) => late.push(event));
     const wait = table.register('c1', opts('c1'));
     const error = new NotSentError('unreachable', 'no receipt');
@@ -151,7 +178,7 @@ describe('PendingRequests (fake timers)', () => {
 
   it('close() rejects what is still in flight at the deadline with TimeoutError (closed, outcome unknown)', async () => {
     const table = new PendingRequests<string>();
-    const late: LateReply<string>[] = [];
+    const late: LateReply[] = [];
     table.on('late-reply', (event) => late.push(event));
     const slow = table.register('slow', opts('slow', { timeoutMs: 60_000 }));
     const quick = table.register('quick', opts('quick', { timeoutMs: 60_000 }));
@@ -165,7 +192,7 @@ describe('PendingRequests (fake timers)', () => {
     await expect(quick).resolves.toBe('ok');
     expect(table.size).toBe(0);
     table.settle('slow', 'late');
-    expect(late).toEqual([{ correlationId: 'slow', expired: true, reply: 'late' }]);
+    expect(late).toEqual([{ correlationId: 'slow', expired: true }]);
     expect(vi.getTimerCount()).toBe(0);
   });
 
@@ -182,7 +209,7 @@ describe('PendingRequests (fake timers)', () => {
     await vi.advanceTimersByTimeAsync(2_000);
     expect((await settled).every((r) => r.status === 'rejected')).toBe(true);
     expect(table.rememberedCount).toBe(100);
-    const late: LateReply<string>[] = [];
+    const late: LateReply[] = [];
     table.on('late-reply', (event) => late.push(event));
     table.settle('c-0', 'x');
     table.settle('c-999', 'y');
@@ -201,7 +228,7 @@ describe('PendingRequests (fake timers)', () => {
     expect(table.rememberedCount).toBe(1);
     now = 60_000 + 100;
     expect(table.rememberedCount).toBe(0);
-    const late: LateReply<string>[] = [];
+    const late: LateReply[] = [];
     table.on('late-reply', (event) => late.push(event));
     table.settle('c1', 'x');
     expect(late[0]?.expired).toBe(false);
@@ -211,7 +238,7 @@ describe('PendingRequests (fake timers)', () => {
 describe('PendingRequests (real timers)', () => {
   it('times out, and resolves the others, on the real clock', async () => {
     const table = new PendingRequests<number>();
-    const late: LateReply<number>[] = [];
+    const late: LateReply[] = [];
     table.on('late-reply', (event) => late.push(event));
     const slow = table.register('slow', opts('slow', { timeoutMs: 20 }));
     const fast = table.register('fast', opts('fast', { timeoutMs: 1_000 }));
@@ -219,7 +246,7 @@ describe('PendingRequests (real timers)', () => {
     await expect(fast).resolves.toBe(1);
     await expect(slow).rejects.toMatchObject({ code: 'TIMEOUT', outcome: 'unknown' });
     expect(table.settle('slow', 2)).toBe(false);
-    expect(late).toEqual([{ correlationId: 'slow', expired: true, reply: 2 }]);
+    expect(late).toEqual([{ correlationId: 'slow', expired: true }]);
     await table.close(100);
   });
 

@@ -7,7 +7,7 @@
  * Not the product worker (src/worker): no idempotency store, no freshness checks. By default it
  * runs the `counting` fixture plugin (validateRequest → handler → validateResult); a test sets
  * {@link TestResponder.answer} to reply otherwise (an error, a delay, another signer, a tampered
- * body, no reply at all).
+ * body, no reply at all, or several replies: forged ones before the genuine one).
  */
 import { randomUUID } from 'node:crypto';
 import { StompConnection, type StompMessage, type StompOptions } from '../../src/stomp/index.ts';
@@ -35,14 +35,19 @@ export interface Answer {
   readonly error?: { code: string; message: string; retryable: boolean };
   /** Sign with this identity instead of the gateway's. */
   readonly signer?: Identity;
+  /** Encrypt to this certificate instead of the request's signer. */
+  readonly recipient?: Certificate;
+  /** Send with this `correlation-id` instead of the request's. */
+  readonly correlationId?: string;
   /** Fields of the reply document to override (e.g. another `request_id`). */
   readonly document?: Partial<ReplyDocumentInput>;
   /** Changes the sealed body before it is sent. */
   readonly tamper?: (body: string) => string;
 }
 
-/** Decides the answer; `undefined`: send no reply. May wait (a slow worker). */
-export type Answerer = (request: ReceivedRequest) => Answer | undefined | Promise<Answer | undefined>;
+/** Decides the answer; `undefined`: send no reply; a list: send each, in order. May wait (a slow worker). */
+export type Answerer = (request: ReceivedRequest) => Answers | Promise<Answers>;
+type Answers = Answer | readonly Answer[] | undefined;
 
 const silent: ActionContext['log'] = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -70,8 +75,15 @@ export async function runCounting(request: ReceivedRequest): Promise<Answer> {
   }
 }
 
+/** A reply the responder sent: where, and the sealed body as it crossed the broker. */
+export interface SentReply {
+  readonly correlationId: string;
+  readonly body: string;
+}
+
 export class TestResponder {
   readonly received: ReceivedRequest[] = [];
+  readonly sent: SentReply[] = [];
   /** Failures of the responder itself (a request it could not open); tests expect none. */
   readonly failures: unknown[] = [];
   answer: Answerer = runCounting;
@@ -106,6 +118,7 @@ export class TestResponder {
   /** Back to the default answer, with nothing received. */
   reset(): void {
     this.received.length = 0;
+    this.sent.length = 0;
     this.failures.length = 0;
     this.answer = runCounting;
   }
@@ -143,8 +156,10 @@ export class TestResponder {
     this.received.push(request);
     for (const wake of this.#waiters.splice(0)) wake();
     try {
-      const answer = await this.answer(request);
-      if (answer !== undefined) await this.#reply(request, answer);
+      const answers = await this.answer(request);
+      const list: readonly Answer[] = answers === undefined ? [] : Array.isArray(answers) ? answers : [answers as Answer];
+      // One after the other on one connection: the broker delivers them in this order.
+      for (const answer of list) await this.#reply(request, answer);
     } catch (error) {
       this.failures.push(error);
     }
@@ -165,11 +180,12 @@ export class TestResponder {
       ...(answer.error === undefined ? {} : { error: answer.error }),
       ...answer.document,
     };
-    const sealed = seal(encodeYaml(reply), { recipients: [request.signer], signer: answer.signer ?? this.#gateway });
+    const sealed = seal(encodeYaml(reply), { recipients: [answer.recipient ?? request.signer], signer: answer.signer ?? this.#gateway });
     const body = answer.tamper === undefined ? sealed : answer.tamper(sealed);
     const replyTo = headers[HEADER.replyTo];
-    const correlationId = headers[HEADER.correlationId];
+    const correlationId = answer.correlationId ?? headers[HEADER.correlationId];
     if (replyTo === undefined || correlationId === undefined) throw new Error('a request without reply-to or correlation-id');
+    this.sent.push({ correlationId, body });
     await this.#connection?.send(replyTo, body, { headers: replyHeaders({ correlationId, cipher: 'aes-256-gcm' }) });
   }
 }
