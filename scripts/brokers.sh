@@ -8,7 +8,11 @@
 #   bash scripts/brokers.sh stop     stop both
 #   bash scripts/brokers.sh status   exit 0 only when both answer STOMP
 #
-# Safe to run twice: a broker that already answers is left alone.
+# Safe to run twice: a broker that already answers with the current configuration is left
+# alone; one running with an older configuration is reconfigured (RabbitMQ's logins and rights
+# are re-applied on every start; either broker is restarted when its configuration files
+# changed). Both run with the least-privilege logins of docs/broker-access.md and no anonymous
+# access.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,6 +29,15 @@ AMQ_DIR=$STATE/activemq
 AMQ_PID=$AMQ_DIR/activemq.pid
 AMQ_LOG=$AMQ_DIR/console.log
 
+# The test logins, the same on both brokers (and on the embedded one, test/helpers/brokers.ts):
+# the four paygate roles, a second storefront for "another client" attacks, and stomp-test for
+# the tests of the STOMP layer itself. Fixed test passwords on a loopback-only broker:
+# "<login>-test-pass". scripts/activemq/activemq.xml names the same ones.
+LOGINS=(storefront storefront-2 worker operator audit stomp-test)
+passcode_of() { echo "$1-test-pass"; }
+# The probes log in with the login that may do least.
+PROBE_LOGIN=audit
+
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
 say() { echo "brokers: $*" >&2; }
@@ -40,8 +53,14 @@ stomp_probe() {
     printf "DISCONNECT\n\n\0" >&3 || true
   ' _ "$@" 2>/dev/null
 }
-rabbit_probe() { stomp_probe "$RABBIT_PORT" guest guest; }
-amq_probe() { stomp_probe "$AMQ_PORT" admin admin; }
+rabbit_probe() { stomp_probe "$RABBIT_PORT" "$PROBE_LOGIN" "$(passcode_of "$PROBE_LOGIN")"; }
+amq_probe() { stomp_probe "$AMQ_PORT" "$PROBE_LOGIN" "$(passcode_of "$PROBE_LOGIN")"; }
+
+# A broker runs with the configuration it was started with. After a start that succeeded, a
+# stamp records the checksum of that configuration; a running broker whose stamp differs from
+# the files now (edited since, or a start interrupted before it restarted) is restarted.
+checksum() { cat "$@" | sha256sum | cut -d' ' -f1; }
+stamp_matches() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
 
@@ -49,13 +68,25 @@ installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok instal
 
 # Written before the package is installed too: on a machine where the postinst
 # may start the service, it then starts loopback-only from the first second.
+RABBIT_FILES=(/etc/rabbitmq/rabbitmq.conf /etc/rabbitmq/advanced.config /etc/rabbitmq/rabbitmq-env.conf)
+RABBIT_STAMP=$STATE/rabbitmq-config.sha256
 rabbit_config() {
   mkdir -p /etc/rabbitmq
+  # listeners.tcp = none: no AMQP port. paygate speaks STOMP only, and over AMQP a login with
+  # configure rights on a queue could delete it (STOMP has no frame for that). rabbitmqctl
+  # talks Erlang distribution (port 25672, loopback), not AMQP.
   cat >/etc/rabbitmq/rabbitmq.conf <<'EOF'
 # Written by paygate scripts/brokers.sh: a loopback-only test broker.
-listeners.tcp.default = 127.0.0.1:5672
+listeners.tcp = none
 stomp.listeners.tcp.1 = 127.0.0.1:61613
 stomp.default_vhost = /
+EOF
+  # The STOMP plugin logs a CONNECT without login/passcode in as its default_user (guest by
+  # default). An empty list means no default user: such a CONNECT is refused. rabbitmq.conf
+  # cannot express "none" (stomp.default_user only sets a name), advanced.config can.
+  cat >/etc/rabbitmq/advanced.config <<'EOF'
+%% Written by paygate scripts/brokers.sh: no anonymous STOMP login.
+[{rabbitmq_stomp, [{default_user, []}]}].
 EOF
   # A fixed node name: rabbitmqctl must find the node whatever the container's
   # hostname is today (mnesia and the log file are named after it as well).
@@ -67,6 +98,66 @@ export ERL_EPMD_ADDRESS=127.0.0.1
 SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 EOF
 }
+
+# The rights of each login as RabbitMQ permission regexes (configure, write, read), checked by
+# experiment on RabbitMQ 3.10 (docs/broker-access.md has the table and the reasons):
+# - a SEND to /queue/Q declares Q (configure on Q) and publishes to the default exchange
+#   (write on amq.default); a SUBSCRIBE to /queue/Q declares Q and consumes (configure + read);
+# - a reply-to /temp-queue/x declares and consumes an exclusive amq.gen-... queue (configure +
+#   read on it); a SEND to /reply-queue/amq.gen-... only publishes (write on amq.default);
+# - a /topic/T subscription declares, binds and consumes a stomp-subscription-... queue
+#   (configure + write + read on it, read on amq.topic); topic permissions limit the routing
+#   keys (T) a login may bind to (read) and publish to (write).
+# Request queues are paygate.<provider> (provider names have no dot), dead letters
+# paygate.<provider>.dlq.
+REQUEST_QUEUE='paygate\.[a-z0-9_-]+'
+rabbit_permissions() { # LOGIN -> "configure write read"
+  case $1 in
+    storefront | storefront-2) echo "^($REQUEST_QUEUE|amq\.gen-.*)\$ ^amq\.default\$ ^amq\.gen-.*\$" ;;
+    worker) echo "^$REQUEST_QUEUE(\.dlq)?\$ ^amq\.default\$ ^$REQUEST_QUEUE\$" ;;
+    operator) echo "^(paygate\..*|stomp-subscription-.*)\$ ^(amq\.default|amq\.topic|stomp-subscription-.*)\$ ^(paygate\..*|amq\.topic|stomp-subscription-.*)\$" ;;
+    audit) echo "^stomp-subscription-.*\$ ^stomp-subscription-.*\$ ^(stomp-subscription-.*|amq\.topic)\$" ;;
+    stomp-test) echo "^(stomptest\..*|amq\.gen-.*|stomp-subscription-.*)\$ ^(amq\.default|amq\.topic|stomp-subscription-.*)\$ ^(stomptest\..*|amq\.gen-.*|amq\.topic|stomp-subscription-.*)\$" ;;
+  esac
+}
+rabbit_topic_permissions() { # LOGIN -> "write read" on amq.topic, or nothing
+  case $1 in
+    operator) echo '^paygate\. ^paygate\.' ;;
+    audit) echo '^$ ^paygate\.' ;;
+    stomp-test) echo '^stomptest\. ^stomptest\.' ;;
+  esac
+}
+
+json_string() { local v=${1//\\/\\\\}; printf '"%s"' "${v//\"/\\\"}"; }
+
+# One definitions file for rabbitmqctl import_definitions: creating users one rabbitmqctl call
+# at a time costs a second each. An import replaces the permissions of the logins it names.
+rabbit_definitions() {
+  local users=() perms=() topics=() login c w r tw tr
+  for login in "${LOGINS[@]}"; do
+    users+=("{\"name\":$(json_string "$login"),\"password\":$(json_string "$(passcode_of "$login")"),\"tags\":\"\"}")
+    read -r c w r <<<"$(rabbit_permissions "$login")"
+    perms+=("{\"user\":$(json_string "$login"),\"vhost\":\"/\",\"configure\":$(json_string "$c"),\"write\":$(json_string "$w"),\"read\":$(json_string "$r")}")
+    if [ -n "$(rabbit_topic_permissions "$login")" ]; then
+      read -r tw tr <<<"$(rabbit_topic_permissions "$login")"
+      topics+=("{\"user\":$(json_string "$login"),\"vhost\":\"/\",\"exchange\":\"amq.topic\",\"write\":$(json_string "$tw"),\"read\":$(json_string "$tr")}")
+    fi
+  done
+  local IFS=,
+  printf '{"users":[%s],"permissions":[%s],"topic_permissions":[%s]}\n' "${users[*]}" "${perms[*]}" "${topics[*]}"
+}
+
+# Applies the logins and rights, then removes guest (an administrator with a known password).
+rabbit_users() {
+  local file=$STATE/rabbitmq-definitions.json
+  rabbit_definitions >"$file"
+  rabbitmqctl -q import_definitions "$file" >>"$RABBIT_LOG" 2>&1 || return 1
+  if rabbitmqctl -q list_users --no-table-headers 2>/dev/null | grep -q '^guest[[:space:]]'; then
+    rabbitmqctl -q delete_user guest >>"$RABBIT_LOG" 2>&1 || return 1
+  fi
+}
+
+rabbit_node_up() { rabbitmq-diagnostics -q ping >/dev/null 2>&1 && rabbitmqctl -q await_startup >/dev/null 2>&1; }
 
 rabbit_pids() { pgrep -u rabbitmq -x beam.smp 2>/dev/null || true; }
 
@@ -106,11 +197,10 @@ rabbit_stop() {
 }
 
 rabbit_launch() {
-  rabbit_config
   grep -qs rabbitmq_stomp /etc/rabbitmq/enabled_plugins ||
     rabbitmq-plugins enable --offline rabbitmq_stomp >>"$RABBIT_LOG" 2>&1 || return 1
-  # Anything still running here does not answer STOMP: an old config, a node
-  # still booting from the postinst, or a half-dead one. Start from scratch.
+  # Anything still running here has an old config, is still booting from the
+  # postinst, or is half-dead. Start from scratch.
   rabbit_stop
   rabbit_fix_cookie
   # fd 9 is our lock: the daemon must not inherit it.
@@ -134,11 +224,45 @@ amq_stop() {
   rm -f "$AMQ_PID"
 }
 
+# The broker plugin of scripts/activemq/src (temp queues consumed only by their creator),
+# compiled into $AMQ_DIR/lib, which ActiveMQ puts on its class path; rebuilt when its source
+# changed.
+AMQ_PLUGIN_SRC=$ROOT/scripts/activemq/src
+AMQ_STAMP=$AMQ_DIR/config.sha256
+amq_sources() { find "$AMQ_PLUGIN_SRC" -name '*.java' | sort; }
+amq_build_plugin() {
+  local jar=$AMQ_DIR/lib/paygate-activemq.jar stamp=$AMQ_DIR/lib/paygate-activemq.sha256 sum build
+  # shellcheck disable=SC2046
+  sum=$(checksum $(amq_sources))
+  if [ -f "$jar" ] && stamp_matches "$stamp" "$sum"; then return 0; fi
+  mkdir -p "$AMQ_DIR/lib"
+  build=$(mktemp -d)
+  local lib=$AMQ_HOME/lib
+  # shellcheck disable=SC2046
+  if ! javac -nowarn -d "$build" -cp "$lib/activemq-broker.jar:$lib/activemq-client.jar:$lib/geronimo-jms_1.1_spec.jar" \
+    $(amq_sources) >"$AMQ_DIR/build.log" 2>&1 || ! jar cf "$jar.tmp" -C "$build" . >>"$AMQ_DIR/build.log" 2>&1; then
+    rm -rf "$build"
+    say "activemq: the broker plugin does not build:"
+    tail -n 20 "$AMQ_DIR/build.log" >&2
+    return 1
+  fi
+  rm -rf "$build"
+  mv "$jar.tmp" "$jar"
+  echo "$sum" >"$stamp"
+}
+
+# Copies the configuration next to the data and builds the plugin; prints the checksum of
+# everything a started broker uses.
+amq_stage() {
+  mkdir -p "$AMQ_DIR/data" "$AMQ_DIR/tmp"
+  cp "$ROOT/scripts/activemq/activemq.xml" "$ROOT/scripts/activemq/log4j.properties" "$AMQ_DIR/"
+  amq_build_plugin || return 1
+  # shellcheck disable=SC2046
+  checksum "$AMQ_DIR/activemq.xml" "$AMQ_DIR/log4j.properties" $(amq_sources)
+}
+
 amq_launch() {
   amq_stop
-  mkdir -p "$AMQ_DIR/data" "$AMQ_DIR/tmp"
-  cp "$ROOT/scripts/activemq/activemq.xml" "$AMQ_DIR/activemq.xml"
-  cp "$ROOT/scripts/activemq/log4j.properties" "$AMQ_DIR/log4j.properties"
   local java
   java=$(command -v java || echo /usr/lib/jvm/default-java/bin/java)
   # Debian's init script runs a bin/run.jar that the package does not ship, and
@@ -164,6 +288,8 @@ amq_logs() { grep -Ev $'^\t+at |^\t*\\.\\.\\. [0-9]+ more' "$AMQ_LOG" 2>/dev/nul
 install_missing() {
   local missing=() pkg
   for pkg in rabbitmq-server activemq; do installed "$pkg" || missing+=("$pkg"); done
+  # javac builds ActiveMQ's broker plugin (scripts/activemq/src).
+  command -v javac >/dev/null || missing+=(default-jdk-headless)
   [ ${#missing[@]} -gt 0 ] || return 0
   local t0
   t0=$(now)
@@ -179,20 +305,20 @@ install_missing() {
   say "installed ${missing[*]} in $(since "$t0")"
 }
 
-# wait_ready NAME PORT T0 PROBE ALIVE LOGS: one line on success; on failure the
-# broker is named, with the tail of its logs, on stderr.
+# wait_ready NAME PORT T0 PROBE ALIVE LOGS [quiet]: one line on success (none when quiet); on
+# failure the broker is named, with the tail of its logs, on stderr.
 wait_ready() {
-  local name=$1 port=$2 t0=$3 probe=$4 alive=$5 logs=$6
+  local name=$1 port=$2 t0=$3 probe=$4 alive=$5 logs=$6 quiet=${7:-}
   local deadline
   deadline=$(awk -v a="$t0" -v t="$TIMEOUT" 'BEGIN { printf "%d", a + t }')
   while :; do
     if "$probe"; then
-      echo "$name: ready on 127.0.0.1:$port after $(since "$t0")"
+      [ -n "$quiet" ] || echo "$name: ready on 127.0.0.1:$port after $(since "$t0")"
       return 0
     fi
     local why=""
     "$alive" || why="its process exited"
-    [ "$(date +%s)" -lt "$deadline" ] || why="no STOMP CONNECTED within ${TIMEOUT}s"
+    [ "$(date +%s)" -lt "$deadline" ] || why="not ready within ${TIMEOUT}s"
     if [ -n "$why" ]; then
       say "$name FAILED on 127.0.0.1:$port after $(since "$t0"): $why; last log lines:"
       "$logs" >&2
@@ -202,27 +328,50 @@ wait_ready() {
   done
 }
 
+# RabbitMQ's logins live in its database: they are applied once the node runs (fresh or not),
+# and only then can the STOMP probe log in.
+rabbit_ready() {
+  local t0=$1
+  wait_ready "rabbitmq node" - "$t0" rabbit_node_up rabbit_alive rabbit_logs quiet || return 1
+  if ! rabbit_users; then
+    say "rabbitmq FAILED: could not apply the logins (log: $RABBIT_LOG)"
+    rabbit_logs >&2
+    return 1
+  fi
+  wait_ready rabbitmq "$RABBIT_PORT" "$t0" rabbit_probe rabbit_alive rabbit_logs
+}
+
 cmd_start() {
   install_missing
-  local ready=embedded failed=() rabbit_t0 amq_t0 rabbit_fresh=1 amq_fresh=1
-  # Launch both, then wait: they boot in parallel.
+  local ready=embedded failed=() rabbit_t0 amq_t0 rabbit_sum amq_sum=""
+  # Launch both, then wait: they boot in parallel. A broker is kept when it runs with the
+  # current configuration; RabbitMQ's logins are re-applied below either way.
   rabbit_t0=$(now)
-  # A launch that fails shows up below as a dead process, with its log.
-  if rabbit_probe; then rabbit_fresh=0; else rabbit_launch || true; fi
-  amq_t0=$(now)
-  if amq_probe; then amq_fresh=0; else amq_launch || true; fi
-
-  if [ $rabbit_fresh = 0 ]; then
+  rabbit_config
+  rabbit_sum=$(checksum "${RABBIT_FILES[@]}")
+  if stamp_matches "$RABBIT_STAMP" "$rabbit_sum" && rabbit_node_up; then
     echo "rabbitmq: already running on 127.0.0.1:$RABBIT_PORT"
-    ready+=,rabbitmq
-  elif wait_ready rabbitmq "$RABBIT_PORT" "$rabbit_t0" rabbit_probe rabbit_alive rabbit_logs; then
+  else
+    rm -f "$RABBIT_STAMP"
+    # A launch that fails shows up below as a dead process, with its log.
+    rabbit_launch || true
+  fi
+  amq_t0=$(now)
+  if amq_sum=$(amq_stage); then
+    if stamp_matches "$AMQ_STAMP" "$amq_sum" && amq_probe; then
+      echo "activemq: already running on 127.0.0.1:$AMQ_PORT"
+    else
+      rm -f "$AMQ_STAMP"
+      amq_launch || true
+    fi
+  fi
+
+  if rabbit_ready "$rabbit_t0"; then
+    echo "$rabbit_sum" >"$RABBIT_STAMP"
     ready+=,rabbitmq
   else failed+=(rabbitmq); fi
-
-  if [ $amq_fresh = 0 ]; then
-    echo "activemq: already running on 127.0.0.1:$AMQ_PORT"
-    ready+=,activemq
-  elif wait_ready activemq "$AMQ_PORT" "$amq_t0" amq_probe amq_alive amq_logs; then
+  if [ -n "$amq_sum" ] && wait_ready activemq "$AMQ_PORT" "$amq_t0" amq_probe amq_alive amq_logs; then
+    echo "$amq_sum" >"$AMQ_STAMP"
     ready+=,activemq
   else failed+=(activemq); fi
 
@@ -234,6 +383,7 @@ cmd_start() {
 cmd_stop() {
   if installed rabbitmq-server; then rabbit_stop; fi
   amq_stop
+  rm -f "$RABBIT_STAMP" "$AMQ_STAMP"
   echo "rabbitmq: stopped"
   echo "activemq: stopped"
 }

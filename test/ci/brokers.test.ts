@@ -1,9 +1,11 @@
 // Smoke test of the brokers that .ci/run starts (scripts/brokers.sh): each
-// external broker named in PAYGATE_TEST_BROKERS must answer STOMP 1.2 and carry
-// a message. The parser tests run always, so this file never passes on nothing.
+// external broker named in PAYGATE_TEST_BROKERS must answer STOMP 1.2, accept every
+// test login (docs/broker-access.md) and carry a message. The parser tests run
+// always, so this file never passes on nothing. What each login may NOT do is
+// test/security/broker-access.test.ts.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { encodeFrame, isExternal, openStomp, parseTestBrokers, stompConnect, takeFrame } from '../helpers/brokers.ts';
+import { asRole, encodeFrame, isExternal, openStomp, parseTestBrokers, stompConnect, takeFrame, TEST_ROLES } from '../helpers/brokers.ts';
 import type { ExternalBroker } from '../helpers/brokers.ts';
 
 const TIMEOUT_MS = 10_000;
@@ -24,7 +26,11 @@ describe('PAYGATE_TEST_BROKERS', () => {
       ['activemq', 61623],
     ]);
     expect(brokers.filter(isExternal).map((b) => b.name)).toEqual(['rabbitmq', 'activemq']);
-    expect(brokers[1]).toMatchObject({ host: '127.0.0.1', login: 'guest', passcode: 'guest', vhost: '/' });
+    expect(brokers[1]).toMatchObject({ host: '127.0.0.1', login: 'stomp-test', passcode: 'stomp-test-test-pass', vhost: '/' });
+    expect(Object.keys(brokers[1]?.roles ?? {})).toEqual([...TEST_ROLES]);
+    const [, , activemq] = brokers;
+    if (activemq === undefined) throw new Error('activemq is missing from the list');
+    expect(asRole(activemq, 'worker')).toMatchObject({ name: 'activemq', port: 61623, login: 'worker', passcode: 'worker-test-pass' });
   });
 
   it('rejects an unknown broker by name', () => {
@@ -50,10 +56,14 @@ for (const broker of parseTestBrokers(process.env.PAYGATE_TEST_BROKERS).filter(i
       expect(headers.server).toMatch(SERVER[broker.name]);
     });
 
-    it('delivers a message SENT to a queue to a later SUBSCRIBE on it', async () => {
+    it.each(TEST_ROLES)('accepts the test login %s', async (role) => {
+      await expect(stompConnect(asRole(broker, role), TIMEOUT_MS)).resolves.toMatchObject({ version: '1.2' });
+    });
+
+    it('delivers a message SENT to a queue to a later SUBSCRIBE on it (as stomp-test, on its own names)', async () => {
       const session = await openStomp(broker, TIMEOUT_MS);
       try {
-        const queue = `/queue/paygate.ci.${randomUUID()}`;
+        const queue = `/queue/stomptest.ci.${randomUUID()}`;
         const body = `round trip ${randomUUID()}`;
         // auto-delete: RabbitMQ drops the queue once we unsubscribe, instead of
         // keeping one durable queue per test run. ActiveMQ ignores the header.
@@ -72,10 +82,8 @@ for (const broker of parseTestBrokers(process.env.PAYGATE_TEST_BROKERS).filter(i
       }
     });
 
-    if (broker.name === 'rabbitmq') {
-      it('rejects a wrong passcode with the ERROR frame message', async () => {
-        await expect(stompConnect({ ...broker, passcode: 'wrong' }, TIMEOUT_MS)).rejects.toThrow(/rabbitmq sent ERROR: /);
-      });
-    }
+    it('rejects a wrong passcode with the ERROR frame message', async () => {
+      await expect(stompConnect({ ...broker, passcode: 'wrong' }, TIMEOUT_MS)).rejects.toThrow(new RegExp(`^${broker.name} sent ERROR: `));
+    });
   });
 }

@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { Worker } from '../../src/worker/index.ts';
 import { counter, counting } from '../fixtures/counting-provider.ts';
-import { parseTestBrokers, startTestBroker, type TestBroker } from '../helpers/brokers.ts';
+import { asRole, parseTestBrokers, startTestBroker, type TestBroker } from '../helpers/brokers.ts';
 import { findPans } from '../helpers/pan-scan.ts';
 import { makeTempDir, makeTestPki, type TestPki } from '../helpers/pki.ts';
-import { nodeOf } from '../integration/support.ts';
+import { roleNode } from '../integration/support.ts';
 import { BIN, ROOT, uniquePrefix, writeClientConfig } from '../integration/request-path-support.ts';
 
 interface Run {
@@ -54,14 +54,14 @@ describe('paygate request', () => {
     pki = await makeTestPki({ algo: 'ec' });
     dir = makeTempDir('cli-request');
     worker = await Worker.start({
-      stomp: { nodes: [nodeOf(broker.descriptor)] },
+      stomp: { nodes: [roleNode(broker.descriptor, 'worker')] },
       identity: { cert: pki.gateway.certPem, key: pki.gateway.keyPem },
       trust: [pki.ca.certPem],
       providers: [counting],
       idempotency: { path: join(dir, 'idempotency.sqlite') },
       queuePrefix,
     });
-    config = writeClientConfig(dir, broker.descriptor, pki, queuePrefix);
+    config = writeClientConfig(dir, asRole(broker.descriptor, 'storefront'), pki, queuePrefix);
   });
   afterAll(async () => {
     await worker?.stop({ graceMs: 1_000 });
@@ -116,7 +116,7 @@ describe('paygate request', () => {
   });
 
   it('no worker on the queue: TIMEOUT after --timeout, exit 2, the line says the outcome is unknown', async () => {
-    const lonely = writeClientConfig(dir, broker.descriptor, pki, uniquePrefix());
+    const lonely = writeClientConfig(dir, asRole(broker.descriptor, 'storefront'), pki, uniquePrefix());
     const run = await paygate('request', 'counting', 'authorize', '--data', dataFile('t.yaml', authorize(100, 't')), '--config', lonely, '--timeout', '300');
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^paygate: TIMEOUT: .*outcome unknown/);

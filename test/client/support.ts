@@ -5,8 +5,9 @@
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/client/index.ts';
+import type { StompOptions } from '../../src/stomp/index.ts';
 import { counter, counting } from '../fixtures/counting-provider.ts';
-import { parseTestBrokers, startTestBroker, type TestBroker } from '../helpers/brokers.ts';
+import { asRole, parseTestBrokers, startTestBroker, type TestBroker, type TestRole } from '../helpers/brokers.ts';
 import { makeTestPki, type TestPki } from '../helpers/pki.ts';
 import { nodeOf } from '../integration/support.ts';
 import { runCounting, TestResponder, type Answer, type ReceivedRequest } from './responder.ts';
@@ -26,7 +27,12 @@ export interface GatewayFixture {
   responder: TestResponder;
   /** The file's shared gateway. */
   gateway: CountingGateway;
-  /** Gateway options for the fixture's broker and PKI. */
+  /**
+   * A node of the fixture's broker logging in as `role` (`storefront` for gateways, `worker` for
+   * responders), at another host/port when given (a proxy).
+   */
+  node(role: TestRole, at?: { host: string; port: number }): StompOptions['nodes'][number];
+  /** Gateway options for the fixture's broker and PKI; the gateway logs in as `storefront`. */
   options(overrides?: Partial<CountingOptions>): CountingOptions;
   /** A gateway of its own for one test (or one made elsewhere), closed after the file. */
   ownGateway(overrides?: Partial<CountingOptions>): Promise<CountingGateway>;
@@ -40,9 +46,12 @@ export interface GatewayFixture {
 export function useGatewayFixture(): GatewayFixture {
   const closeLater: { close(deadlineMs?: number): Promise<void> }[] = [];
   const fixture = {
+    node(role: TestRole, at?: { host: string; port: number }): StompOptions['nodes'][number] {
+      return nodeOf(asRole(fixture.broker.descriptor, role), at);
+    },
     options(overrides: Partial<CountingOptions> = {}): CountingOptions {
       return {
-        brokers: { nodes: [nodeOf(fixture.broker.descriptor)], connectTimeoutMs: 3_000 },
+        brokers: { nodes: [fixture.node('storefront')], connectTimeoutMs: 3_000 },
         identity: { cert: fixture.pki.client.certPem, key: fixture.pki.client.keyPem },
         gatewayCertificates: [fixture.pki.gateway.certPem],
         trust: fixture.pki.ca.certPem,
@@ -66,7 +75,7 @@ export function useGatewayFixture(): GatewayFixture {
     if (embedded === undefined) throw new Error('no embedded broker descriptor');
     [fixture.broker, fixture.pki] = await Promise.all([startTestBroker(embedded), makeTestPki()]);
     fixture.responder = await TestResponder.start({
-      brokers: { nodes: [nodeOf(fixture.broker.descriptor)] },
+      brokers: { nodes: [fixture.node('worker')] },
       gateway: fixture.pki.gateway,
       caPem: fixture.pki.ca.certPem,
     });

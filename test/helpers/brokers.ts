@@ -9,15 +9,44 @@ import type { Socket } from 'node:net';
 
 export type BrokerName = 'embedded' | 'rabbitmq' | 'activemq';
 
+/**
+ * The test logins, the same on every broker (docs/broker-access.md): the four paygate roles, a
+ * second storefront for "another client's queue" attacks, and `stomp-test`, a test-only login
+ * for the tests of the STOMP layer itself, whose rights cover `stomptest.` names only.
+ */
+export const TEST_ROLES = ['storefront', 'storefront-2', 'worker', 'operator', 'audit', 'stomp-test'] as const;
+export type TestRole = (typeof TEST_ROLES)[number];
+
+export interface Credentials {
+  readonly login: string;
+  readonly passcode: string;
+}
+
+/**
+ * Fixed test passwords (loopback-only brokers): scripts/brokers.sh applies them on RabbitMQ,
+ * scripts/activemq/activemq.xml names them, {@link startTestBroker} gives them to the embedded broker.
+ */
+export const testPasscode = (login: string): string => `${login}-test-pass`;
+
+const ROLE_LOGINS = Object.fromEntries(TEST_ROLES.map((role) => [role, { login: role, passcode: testPasscode(role) }])) as Readonly<
+  Record<TestRole, Credentials>
+>;
+
+/** Where the tests of the STOMP layer put their destinations: the only names `stomp-test` may use. */
+export const STOMP_TEST_PREFIX = 'stomptest.';
+
 export interface BrokerDescriptor {
   readonly name: BrokerName;
   readonly host: string;
   /** undefined only for `embedded`, which has no fixed port (see below). */
   readonly port: number | undefined;
+  /** The login this descriptor connects with: `stomp-test` unless {@link asRole} chose another. */
   readonly login: string;
   readonly passcode: string;
   /** Sent as the CONNECT `host` header; RabbitMQ reads it as the vhost. */
   readonly vhost: string;
+  /** Every test login of this broker. */
+  readonly roles: Readonly<Record<TestRole, Credentials>>;
 }
 
 /** A broker started by scripts/brokers.sh, reachable on a fixed port. */
@@ -26,15 +55,26 @@ export interface ExternalBroker extends BrokerDescriptor {
   readonly port: number;
 }
 
+/** The same broker, connecting as `role` (`nodeOf(asRole(broker.descriptor, 'worker'))`). */
+export function asRole<B extends BrokerDescriptor>(broker: B, role: TestRole): B {
+  return { ...broker, ...broker.roles[role] };
+}
+
+const descriptor = (name: BrokerName, port: number | undefined): BrokerDescriptor => ({
+  name,
+  host: '127.0.0.1',
+  port,
+  ...ROLE_LOGINS['stomp-test'],
+  vhost: '/',
+  roles: ROLE_LOGINS,
+});
+
 const BROKERS: Readonly<Record<BrokerName, BrokerDescriptor>> = {
-  // The embedded broker is built in a later issue; it will listen on whatever
-  // port it is given at start-up, so there is none to name here yet.
-  embedded: { name: 'embedded', host: '127.0.0.1', port: undefined, login: 'guest', passcode: 'guest', vhost: '/' },
-  // Ports and credentials as configured by scripts/brokers.sh.
-  rabbitmq: { name: 'rabbitmq', host: '127.0.0.1', port: 61613, login: 'guest', passcode: 'guest', vhost: '/' },
-  // scripts/activemq/activemq.xml has no authentication plugin: any login is
-  // accepted, admin/admin is ActiveMQ's customary one.
-  activemq: { name: 'activemq', host: '127.0.0.1', port: 61623, login: 'admin', passcode: 'admin', vhost: '/' },
+  // The embedded broker listens on whatever port it is given at start-up (startTestBroker).
+  embedded: descriptor('embedded', undefined),
+  // Ports as configured by scripts/brokers.sh.
+  rabbitmq: descriptor('rabbitmq', 61613),
+  activemq: descriptor('activemq', 61623),
 };
 
 const isBrokerName = (name: string): name is BrokerName => Object.hasOwn(BROKERS, name);
@@ -178,17 +218,15 @@ class RawStompSession implements StompSession {
   }
 }
 
-/** Opens a socket and completes the STOMP 1.2 handshake. */
-export async function openStomp(broker: BrokerDescriptor, timeoutMs: number): Promise<StompSession> {
+/**
+ * Opens a socket and completes the STOMP 1.2 handshake with the descriptor's login, or with no
+ * `login`/`passcode` header at all when `anonymous`.
+ */
+export async function openStomp(broker: BrokerDescriptor, timeoutMs: number, options: { anonymous?: boolean } = {}): Promise<StompSession> {
   if (broker.port === undefined) throw new Error(`${broker.name} has no port to connect to`);
   const session = new RawStompSession(connect({ host: broker.host, port: broker.port }), broker.name);
-  session.send('CONNECT', {
-    'accept-version': '1.2',
-    host: broker.vhost,
-    login: broker.login,
-    passcode: broker.passcode,
-    'heart-beat': '0,0',
-  });
+  const credentials: StompHeaders = options.anonymous === true ? {} : { login: broker.login, passcode: broker.passcode };
+  session.send('CONNECT', { 'accept-version': '1.2', host: broker.vhost, ...credentials, 'heart-beat': '0,0' });
   try {
     const frame = await session.receive(timeoutMs);
     if (frame.command !== 'CONNECTED') throw new Error(`${broker.name} answered CONNECT with ${frame.command}`);
@@ -201,8 +239,8 @@ export async function openStomp(broker: BrokerDescriptor, timeoutMs: number): Pr
 }
 
 /** CONNECTs, returns the CONNECTED headers and disconnects; rejects with the ERROR frame's message. */
-export async function stompConnect(broker: BrokerDescriptor, timeoutMs: number): Promise<StompHeaders> {
-  const session = await openStomp(broker, timeoutMs);
+export async function stompConnect(broker: BrokerDescriptor, timeoutMs: number, options: { anonymous?: boolean } = {}): Promise<StompHeaders> {
+  const session = await openStomp(broker, timeoutMs, options);
   session.close();
   return session.connected;
 }

@@ -8,7 +8,7 @@ import { createGateway, type Gateway } from '../../src/client/index.ts';
 import type { ProviderDefinition } from '../../src/providers/index.ts';
 import type { ProviderSettingsInput, WorkerOptions } from '../../src/worker/options.ts';
 import { Worker } from '../../src/worker/index.ts';
-import { nodeOf } from '../integration/support.ts';
+import { roleNode } from '../integration/support.ts';
 import { parseTestBrokers, startTestBroker, type BrokerDescriptor, type TestBroker } from './brokers.ts';
 import { makeTempDir, makeTestPki, type TestPki } from './pki.ts';
 
@@ -40,10 +40,10 @@ export interface FullPathOptions<P extends ProviderDefinition> {
 export async function startFullPath<P extends ProviderDefinition>(options: FullPathOptions<P>): Promise<FullPath<P>> {
   const broker = await startTestBroker(options.broker ?? (parseTestBrokers('embedded')[0] as BrokerDescriptor));
   const pki = options.pki ?? (await makeTestPki());
-  const queuePrefix = `/queue/paygate.fp${Math.random().toString(36).slice(2, 8)}.`;
-  const nodes = [nodeOf(broker.descriptor)];
+  // One name segment (a dash, not a dot): the roles' request queues are paygate.<provider>.
+  const queuePrefix = `/queue/paygate.fp${Math.random().toString(36).slice(2, 8)}-`;
   const worker = await Worker.start({
-    stomp: { nodes },
+    stomp: { nodes: [roleNode(broker.descriptor, 'worker')] },
     identity: { cert: pki.gateway.certPem, key: pki.gateway.keyPem },
     trust: [pki.ca.certPem],
     providers: [options.provider],
@@ -53,7 +53,7 @@ export async function startFullPath<P extends ProviderDefinition>(options: FullP
     ...options.worker,
   });
   const gateway = await createGateway({
-    brokers: { nodes },
+    brokers: { nodes: [roleNode(broker.descriptor, 'storefront')] },
     identity: { cert: pki.client.certPem, key: pki.client.keyPem },
     gatewayCertificates: [pki.gateway.certPem],
     trust: [pki.ca.certPem],

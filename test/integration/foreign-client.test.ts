@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { Worker } from '../../src/worker/index.ts';
 import { counter, counting } from '../fixtures/counting-provider.ts';
-import { parseTestBrokers, startTestBroker, type TestBroker } from '../helpers/brokers.ts';
+import { asRole, parseTestBrokers, startTestBroker, type TestBroker } from '../helpers/brokers.ts';
 import { openssl, OAEP_SHA256 } from '../helpers/openssl.ts';
 import { makeTempDir, makeTestPki, type TestPki } from '../helpers/pki.ts';
-import { nodeOf } from './support.ts';
+import { roleNode } from './support.ts';
 import { uniquePrefix } from './request-path-support.ts';
 
 /** §4.2: `openssl cms -sign -nodetach -binary … | openssl cms -encrypt -aes-256-gcm -recip gateway.crt`. */
@@ -34,8 +34,9 @@ function openWithOpenssl(body: Buffer, pki: TestPki, dir: string): { yaml: strin
   return { yaml, signerFingerprint: fingerprint(signer) };
 }
 
+/** Connects as a storefront: the rights a client of the gateway has (docs/broker-access.md). */
 function stompitConnect(broker: TestBroker): Promise<Client> {
-  const { host, port, login, passcode, vhost } = broker.descriptor;
+  const { host, port, login, passcode, vhost } = asRole(broker.descriptor, 'storefront');
   return new Promise((resolve, reject) => {
     stompit.connect(
       { host, port, connectHeaders: { host: vhost, login, passcode, 'accept-version': '1.2', 'heart-beat': '0,0' } },
@@ -49,12 +50,16 @@ function stompitConnect(broker: TestBroker): Promise<Client> {
   });
 }
 
-/** Subscribes to `destination` and resolves with the first message's headers and body. */
-function firstMessage(client: Client, destination: string): { ready: Promise<void>; message: Promise<{ headers: Record<string, string>; body: Buffer }> } {
-  let ready!: () => void;
-  const readyPromise = new Promise<void>((resolve) => (ready = resolve));
-  const message = new Promise<{ headers: Record<string, string>; body: Buffer }>((resolve, reject) => {
-    client.subscribe({ destination, ack: 'auto' } as unknown as Parameters<Client['subscribe']>[0], (error, incoming) => {
+/**
+ * Takes the first message of the temp queue `/temp-queue/<name>` (§1: a client's own reply queue,
+ * the only one a storefront login may read). RabbitMQ creates it from the request's `reply-to`
+ * and delivers on the implicit subscription id `/temp-queue/<name>`, which stompit must know
+ * beforehand (`setImplicitSubscription`); ActiveMQ and the embedded broker create it on SUBSCRIBE,
+ * which the broker handles before the request SENT after it on the same connection.
+ */
+function tempQueueReply(client: Client, name: string, brokerName: string): Promise<{ headers: Record<string, string>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (error: Error | null, incoming: Client.Message): void => {
       if (error) return reject(error);
       const chunks: Buffer[] = [];
       incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -62,12 +67,12 @@ function firstMessage(client: Client, destination: string): { ready: Promise<voi
         const headers = Object.fromEntries(Object.entries(incoming.headers as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
         resolve({ headers, body: Buffer.concat(chunks) });
       });
-    });
-    // stompit has no subscribe receipt callback; a receipted no-op SEND after it orders the two.
-    const probe = client.send({ destination: `${destination}.probe` } as unknown as Parameters<Client['send']>[0], { onReceipt: () => ready() } as Client.SendOptions);
-    probe.end('');
+    };
+    const destination = `/temp-queue/${name}`;
+    // stompit's typings say a subscription id is a number; RabbitMQ's implicit one is this string.
+    if (brokerName === 'rabbitmq') client.setImplicitSubscription(destination as unknown as number, 'auto', onMessage);
+    else client.subscribe({ destination, ack: 'auto' } as unknown as Parameters<Client['subscribe']>[0], onMessage);
   });
-  return { ready: readyPromise, message };
 }
 
 describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('a foreign client (openssl + stompit) on $name', (descriptor) => {
@@ -87,7 +92,7 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('a foreign cli
     const queuePrefix = uniquePrefix();
     counter.reset();
     const worker = await Worker.start({
-      stomp: { nodes: [nodeOf(broker.descriptor)] },
+      stomp: { nodes: [roleNode(broker.descriptor, 'worker')] },
       identity: { cert: pki.gateway.certPem, key: pki.gateway.keyPem },
       trust: [pki.ca.certPem],
       providers: [counting],
@@ -116,10 +121,8 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('a foreign cli
       const body = sealWithOpenssl(yaml, pki, algo);
       writeFileSync(join(dir, `request-${algo}.p7m`), body);
 
-      // §5: any reply destination the client can read; a plain queue works on every broker.
-      const replyTo = `${queuePrefix}replies.${randomUUID()}`;
-      const reply = firstMessage(client, replyTo);
-      await reply.ready;
+      const replyTo = `/temp-queue/foreign-${randomUUID()}`;
+      const reply = tempQueueReply(client, replyTo.slice('/temp-queue/'.length), descriptor.name);
       const headers = {
         destination: `${queuePrefix}counting`,
         'reply-to': replyTo,
@@ -132,7 +135,7 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('a foreign cli
       };
       client.send(headers as unknown as Parameters<Client['send']>[0]).end(body);
 
-      const received = await reply.message;
+      const received = await reply;
       expect(received.headers['correlation-id']).toBe(id);
       expect(received.headers['paygate-version']).toBe('1');
       expect(received.headers['content-type']).toMatch(/^application\/pkcs7-mime; smime-type=authEnveloped-data/);

@@ -12,7 +12,7 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = join(ROOT, 'bin', 'paygate.js');
 export const COUNTING_MODULE = join(ROOT, 'test', 'fixtures', 'counting-provider.ts');
 
-/** A broker node as config files and StompOptions write it. */
+/** A broker node as config files and StompOptions write it (use `asRole` to pick the login). */
 export interface NodeSpec {
   readonly host: string;
   readonly port: number;
@@ -21,10 +21,15 @@ export interface NodeSpec {
   readonly vhost: string;
 }
 
-/** `/queue/paygate.t<random>.`: this suite's own queues on a shared broker. */
-export const uniquePrefix = (): string => `/queue/paygate.t${randomUUID().slice(0, 8)}.`;
+/**
+ * `/queue/paygate.t<random>-`: this suite's own queues on a shared broker. A dash, not a dot:
+ * `paygate.t1a2b3c4d-counting` stays one name segment, like the `paygate.<provider>` request
+ * queues the storefront and worker roles are confined to (docs/broker-access.md); its dead
+ * letters are `paygate.t1a2b3c4d-counting.dlq`, like theirs.
+ */
+export const uniquePrefix = (): string => `/queue/paygate.t${randomUUID().slice(0, 8)}-`;
 
-/** Writes a worker config (YAML) for the counting fixture into `dir`; returns its path. */
+/** Writes a worker config (YAML) for the counting fixture into `dir`; returns its path. `node` logs in as a worker. */
 export function writeWorkerConfig(dir: string, node: NodeSpec, pki: TestPki, queuePrefix: string, extra = ''): string {
   const path = join(dir, `worker-${randomUUID().slice(0, 8)}.yaml`);
   writeFileSync(
@@ -45,7 +50,7 @@ export function writeWorkerConfig(dir: string, node: NodeSpec, pki: TestPki, que
   return path;
 }
 
-/** Writes a client config (YAML) for `paygate request`; returns its path. */
+/** Writes a client config (YAML) for `paygate request`; returns its path. `node` logs in as a storefront. */
 export function writeClientConfig(dir: string, node: NodeSpec, pki: TestPki, queuePrefix: string, timeoutMs = 10_000): string {
   const path = join(dir, `client-${randomUUID().slice(0, 8)}.yaml`);
   writeFileSync(

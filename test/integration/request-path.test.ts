@@ -8,9 +8,9 @@ import { createGateway, type Gateway, type GatewayReply } from '../../src/client
 import { Certificate } from '../../src/wire/index.ts';
 import { Worker } from '../../src/worker/index.ts';
 import { counter, counting, readJournal } from '../fixtures/counting-provider.ts';
-import { parseTestBrokers, startTestBroker, type TestBroker } from '../helpers/brokers.ts';
+import { asRole, parseTestBrokers, startTestBroker, type TestBroker } from '../helpers/brokers.ts';
 import { makeTempDir, makeTestPki, type TestPki } from '../helpers/pki.ts';
-import { nodeOf } from './support.ts';
+import { roleNode } from './support.ts';
 import { spawnWorker, uniquePrefix, until, writeWorkerConfig } from './request-path-support.ts';
 
 const CARD = { number: '4111111111111111', exp_month: 12, exp_year: new Date().getFullYear() + 2, cvc: '123' };
@@ -36,7 +36,7 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('request path 
 
   const gatewayFor = (queuePrefix: string): Promise<CountingGateway> =>
     createGateway({
-      brokers: { nodes: [nodeOf(broker.descriptor)] },
+      brokers: { nodes: [roleNode(broker.descriptor, 'storefront')] },
       identity: { cert: pki.client.certPem, key: pki.client.keyPem },
       gatewayCertificates: [pki.gateway.certPem],
       trust: [pki.ca.certPem],
@@ -49,7 +49,7 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('request path 
     counter.reset();
     const queuePrefix = uniquePrefix();
     const worker = await Worker.start({
-      stomp: { nodes: [nodeOf(broker.descriptor)] },
+      stomp: { nodes: [roleNode(broker.descriptor, 'worker')] },
       identity: { cert: pki.gateway.certPem, key: pki.gateway.keyPem },
       trust: [pki.ca.certPem],
       providers: [counting],
@@ -95,7 +95,7 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('request path 
   it('a worker SIGKILLed during the provider call: the request is redelivered to a second worker, charged once, answered once', async () => {
     const queuePrefix = uniquePrefix();
     const journal = join(dir, `journal-${randomUUID()}.log`);
-    const config = writeWorkerConfig(dir, broker.descriptor, pki, queuePrefix);
+    const config = writeWorkerConfig(dir, asRole(broker.descriptor, 'worker'), pki, queuePrefix);
     const env = { PAYGATE_COUNTING_JOURNAL: journal, PAYGATE_COUNTING_DELAY_MS: '4000' };
     const first = spawnWorker(config, env);
     let second: ReturnType<typeof spawnWorker> | undefined;

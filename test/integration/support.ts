@@ -5,11 +5,14 @@ import { once } from 'node:events';
 import type { EventEmitter } from 'node:events';
 import { StompConnection } from '../../src/stomp/index.ts';
 import type { StompEvents, StompMessage, StompOptions } from '../../src/stomp/index.ts';
-import type { BrokerDescriptor } from '../helpers/brokers.ts';
+import { asRole, STOMP_TEST_PREFIX, type BrokerDescriptor, type TestRole } from '../helpers/brokers.ts';
 
 export const WAIT_MS = 5_000;
 
-/** A node of the connection layer's options for a broker (at another host/port when given, e.g. a proxy). */
+/**
+ * A node of the connection layer's options for a broker (at another host/port when given, e.g. a
+ * proxy), with the descriptor's login (`stomp-test` unless chosen with `asRole`).
+ */
 export function nodeOf(broker: BrokerDescriptor & { port: number }, at?: { host: string; port: number }): StompOptions['nodes'][number] {
   return {
     host: at?.host ?? broker.host,
@@ -19,6 +22,9 @@ export function nodeOf(broker: BrokerDescriptor & { port: number }, at?: { host:
     vhost: broker.vhost,
   };
 }
+
+/** A node that logs in as one of the test roles (docs/broker-access.md). */
+export const roleNode = (broker: BrokerDescriptor & { port: number }, role: TestRole): StompOptions['nodes'][number] => nodeOf(asRole(broker, role));
 
 /** Connections opened by a test, closed after it. */
 export class Connections {
@@ -36,11 +42,13 @@ export class Connections {
 }
 
 /**
- * A fresh destination name. RabbitMQ declares `/queue/X` durable and never deletes it, so its
- * queues get `x-expires` (deleted 60 s after their last use); every SEND and SUBSCRIBE of a
- * queue must then carry the same header ({@link queueHeaders}). Other brokers ignore it.
+ * A fresh destination name for the tests of the STOMP layer, under `stomptest.`: the names the
+ * `stomp-test` login may use, none of paygate's. RabbitMQ declares `/queue/X` durable and never
+ * deletes it, so its queues get `x-expires` (deleted 60 s after their last use); every SEND and
+ * SUBSCRIBE of a queue must then carry the same header ({@link queueHeaders}). Other brokers
+ * ignore it.
  */
-export const unique = (kind: 'queue' | 'topic', what: string): string => `/${kind}/paygate.test.${what}.${randomUUID()}`;
+export const unique = (kind: 'queue' | 'topic', what: string): string => `/${kind}/${STOMP_TEST_PREFIX}${what}.${randomUUID()}`;
 
 /** Headers every SEND and SUBSCRIBE of a test queue carries (see {@link unique}). */
 export const queueHeaders = (): Record<string, string> => ({ 'x-expires': '60000' });

@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { createGateway, TimeoutError, type Gateway } from '../../src/client/index.ts';
 import card from '../../providers/card/index.ts';
 import { startCardSandbox, type CardSandbox } from '../../providers/card/sandbox/index.ts';
-import { startTestBroker, type BrokerDescriptor, type TestBroker } from '../helpers/brokers.ts';
+import type { StompOptions } from '../../src/stomp/index.ts';
+import { startTestBroker, type BrokerDescriptor, type TestBroker, type TestRole } from '../helpers/brokers.ts';
 import { makeTempDir, makeTestPki, type TestPki } from '../helpers/pki.ts';
-import { nodeOf } from '../integration/support.ts';
+import { roleNode } from '../integration/support.ts';
 import { BIN, ROOT, uniquePrefix } from '../integration/request-path-support.ts';
 
 export const CARD_MODULE = join(ROOT, 'providers', 'card', 'index.ts');
@@ -42,6 +43,8 @@ export interface GatewayWorld {
   /** Writes the gateway config file (the same path each time: a reload re-reads it). */
   writeConfig(gateway: string, more?: ConfigExtras): string;
   readonly configPath: string;
+  /** A node of the broker logging in as `role` (the gateway's config uses `worker`, clients `storefront`). */
+  node(role: TestRole): StompOptions['nodes'][number];
   client(timeoutMs?: number): Promise<Gateway<readonly [typeof card]>>;
   close(): Promise<void>;
 }
@@ -52,7 +55,7 @@ export async function startWorld(descriptor: BrokerDescriptor): Promise<GatewayW
   const sandbox = await startCardSandbox({ tls: { cert: pki.tls.certPem, key: pki.tls.keyPem }, username: USERNAME, password: PASSWORD });
   const dir = makeTempDir('gateway');
   const queuePrefix = uniquePrefix();
-  const node = nodeOf(broker.descriptor);
+  const worker = roleNode(broker.descriptor, 'worker');
   const configPath = join(dir, 'gateway.yaml');
   const clients: Gateway<readonly [typeof card]>[] = [];
   const writeConfig = (gateway: string, more: ConfigExtras = {}): string => {
@@ -60,7 +63,7 @@ export async function startWorld(descriptor: BrokerDescriptor): Promise<GatewayW
       configPath,
       [
         'brokers:',
-        `  - {host: "${node.host}", port: ${node.port}, login: "${node.login}", passcode: "${node.passcode}", vhost: "${node.vhost}"}`,
+        `  - {host: "${worker.host}", port: ${worker.port}, login: "${worker.login}", passcode: "${worker.passcode}", vhost: "${worker.vhost}"}`,
         'heart_beat_ms: 1000',
         `identity: {cert: "${pki.gateway.certPath}", key: "${pki.gateway.keyPath}"}`,
         `trust: {client_ca: ["${pki.ca.certPath}"]}`,
@@ -85,9 +88,10 @@ export async function startWorld(descriptor: BrokerDescriptor): Promise<GatewayW
     queuePrefix,
     configPath,
     writeConfig,
+    node: (role) => roleNode(broker.descriptor, role),
     client: async (timeoutMs = 60_000) => {
       const gateway = await createGateway({
-        brokers: { nodes: [node] },
+        brokers: { nodes: [roleNode(broker.descriptor, 'storefront')] },
         identity: { cert: pki.client.certPem, key: pki.client.keyPem },
         gatewayCertificates: [pki.gateway.certPem],
         trust: [pki.ca.certPem],
