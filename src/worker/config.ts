@@ -32,6 +32,10 @@ import { GATEWAY_CONFIG_KEYS, gatewaySectionSchema, resolveGatewaySection, type 
 import { PROVIDER_CONFIG_KEYS, providerEntrySchema, resolveProvider, type ProblemParams, type ProviderConfig } from './config-providers.ts';
 import { idempotencyOptionsSchema } from './idempotency-store.ts';
 import type { ResolvedIdempotencyStoreOptions } from './idempotency-store.ts';
+import { clientRoleOidsSchema, maxReplyAttemptsSchema, replyToPatternSchema } from './options.ts';
+import { deepFreeze, describeIssue, dropUndefined, patternOf, substituteEnv } from './config-issues.ts';
+
+export { formatPath, substituteEnv } from './config-issues.ts';
 
 /** One broker node as `StompConnection` options take it. */
 type StompNodeInput = StompOptions['nodes'][number];
@@ -100,8 +104,13 @@ export const workerConfigFileSchema = z.strictObject({
   /** Unacknowledged messages per provider subscription. A worker always sets a limit. */
   prefetch: z.number().int().positive().default(10),
   identity: z.strictObject({ cert: filePath, key: filePath }),
-  trust: z.strictObject({ client_ca: z.array(filePath).min(1) }),
+  /** `client_roles` absent: the worker's default (the paygate client role). */
+  trust: z.strictObject({ client_ca: z.array(filePath).min(1), client_roles: clientRoleOidsSchema.optional() }),
   freshness_window_ms: z.number().int().positive().default(30_000),
+  /** Absent: only the brokers' own reply queues (src/worker/reply-to.ts). */
+  reply_to_pattern: replyToPatternSchema.optional(),
+  /** Absent: the worker's default. */
+  max_reply_attempts: maxReplyAttemptsSchema.optional(),
   queue_prefix: z.string().regex(/^\/[^\s]*$/).default('/queue/paygate.'),
   providers: z
     .array(providerEntrySchema)
@@ -139,9 +148,13 @@ export const CONFIG_KEYS: Readonly<Record<string, { readonly expect: string; rea
   identity: { expect: 'a mapping (cert, key)', fix: "give the gateway's certificate and key files" },
   'identity.cert': { expect: 'a file path', fix: "give the PEM file of the gateway's signing/decryption certificate" },
   'identity.key': { expect: 'a file path', fix: "give the PEM file of the gateway certificate's private key" },
-  trust: { expect: 'a mapping (client_ca)', fix: 'list the client CA certificates under trust.client_ca' },
+  trust: { expect: 'a mapping (client_ca, client_roles)', fix: 'list the client CA certificates under trust.client_ca' },
   'trust.client_ca': { expect: 'a non-empty list of file paths', fix: 'list the PEM files of the client CAs (or pinned client certificates)' },
   'trust.client_ca[]': { expect: 'a file path', fix: 'give the PEM file of a client CA or pinned client certificate' },
+  'trust.client_roles': { expect: 'a list of at most 32 OIDs ([] = no role check)', fix: 'list the extendedKeyUsage OIDs a request signer must carry one of, or leave the key out for the paygate client role' },
+  'trust.client_roles[]': { expect: 'a dotted OID such as 1.3.6.1.5.5.7.3.2', fix: 'write the OID in dotted decimal' },
+  reply_to_pattern: { expect: 'a regular expression (at most 1000 characters)', fix: 'write a valid regular expression matched against the whole reply-to, e.g. /queue/shop-replies\\.[a-z0-9-]+' },
+  max_reply_attempts: { expect: 'an integer 1–100', fix: 'set how many failed reply sends dead-letter a request (REPLY_UNDELIVERABLE)' },
   freshness_window_ms: { expect: 'an integer ≥ 1 (milliseconds)', fix: "set how far a request's sent_at may be from now" },
   queue_prefix: { expect: 'a destination prefix starting with / and without spaces', fix: 'use e.g. /queue/paygate.' },
   ...PROVIDER_CONFIG_KEYS,
@@ -168,9 +181,13 @@ export interface WorkerConfig {
   readonly stomp: Readonly<ResolvedStompOptions>;
   /** Absolute paths of the gateway's certificate and private key (PEM). */
   readonly identity: { readonly cert: string; readonly key: string };
-  /** Absolute paths of the client CA / pinned certificates (PEM). */
-  readonly trust: { readonly clientCa: readonly string[] };
+  /** Absolute paths of the client CA / pinned certificates (PEM), and the signer role OIDs when configured. */
+  readonly trust: { readonly clientCa: readonly string[]; readonly clientRoles?: readonly string[] };
   readonly freshnessWindowMs: number;
+  /** More `reply-to` destinations to answer on (a regular expression), when configured. */
+  readonly replyToPattern?: string;
+  /** Failed reply sends before `REPLY_UNDELIVERABLE`, when configured. */
+  readonly maxReplyAttempts?: number;
   /** Requests for provider P arrive on `${queuePrefix}P`. */
   readonly queuePrefix: string;
   /** Dead letters of provider P go to `${queuePrefix}P${dlqSuffix}`. */
@@ -226,7 +243,7 @@ export function parseWorkerConfig(text: string | Uint8Array, options: ParseOptio
   if (!parsed.success) {
     const failed = new Set(problems.map((p) => p.path));
     for (const issue of parsed.error.issues) {
-      for (const problem of describeIssue(issue, input)) {
+      for (const problem of describeIssue(issue, input, CONFIG_KEYS)) {
         if (!failed.has(problem.path)) problems.push(problem);
       }
     }
@@ -291,8 +308,10 @@ export function parseWorkerConfig(text: string | Uint8Array, options: ParseOptio
     source,
     stomp: stomp.data,
     identity,
-    trust: { clientCa },
+    trust: { clientCa, ...(file.trust.client_roles === undefined ? {} : { clientRoles: file.trust.client_roles }) },
     freshnessWindowMs: file.freshness_window_ms,
+    ...(file.reply_to_pattern === undefined ? {} : { replyToPattern: file.reply_to_pattern }),
+    ...(file.max_reply_attempts === undefined ? {} : { maxReplyAttempts: file.max_reply_attempts }),
     queuePrefix: file.queue_prefix,
     dlqSuffix: file.dlq_suffix,
     providers,
@@ -339,138 +358,3 @@ export function resolveBrokerNodes(
   }));
 }
 
-// ---------------------------------------------------------------------------------------------
-// Helpers.
-// ---------------------------------------------------------------------------------------------
-
-const ENV_REF = /^\$\{env:([^}]*)\}$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** `brokers[0].tls.ca` from `['brokers', 0, 'tls', 'ca']`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out === '' ? String(part) : `.${String(part)}`;
-  }
-  return out;
-}
-
-/** `brokers[].tls.ca` from `brokers[0].tls.ca`: the key of {@link CONFIG_KEYS}. */
-function patternOf(path: string): string {
-  return path.replace(/\[\d+\]/g, '[]');
-}
-
-/** Replaces whole-value `${env:NAME}` strings; records problems and which paths came from the environment. */
-export function substituteEnv(
-  value: unknown,
-  path: PropertyKey[],
-  env: Readonly<Record<string, string | undefined>>,
-  problems: ConfigProblem[],
-  fromEnv: Map<string, string>,
-): unknown {
-  if (Array.isArray(value)) return value.map((item, i) => substituteEnv(item, [...path, i], env, problems, fromEnv));
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, [...path, k], env, problems, fromEnv)]));
-  }
-  if (typeof value !== 'string' || !value.includes('${env:')) return value;
-  const key = formatPath(path);
-  const match = ENV_REF.exec(value);
-  if (!match) {
-    problems.push({ path: key, problem: '${env:…} must be the whole value (no text around it)', fix: 'put the whole value in the environment variable' });
-    return undefined;
-  }
-  const name = match[1] as string;
-  if (!ENV_NAME.test(name)) {
-    problems.push({ path: key, problem: 'the environment variable name in ${env:…} is not valid', fix: 'use letters, digits and _, not starting with a digit' });
-    return undefined;
-  }
-  fromEnv.set(key, name);
-  const found = env[name];
-  if (found === undefined) {
-    problems.push({ path: key, problem: `environment variable ${name} is not set`, fix: `set ${name} in the worker's environment, or write the value in the file` });
-    return undefined;
-  }
-  return found;
-}
-
-/** The value at `path` in `root`, if any. */
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let here = root;
-  for (const part of path) {
-    if (here === null || typeof here !== 'object') return undefined;
-    here = (here as Record<PropertyKey, unknown>)[part];
-  }
-  return here;
-}
-
-/**
- * What a value is, without quoting it (it may be a secret). A number is shown only when it is out
- * of range for a numeric key (a number given where a string is expected may be a passcode).
- */
-function describeValue(value: unknown, wrongType: boolean): string {
-  if (value === undefined) return 'missing';
-  if (value === null) return 'got an empty value';
-  if (Array.isArray(value)) return 'got a list';
-  if (typeof value === 'object') return 'got a mapping';
-  if (typeof value === 'string') return value === '' ? 'got an empty string' : wrongType ? 'got a string' : 'got a string that does not fit';
-  if (typeof value === 'number' && !wrongType) return `got ${value}`;
-  return `got a ${typeof value}`;
-}
-
-function describeIssue(issue: z.core.$ZodIssue, input: unknown): ConfigProblem[] {
-  const path = formatPath(issue.path);
-  if (issue.code === 'unrecognized_keys') {
-    const pattern = patternOf(path);
-    const prefix = pattern === '' ? '' : `${pattern}.`;
-    const known = Object.keys(CONFIG_KEYS)
-      .filter((k) => k.startsWith(prefix) && k !== pattern && !k.slice(prefix.length).includes('.') && !k.endsWith('[]'))
-      .map((k) => k.slice(prefix.length));
-    return issue.keys.map((key) => {
-      const near = known
-        .filter((k) => editDistance(k, key) <= 2 || (key.length >= 4 && (k.startsWith(key) || key.startsWith(k))))
-        .sort((a, b) => editDistance(a, key) - editDistance(b, key))[0];
-      return {
-        path: path === '' ? key : `${path}.${key}`,
-        problem: 'unknown key',
-        fix: near === undefined ? `remove it (known keys here: ${known.join(', ')})` : `did you mean ${near}?`,
-      };
-    });
-  }
-  const spec = CONFIG_KEYS[patternOf(path)] ?? { expect: 'a valid value', fix: 'see docs/operations.md' };
-  const own = issue.code === 'custom' ? (issue.params as Partial<ProblemParams> | undefined) : undefined;
-  if (typeof own?.problem === 'string' && typeof own.fix === 'string') return [{ path, problem: own.problem, fix: own.fix }];
-  if (issue.code === 'custom' && issue.message.startsWith('duplicate:')) {
-    const first = issue.path.slice(0, -2);
-    return [{ path, problem: `the same name as ${formatPath([...first, Number(issue.message.slice(10)), 'name'])}`, fix: 'give each provider a unique name' }];
-  }
-  const where = path === '' ? '(file)' : path;
-  const value = valueAt(input, issue.path);
-  return [{ path: where, problem: `expected ${spec.expect}, ${describeValue(value, issue.code === 'invalid_type')}`, fix: spec.fix }];
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i += 1) {
-    let diagonal = row[0] as number;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j += 1) {
-      const above = row[j] as number;
-      row[j] = Math.min(above + 1, (row[j - 1] as number) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length] as number;
-}
-
-function dropUndefined<T extends Record<string, unknown>>(object: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
-}

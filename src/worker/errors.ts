@@ -12,7 +12,10 @@ export const WORKER_ERROR_CODES = [
   'OUTCOME_UNKNOWN',
   /** `complete` or `abandon` found no in-progress entry for the key it was given (never begun, abandoned, or purged). */
   'IDEMPOTENCY_NOT_HELD',
-  /** The request id was already seen (a replayed message): refused, the provider is not called. */
+  /**
+   * Retired: no longer produced. A request id seen again now gets the answer first given to it
+   * (docs/idempotency.md, "Replays"); the code stays reserved so it never takes another meaning.
+   */
   'REPLAYED_REQUEST',
   /** The idempotency store's options do not validate (the message names the paths). */
   'STORE_BAD_OPTIONS',
@@ -28,6 +31,16 @@ export const WORKER_ERROR_CODES = [
   'STALE_REQUEST',
   /** A request frame without a `reply-to` header: it cannot be answered, so it is dead-lettered. */
   'NO_REPLY_TO',
+  /**
+   * A dead-letter reason: the request's `reply-to` is not a reply queue of the broker (nor matches
+   * the configured `reply_to_pattern`); nothing is sent there.
+   */
+  'BAD_REPLY_TO',
+  /**
+   * A dead-letter reason: the reply to this request could not be sent `maxReplyAttempts` times
+   * (the broker refused the destination, or it stayed unreachable); the answer stays recorded.
+   */
+  'REPLY_UNDELIVERABLE',
   /**
    * A reply code: the handler said the provider was never called (`notSent: true`, e.g.
    * `providerNotCalled()` when a breaker is open), so the idempotency key was freed; retryable.

@@ -21,7 +21,7 @@ export interface ProcessedEvent {
 /** A message that cannot be answered was moved to the provider's dead-letter queue and ACKed. */
 export interface DeadLetterEvent {
   readonly provider: string;
-  /** The `paygate-dlq-reason` header: a wire code (`BAD_SIGNATURE`, …), `REQUEST_EXPIRED` or `NO_REPLY_TO`. */
+  /** The `paygate-dlq-reason` header: a wire code (`BAD_SIGNATURE`, …), `REQUEST_EXPIRED`, `NO_REPLY_TO`, `BAD_REPLY_TO` or `REPLY_UNDELIVERABLE`. */
   readonly reason: string;
 }
 
@@ -39,7 +39,7 @@ export interface HandlerErrorEvent {
 
 /** The worker could not finish with a message or a resource (store, broker); it carries on. */
 export interface WorkerErrorEvent {
-  /** Which step failed, e.g. `store`, `reply`, `ack`, `dead-letter`, `connection`. */
+  /** Which step failed, e.g. `store`, `reply`, `ack`, `dead-letter`, `connection` (consuming), `publisher` (publishing connection). */
   readonly stage: string;
   readonly provider?: string;
   /** The error's `code` when it has one, else its class name. */

@@ -23,7 +23,16 @@ const logSink = z.custom<ActionLogger>(
 );
 
 /** A dotted OID such as `1.3.6.1.5.5.7.3.2`. */
-const oid = z.string().regex(/^[0-2](\.(0|[1-9]\d*)){1,40}$/, 'a dotted OID such as 1.3.6.1.5.5.7.3.2');
+export const oidSchema = z.string().regex(/^[0-2](\.(0|[1-9]\d*)){1,40}$/, 'a dotted OID such as 1.3.6.1.5.5.7.3.2');
+
+/** `clientRoleOids` without its default (the config file's `trust.client_roles`). */
+export const clientRoleOidsSchema = z.array(oidSchema).max(32);
+
+/** `replyToPattern` (the config file's `reply_to_pattern`). */
+export const replyToPatternSchema = z.string().min(1).max(1_000).refine(isReplyToPattern, 'a valid regular expression');
+
+/** `maxReplyAttempts` without its default (the config file's `max_reply_attempts`). */
+export const maxReplyAttemptsSchema = z.number().int().min(1).max(100);
 
 const provider = z.custom<ProviderDefinition>(isProviderDefinition, 'a provider definition made by defineProvider');
 
@@ -72,7 +81,7 @@ export const workerOptionsSchema = z.strictObject({
    * paygate client role by default; a deployment with its own PKI names its own (e.g.
    * clientAuth); `[]` turns the check off (any certificate that chains to `trust` may sign).
    */
-  clientRoleOids: z.array(oid).max(32).default([SIGNER_ROLE_OIDS.client]),
+  clientRoleOids: clientRoleOidsSchema.default([SIGNER_ROLE_OIDS.client]),
   /** The provider plugins; each is served on `${queuePrefix}${name}`. */
   providers: z
     .array(provider)
@@ -95,13 +104,13 @@ export const workerOptionsSchema = z.strictObject({
    * answer on, besides the brokers' own reply queues (src/worker/reply-to.ts). Keep it narrow: a
    * reply goes wherever it matches, with the worker's broker rights.
    */
-  replyToPattern: z.string().min(1).max(1_000).refine(isReplyToPattern, 'a valid regular expression').optional(),
+  replyToPattern: replyToPatternSchema.optional(),
   /**
    * Failed attempts to send a reply (the broker refused it or the publishing connection was lost)
    * before the request is dead-lettered as `REPLY_UNDELIVERABLE` instead of being handed back to
    * the broker once more (RabbitMQ requeues a NACKed message without limit).
    */
-  maxReplyAttempts: z.number().int().min(1).max(100).default(3),
+  maxReplyAttempts: maxReplyAttemptsSchema.default(3),
   /** Unique per worker process; reported by `ping` and owner of the idempotency entries it begins. */
   workerId: z.string().min(1).max(200).default(defaultWorkerId),
   /** Where the worker and the handlers log (through a card-number mask); silent by default. */

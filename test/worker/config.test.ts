@@ -457,6 +457,34 @@ describe('the gateway: section and idempotency.lease', () => {
   });
 });
 
+describe('who may sign, where replies go', () => {
+  it('absent: nothing set, so the worker\'s defaults apply (client role, brokers\' reply queues, 3 attempts)', () => {
+    const config = parseWorkerConfig(MINIMAL, { env: {}, baseDir: fixture() });
+    expect(config.trust.clientRoles).toBeUndefined();
+    expect(config.replyToPattern).toBeUndefined();
+    expect(config.maxReplyAttempts).toBeUndefined();
+  });
+
+  it('given: trust.client_roles ([] allowed: no role check), reply_to_pattern and max_reply_attempts as written', () => {
+    const dir = fixture();
+    const text = minimalWith({ trust: 'trust: {client_ca: [certs/client-ca.pem], client_roles: [1.3.6.1.5.5.7.3.2]}' }) +
+      'reply_to_pattern: "/queue/shop-replies\\\\.[a-z0-9-]+"\nmax_reply_attempts: 5\n';
+    const config = parseWorkerConfig(text, { env: {}, baseDir: dir });
+    expect(config.trust.clientRoles).toEqual(['1.3.6.1.5.5.7.3.2']);
+    expect(config.replyToPattern).toBe('/queue/shop-replies\\.[a-z0-9-]+');
+    expect(config.maxReplyAttempts).toBe(5);
+    const none = parseWorkerConfig(minimalWith({ trust: 'trust: {client_ca: [certs/client-ca.pem], client_roles: []}' }), { env: {}, baseDir: dir });
+    expect(none.trust.clientRoles).toEqual([]);
+  });
+
+  it('bad values are named by their key path with the fix, all at once', () => {
+    const text = minimalWith({ trust: 'trust: {client_ca: [certs/client-ca.pem], client_roles: [clientAuth]}' }) + 'reply_to_pattern: "(unclosed"\nmax_reply_attempts: 0\n';
+    const error = configError(() => parseWorkerConfig(text, { env: {}, baseDir: fixture() }));
+    expect(error.problems.map((p) => p.path).sort()).toEqual(['max_reply_attempts', 'reply_to_pattern', 'trust.client_roles[0]']);
+    expect(error.problems.find((p) => p.path === 'trust.client_roles[0]')?.fix).toContain('dotted decimal');
+  });
+});
+
 describe('referenced files', () => {
   it('relative paths are resolved against the config file’s folder, not the current directory', () => {
     const dir = fixture();

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StompConnection } from '../../src/stomp/index.ts';
-import { Certificate, decodeYaml, encodeYaml, loadIdentity, open, parseReplyDocument, requestHeaders, seal, TrustStore } from '../../src/wire/index.ts';
+import { Certificate, decodeYaml, encodeYaml, loadIdentity, open, parseReplyDocument, requestHeaders, seal, SIGNER_ROLE_OIDS, TrustStore } from '../../src/wire/index.ts';
 import { workerOptionsFromConfig } from '../../src/worker/from-config.ts';
 import { parseWorkerConfig, parseWorkerOptions, startWorkerFromConfig, type Worker } from '../../src/worker/index.ts';
 import { parseTestBrokers, startTestBroker, type TestBroker } from '../helpers/brokers.ts';
@@ -102,5 +102,23 @@ idempotency: {path: ${join(makeTempDir('from-config'), 'store.sqlite')}}
     // A provider with no settings still gets its entry, with empty options and nothing else.
     const bare = await workerOptionsFromConfig(parseWorkerConfig(configWith(''), { env: {} }));
     expect(bare.providerSettings).toEqual({ counting: { options: {} } });
+  });
+
+  it('passes trust.client_roles, reply_to_pattern and max_reply_attempts on; absent, the worker\'s defaults apply', async () => {
+    const pki = await makeTestPki();
+    const plugin = fileURLToPath(new URL('../fixtures/counting-provider.ts', import.meta.url));
+    const base = `
+brokers: [{host: localhost}]
+identity: {cert: ${pki.gateway.certPath}, key: ${pki.gateway.keyPath}}
+providers: [{name: counting, module: ${plugin}}]
+idempotency: {path: ${join(makeTempDir('from-config'), 'store.sqlite')}}
+`;
+    const given = await workerOptionsFromConfig(
+      parseWorkerConfig(`${base}trust: {client_ca: [${pki.ca.certPath}], client_roles: [1.3.6.1.5.5.7.3.2]}\nreply_to_pattern: "/queue/shop\\\\.r"\nmax_reply_attempts: 7\n`),
+    );
+    expect(parseWorkerOptions(given)).toMatchObject({ clientRoleOids: ['1.3.6.1.5.5.7.3.2'], replyToPattern: '/queue/shop\\.r', maxReplyAttempts: 7 });
+    const absent = parseWorkerOptions(await workerOptionsFromConfig(parseWorkerConfig(`${base}trust: {client_ca: [${pki.ca.certPath}]}\n`)));
+    expect(absent).toMatchObject({ clientRoleOids: [SIGNER_ROLE_OIDS.client], maxReplyAttempts: 3 });
+    expect(absent.replyToPattern).toBeUndefined();
   });
 });
