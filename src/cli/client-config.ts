@@ -27,12 +27,15 @@ export const clientConfigFileSchema = z.strictObject({
   identity: z.strictObject({ cert: filePath, key: filePath }),
   /**
    * Replies must be signed by one of `certs`, which chain to one of `ca`, and carry one of
-   * `role_oids` in their extendedKeyUsage (default: paygate's gateway role; `[]`: no role check).
+   * `roles` in their extendedKeyUsage (default: paygate's gateway role; `[]`: no role check).
    */
   gateway: z.strictObject({
     certs: z.array(filePath).min(1),
     ca: z.array(filePath).min(1),
-    role_oids: z.array(z.string().regex(/^[0-2](?:\.(?:0|[1-9]\d*))+$/, 'must be a dotted OID')).default([SIGNER_ROLE_OIDS.gateway]),
+    roles: z
+      .array(z.string().regex(/^[0-2](?:\.(?:0|[1-9]\d*))+$/, 'must be a dotted OID'))
+      .max(32, 'at most 32 OIDs')
+      .default([SIGNER_ROLE_OIDS.gateway]),
   }),
   providers: z.array(z.strictObject({ name: nameSchema, module: filePath })).min(1),
   timeout_ms: z.number().int().positive().default(30_000),
@@ -44,7 +47,7 @@ export const clientConfigFileSchema = z.strictObject({
 const FIXES: Readonly<Record<string, string>> = {
   brokers: 'list the broker nodes as in the worker config (host, port, login, passcode, vhost, tls)',
   identity: 'give the client certificate and key files as identity: {cert, key}',
-  gateway: 'give gateway: {certs: [gateway.crt], ca: [ca.crt]}, and role_oids (dotted OIDs) only for a PKI of your own',
+  gateway: 'give gateway: {certs: [gateway.crt], ca: [ca.crt]}, and roles (dotted OIDs) only for a PKI of your own',
   providers: 'list the provider plugins as {name, module}',
   timeout_ms: 'give the reply timeout in milliseconds, e.g. 30000',
   queue_prefix: 'use the prefix the workers use, e.g. /queue/paygate.',
@@ -114,7 +117,7 @@ function resolveFiles(file: z.output<typeof clientConfigFileSchema>, source: str
     identity: { cert: read('identity.cert', file.identity.cert), key: read('identity.key', file.identity.key) },
     gatewayCertificates: file.gateway.certs.map((p, i) => read(`gateway.certs[${i}]`, p)),
     trust: file.gateway.ca.map((p, i) => read(`gateway.ca[${i}]`, p)),
-    gatewayRoleOids: file.gateway.role_oids,
+    gatewayRoleOids: file.gateway.roles,
     providers: file.providers.map((p) => ({ name: p.name, module: absolute(p.module) })),
     defaultTimeoutMs: file.timeout_ms,
     queuePrefix: file.queue_prefix,

@@ -1,5 +1,5 @@
 /**
- * The client config file's `gateway.role_oids` (docs/sdk.md, "From the command line"): which
+ * The client config file's `gateway.roles` (docs/sdk.md, "From the command line"): which
  * extendedKeyUsage OIDs make a reply's signer a gateway, for a deployment's own PKI.
  */
 import { writeFileSync } from 'node:fs';
@@ -32,20 +32,20 @@ function configWith(gatewayExtra: string): string {
   return path;
 }
 
-describe('client config: gateway.role_oids', () => {
+describe('client config: gateway.roles', () => {
   it("defaults to paygate's gateway role", () => {
     expect(loadClientConfig(configWith('')).gatewayRoleOids).toEqual([SIGNER_ROLE_OIDS.gateway]);
   });
 
   it('takes a PKI of its own (or [] to switch the role check off)', () => {
-    expect(loadClientConfig(configWith(', role_oids: [1.3.6.1.5.5.7.3.4]')).gatewayRoleOids).toEqual(['1.3.6.1.5.5.7.3.4']);
-    expect(loadClientConfig(configWith(', role_oids: []')).gatewayRoleOids).toEqual([]);
+    expect(loadClientConfig(configWith(', roles: [1.3.6.1.5.5.7.3.4]')).gatewayRoleOids).toEqual(['1.3.6.1.5.5.7.3.4']);
+    expect(loadClientConfig(configWith(', roles: []')).gatewayRoleOids).toEqual([]);
   });
 
   it('refuses what is not a dotted OID, naming the key', () => {
-    expect(() => loadClientConfig(configWith(', role_oids: [gateway]'))).toThrow(expect.objectContaining({
+    expect(() => loadClientConfig(configWith(', roles: [gateway]'))).toThrow(expect.objectContaining({
       code: 'CONFIG_INVALID',
-      problems: [expect.objectContaining({ path: 'gateway.role_oids[0]', problem: 'must be a dotted OID' })],
+      problems: [expect.objectContaining({ path: 'gateway.roles[0]', problem: 'must be a dotted OID' })],
     }));
   });
 });
