@@ -29,7 +29,7 @@ import type { ResolvedOptions as ResolvedStompOptions, StompOptions } from '../s
 import { decodeYaml } from '../wire/index.ts';
 import { durationSchema } from './config-duration.ts';
 import { GATEWAY_CONFIG_KEYS, gatewaySectionSchema, resolveGatewaySection, type GatewaySettings } from './config-gateway.ts';
-import { PROVIDER_CONFIG_KEYS, providerEntrySchema, resolveProvider, type ProblemParams, type ProviderConfig } from './config-providers.ts';
+import { PROVIDER_CONFIG_KEYS, providerEntrySchema, resolveProvider, type ProviderConfig } from './config-providers.ts';
 import { idempotencyOptionsSchema } from './idempotency-store.ts';
 import type { ResolvedIdempotencyStoreOptions } from './idempotency-store.ts';
 import { clientRoleOidsSchema, maxReplyAttemptsSchema, replyToPatternSchema } from './options.ts';
