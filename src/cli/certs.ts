@@ -2,6 +2,10 @@
  * `paygate certs init --dir DIR [--algo rsa|ec] [--bits 2048|3072] [--force]` (DESIGN §4):
  * writes the throw-away development PKI described in certs/README.md.
  *
+ * `paygate certs issue --role client|gateway --ca-dir DIR --name NAME [--out DIR] [--cn CN]
+ * [--algo rsa|ec] [--bits 2048|3072] [--force]`: one more identity from that CA (a second
+ * storefront, another gateway), with its signer role in the extendedKeyUsage.
+ *
  * Usage errors (bad option values, existing files) are one stderr line and exit code 2, so a
  * script can tell "you called me wrong" (2) from "something broke" (1).
  */
@@ -11,14 +15,31 @@ import type { KeySpec } from '../certs/devca.ts';
 
 const USAGE_EXIT_CODE = 2;
 
-interface InitOptions {
-  dir: string;
+interface KeyOptions {
   algo: 'rsa' | 'ec';
   bits?: '2048' | '3072';
   force?: boolean;
 }
 
-/** The `certs` sub-command and its `init` action. */
+interface InitOptions extends KeyOptions {
+  dir: string;
+}
+
+interface IssueOptions extends KeyOptions {
+  role: 'client' | 'gateway';
+  caDir: string;
+  name: string;
+  out?: string;
+  cn?: string;
+}
+
+/** What each role's certificate may sign, for the printed summary. */
+const ROLE_DUTY: Readonly<Record<'client' | 'gateway', string>> = {
+  client: 'signs requests; the SDK refuses replies it signs',
+  gateway: 'signs replies; workers refuse requests it signs',
+};
+
+/** The `certs` sub-command and its `init` and `issue` actions. */
 export function certsCommand(): Command {
   const certs = new Command('certs')
     .description('Development certificates: a throw-away CA, gateway, client and sandbox TLS identities')
@@ -32,35 +53,81 @@ export function certsCommand(): Command {
     .addOption(new Option('--bits <bits>', 'RSA key size, --algo rsa only; default 2048').choices(['2048', '3072']))
     .option('--force', 'overwrite existing files')
     .action(async (options: InitOptions, command: Command) => {
-      if (options.algo === 'ec' && options.bits !== undefined) {
-        command.error("error: option '--bits' applies to --algo rsa only (EC keys are P-256)", {
-          exitCode: USAGE_EXIT_CODE,
-          code: 'paygate.invalidOption',
-        });
-      }
-      const spec: KeySpec =
-        options.algo === 'rsa' ? { algo: 'rsa', bits: options.bits === '3072' ? 3072 : 2048 } : { algo: 'ec' };
+      const spec = keySpecOf(options, command);
       // Loaded on use: the generator pulls in @peculiar/x509, which other commands never need.
-      const { CertsError, DEV_PKI_FILES, writeDevPki } = await import('../certs/devca.ts');
-      try {
-        const written = await writeDevPki(options.dir, { ...spec, force: options.force === true });
-        const label = spec.algo === 'rsa' ? `RSA ${spec.bits ?? 2048}` : 'EC P-256';
-        console.log(`Wrote a development PKI (${label}) to ${written.dir}:`);
-        const width = Math.max(...DEV_PKI_FILES.map((f) => f.name.length));
-        for (const f of DEV_PKI_FILES) console.log(`  ${f.name.padEnd(width)}  ${f.purpose}`);
-        console.log('Keys are mode 0600 and git-ignored. For development only: see certs/README.md.');
-      } catch (error) {
-        if (error instanceof CertsError && error.code === 'CERTS_EXIST') {
-          command.error(`error: ${error.path ?? options.dir} already exists; use --force to overwrite it`, {
-            exitCode: USAGE_EXIT_CODE,
-            code: 'paygate.certsExist',
-          });
-        }
-        throw error;
+      const { DEV_PKI_FILES, SIGNER_ROLE_OIDS, writeDevPki } = await import('../certs/devca.ts');
+      const written = await usageErrors(command, options.dir, () => writeDevPki(options.dir, { ...spec, force: options.force === true }));
+      console.log(`Wrote a development PKI (${labelOf(spec)}) to ${written.dir}:`);
+      const width = Math.max(...DEV_PKI_FILES.map((f) => f.name.length));
+      for (const f of DEV_PKI_FILES) console.log(`  ${f.name.padEnd(width)}  ${f.purpose}`);
+      console.log('Signer roles, in the extendedKeyUsage of each S/MIME certificate (docs/security.md):');
+      for (const { name, signerRole: role } of DEV_PKI_FILES) {
+        if (role !== undefined) console.log(`  ${name.padEnd(width)}  ${role.padEnd(7)}  ${SIGNER_ROLE_OIDS[role]}  ${ROLE_DUTY[role]}`);
       }
+      console.log('More identities from this CA: paygate certs issue --role client|gateway --ca-dir DIR --name NAME');
+      console.log('Keys are mode 0600 and git-ignored. For development only: see certs/README.md.');
+    });
+
+  certs
+    .command('issue')
+    .description('Issue one more client or gateway certificate (with its signer role) from the CA in a dev PKI folder')
+    .addOption(new Option('--role <role>', 'signer role: client (signs requests) or gateway (signs replies)').choices(['client', 'gateway']).makeOptionMandatory())
+    .requiredOption('--ca-dir <dir>', 'folder holding the issuing ca.crt and ca.key (e.g. certs/dev)')
+    .requiredOption('--name <name>', 'file name: writes <name>.crt and <name>.key')
+    .option('--out <dir>', 'output folder (default: the --ca-dir folder)')
+    .option('--cn <cn>', 'subject common name (default: the name)')
+    .addOption(new Option('--algo <algo>', 'key algorithm').choices(['rsa', 'ec']).default('rsa'))
+    .addOption(new Option('--bits <bits>', 'RSA key size, --algo rsa only; default 2048').choices(['2048', '3072']))
+    .option('--force', 'overwrite existing files')
+    .action(async (options: IssueOptions, command: Command) => {
+      const spec = keySpecOf(options, command);
+      const { SIGNER_ROLE_OIDS, issueSignerFiles } = await import('../certs/devca.ts');
+      const issued = await usageErrors(command, options.out ?? options.caDir, () =>
+        issueSignerFiles({
+          ...spec,
+          caDir: options.caDir,
+          name: options.name,
+          role: options.role,
+          ...(options.out === undefined ? {} : { outDir: options.out }),
+          ...(options.cn === undefined ? {} : { commonName: options.cn }),
+          force: options.force === true,
+        }),
+      );
+      console.log(`Issued a ${options.role} certificate (${labelOf(spec)}) from ${options.caDir}:`);
+      console.log(`  ${issued.certPath}  signer role ${options.role} (${SIGNER_ROLE_OIDS[options.role]}): ${ROLE_DUTY[options.role]}`);
+      console.log(`  ${issued.keyPath}  its private key (mode 0600): ${options.role === 'client' ? 'on that storefront only' : 'on the workers only'}`);
+      if (options.role === 'gateway') console.log('Clients accept replies only from the gateway certificates they are configured with: add it there.');
     });
 
   return certs;
+}
+
+/** The key spec of `--algo`/`--bits`; `--bits` with EC is a usage error. */
+function keySpecOf(options: KeyOptions, command: Command): KeySpec {
+  if (options.algo === 'ec' && options.bits !== undefined) {
+    command.error("error: option '--bits' applies to --algo rsa only (EC keys are P-256)", { exitCode: USAGE_EXIT_CODE, code: 'paygate.invalidOption' });
+  }
+  return options.algo === 'rsa' ? { algo: 'rsa', bits: options.bits === '3072' ? 3072 : 2048 } : { algo: 'ec' };
+}
+
+function labelOf(spec: KeySpec): string {
+  return spec.algo === 'rsa' ? `RSA ${spec.bits ?? 2048}` : 'EC P-256';
+}
+
+/**
+ * Runs `work`; what the caller got wrong (an existing file, an unusable CA folder, a bad name) is
+ * one stderr line and exit code 2. Anything else is thrown on.
+ */
+async function usageErrors<T>(command: Command, where: string, work: () => Promise<T>): Promise<T> {
+  const { CertsError } = await import('../certs/devca.ts');
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof CertsError)) throw error;
+    const message =
+      error.code === 'CERTS_EXIST' ? `${error.path ?? where} already exists; use --force to overwrite it` : error.message;
+    return command.error(`error: ${message}`, { exitCode: USAGE_EXIT_CODE, code: `paygate.${error.code}` });
+  }
 }
 
 /**

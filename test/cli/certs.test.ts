@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { DEV_PKI_FILES } from '../../src/certs/devca.ts';
-import { makeTempDir, openssl } from '../helpers/pki.ts';
+import { Certificate, SIGNER_ROLE_OIDS, signerRolesOf } from '../../src/wire/index.ts';
+import { makeTempDir, makeTestPki, openssl } from '../helpers/pki.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'paygate.js');
@@ -42,7 +43,7 @@ function keyText(dir: string, name: string): string {
   return openssl(['x509', '-in', join(dir, name), '-noout', '-text']).toString();
 }
 
-// Every run pays ~0.7 s of tsx start-up, so the suite keeps to six runs: RSA-3072 and the
+// Every run pays ~0.7 s of tsx start-up, so the suite keeps to few runs: RSA-3072 and the
 // key profiles are covered in-process by test/certs/devca.test.ts; this file covers the command.
 describe('paygate certs init', () => {
   it.concurrent('writes the eight files, refuses to overwrite them, and replaces them with --force', async () => {
@@ -56,6 +57,9 @@ describe('paygate certs init', () => {
       expect(first.stdout).toMatch(new RegExp(`^ +${f.name.replace('.', '\\.')} +${f.purpose.slice(0, 20)}`, 'm'));
     }
     expect(first.stdout).toContain(`RSA 2048) to ${dir}`);
+    // The signer roles, with their OIDs: the gateway signs replies, the client requests.
+    expect(first.stdout).toMatch(new RegExp(`^ +gateway\\.crt +gateway +${SIGNER_ROLE_OIDS.gateway.replaceAll('.', '\\.')} +signs replies`, 'm'));
+    expect(first.stdout).toMatch(new RegExp(`^ +client\\.crt +client +${SIGNER_ROLE_OIDS.client.replaceAll('.', '\\.')} +signs requests`, 'm'));
     expect(keyText(dir, 'gateway.crt')).toContain('Public-Key: (2048 bit)');
     const verify = ['verify', '-CAfile', join(dir, 'ca.crt'), '-purpose', 'smimesign', join(dir, 'client.crt')];
     expect(openssl(verify).toString()).toContain('OK');
@@ -89,5 +93,31 @@ describe('paygate certs init', () => {
       expect(run.stdout).toBe('');
     }
     expect(existsSync(dir)).toBe(false);
+  });
+});
+
+describe('paygate certs issue', () => {
+  it.concurrent('issues a client certificate with the client role from a dev CA, and refuses what it cannot do with exit code 2', async () => {
+    const pki = await makeTestPki({ algo: 'ec' });
+    const out = makeTempDir('cli-issue');
+    const run = await paygate('certs', 'issue', '--role', 'client', '--ca-dir', pki.dir, '--name', 'shop-2', '--out', out, '--algo', 'ec');
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const certPath = join(out, 'shop-2.crt');
+    expect(run.stdout).toContain(`${certPath}  signer role client (${SIGNER_ROLE_OIDS.client})`);
+    expect(readdirSync(out).sort()).toEqual(['shop-2.crt', 'shop-2.key']);
+    expect(statSync(join(out, 'shop-2.key')).mode & 0o777).toBe(0o600);
+    expect(signerRolesOf(Certificate.from(readFileSync(certPath, 'utf8')))).toEqual(['client']);
+    expect(openssl(['verify', '-CAfile', pki.ca.certPath, '-purpose', 'smimesign', certPath]).toString()).toBe(`${certPath}: OK\n`);
+
+    const runs = await Promise.all([
+      paygate('certs', 'issue', '--role', 'client', '--ca-dir', pki.dir, '--name', 'shop-2', '--out', out),
+      paygate('certs', 'issue', '--role', 'feed', '--ca-dir', pki.dir, '--name', 'x', '--out', out),
+      paygate('certs', 'issue', '--role', 'gateway', '--ca-dir', join(out, 'nowhere'), '--name', 'x', '--out', out),
+    ]);
+    expect(runs.map((r) => r.code)).toEqual([2, 2, 2]);
+    expect(runs[0]?.stderr).toBe(`error: ${certPath} already exists; use --force to overwrite it\n`);
+    expect(runs[1]?.stderr).toMatch(/^error: option '--role <role>' argument 'feed' is invalid\. Allowed choices are client, gateway\.\n$/);
+    expect(runs[2]?.stderr).toMatch(/^error: cannot read .*nowhere\/ca\.crt \(ENOENT\)/);
+    expect(readdirSync(out).sort()).toEqual(['shop-2.crt', 'shop-2.key']);
   });
 });
