@@ -135,7 +135,11 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
     // Idle destinations are forgotten now and then (Router.sweep explains why that is safe).
     this.#sweeper = setInterval(() => router.sweep(), SWEEP_INTERVAL_MS).unref();
     // A TLS server's 'connection' is the raw TCP socket; the STOMP session starts after the handshake.
-    if (this.#secure) server.on('secureConnection', (socket: Socket) => this.#accept(socket));
+    if (this.#secure) {
+      server.on('secureConnection', (socket: Socket) => this.#accept(socket));
+      // A failed or timed-out handshake (handshakeTimeout = connectTimeout): node leaves the socket open.
+      server.on('tlsClientError', (_error: Error, socket: Socket) => socket.destroy());
+    }
     else server.on('connection', (socket) => this.#accept(socket));
     server.on('error', (error) => {
       this.emit('serverError', new BrokerError('BROKER_LISTEN_FAILED', `listening socket: ${error.message}`, { cause: error }));
@@ -253,7 +257,9 @@ function createListener(options: ResolvedBrokerOptions): Server {
     ca,
     requestCert,
     rejectUnauthorized: requestCert,
-    allowHalfOpen: true,
+    // Not half-open: a client that gives up during the handshake must not leave a socket that
+    // nobody ends (it is no Connection yet). TLS has its own close (close_notify) anyway.
+    allowHalfOpen: false,
     noDelay: true,
     handshakeTimeout: options.connectTimeout,
   });

@@ -5,6 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
@@ -77,9 +79,16 @@ export class RawClient {
     return new RawClient(socket);
   }
 
-  /** CONNECT and wait for CONNECTED (throws with the ERROR message otherwise). */
-  static async connect(broker: { host: string; port: number }, headers: StompHeaders = {}): Promise<RawClient> {
-    const client = await RawClient.open(broker);
+  /** A TLS connection (handshake done) and nothing else. */
+  static async openTls(broker: { host: string; port: number }, options: ConnectionOptions): Promise<RawClient> {
+    const socket = tlsConnect({ host: broker.host, port: broker.port, ...options });
+    await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+    return new RawClient(socket);
+  }
+
+  /** CONNECT and wait for CONNECTED (throws with the ERROR message otherwise); over TLS when `tls` is given. */
+  static async connect(broker: { host: string; port: number }, headers: StompHeaders = {}, tls?: ConnectionOptions): Promise<RawClient> {
+    const client = tls === undefined ? await RawClient.open(broker) : await RawClient.openTls(broker, tls);
     client.send('CONNECT', { 'accept-version': '1.2', host: '/', ...headers });
     const frame = await client.next();
     if (frame.command !== 'CONNECTED') throw new Error(`CONNECT answered with ${frame.command}: ${frame.headers.message}`);
