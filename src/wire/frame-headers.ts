@@ -75,13 +75,3 @@ export function expiresOf(headers: Readonly<Record<string, string>>): number | u
   const value = Number(raw);
   return value > 0 ? value : undefined;
 }
-
-/**
- * Whether the broker says it delivered this message before: `redelivered:true` (the embedded
- * broker, RabbitMQ) or a positive `redeliveryCounter` (ActiveMQ).
- */
-export function isRedelivery(headers: Readonly<Record<string, string>>): boolean {
-  if (headers.redelivered === 'true') return true;
-  const counter = Number(headers.redeliveryCounter ?? 0);
-  return Number.isFinite(counter) && counter > 0;
-}

@@ -26,6 +26,6 @@ export {
   cardNumberOutsidePayload, cardDataInText, shownIssue, type ShownIssue, type RequestDocument, type RequestDocumentInput, type ReplyDocument, type ReplyDocumentInput, type ReplyStatus,
 } from './documents.ts';
 export {
-  HEADER, PAYGATE_VERSION, sealedContentType, isSealedContentType, requestHeaders, replyHeaders, expiresOf, isRedelivery,
+  HEADER, PAYGATE_VERSION, sealedContentType, isSealedContentType, requestHeaders, replyHeaders, expiresOf,
   type BodyCipher,
 } from './frame-headers.ts';
