@@ -76,7 +76,8 @@ describe('logins', () => {
     const broker = await startBroker({ users });
     const codes: string[] = [];
     broker.on('clientError', (error) => codes.push(error.code));
-    for (const headers of [{}, { login: 'nobody', passcode: 'shop one' }, { login: 'shop-1', passcode: 'shop two' }, { login: 'shop-1' }]) {
+    const attempts: Array<Record<string, string>> = [{}, { login: 'nobody', passcode: 'shop one' }, { login: 'shop-1', passcode: 'shop two' }, { login: 'shop-1' }];
+    for (const headers of attempts) {
       const client = await RawClient.open(broker);
       client.send('CONNECT', { 'accept-version': '1.2', host: '/', ...headers });
       const error = await client.expect('ERROR');
