@@ -109,12 +109,13 @@ export class RawClient {
 
   /** The next frame; rejects on timeout or when the connection closed first. */
   async next(timeoutMs = DEFAULT_TIMEOUT): Promise<Frame> {
-    const deadline = Date.now() + timeoutMs;
+    // The monotonic clock: tests that fake `Date` to expire messages still get their timeouts.
+    const deadline = performance.now() + timeoutMs;
     for (;;) {
       const frame = this.#frames.shift();
       if (frame) return frame;
       if (this.#closed) throw new Error('connection closed');
-      const left = deadline - Date.now();
+      const left = deadline - performance.now();
       if (left <= 0) throw new Error(`no frame within ${timeoutMs} ms`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);

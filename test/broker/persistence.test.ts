@@ -5,12 +5,17 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EmbeddedBroker } from '../../src/broker/index.ts';
 import { bodies, RawClient, startBroker, tempDir } from './helpers.ts';
 
+afterEach(() => {
+  vi.useRealTimers();
+});
+
 describe('persistence across a restart', () => {
   it('delivers persistent unacknowledged messages after a restart, and nothing acknowledged', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.UTC(2030, 0, 1) });
     const dataDir = tempDir();
     const first = await startBroker({ dataDir });
     const producer = await RawClient.connect(first);
@@ -27,7 +32,7 @@ describe('persistence across a restart', () => {
     expect((await consumer.expect('MESSAGE')).headers['x-name']).toBe('held'); // delivered, never acknowledged
     await first.stop();
 
-    await new Promise((resolve) => setTimeout(resolve, 350)); // "expiring" expires while the broker is down
+    vi.setSystemTime(Date.now() + 350); // "expiring" expires while the broker is down
     const second = await startBroker({ dataDir, port: 0 });
     const after = await RawClient.connect(second);
     after.send('SUBSCRIBE', { id: 's', destination: '/queue/durable', ack: 'client-individual' });
