@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install, start, stop and probe the external STOMP brokers that the integration
-# suite runs against (DESIGN.md §6): RabbitMQ on 127.0.0.1:61613 and ActiveMQ on
+# suite runs against: RabbitMQ on 127.0.0.1:61613 and ActiveMQ on
 # 127.0.0.1:61623, both from Debian packages. Root on Debian bookworm, no systemd.
 #
 #   bash scripts/brokers.sh start    install when absent, start, wait for STOMP CONNECTED;

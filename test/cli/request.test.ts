@@ -1,4 +1,4 @@
-// Issue 4, acceptance 4: `paygate request PROVIDER TYPE --data FILE.yaml --config FILE`, the real
+// `paygate request PROVIDER TYPE --data FILE.yaml --config FILE`, the real
 // bin in a child process, against a real worker on the embedded broker.
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';

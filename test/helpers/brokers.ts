@@ -1,11 +1,10 @@
-// Which brokers the integration suite runs against (DESIGN.md §6), how a test file
+// Which brokers the integration suite runs against, how a test file
 // gets one (external ones are already running; an embedded one is started per file
 // on an ephemeral port), and a raw STOMP 1.2 socket for smoke tests that must not
 // depend on the connection layer under test (src/stomp).
-import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
+import { EmbeddedBroker, hashPassword, type BrokerOptions, type BrokerRole, type UsersConfig } from '../../src/broker/index.ts';
 
 export type BrokerName = 'embedded' | 'rabbitmq' | 'activemq';
 
@@ -255,45 +254,58 @@ export interface TestBroker {
   stop(): Promise<void>;
 }
 
-/** What src/broker/index.ts exports (issue 3's embedded broker). */
-export interface EmbeddedBrokerHandle {
-  readonly host: string;
-  readonly port: number;
-  stop(): Promise<void>;
-}
-/** The options of `EmbeddedBroker.start` that tests use (src/broker/options.ts has them all). */
-export interface EmbeddedBrokerOptions {
-  host?: string;
-  /** 0 (the default here): an ephemeral port. */
-  port?: number;
-  dataDir?: string;
-  /** CONNECTED's heart-beat offer, [can send every, wants every] ms. Tests use 500 ms (see below). */
-  heartBeat?: [number, number];
-}
-interface EmbeddedBrokerModule {
-  readonly EmbeddedBroker: {
-    start(options: EmbeddedBrokerOptions): Promise<EmbeddedBrokerHandle>;
-  };
-}
+/** A running embedded broker (what {@link startEmbeddedBroker} returns). */
+export type EmbeddedBrokerHandle = EmbeddedBroker;
+/** The options of `EmbeddedBroker.start` (src/broker/options.ts); `users` defaults to {@link testUsers}. */
+export type EmbeddedBrokerOptions = BrokerOptions;
 
-const EMBEDDED_MODULE = '../../src/broker/index.ts';
+/** Rights of `stomp-test` on the embedded broker: its own names, and replies between its own connections. */
+const STOMP_TEST_RIGHTS = {
+  read: [`/queue/${STOMP_TEST_PREFIX}>`, `/topic/${STOMP_TEST_PREFIX}>`],
+  write: [`/queue/${STOMP_TEST_PREFIX}>`, `/topic/${STOMP_TEST_PREFIX}>`],
+  reply: true,
+};
+const EMBEDDED_ROLE: Record<TestRole, BrokerRole | typeof STOMP_TEST_RIGHTS> = {
+  storefront: 'storefront',
+  'storefront-2': 'storefront',
+  worker: 'worker',
+  operator: 'operator',
+  audit: 'audit',
+  'stomp-test': STOMP_TEST_RIGHTS,
+};
 
-/** True once the embedded broker's module exists. */
-export const embeddedBrokerBuilt = (): boolean => existsSync(fileURLToPath(new URL(EMBEDDED_MODULE, import.meta.url)));
+let users: Promise<UsersConfig> | undefined;
 
 /**
- * Starts an embedded broker on 127.0.0.1 (ephemeral port unless given). Throws when the module
- * does not exist yet, so that a suite naming `embedded` fails rather than skips.
+ * The embedded broker's users configuration with the test logins (the same as on the external
+ * brokers). Hashed once per test process, cheaply (ln=10): the cost protects stored hashes, and
+ * these passwords are public.
  */
-export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): Promise<EmbeddedBrokerHandle> {
-  if (!embeddedBrokerBuilt()) throw new Error(`the embedded broker is not built yet (${EMBEDDED_MODULE} is missing)`);
-  const module = (await import(/* @vite-ignore */ EMBEDDED_MODULE)) as EmbeddedBrokerModule;
-  // Heart-beats of 500 ms instead of the broker's 10 s default: the suites check that they flow
-  // and that a dead peer is detected within 2 intervals, which must not take 20 s.
-  return module.EmbeddedBroker.start({ host: '127.0.0.1', port: 0, heartBeat: [500, 500], ...options });
+export function testUsers(): Promise<UsersConfig> {
+  users ??= (async () => {
+    const entries = await Promise.all(
+      TEST_ROLES.map(async (role) => {
+        const password = await hashPassword(testPasscode(role), { ln: 10 });
+        const entry = EMBEDDED_ROLE[role];
+        return [role, typeof entry === 'string' ? { password, role: entry } : { ...entry, password }] as const;
+      }),
+    );
+    return { prefix: 'paygate.', users: Object.fromEntries(entries) };
+  })();
+  return users;
 }
 
-/** The broker for one test file: external ones as they are, an embedded one started now. */
+/**
+ * Starts an embedded broker on 127.0.0.1 (ephemeral port unless given) with the test logins
+ * ({@link testUsers}) unless `options.users` says otherwise.
+ */
+export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): Promise<EmbeddedBrokerHandle> {
+  // Heart-beats of 500 ms instead of the broker's 10 s default: the suites check that they flow
+  // and that a dead peer is detected within 2 intervals, which must not take 20 s.
+  return EmbeddedBroker.start({ host: '127.0.0.1', port: 0, heartBeat: [500, 500], users: await testUsers(), ...options });
+}
+
+/** The broker for one test file: external ones as they are, an embedded one (with the test logins) started now. */
 export async function startTestBroker(broker: BrokerDescriptor): Promise<TestBroker> {
   if (isExternal(broker)) return { descriptor: broker, stop: async () => undefined };
   const embedded = await startEmbeddedBroker();

@@ -1,5 +1,5 @@
 /**
- * The whole request path for provider tests (issue 5): a broker (embedded unless given), a real
+ * The whole request path for provider tests: a broker (embedded unless given), a real
  * worker serving the plugin with its deployment settings, and a typed SDK gateway — SDK → broker →
  * worker → plugin → provider (a sandbox) → reply. Plugin tests and the conformance suite share it.
  */

@@ -1,4 +1,4 @@
-// Acceptance 2 of issue 3: failover. Two nodes; the active one stops mid-stream; the client
+// Failover. Two nodes; the active one stops mid-stream; the client
 // moves on to the other, its subscription comes back, and no send the broker acknowledged (a
 // RECEIPT) is lost.
 //

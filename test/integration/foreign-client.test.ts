@@ -1,4 +1,4 @@
-// Issue 4, acceptance 5: a client built from docs/wire-format.md alone. The request is signed and
+// A client built from docs/wire-format.md alone. The request is signed and
 // encrypted by the `openssl` CLI (§4), sent with the stompit library and the headers of §2 (no
 // paygate SDK or STOMP code on the client side), answered by a real paygate worker, and the reply
 // is decrypted and verified by `openssl` (§4.3), on every broker of the matrix.

@@ -1,4 +1,4 @@
-// Shared pieces of the request-path suites (issue 4): a worker config file for a test broker and
+// Shared pieces of the request-path suites: a worker config file for a test broker and
 // PKI, `paygate worker` in a child process, and a unique queue prefix per suite (RabbitMQ keeps
 // durable queues, so suites never share one).
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -1,5 +1,5 @@
-// Issue 4, acceptance 1 and 2, on every broker of the matrix: the typed SDK and the worker,
-// through a real broker, with real crypto. The worker of acceptance 2 is a real `paygate worker`
+// On every broker of the matrix: the typed SDK and the worker,
+// through a real broker, with real crypto. The worker of the second test is a real `paygate worker`
 // process, killed with SIGKILL in the middle of the provider call.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';

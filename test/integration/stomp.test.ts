@@ -1,4 +1,4 @@
-// Acceptance 1 of issue 3: one suite, through paygate's connection layer (src/stomp), against
+// One suite, through paygate's connection layer (src/stomp), against
 // every broker named in PAYGATE_TEST_BROKERS (embedded by default; .ci/run adds rabbitmq and
 // activemq). Where brokers genuinely differ the documented per-broker behaviour is asserted
 // (docs/stomp.md), never skipped. Destinations are unique per test: brokers keep state.

@@ -1,5 +1,5 @@
 /**
- * Shared pieces of the gateway suites (issue 6): a card sandbox and a broker, a gateway config
+ * Shared pieces of the gateway suites: a card sandbox and a broker, a gateway config
  * file for them, `paygate gateway` as a real child process whose JSON log lines are collected,
  * an SDK client, and a load runner that records every answer.
  */
