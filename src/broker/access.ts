@@ -57,6 +57,11 @@ export class AccessControl {
     return this.#decoy !== undefined;
   }
 
+  /** A connection before CONNECT succeeded: no right at all (only CONNECT is handled then anyway). */
+  static nobody(): Principal {
+    return { login: '', unrestricted: false, read: NOTHING, write: NOTHING, reply: false };
+  }
+
   /** The principal of a connection when no users are configured. */
   static anyone(login: string | undefined): Principal {
     return { login: login ?? '', unrestricted: true, read: NOTHING, write: NOTHING, reply: true };

@@ -54,7 +54,7 @@ export class Connection implements SubscriptionOwner {
   readonly transactions: Transactions;
   readonly parser: FrameParser;
   /** Who this connection proved to be at CONNECT (everything allowed until then is only CONNECT). */
-  principal: Principal = AccessControl.anyone(undefined);
+  principal: Principal = AccessControl.nobody();
 
   #closing = false;
   #tornDown = false;
@@ -86,7 +86,11 @@ export class Connection implements SubscriptionOwner {
     socket.on('drain', () => this.#onDrain());
     socket.on('error', () => this.teardown()); // 'close' follows; nothing to report to a reset peer
     socket.on('close', () => this.teardown());
-    this.#connectTimer = setTimeout(() => this.fail('no CONNECT frame in time'), connectTimeout).unref();
+    // The same deadline bounds the password check: a flood of CONNECTs cannot hold sockets forever.
+    this.#connectTimer = setTimeout(
+      () => this.fail(this.#held === undefined ? 'no CONNECT frame in time' : 'login not checked in time; the broker is busy, retry later'),
+      connectTimeout,
+    ).unref();
   }
 
   get closing(): boolean {

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BROKER_ERROR_CODES, brokerOptionsSchema } from '../../src/broker/index.ts';
+import { BROKER_ERROR_CODES, BROKER_HEADERS, BROKER_ROLES, brokerOptionsSchema, roleRights } from '../../src/broker/index.ts';
 import { FRAME_ERROR_CODES } from '../../src/stomp/frame.ts';
 
 const doc = readFileSync(new URL('../../docs/broker.md', import.meta.url), 'utf8');
@@ -16,6 +16,16 @@ describe('docs/broker.md', () => {
 
   it.each([...BROKER_ERROR_CODES])('documents the error code %s', (code) => {
     expect(doc).toMatch(new RegExp(`^\\| \`${code}\` \\|`, 'm'));
+  });
+
+  it.each([...BROKER_ROLES])('has the rights of the role %s in its table', (role) => {
+    const { read, write, reply } = roleRights(role, 'P');
+    const cell = (patterns: readonly string[]): string => (patterns.length === 0 ? '—' : patterns.map((p) => `\`${p}\``).join(', '));
+    expect(doc).toContain(`| \`${role}\` | ${cell(read)} | ${cell(write)} | ${reply ? 'yes' : 'no'} |`);
+  });
+
+  it.each([...BROKER_HEADERS])('names the broker-owned header %s', (header) => {
+    expect(doc).toContain(`\`${header}\``);
   });
 
   it.each([...FRAME_ERROR_CODES])('names the frame error code %s', (code) => {
