@@ -6,7 +6,7 @@
  * b. open (decrypt, verify, trust) — any failure → dead letter with the wire code;
  * c. decode and validate the document (request-reading.ts); the signer must have the client role;
  * d. freshness (`sent_at`, `expires_at`);
- * e. `ping` is answered here; f. the action's request schema, and no card number outside card fields;
+ * e. `ping` is answered here; f. the action's request schema (card numbers only in card fields);
  * g.–h. payload digest, then ONE store operation: the request id's recorded answer (sent again,
  *    the provider never reached) or the idempotency claim; then the plugin (provider-call.ts);
  * i. reply: recorded, sealed to the signer, SENT to `reply-to`, then ACK (respond.ts).
@@ -18,7 +18,7 @@
 import { PaygateError } from '../errors.ts';
 import { PING_TYPE, ProviderError, validateRequest, type ProviderDefinition } from '../providers/index.ts';
 import type { StompMessage } from '../stomp/index.ts';
-import { expiresOf, findCardNumber, HEADER, open, requireSignerRole, type OpenedMessage, type RequestDocument } from '../wire/index.ts';
+import { expiresOf, HEADER, open, requireSignerRole, type OpenedMessage, type RequestDocument } from '../wire/index.ts';
 import type { Disposition, WorkerContext } from './context.ts';
 import { deadLetter, evidenceOfBody, evidenceOfOpenFailure } from './dead-letter.ts';
 import type { ClaimResult } from './group-commit.ts';
@@ -112,23 +112,18 @@ async function answerRequest(exchange: Exchange, request: RequestDocument): Prom
 }
 
 /**
- * The action's request schema on the payload, then no card number anywhere but in the card
- * fields the schema made `Secret`s: the parsed payload, or the error answer (UNSUPPORTED_TYPE,
- * INVALID_REQUEST, CARD_DATA_IN_TEXT).
+ * The action's request schema on the payload (which also refuses a card number anywhere but in
+ * the card fields): the parsed payload, or the error answer (UNSUPPORTED_TYPE, INVALID_REQUEST,
+ * CARD_DATA_IN_TEXT).
  */
 function checkPayload(provider: ProviderDefinition, request: RequestDocument): { ok: true; payload: unknown } | { ok: false; refusal: Answer } {
-  let payload: unknown;
   try {
-    payload = validateRequest(provider, request.type, request.payload);
+    return { ok: true, payload: validateRequest(provider, request.type, request.payload) };
   } catch (error) {
-    if (!(error instanceof ProviderError) && !(error instanceof PaygateError && error.code === 'CARD_DATA_IN_TEXT')) throw error;
+    if (!(error instanceof ProviderError)) throw error;
     // The message names paths and problems, never values.
     return { ok: false, refusal: errorAnswer(error.code, error.message, false) };
   }
-  const path = findCardNumber(payload, 'payload');
-  if (path === undefined) return { ok: true, payload };
-  const message = `a card number in ${path}: card numbers belong in card fields only; use a reference without one`;
-  return { ok: false, refusal: errorAnswer('CARD_DATA_IN_TEXT', message, false) };
 }
 
 /** `STALE_REQUEST` when `sent_at` is outside the window (either way), `REQUEST_EXPIRED` when `expires_at` has passed. */

@@ -11,7 +11,7 @@ import { StompConnection } from '../../src/stomp/index.ts';
 import { Certificate, decodeYaml, encodeYaml, loadIdentity, open, parseReplyDocument, requestHeaders, seal, SIGNER_ROLE_OIDS, TrustStore } from '../../src/wire/index.ts';
 import { workerOptionsFromConfig } from '../../src/worker/from-config.ts';
 import { parseWorkerConfig, parseWorkerOptions, startWorkerFromConfig, type Worker } from '../../src/worker/index.ts';
-import { parseTestBrokers, startTestBroker, type TestBroker } from '../helpers/brokers.ts';
+import { asRole, parseTestBrokers, startTestBroker, type TestBroker } from '../helpers/brokers.ts';
 import { makeTempDir, makeTestPki } from '../helpers/pki.ts';
 import { Inbox, nodeOf } from '../integration/support.ts';
 import { requestDoc } from './harness.ts';
@@ -31,26 +31,26 @@ describe('startWorkerFromConfig', () => {
   it('reads the PEM files, loads the provider module and answers a ping on its queue', async () => {
     const pki = await makeTestPki();
     const plugin = fileURLToPath(new URL('../fixtures/counting-provider.ts', import.meta.url));
-    const { host, port } = broker.descriptor;
+    const { host, port, roles } = broker.descriptor;
     const text = `
-brokers: [{host: ${host}, port: ${port}, login: guest, passcode: guest}]
+brokers: [{host: ${host}, port: ${port}, login: ${roles.worker.login}, passcode: ${roles.worker.passcode}}]
 identity: {cert: ${pki.gateway.certPath}, key: ${pki.gateway.keyPath}}
 trust: {client_ca: [${pki.ca.certPath}]}
-queue_prefix: /queue/pgcfg.
+queue_prefix: /queue/paygate.pgcfg-
 providers: [{name: counting, module: ${plugin}}]
 idempotency: {path: ${join(makeTempDir('from-config'), 'store.sqlite')}}
 `;
     worker = await startWorkerFromConfig(parseWorkerConfig(text), { workerId: 'cfg-worker' });
     expect(worker.workerId).toBe('cfg-worker');
 
-    const client = await StompConnection.connect({ nodes: [nodeOf(broker.descriptor)] });
+    const client = await StompConnection.connect({ nodes: [nodeOf(asRole(broker.descriptor, 'storefront'))] });
     try {
       const inbox = new Inbox();
       const queue = client.replyQueue(inbox.handler);
       const doc = requestDoc({ type: 'ping', payload: {} });
       const body = seal(encodeYaml(doc), { recipients: [Certificate.from(pki.gateway.certPem)], signer: loadIdentity(pki.client.certPem, pki.client.keyPem) });
       const headers = requestHeaders({ replyTo: queue.replyTo, correlationId: randomUUID(), cipher: 'aes-256-gcm', expiresAt: Date.now() + 30_000 });
-      await client.send('/queue/pgcfg.counting', body, { headers, receipt: true });
+      await client.send('/queue/paygate.pgcfg-counting', body, { headers, receipt: true });
       const message = await inbox.next();
       const opened = open(message.body, { identity: loadIdentity(pki.client.certPem, pki.client.keyPem), trust: new TrustStore([pki.ca.certPem]) });
       const reply = parseReplyDocument(decodeYaml(opened.yaml));

@@ -6,9 +6,9 @@
  * it gets on its reply queue.
  *
  * Each harness has queues of its own (`/queue/paygate.<random>-<provider>`), so test files on a
- * shared external broker never take each other's requests. Where the broker descriptor has role
- * logins (`roles`), the worker connects as `worker`, the client as `storefront` and the
- * dead-letter reader as `operator`: the tests run with the rights the product is deployed with.
+ * shared external broker never take each other's requests. The worker connects with the broker's
+ * `worker` login, the client as `storefront` and the dead-letter reader as `operator`: the tests
+ * run with the rights the product is deployed with (docs/broker-access.md).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -20,10 +20,10 @@ import {
 } from '../../src/wire/index.ts';
 import { Worker, type WorkerOptions } from '../../src/worker/index.ts';
 import type { ProcessedEvent, DeadLetterEvent, HandlerErrorEvent, WorkerErrorEvent } from '../../src/worker/index.ts';
-import { parseTestBrokers, startTestBroker, type BrokerDescriptor, type TestBroker } from '../helpers/brokers.ts';
+import { asRole, parseTestBrokers, startTestBroker, type BrokerDescriptor, type TestBroker, type TestRole } from '../helpers/brokers.ts';
 import { makeTempDir, makeTestPki, type TestPki } from '../helpers/pki.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
-import { Inbox } from '../integration/support.ts';
+import { Inbox, nodeOf } from '../integration/support.ts';
 import { counting } from '../fixtures/counting-provider.ts';
 
 export const WAIT_MS = 10_000;
@@ -55,14 +55,9 @@ export function requestDoc(overrides: Partial<RequestDocumentInput> = {}): Reque
   };
 }
 
-/** The role logins a broker descriptor may carry (test/helpers/brokers.ts), by role name. */
-type RoleLogins = Readonly<Record<string, { readonly login: string; readonly passcode: string } | undefined>>;
-
-/** A STOMP node of `descriptor` logged in as `role` when the descriptor has role logins, else with its own login. */
-export function nodeAs(descriptor: BrokerDescriptor & { port: number }, role: string, at?: { host: string; port: number }): StompOptions['nodes'][number] {
-  const roles = (descriptor as { roles?: RoleLogins }).roles;
-  const login = roles?.[role] ?? { login: descriptor.login, passcode: descriptor.passcode };
-  return { host: at?.host ?? descriptor.host, port: at?.port ?? descriptor.port, login: login.login, passcode: login.passcode, vhost: descriptor.vhost };
+/** A STOMP node of `descriptor` logged in as `role` (through `at`, e.g. a proxy, when given). */
+export function nodeAs(descriptor: BrokerDescriptor & { port: number }, role: TestRole, at?: { host: string; port: number }): StompOptions['nodes'][number] {
+  return nodeOf(asRole(descriptor, role), at);
 }
 
 /** Everything one test file needs; made by {@link startHarness}, ended by `close()`. */
@@ -115,6 +110,8 @@ export interface Harness {
 export interface HarnessOptions {
   /** The broker to run on: embedded (started for the harness) unless given. */
   readonly broker?: BrokerDescriptor;
+  /** A broker the caller started (e.g. an embedded one with its own limits); `close()` stops it. */
+  readonly startedBroker?: TestBroker;
   readonly extra?: ProviderDefinition[];
   readonly worker?: Partial<WorkerOptions>;
   readonly busyTimeoutMs?: number;
@@ -124,8 +121,7 @@ export interface HarnessOptions {
 
 /** Starts the broker, the worker (serving `counting` and `extra` providers) and the client. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const descriptor = options.broker ?? (parseTestBrokers('embedded')[0] as BrokerDescriptor);
-  const broker = await startTestBroker(descriptor);
+  const broker = options.startedBroker ?? (await startTestBroker(options.broker ?? (parseTestBrokers('embedded')[0] as BrokerDescriptor)));
   const pki = await makeTestPki();
   const storePath = join(makeTempDir('worker-store'), 'idempotency.sqlite');
   const queuePrefix = `/queue/paygate.w${randomBytes(4).toString('hex')}-`;

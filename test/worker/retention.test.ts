@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdempotencyStore, Worker } from '../../src/worker/index.ts';
 import { counting } from '../fixtures/counting-provider.ts';
-import { parseTestBrokers, startTestBroker, type TestBroker } from '../helpers/brokers.ts';
+import { asRole, parseTestBrokers, startTestBroker, type TestBroker } from '../helpers/brokers.ts';
 import { makeTempDir, makeTestPki } from '../helpers/pki.ts';
 import { nodeOf } from '../integration/support.ts';
 
@@ -34,12 +34,12 @@ describe('retention', () => {
     seed.close();
 
     const worker = await Worker.start({
-      stomp: { nodes: [nodeOf(broker.descriptor)] },
+      stomp: { nodes: [nodeOf(asRole(broker.descriptor, 'worker'))] },
       identity: { cert: pki.gateway.certPem, key: pki.gateway.keyPem },
       trust: [pki.ca.certPem],
       providers: [counting],
       idempotency: { path, retentionMs: 2 * HOUR },
-      queuePrefix: '/queue/pgret.',
+      queuePrefix: '/queue/paygate.pgret-',
       purgeIntervalMs: 100,
     });
     const check = IdempotencyStore.open({ path });
