@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../src/broker/index.ts';
+import { makeTestPki } from '../helpers/pki.ts';
 import { RawClient, tempDir } from './helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -43,6 +44,7 @@ function hashPasswordCli(input: string, ...args: string[]): Promise<{ code: numb
 interface RunningBroker {
   child: ReturnType<typeof spawn>;
   port: number;
+  url: string;
   /** Resolves with the first stderr line matching `pattern`. */
   stderrLine(pattern: RegExp): Promise<string>;
 }
@@ -68,8 +70,8 @@ function startCli(args: string[]): Promise<RunningBroker> {
       });
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      const match = /^paygate broker listening on stomp:\/\/127\.0\.0\.1:(\d+)\n$/.exec(out);
-      if (match) resolve({ child, port: Number(match[1]), stderrLine });
+      const match = /^paygate broker listening on stomp(\+ssl)?:\/\/127\.0\.0\.1:(\d+)\n$/.exec(out);
+      if (match) resolve({ child, port: Number(match[2]), url: out.trim().split(' ').at(-1) as string, stderrLine });
     });
     child.on('exit', (code) => reject(new Error(`exited ${code}: ${out} ${err}`)));
   });
@@ -108,6 +110,23 @@ describe('paygate broker', () => {
     reader.send('SUBSCRIBE', { id: 's', destination: '/queue/paygate.cli' });
     expect((await reader.expect('MESSAGE', 5000)).body.toString()).toBe('survives');
     expect(await stopCli(second)).toBe(0);
+  });
+
+  it('speaks STOMP over TLS with --tls-cert and --tls-key, and requires client certificates with --tls-ca', async () => {
+    const pki = await makeTestPki({ algo: 'ec' });
+    const running = await startCli(['--tls-cert', pki.tls.certPath, '--tls-key', pki.tls.keyPath]);
+    expect(running.url).toBe(`stomp+ssl://127.0.0.1:${running.port}`);
+    const trust = { ca: pki.ca.certPem, servername: 'localhost' };
+    const client = await RawClient.connect({ host: '127.0.0.1', port: running.port }, {}, trust);
+    await client.sendAndConfirm({ destination: '/queue/tls' }, 'x');
+    expect(await stopCli(running)).toBe(0);
+
+    const strict = await startCli(['--tls-cert', pki.tls.certPath, '--tls-key', pki.tls.keyPath, '--tls-ca', pki.ca.certPath]);
+    const broker = { host: '127.0.0.1', port: strict.port };
+    await expect(RawClient.connect(broker, {}, trust)).rejects.toThrow();
+    const withCert = await RawClient.connect(broker, {}, { ...trust, cert: pki.client.certPem, key: pki.client.keyPem });
+    expect(withCert.connected.version).toBe('1.2');
+    expect(await stopCli(strict)).toBe(0);
   });
 
   it('hash-password prints a PHC string of the password on stdin (cost as asked), and refuses an empty one', async () => {
