@@ -4,9 +4,9 @@
  * protection and retention.
  */
 import { fork } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { WORKER_ERROR_CODES, WorkerError } from '../../src/worker/errors.ts';
@@ -281,6 +281,60 @@ describe('replay protection and retention', () => {
     store.close();
     expect(codeOf(() => store.begin(request()))).toBe('STORE_FAILED');
     expect(codeOf(() => store.seenRequest('r', 1))).toBe('STORE_FAILED');
+  });
+});
+
+describe('answers recorded per request id', () => {
+  it('records the first final answer and gives it back, whoever asks; a later one is not recorded (and is told so)', () => {
+    const store = openStore(freshPath(), { replayMarginMs: 1_000 });
+    expect(store.markSeen('req-a', 10_000)).toEqual({ seenBefore: false });
+    expect(store.markSeen('req-a', 10_000)).toEqual({ seenBefore: true });
+    expect(store.recordAnswer({ requestId: 'req-a', expiresAt: 10_000, reply: 'approved once', final: true })).toEqual({ reply: Buffer.from('approved once'), ours: true });
+    expect(store.recordAnswer({ requestId: 'req-a', expiresAt: 10_000, reply: 'another', final: true })).toEqual({ reply: Buffer.from('approved once'), ours: false });
+    expect(store.recordAnswer({ requestId: 'req-a', expiresAt: 10_000, reply: 'unknown', final: false })).toEqual({ reply: Buffer.from('approved once'), ours: false });
+    expect(store.markSeen('req-a', 10_000)).toEqual({ seenBefore: true, answer: Buffer.from('approved once') });
+    // An id never seen may be answered directly (recorded as seen at the same time).
+    store.recordAnswer({ requestId: 'req-b', expiresAt: 10_000, reply: 'b', final: true });
+    expect(store.seenRequest('req-b', 10_000)).toBe(true);
+    expect(store.purge(11_001)).toEqual({ entries: 0, requests: 2 });
+    expect(store.answerOf('req-a')).toBeUndefined();
+  });
+
+  it('an unknown answer is replaced by a final one, never the other way round', () => {
+    const store = openStore(freshPath());
+    expect(store.recordAnswer({ requestId: 'req-u', expiresAt: 10_000, reply: 'unknown', final: false }).ours).toBe(true);
+    expect(store.recordAnswer({ requestId: 'req-u', expiresAt: 10_000, reply: 'unknown again', final: false })).toEqual({ reply: Buffer.from('unknown'), ours: false });
+    expect(store.recordAnswer({ requestId: 'req-u', expiresAt: 10_000, reply: 'approved', final: true })).toEqual({ reply: Buffer.from('approved'), ours: true });
+    expect(store.answerOf('req-u')).toEqual(Buffer.from('approved'));
+  });
+
+  it('counts failed reply attempts per request id, kept as long as the id', () => {
+    const store = openStore(freshPath(), { replayMarginMs: 1_000 });
+    expect(store.replyFailed('req-f', 10_000)).toBe(1);
+    expect(store.replyFailed('req-f', 10_000)).toBe(2);
+    store.recordAnswer({ requestId: 'req-f', expiresAt: 10_000, reply: 'x', final: true });
+    expect(store.replyFailed('req-f', 10_000)).toBe(3);
+    expect(store.markSeen('req-f', 10_000)).toEqual({ seenBefore: true, answer: Buffer.from('x') });
+    expect(store.purge(11_001).requests).toBe(1);
+    expect(store.replyFailed('req-f', 10_000)).toBe(1);
+  });
+
+  it('migrates a file made before answers were recorded: its seen ids are kept, twice opening is harmless', () => {
+    const path = freshPath();
+    mkdirSync(dirname(path), { recursive: true });
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    old.exec(`CREATE TABLE seen_requests (request_id TEXT PRIMARY KEY, keep_until INTEGER NOT NULL) WITHOUT ROWID;
+              INSERT INTO seen_requests VALUES ('req-old', 99999);`);
+    old.close();
+    const [first, second] = [openStore(path), openStore(path)];
+    expect(first.markSeen('req-old', 1)).toEqual({ seenBefore: true });
+    first.recordAnswer({ requestId: 'req-old', expiresAt: 1, reply: 'answer', final: true });
+    expect(second.answerOf('req-old')).toEqual(Buffer.from('answer'));
+    const reader = new Database(path, { readonly: true });
+    const columns = (reader.prepare('PRAGMA table_info(seen_requests)').all() as { name: string }[]).map((c) => c.name);
+    reader.close();
+    expect(columns).toEqual(['request_id', 'keep_until', 'reply', 'reply_final', 'reply_failures']);
   });
 });
 
