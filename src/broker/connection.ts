@@ -53,7 +53,7 @@ export class Connection implements SubscriptionOwner {
   readonly ackIndex = new Map<string, Subscription>();
   readonly transactions: Transactions;
   readonly parser: FrameParser;
-  /** Who this connection proved to be at CONNECT (everything allowed until then is only CONNECT). */
+  /** Who this connection proved to be at CONNECT; no right at all before that. */
   principal: Principal = AccessControl.nobody();
 
   #closing = false;
