@@ -12,12 +12,10 @@ import cardProvider from '../../providers/card/index.ts';
 import giftcardProvider from '../../providers/giftcard/index.ts';
 import paypalProvider from '../../providers/paypal/index.ts';
 import { findPans } from '../helpers/pan-scan.ts';
-import { nodeOf } from '../integration/support.ts';
 import { TestResponder } from './responder.ts';
 import { CARD, EUR, PAN, rejection, useGatewayFixture } from './support.ts';
 
 const f = useGatewayFixture();
-const PREFIX = '/queue/card-data.';
 const PROVIDERS = [cardProvider, paypalProvider, giftcardProvider] as const;
 const GIFT = { card_number: '6036280000000011', pin: '1234' };
 
@@ -28,14 +26,14 @@ let gateway: Gateway<typeof PROVIDERS>;
 beforeAll(async () => {
   for (const provider of PROVIDERS) {
     const peer = await TestResponder.start({
-      brokers: { nodes: [nodeOf(f.broker.descriptor)] },
+      brokers: { nodes: [f.node('worker')] },
       gateway: f.pki.gateway,
       caPem: f.pki.ca.certPem,
-      destination: `${PREFIX}${provider.name}`,
+      destination: `/queue/paygate.${provider.name}`,
     });
     peers.set(provider.name, peer);
   }
-  gateway = await createGateway({ ...f.options(), providers: PROVIDERS, queuePrefix: PREFIX });
+  gateway = await createGateway({ ...f.options(), providers: PROVIDERS });
   f.adopt(gateway);
 });
 afterAll(async () => {

@@ -8,7 +8,6 @@ import { describe, expect, it } from 'vitest';
 import { createGateway, NotSentError, TimeoutError, ValidationError } from '../../src/client/index.ts';
 import { StompError } from '../../src/stomp/index.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
-import { nodeOf } from '../integration/support.ts';
 import { runCounting } from './responder.ts';
 import { after, CARD, EUR, rejection, useGatewayFixture } from './support.ts';
 
@@ -104,7 +103,7 @@ describe('connection and lifecycle', () => {
     const proxy = await TcpProxy.start(f.broker.descriptor.host, f.broker.descriptor.port);
     try {
       const own = await f.ownGateway({
-        brokers: { nodes: [nodeOf(f.broker.descriptor, proxy)], connectTimeoutMs: 3_000, reconnect: { initialDelayMs: 50 } },
+        brokers: { nodes: [f.node('storefront', proxy)], connectTimeoutMs: 3_000, reconnect: { initialDelayMs: 50 } },
       });
       const lost = once(own, 'connection-lost');
       const reconnected = once(own, 'reconnected');
@@ -132,7 +131,7 @@ describe('connection and lifecycle', () => {
     const proxy = await TcpProxy.start(f.broker.descriptor.host, f.broker.descriptor.port);
     try {
       const own = await f.ownGateway({
-        brokers: { nodes: [nodeOf(f.broker.descriptor, proxy)], connectTimeoutMs: 1_000, reconnect: { initialDelayMs: 10, maxAttempts: 1 } },
+        brokers: { nodes: [f.node('storefront', proxy)], connectTimeoutMs: 1_000, reconnect: { initialDelayMs: 10, maxAttempts: 1 } },
       });
       const reported = once(own, 'error');
       proxy.refuse();

@@ -13,7 +13,6 @@ import { defineProvider, scrubCardNumbers } from '../../src/providers/index.ts';
 import { Certificate } from '../../src/wire/index.ts';
 import { counter } from '../fixtures/counting-provider.ts';
 import { findPans } from '../helpers/pan-scan.ts';
-import { nodeOf } from '../integration/support.ts';
 import { TestResponder } from './responder.ts';
 import { after, CARD, EUR, rejection, useGatewayFixture, UUID } from './support.ts';
 
@@ -90,7 +89,7 @@ describe('request round trip', () => {
       scrub: scrubCardNumbers,
     });
     const peer = await TestResponder.start({
-      brokers: { nodes: [nodeOf(f.broker.descriptor)] },
+      brokers: { nodes: [f.node('worker')] },
       gateway: f.pki.gateway,
       caPem: f.pki.ca.certPem,
       destination: '/queue/paygate.shaped',

@@ -7,12 +7,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ReplyResultError, TimeoutError, ValidationError, type LateReplyEvent, type ReplyRejectedEvent } from '../../src/client/index.ts';
+import * as z from 'zod';
+import {
+  createGateway, gatewayOptionsSchema, ReplyResultError, TimeoutError, ValidationError, type LateReplyEvent, type ReplyRejectedEvent,
+} from '../../src/client/index.ts';
+import { defineProvider, scrubCardNumbers } from '../../src/providers/index.ts';
 import { issueCertificate } from '../../src/certs/devca.ts';
 import { loadIdentity, SIGNER_ROLE_OIDS, type Identity } from '../../src/wire/index.ts';
 import { counter } from '../fixtures/counting-provider.ts';
 import { makeForeignPki } from '../helpers/pki.ts';
-import { nodeOf } from '../integration/support.ts';
 import { flipBase64, runCounting, TestResponder, type Answer, type ReceivedRequest } from './responder.ts';
 import { CARD, EUR, rejection, useGatewayFixture, type CountingGateway } from './support.ts';
 
@@ -185,23 +188,44 @@ describe('a verified reply settles the request', () => {
 });
 
 describe('the gateway role', () => {
-  /** A gateway certificate for the gateway's own key without any paygate role (a PKI of one's own). */
+  /** A gateway certificate without any paygate role (a PKI of one's own), serving a provider of its own. */
   let roleless: { certPem: string; keyPem: string };
   let peer: TestResponder;
+  const own = defineProvider({
+    name: 'acme',
+    version: '1.0.0',
+    actions: {
+      charge: {
+        request: z.strictObject({ order_id: z.string() }),
+        result: z.strictObject({ ok: z.boolean() }),
+        async handler() {
+          return { status: 'approved', result: { ok: true } };
+        },
+      },
+    },
+    scrub: scrubCardNumbers,
+  });
+  const acmeOptions = (gatewayRoleOids?: string[]) => ({
+    ...f.options(),
+    providers: [own] as const,
+    gatewayCertificates: [roleless.certPem],
+    ...(gatewayRoleOids === undefined ? {} : { gatewayRoleOids }),
+  });
+
   beforeAll(async () => {
-    roleless = await issueCertificate({ keyPem: f.pki.gateway.keyPem, issuer: f.pki.ca, commonName: 'acme gateway', profile: 'smime' });
+    roleless = await issueCertificate({ algo: 'rsa', issuer: f.pki.ca, commonName: 'acme gateway', profile: 'smime' });
     peer = await TestResponder.start({
-      brokers: { nodes: [nodeOf(f.broker.descriptor)] },
+      brokers: { nodes: [f.node('worker')] },
       gateway: roleless,
       caPem: f.pki.ca.certPem,
-      destination: '/queue/roleless.counting',
+      destination: '/queue/paygate.acme',
     });
+    peer.answer = () => ({ status: 'approved', result: { ok: true } });
     return () => peer.close();
   });
-  const ownPki = { queuePrefix: '/queue/roleless.' };
 
   it('createGateway refuses a configured gateway certificate without the role, naming the fix', async () => {
-    const error = await rejection(f.ownGateway({ ...ownPki, gatewayCertificates: [roleless.certPem] }));
+    const error = await rejection(createGateway(acmeOptions()));
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).issues).toEqual([
       { path: 'gatewayCertificates.0', message: expect.stringMatching(/without a paygate role.*gatewayRoleOids/) },
@@ -212,14 +236,14 @@ describe('the gateway role', () => {
     ['[] (no role check)', []],
     ["the deployment's own OIDs (emailProtection here)", ['1.3.6.1.5.5.7.3.4']],
   ])('gatewayRoleOids %s accepts its replies', async (_label, gatewayRoleOids: string[]) => {
-    const own = await f.ownGateway({ ...ownPki, gatewayCertificates: [roleless.certPem], gatewayRoleOids });
-    const reply = await own.request('counting', 'authorize', { amount: EUR(700), card: CARD, order_id: 'own-1' });
-    expect(reply.status).toBe('approved');
-    expect(own.stats().rejectedReplies).toBe(0);
+    const gateway = await createGateway(acmeOptions(gatewayRoleOids));
+    f.adopt(gateway);
+    const reply = await gateway.request('acme', 'charge', { order_id: 'own-1' });
+    expect(reply).toMatchObject({ status: 'approved', result: { ok: true } });
+    expect(gateway.stats().rejectedReplies).toBe(0);
   });
 
-  it('the default role list is the gateway role only', async () => {
-    const { gatewayOptionsSchema } = await import('../../src/client/index.ts');
+  it('the default role list is the gateway role only', () => {
     expect(gatewayOptionsSchema.parse(f.options()).gatewayRoleOids).toEqual([SIGNER_ROLE_OIDS.gateway]);
   });
 });
