@@ -88,6 +88,7 @@ export function issueExpiredClient(pki: TestPki): Promise<PkiIdentity> {
         issuer: pki.ca,
         commonName: 'paygate dev client',
         profile: 'smime',
+        signerRole: 'client',
         notBefore: new Date(now - 30 * DAY_MS),
         notAfter: new Date(now - DAY_MS),
       });
@@ -105,7 +106,7 @@ export function makeForeignPki(spec: KeySpec = { algo: 'ec' }): Promise<ForeignP
   return memo(foreign, specKey(spec), async () => {
     const dir = makeTempDir('foreign');
     const ca = await createCa({ ...spec, commonName: 'paygate foreign CA' });
-    const client = await issueCertificate({ ...spec, issuer: ca, commonName: 'paygate dev client', profile: 'smime' });
+    const client = await issueCertificate({ ...spec, issuer: ca, commonName: 'paygate dev client', profile: 'smime', signerRole: 'client' });
     const save = (name: string, pair: { certPem: string; keyPem: string }): PkiIdentity => {
       const certPath = join(dir, `${name}.crt`);
       const keyPath = join(dir, `${name}.key`);
