@@ -17,6 +17,9 @@ import { userHeaders } from './message.ts';
 import type { BrokerMessage } from './message.ts';
 import type { StompHeaders } from '../stomp/frame.ts';
 
+/** Bytes the WAL is truncated to after a checkpoint (SQLite `journal_size_limit`). */
+const WAL_SIZE_LIMIT = 4 * 1024 * 1024;
+
 /** A message read back at start-up, with the queue it belongs to. */
 export interface StoredMessage {
   readonly queue: string;
@@ -69,6 +72,11 @@ export class MessageStore {
       const db = new Database(join(dataDir, 'broker.sqlite'));
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
+      // An acknowledged message is gone from the file, not just unlinked: its bytes are zeroed
+      // (a body sent in clear by mistake must not outlive its delivery), and the WAL, which
+      // keeps old page images until it is rewritten, is cut back after each checkpoint.
+      db.pragma('secure_delete = ON');
+      db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
       return new MessageStore(db, onError);
     } catch (error) {
       throw new BrokerError('BROKER_STORE_FAILED', `cannot open the message store in ${dataDir}: ${(error as Error).message}`, {
