@@ -8,10 +8,11 @@
  * - A reply that cannot be sent leaves the request with the broker (NACK): its redelivery finds
  *   the recorded answer and sends it again. Failed attempts are counted per request id in the
  *   store; after `maxReplyAttempts` the request is dead-lettered as `REPLY_UNDELIVERABLE`
- *   instead, so a reply destination that always refuses cannot loop a message for ever.
+ *   instead, so a reply destination that always refuses cannot loop a message for ever (at the
+ *   first failure on a broker that never redelivers a NACKed message).
  */
 import type { ProviderDefinition } from '../providers/index.ts';
-import type { StompMessage } from '../stomp/index.ts';
+import { quirksOf, type StompMessage } from '../stomp/index.ts';
 import type { OpenedMessage, ReplyDocument } from '../wire/index.ts';
 import type { Disposition, WorkerContext } from './context.ts';
 import { deadLetter } from './dead-letter.ts';
@@ -94,7 +95,12 @@ export async function deliver(exchange: Exchange, outgoing: Outgoing): Promise<D
   };
 }
 
-/** A reply the broker refused or could not take: NACK, or dead-letter once it failed `maxReplyAttempts` times. */
+/**
+ * A reply the broker refused or could not take: NACK, or dead-letter once it failed
+ * `maxReplyAttempts` times. Where the broker dead-letters a NACKed message itself instead of
+ * redelivering it (ActiveMQ: to `ActiveMQ.DLQ`, without a reason), it is dead-lettered here at
+ * once, with its reason.
+ */
 async function replyFailed(exchange: Exchange, requestId: string, error: unknown): Promise<Disposition> {
   const { context, provider, message } = exchange;
   const key = exchange.claimed ?? { requestId, expiresAt: context.options.clock() };
@@ -104,7 +110,8 @@ async function replyFailed(exchange: Exchange, requestId: string, error: unknown
   } catch (storeError) {
     context.reportError({ stage: 'store', provider: provider.name, ...describeError(storeError), requeued: true });
   }
-  if (attempts < context.options.maxReplyAttempts) return requeue(exchange, 'reply', error);
+  const redelivers = quirksOf(context.connection.brokerKind ?? 'unknown').nack === 'requeue';
+  if (redelivers && attempts < context.options.maxReplyAttempts) return requeue(exchange, 'reply', error);
   context.reportError({ stage: 'reply', provider: provider.name, ...describeError(error), requeued: false });
   // The request opened, so its body is ciphertext: it is kept.
   return deadLetter(context, provider.name, message, 'REPLY_UNDELIVERABLE', 'decrypted');
