@@ -4,14 +4,40 @@
  * provider's merchant reference, logs and feeds. Such a value is refused, not masked: masking it
  * would silently change the caller's reference.
  *
- * "Looks like a card number" is exactly what `maskPan` masks (a run of 13 or more digits, single
- * spaces or dashes allowed between them, in which some 13–19 digit window passes Luhn; UUIDs
- * excepted), so what is refused here is what the logs would have hidden. About one number in ten
- * passes Luhn by chance, and a run of n ≥ 13 digits has (n−12)(n−11)/2 windows (ten for 16
- * digits): references that are long plain numbers are refused more often than not, and should
- * break their digits every 12 at most with a letter or a separator other than a space or dash.
+ * What is refused is narrower than what `maskPan` masks, on purpose. Masking a false positive
+ * costs some readability in a log; refusing one fails a payment. So a value is refused when it
+ * holds a run of digits (single spaces or dashes allowed between them) in which whole groups
+ * add up to 13–19 digits that form a number card-validator accepts as a card: Luhn-valid, with
+ * the prefix and length of a known brand. A timestamp or counter glued to a key
+ * (`order-7-1765432101234`) passes; `4111 1111 1111 1111` or `ref-4111111111111111` does not.
+ * One 16-digit number in ten with a brand's prefix passes Luhn by chance: long plain-number
+ * references that start like a card (4…, 51–55…) should carry a letter.
  */
+import cardValidator from 'card-validator';
 import { maskPan, Secret } from './secret.ts';
+
+/** A UUID (left alone: request ids are logged and stored everywhere), or a digit run. */
+const UUID_OR_DIGIT_RUN = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})|\d(?:[ -]?\d)*/gi;
+
+/** Whether `text` holds a card number (see the module comment for the exact rule). */
+export function containsCardNumber(text: string): boolean {
+  for (const match of text.matchAll(UUID_OR_DIGIT_RUN)) {
+    if (match[1] !== undefined) continue;
+    const groups = match[0].split(/[ -]/);
+    for (let first = 0; first < groups.length; first++) {
+      let digits = '';
+      for (let last = first; last < groups.length && digits.length < 19; last++) {
+        digits += groups[last];
+        if (digits.length >= 13 && digits.length <= 19 && isCardNumber(digits)) return true;
+      }
+    }
+  }
+  return false;
+}
+
+function isCardNumber(digits: string): boolean {
+  return cardValidator.number(digits, { luhnValidateUnionPay: true }).isValid;
+}
 
 const MAX_DEPTH = 64;
 
@@ -22,7 +48,7 @@ const MAX_DEPTH = 64;
  * Mapping keys are checked too.
  */
 export function findCardNumber(value: unknown, path = '', depth = 0): string | undefined {
-  if (typeof value === 'string') return maskPan(value) === value ? undefined : path || '(value)';
+  if (typeof value === 'string') return containsCardNumber(value) ? path || '(value)' : undefined;
   if (typeof value === 'number' || typeof value === 'bigint') return findCardNumber(String(value), path, depth);
   if (value instanceof Secret || value === null || typeof value !== 'object' || depth > MAX_DEPTH) return undefined;
   // The path goes into error messages: keys are shown only when plain (shownKey).
@@ -35,7 +61,7 @@ export function findCardNumber(value: unknown, path = '', depth = 0): string | u
     return undefined;
   }
   for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-    if (maskPan(key) !== key) return join('(a key)');
+    if (containsCardNumber(key)) return join('(a key)');
     const found = findCardNumber(item, join(shownKey(key)), depth + 1);
     if (found !== undefined) return found;
   }

@@ -10,7 +10,7 @@ export { seal, open, sealOptionsSchema, openOptionsSchema, type SealOptions, typ
 export { Certificate, loadIdentity, type Identity } from './x509.ts';
 export { TrustStore } from './trust.ts';
 export { PAYGATE_OID_ARC, SIGNER_ROLE_OIDS, signerRolesOf, requireSignerRole, type SignerRole } from './roles.ts';
-export { findCardNumber, shownKey } from './card-text.ts';
+export { containsCardNumber, findCardNumber, shownKey } from './card-text.ts';
 export {
   CRYPTO_PROFILE, type AlgorithmsUsed, type ContentCipher, type KeyManagement, type ProfileRow, type SignatureAlgorithm,
   type SignedForm,

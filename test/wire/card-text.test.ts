@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { CardNumber, containsCardNumber, findCardNumber } from '../../src/wire/index.ts';
+
+describe('containsCardNumber: what is refused in free text', () => {
+  it.each([
+    ['a PAN alone', '4111111111111111'],
+    ['a PAN inside a reference', 'ref-4111111111111111'],
+    ['a PAN in groups of four, spaces', 'card 4111 1111 1111 1111 please'],
+    ['a PAN in groups of four, dashes', '5555-5555-5555-4444'],
+    ['an Amex number (15 digits, 4-6-5)', 'amex 3782 822463 10005'],
+    ['a PAN after a counter group', '7-4111111111111111'],
+  ])('refuses %s', (_what, text) => {
+    expect(containsCardNumber(text)).toBe(true);
+  });
+
+  it.each([
+    ['a Luhn-valid timestamp glued to a counter (no card brand starts 17)', 'order-7-1765432101233'],
+    ['a Luhn-valid millisecond timestamp', '1765432101233'],
+    ['a UUID whose groups are digits', '12345678-1234-1234-1234-123456789012'],
+    ['a Luhn-invalid 16-digit Visa-like number', '4111111111111112'],
+    ['a Luhn-valid number of no card brand and length', '9999999999999995'],
+    ['twelve digits', '411111111111'],
+    ['a Luhn-valid 20-digit run (no brand has 20 digits)', '41111111111111111115'],
+  ])('lets %s pass', (_what, text) => {
+    expect(containsCardNumber(text)).toBe(false);
+  });
+});
+
+describe('findCardNumber', () => {
+  it('names the path of the first offending field, never its value', () => {
+    expect(findCardNumber({ order_id: 'ok-1', items: [{ note: 'fine' }, { note: 'call 4111 1111 1111 1111' }] })).toBe('items.1.note');
+  });
+
+  it('skips secrets (card data where it belongs) and checks keys and numbers', () => {
+    expect(findCardNumber({ card: { number: new CardNumber('4111111111111111') } })).toBeUndefined();
+    expect(findCardNumber({ amount: 4111111111111111 })).toBe('amount');
+    expect(findCardNumber({ ['4111111111111111']: 'x' })).toBe('(a key)');
+  });
+});
