@@ -14,7 +14,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTestBrokers, type BrokerDescriptor } from '../helpers/brokers.ts';
 import { StompConnection } from '../../src/stomp/index.ts';
-import { nodeOf } from '../integration/support.ts';
 import { chargesByKey, GatewayProcess, newTag, poolPids, runLoad, startWorld, type GatewayWorld } from './support.ts';
 
 const REQUESTS = Number(process.env.PAYGATE_KILL_REQUESTS ?? 2_000);
@@ -96,7 +95,7 @@ describe('paygate gateway: a worker SIGKILLed every 2 s under load', () => {
 
 /** How many messages wait on `destination` (consumed: the suite's broker is its own). */
 async function drainCount(destination: string): Promise<number> {
-  const connection = await StompConnection.connect({ nodes: [nodeOf(world.broker.descriptor)] });
+  const connection = await StompConnection.connect({ nodes: [world.node('operator')] });
   let count = 0;
   const subscription = connection.subscribe(destination, () => void (count += 1), { ack: 'auto' });
   await subscription.ready;
