@@ -2,7 +2,7 @@
  * The public surface of the worker (DESIGN §3, issue 4): start one from options or from its
  * configuration file, its events and errors, and the idempotency store it runs on.
  */
-export { Worker, type StopOptions } from './worker.ts';
+export { Worker, type ConnectionLosses, type StopOptions } from './worker.ts';
 export { startWorkerFromConfig, workerOptionsFromConfig, type WorkerOverrides } from './from-config.ts';
 export { workerOptionsSchema, parseWorkerOptions, defaultWorkerId, type WorkerOptions, type ResolvedWorkerOptions } from './options.ts';
 export type { WorkerEvents, ProcessedEvent, DeadLetterEvent, HandlerErrorEvent, WorkerErrorEvent } from './events.ts';
