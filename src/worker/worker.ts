@@ -82,8 +82,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /**
    * Validates the options, loads the gateway identity and the trust anchors, starts the provider
    * plugins (their settings, breakers and `setup`), opens the idempotency store, opens its two
-   * broker connections (consuming, publishing) and subscribes to every provider's queue. Resolves once every subscription is
-   * confirmed by the broker.
+   * broker connections (consuming, publishing) and subscribes to every provider's queue.
+   * Resolves once every subscription is confirmed by the broker.
    *
    * @throws WorkerError `WORKER_BAD_OPTIONS` / `STORE_BAD_OPTIONS` / `STORE_FAILED`, WireError
    *   `BAD_KEY` (identity or trust PEM), ProviderError `PROVIDER_INVALID` (a plugin's setup or
