@@ -5,7 +5,7 @@
  * documented `code` (see docs/errors.md). Codes are part of the public contract: callers and
  * replies switch on them, so they never change meaning once released.
  *
- * This file is a dependency-free leaf: every folder of `src/` may import it (DESIGN §3's rule
+ * This file is a dependency-free leaf: every folder of `src/` may import it (the rule
  * that `src/wire` and `src/stomp` import nothing else of ours is kept for everything else).
  */
 export class PaygateError extends Error {

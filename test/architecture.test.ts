@@ -1,5 +1,5 @@
 /**
- * The dependency rules of DESIGN §3 (and docs/architecture.md), checked on the source: imports
+ * The dependency rules of docs/architecture.md, checked on the source: imports
  * flow one way, so a layer can be reasoned about, tested and replaced on its own.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -38,7 +38,7 @@ const ALLOWED: Record<string, (target: string) => boolean> = {
 
 describe('dependency rules', () => {
   for (const [folder, allowed] of Object.entries(ALLOWED)) {
-    it(`${folder} imports only what DESIGN §3 allows`, () => {
+    it(`${folder} imports only what docs/architecture.md allows`, () => {
       const files = sources(folder);
       expect(files.length).toBeGreaterThan(0);
       const offending = files.flatMap((file) =>

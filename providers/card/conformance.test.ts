@@ -1,5 +1,5 @@
 /**
- * The `card` plugin (CardGate, SOAP) through the shared conformance suite (issue 5, acceptance
+ * The `card` plugin (CardGate, SOAP) through the shared conformance suite (acceptance
  * 1), against its sandbox through the full path (SDK → broker → worker → plugin → sandbox →
  * reply), once per broker of `PAYGATE_TEST_BROKERS`. Test cards and codes: README.md.
  *

@@ -1,6 +1,5 @@
 /**
- * The `giftcard` plugin (XML stored value) through the shared conformance suite (issue 5,
- * acceptance 1), against its sandbox through the full path (SDK → broker → worker → plugin →
+ * The `giftcard` plugin (XML stored value) through the shared conformance suite, against its sandbox through the full path (SDK → broker → worker → plugin →
  * sandbox → reply), once per broker of `PAYGATE_TEST_BROKERS`. Test cards and codes: README.md.
  *
  * The sandbox keeps no raw request bodies (its ledger and log are masked), so `rawBodies` is left

@@ -1,5 +1,5 @@
 /**
- * The `paypal` plugin (NVP) through the shared conformance suite (issue 5, acceptance 1),
+ * The `paypal` plugin (NVP) through the shared conformance suite,
  * against its sandbox through the full path (SDK → broker → worker → plugin → sandbox → reply),
  * once per broker of `PAYGATE_TEST_BROKERS`. Test cards and error codes: README.md, "Test data".
  *

@@ -1,5 +1,5 @@
 /**
- * `paygate certs init --dir DIR [--algo rsa|ec] [--bits 2048|3072] [--force]` (DESIGN §4):
+ * `paygate certs init --dir DIR [--algo rsa|ec] [--bits 2048|3072] [--force]`:
  * writes the throw-away development PKI described in certs/README.md.
  *
  * `paygate certs issue --role client|gateway --ca-dir DIR --name NAME [--out DIR] [--cn CN]

@@ -1,5 +1,5 @@
 /**
- * The `paygate` command (DESIGN §4). Sub-commands live one per file beside this one;
+ * The `paygate` command. Sub-commands live one per file beside this one;
  * this file only assembles them and turns typed errors into one stderr line and an exit code.
  */
 import { Command } from 'commander';

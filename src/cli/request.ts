@@ -1,5 +1,5 @@
 /**
- * `paygate request PROVIDER TYPE --data FILE.yaml [--config FILE]` (DESIGN §4): one typed
+ * `paygate request PROVIDER TYPE --data FILE.yaml [--config FILE]`: one typed
  * request from the command line, through the same SDK a storefront uses (docs/sdk.md).
  *
  * Prints the reply as YAML on stdout. Exit codes: 0 for `approved` or `declined` (a decline is an

@@ -18,7 +18,7 @@ interface SealCliOptions {
 /** The `seal` sub-command. */
 export function sealCommand(): Command {
   return new Command('seal')
-    .description('Sign a YAML document and encrypt it to one or more recipients (S/MIME, DESIGN §2)')
+    .description('Sign a YAML document and encrypt it to one or more recipients (S/MIME)')
     .requiredOption('--recipient <cert>', 'recipient certificate (PEM); repeat for several', repeatable)
     .requiredOption('--signer-cert <cert>', 'signer certificate (PEM)')
     .requiredOption('--signer-key <key>', 'signer private key (PEM)')

@@ -1,6 +1,6 @@
 /**
  * `paygate worker --config FILE`: one worker process in the foreground (docs/operations.md,
- * "Worker configuration"). The supervisor of issue 6 runs several of these; this command is
+ * "Worker configuration"). The supervisor (`paygate gateway`) runs several of these; this command is
  * also what an operator runs by hand, or under systemd, for a single worker.
  *
  * Prints `paygate worker <id> serving <providers>` once every provider queue is subscribed.

@@ -3,7 +3,7 @@ import { PaygateError } from '../errors.ts';
 import { maskPan, shownIssue } from '../wire/index.ts';
 
 /**
- * The SDK's typed errors (issue 4). Each one tells the caller what happened to the money, so
+ * The SDK's typed errors. Each one tells the caller what happened to the money, so
  * the storefront can decide without guessing:
  *
  * | error | code | was it sent? | what to do |

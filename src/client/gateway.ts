@@ -36,7 +36,7 @@ interface GatewayParts<P extends readonly ProviderDefinition[]> {
 }
 
 /**
- * The client SDK's gateway (DESIGN §1): typed requests to provider workers over an encrypted,
+ * The client SDK's gateway: typed requests to provider workers over an encrypted,
  * signed, message-driven path, and their verified replies. Made by {@link createGateway}; one
  * per process is enough (it multiplexes any number of concurrent requests over one broker
  * connection and one reply queue).

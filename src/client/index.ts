@@ -1,5 +1,5 @@
 /**
- * The client SDK (issue 4, DESIGN §3 `src/client`): what a storefront imports. `createGateway()`
+ * The client SDK: what a storefront imports. `createGateway()`
  * makes a {@link Gateway}; its `request()` is typed by the provider plugins it was given.
  */
 export { createGateway, Gateway } from './gateway.ts';

@@ -8,7 +8,7 @@ import { RemoteError, ReplyResultError } from './errors.ts';
 import type { GatewayReply } from './types.ts';
 
 /**
- * Reading a reply (DESIGN §2, "Trust"): decrypt with our key, verify the signature and that the
+ * Reading a reply: decrypt with our key, verify the signature and that the
  * signer chains to our trust anchors, that it carries the gateway role, that it is one of the
  * configured gateway certificates, and that the document answers this very request. Only then
  * is the content believed: the result is checked against the action's result schema.

@@ -5,7 +5,7 @@ import {
 import { CardDataInTextError, ValidationError } from './errors.ts';
 
 /**
- * Building and sealing a request document (DESIGN §2): the YAML a worker reads, signed with our
+ * Building and sealing a request document: the YAML a worker reads, signed with our
  * identity and encrypted to the gateway certificates.
  */
 

@@ -5,7 +5,7 @@ import { ProviderError } from './errors.ts';
 import { TransportError } from './transport-errors.ts';
 
 /**
- * Circuit breakers for provider calls (issue 5): one opossum `CircuitBreaker` per provider
+ * Circuit breakers for provider calls: one opossum `CircuitBreaker` per provider
  * endpoint (provider name + the endpoint URL's origin), a bulkhead per provider, and counts and
  * state changes for metrics. Only {@link TransportError}s count as failures; while a breaker is
  * open, or its provider's bulkhead is full, calls are refused at once with

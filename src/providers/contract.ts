@@ -8,12 +8,12 @@ import { ProviderError, type SchemaIssue } from './errors.ts';
 import type { SetupTools } from './setup.ts';
 
 /**
- * The provider plugin contract (DESIGN §5), as far as the request path needs it: a plugin is a
+ * The provider plugin contract, as far as the request path needs it: a plugin is a
  * frozen definition made by {@link defineProvider} — a name, a version, an action table (zod
  * request schema, zod result schema, handler per request type) and a mandatory `scrub`. The
  * SDK's request and result types are inferred from the schemas ({@link RequestOf},
  * {@link ResultOf}); the worker checks payloads and outcomes with {@link validateRequest} and
- * {@link validateResult}. Transports and breakers come with issue 5.
+ * {@link validateResult}.
  */
 
 /** The request type every provider queue answers; the worker handles it, never a plugin. */

@@ -1,7 +1,7 @@
 import { PaygateError } from '../errors.ts';
 
 /**
- * Stable codes of the provider plugin contract (DESIGN §5). Documented one by one in
+ * Stable codes of the provider plugin contract. Documented one by one in
  * docs/errors.md; a code never changes meaning once released. `UNSUPPORTED_TYPE`,
  * `INVALID_REQUEST` and `CARD_DATA_IN_TEXT` are also the codes of the worker's error replies for
  * those cases (`CARD_DATA_IN_TEXT` is the wire's code of the same name, for the payload).

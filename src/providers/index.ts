@@ -1,5 +1,5 @@
 /**
- * The public surface of the provider contract (DESIGN §5): what plugins in `providers/<name>`,
+ * The public surface of the provider contract: what plugins in `providers/<name>`,
  * the worker and the SDK import. Plugins import this file and `src/wire/index.ts`, nothing else.
  */
 export {

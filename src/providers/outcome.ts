@@ -3,7 +3,7 @@ import { maskPan } from '../wire/index.ts';
 import type { ActionOutcome } from './contract.ts';
 
 /**
- * The standard result vocabulary of issue 5: the error codes every plugin maps its provider's
+ * The standard result vocabulary: the error codes every plugin maps its provider's
  * answers to (so a storefront switches on `CARD_DECLINED`, not on processor X's `05`), AVS and
  * CVV results, the `provider_code` every result keeps, and helpers that build outcomes which pass
  * `validateResult`. Statuses are the contract's `OutcomeStatus`; codes are written in the wire's

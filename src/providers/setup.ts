@@ -5,7 +5,7 @@
  * the worker hands them over here, with transport factories that already carry them and that send
  * every call through the provider's circuit breaker.
  *
- * DESIGN §5 sketched `defineProvider({ transport, breaker, … })`; a static `transport` field cannot
+ * A static `defineProvider({ transport, … })` field cannot
  * hold what only the deployment knows, so a plugin declares its `breaker` defaults and a `config`
  * schema, and builds its transports in `setup`. What `setup` returns is the handlers'
  * `context.resources`.

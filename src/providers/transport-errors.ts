@@ -1,7 +1,7 @@
 import { PaygateError } from '../errors.ts';
 
 /**
- * How a call to a provider failed (issue 5), in the terms the money needs: did the request
+ * How a call to a provider failed, in the terms the money needs: did the request
  * provably never leave (`notSent: true`: safe to retry, the idempotency entry can be abandoned),
  * or may the provider have acted on it (`notSent: false`: the outcome is unknown until
  * reconciled through the plugin's `status`; never retried blindly)?

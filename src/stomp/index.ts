@@ -1,5 +1,5 @@
 /**
- * paygate's STOMP connection layer (DESIGN §3): a cluster connection on stompit with failover,
+ * paygate's STOMP connection layer: a cluster connection on stompit with failover,
  * heart-beats, reconnect with re-subscribe, receipts, transactions, temp-queue request/reply and
  * per-broker quirks. docs/stomp.md is the guide.
  */

@@ -1,5 +1,5 @@
 /**
- * The pool's Prometheus metrics, kept in the supervisor's process (issue 6).
+ * The pool's Prometheus metrics, kept in the supervisor's process.
  *
  * Workers report events over IPC; the supervisor records them here, so counters survive the
  * death of the worker that produced them. What a worker *is* right now (in-flight requests,

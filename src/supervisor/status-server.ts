@@ -1,5 +1,5 @@
 /**
- * The supervisor's status endpoint (issue 6): `GET /healthz` for load balancers and orchestrators,
+ * The supervisor's status endpoint: `GET /healthz` for load balancers and orchestrators,
  * `GET /metrics` for Prometheus. Plain node:http, read-only, no request bodies, nothing but these
  * two routes; it binds to 127.0.0.1 by default because metrics describe the deployment and
  * nothing here authenticates the caller.

@@ -1,5 +1,5 @@
 /**
- * The supervisor behind `paygate gateway` (issue 6, DESIGN §3): a pool of worker processes
+ * The supervisor behind `paygate gateway`: a pool of worker processes
  * (MooseX::Workers' model: fork N, typed messages both ways) that
  * - restarts a worker that dies, after a per-slot exponential backoff, and gives up — stops
  *   the pool and reports why — when restart intensity is exceeded (restart-policy.ts);

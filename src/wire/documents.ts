@@ -4,7 +4,7 @@ import { WireError } from './errors.ts';
 import { maskPan } from './secret.ts';
 
 /**
- * The request and reply documents of wire contract version 1 (DESIGN §2).
+ * The request and reply documents of wire contract version 1.
  *
  * Objects are strict (an unknown key is an error, so a typo such as `idempotency-key` is not
  * silently dropped) and their keys come out in schema order, which keeps `encodeYaml` output

@@ -1,5 +1,5 @@
 /**
- * The STOMP frame headers of wire contract version 1 (DESIGN §2, docs/wire-format.md §2): the
+ * The STOMP frame headers of wire contract version 1: the
  * one place where the SDK, the worker and the tools learn the header names and values, so the
  * two sides cannot drift apart. No header ever carries payment data.
  */

@@ -1,9 +1,9 @@
 /**
- * The public surface of the wire layer (DESIGN §2): everything the SDK, the worker, the audit
+ * The public surface of the wire layer: everything the SDK, the worker, the audit
  * tools and the CLI need to seal and open messages. Internals (DER helpers, MIME parsing, the
  * CMS builders) stay behind this file. `revealSecret` is the one door to clear card data: the YAML
  * codec uses it inside this folder, and provider plugins' request transformers use it to build the
- * provider's request (issue 5). test/architecture.test.ts keeps every other module from using it.
+ * provider's request. test/architecture.test.ts keeps every other module from using it.
  */
 export { WireError, WIRE_ERROR_CODES, type WireErrorCode } from './errors.ts';
 export { seal, open, sealOptionsSchema, openOptionsSchema, type SealOptions, type OpenOptions, type OpenedMessage } from './smime.ts';

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 
 /**
- * Money on the wire: integer minor units plus an ISO 4217 code (DESIGN §2), e.g.
+ * Money on the wire: integer minor units plus an ISO 4217 code, e.g.
  * `{ value: 1999, currency: EUR }` for 19.99 EUR. Floats never carry amounts.
  *
  * Which codes exist and how many minor digits each has come from the ICU data built into Node

@@ -1,5 +1,5 @@
 /**
- * seal() and open(): the wire body of DESIGN §2. Sign, then encrypt; on input, decrypt, verify,
+ * seal() and open(): the wire body (docs/wire-format.md). Sign, then encrypt; on input, decrypt, verify,
  * check trust, and hand back the YAML with who signed it and how.
  */
 import { isUtf8 } from 'node:buffer';
@@ -113,7 +113,7 @@ function outerDer(input: Buffer | string): Buffer {
   return decodeBody(entity);
 }
 
-/** The decrypted content is one of the three signed forms of DESIGN §2; anything else is UNSIGNED. */
+/** The decrypted content is one of the three signed forms of the wire contract; anything else is UNSIGNED. */
 function verifyInner(content: Buffer): { verified: VerifiedSignedData; signedForm: SignedForm } {
   if (content[0] === 0x30 && isSignedDataDer(content)) {
     return { verified: verifySignedData(content), signedForm: 'opaque-der' };

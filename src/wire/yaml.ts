@@ -6,7 +6,7 @@ import { emitYaml, type Plain } from './yaml-emit.ts';
 import { NOT_CANONICAL, readCanonicalYaml } from './yaml-read.ts';
 
 /**
- * The YAML codec of the wire contract (DESIGN §2): plain YAML 1.2 core schema in, deterministic
+ * The YAML codec of the wire contract: plain YAML 1.2 core schema in, deterministic
  * YAML out. Decoding refuses anything beyond plain data (tags, anchors, aliases, merge keys,
  * duplicate keys, several documents) and enforces size and depth limits before building any
  * JavaScript value. Errors name a line and column, never a slice of the text: the text may

@@ -1,6 +1,6 @@
 /**
  * The `gateway:` part of the configuration file (config.ts): how `paygate gateway` runs its pool
- * of worker processes (issue 6): how many, the status HTTP endpoint, the drain grace period and
+ * of worker processes: how many, the status HTTP endpoint, the drain grace period and
  * the restart policy. A lone `paygate worker` validates the section and ignores it, so one file
  * serves both commands.
  *

@@ -1,6 +1,6 @@
 /**
  * The `providers[]` part of the worker's configuration file (config.ts): which plugin serves
- * each provider and its deployment settings (issue 5): the endpoint, TLS to it, the per-call
+ * each provider and its deployment settings: the endpoint, TLS to it, the per-call
  * timeout, breaker options and the plugin's own `options`. The result feeds the worker's
  * `providerSettings` (src/worker/options.ts), which the plugin's `setup` receives.
  *

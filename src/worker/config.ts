@@ -1,5 +1,5 @@
 /**
- * The worker's configuration file (issue 4; documented key by key in docs/operations.md,
+ * The worker's configuration file (documented key by key in docs/operations.md,
  * "Worker configuration").
  *
  * The file is YAML, read with the wire's `decodeYaml` (plain data only: no tags, anchors or

@@ -1,5 +1,5 @@
 /**
- * The per-message pipeline, in the order DESIGN §2 and docs/idempotency.md fix:
+ * The per-message pipeline, in the order docs/wire-format.md and docs/idempotency.md fix:
  *
  * a. the frame's `expires` is past → dead letter `REQUEST_EXPIRED`; no `reply-to` → `NO_REPLY_TO`;
  *    a `reply-to` that is not a reply queue of the broker → `BAD_REPLY_TO` (reply-to.ts);

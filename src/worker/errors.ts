@@ -2,7 +2,7 @@ import { PaygateError } from '../errors.ts';
 
 /**
  * Stable codes of the worker's failures. Some are raised inside the worker (the idempotency
- * store), the others are the codes the worker puts in an error reply (issue 4); a code never
+ * store), the others are the codes the worker puts in an error reply; a code never
  * changes meaning once released.
  */
 export const WORKER_ERROR_CODES = [

@@ -1,5 +1,5 @@
 /**
- * The worker's idempotency store (issue 4, "exactly-once in effect"): one SQLite file
+ * The worker's idempotency store ("exactly-once in effect"): one SQLite file
  * (better-sqlite3, WAL) that every worker process of a host shares, keyed by
  * (provider, idempotency key). See docs/idempotency.md for the states and what the worker does
  * in each.

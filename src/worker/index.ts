@@ -1,5 +1,5 @@
 /**
- * The public surface of the worker (DESIGN §3, issue 4): start one from options or from its
+ * The public surface of the worker: start one from options or from its
  * configuration file, its events and errors, and the idempotency store it runs on.
  */
 export { Worker, type ConnectionLosses, type StopOptions } from './worker.ts';

@@ -1,5 +1,5 @@
 /**
- * The message-driven worker (DESIGN §3, issue 4): one STOMP subscription per provider on
+ * The message-driven worker: one STOMP subscription per provider on
  * `${queuePrefix}<name>` with `client-individual` acknowledgement and a prefetch, each message
  * taken through the pipeline of dispatch.ts concurrently (up to the prefetch), answered on its
  * `reply-to`, and ACKed only after the reply was sent.

@@ -1,5 +1,5 @@
 /**
- * The shared conformance suite of issue 5: `describeConformance(spec)` registers, for one
+ * The shared conformance suite: `describeConformance(spec)` registers, for one
  * plugin, checks that run through the full request path against its sandbox:
  *
  * - every capability has a case (and no case names an action the plugin lacks);

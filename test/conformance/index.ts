@@ -1,5 +1,5 @@
 /**
- * The shared conformance suite (issue 5): every provider plugin's tests call
+ * The shared conformance suite: every provider plugin's tests call
  * `describeConformance(spec)` with its definition, sandbox and cases (docs/providers.md,
  * "Writing a provider").
  */

@@ -45,7 +45,7 @@ export class ConformanceRun<P extends ProviderDefinition, S> {
 
   constructor(
     readonly spec: ConformanceSpec<P, S>,
-    /** The broker of the matrix this run uses (DESIGN §6); the embedded one when absent. */
+    /** The broker of the matrix this run uses; the embedded one when absent. */
     readonly broker?: BrokerDescriptor,
   ) {
     for (const cases of Object.values<ActionCases<P, never>>(spec.cases as never)) {

@@ -437,7 +437,7 @@ describe('error codes and dependencies', () => {
     expect(PROVIDER_ERROR_CODES).toEqual(['PROVIDER_INVALID', 'UNSUPPORTED_TYPE', 'INVALID_REQUEST', 'INVALID_RESULT', 'CARD_DATA_IN_TEXT']);
   });
 
-  it('src/providers imports only src/wire/index.ts and src/errors.ts (DESIGN §3)', () => {
+  it('src/providers imports only src/wire/index.ts and src/errors.ts', () => {
     const root = new URL('../..', import.meta.url).pathname;
     const files = readdirSync(join(root, 'src/providers'), { recursive: true, withFileTypes: true })
       .filter((e) => e.isFile() && e.name.endsWith('.ts'))

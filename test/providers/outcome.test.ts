@@ -33,7 +33,7 @@ const PAYPAL: ProviderCodeTable = {
 };
 
 describe('the standard codes', () => {
-  it('are UPPER_SNAKE_CASE codes the reply schema accepts, listed once each, and include the issue 5 set', () => {
+  it('are UPPER_SNAKE_CASE codes the reply schema accepts, listed once each, and include the standard set', () => {
     expect(new Set(STANDARD_ERROR_CODES).size).toBe(STANDARD_ERROR_CODES.length);
     for (const code of STANDARD_ERROR_CODES) {
       expect(replyError.safeParse({ code, message: 'm', retryable: false }).success).toBe(true);

@@ -51,7 +51,7 @@ function schemaError(fn: () => unknown): WireError {
 }
 
 describe('request document', () => {
-  it('accepts the DESIGN §2 example', () => {
+  it("accepts the wire contract's example", () => {
     expect(parseRequestDocument(request)).toEqual(request);
   });
 

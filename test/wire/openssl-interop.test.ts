@@ -1,5 +1,5 @@
 /**
- * Wire interoperability with the real `openssl` binary (DESIGN §2, acceptance items 1 and 2):
+ * Wire interoperability with the real `openssl` binary:
  * what paygate seals, `openssl cms -decrypt | openssl cms -verify` opens byte for byte; what
  * `openssl cms`/`openssl smime` sign and encrypt, paygate opens and attributes to its signer.
  *
@@ -26,7 +26,7 @@ import type { TestPki } from '../helpers/pki.ts';
 const BIN = fileURLToPath(new URL('../../bin/paygate.js', import.meta.url));
 const paygate = (args: string[], input?: string | Buffer): Promise<CommandResult> => runAsync(process.execPath, [BIN, ...args], input);
 
-/** A realistic request (~1 KB, DESIGN §2) with a Visa test PAN and non-ASCII text: UTF-8 must survive byte for byte. */
+/** A realistic request (~1 KB) with a Visa test PAN and non-ASCII text: UTF-8 must survive byte for byte. */
 const YAML = `paygate: 1
 kind: request
 id: 6f1c2a9e-3b7d-4c1e-9a55-0d2b8e4f7a10
@@ -197,7 +197,7 @@ const EXPECTED_FORM: Record<InnerForm, SignedForm> = { 'opaque-smime': 'opaque-s
 /** The MIME entity that `openssl smime -sign` signs: a Content-Type header, a blank line, the YAML. */
 const yamlEntity = (yaml: string, type = 'application/yaml'): string => `Content-Type: ${type}\n\n${yaml}`;
 
-/** Sign the YAML with OpenSSL in one of the three signed forms DESIGN §2 accepts. */
+/** Sign the YAML with OpenSSL in one of the three signed forms the wire contract accepts. */
 function opensslSign(p: Party, form: InnerForm, extra: string[] = []): Buffer {
   const signer = ['-signer', p.pki.client.certPath, '-inkey', p.pki.client.keyPath, ...extra];
   switch (form) {

@@ -1,5 +1,5 @@
 /**
- * The provider transports (issue 5): HTTPS POST of name-value forms, XML over HTTPS and SOAP,
+ * The provider transports: HTTPS POST of name-value forms, XML over HTTPS and SOAP,
  * all on one HTTPS client (pooling, TLS with configured CAs and client certificates, a per-call
  * deadline, the caller's signal, a response size limit) and one failure classification
  * (`failure-classification.ts`), plus the scrub helpers plugins build their `scrub` from.

@@ -1,5 +1,5 @@
 /**
- * `loyalty`: a minimal fourth provider (issue 5, acceptance 5), built from docs/providers.md and
+ * `loyalty`: a minimal fourth provider, built from docs/providers.md and
  * the template's pattern: XML over HTTPS, `redeem` and `balance`, the `status` hook.
  */
 import { defineProvider } from '../../../src/providers/index.ts';

@@ -1,5 +1,5 @@
 /**
- * `loyalty`, the fourth provider of issue 5's acceptance 5: a points programme reached by XML
+ * `loyalty`, a fourth provider built from the docs alone: a points programme reached by XML
  * over HTTPS, written only from docs/providers.md and providers/_template. Its schemas.
  */
 import * as z from 'zod';
