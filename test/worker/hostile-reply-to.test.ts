@@ -139,8 +139,10 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('hostile reply
       // The consuming connection was never lost (a refused reply can only cost the publishing one).
       expect(h.worker.connectionLosses.consume).toBe(0);
       expect(h.events.error.filter((e) => e.stage === 'connection')).toEqual([]);
-      // Each ERROR cost the publishing connection only.
-      expect(h.worker.connectionLosses.publish).toBe(goneCount);
+      // Each ERROR cost the publishing connection only: one or two connections per refused reply
+      // (a concurrent try, then the serial retry that proves the failure its own).
+      expect(h.worker.connectionLosses.publish).toBeGreaterThanOrEqual(goneCount);
+      expect(h.worker.connectionLosses.publish).toBeLessThanOrEqual(2 * goneCount);
     } finally {
       await Promise.all(gateways.map((gateway) => gateway.close(2_000)));
       await victim.connection.close();
@@ -191,7 +193,11 @@ describe('a full reply queue (embedded broker, a small queue limit)', () => {
       expect(letter.body.equals(Buffer.from(body))).toBe(true); // it opened: ciphertext, kept
       expect(counter.calls('to-a-full-queue')).toBe(1); // answered once, resent from the record
       expect(h.events.error.filter((e) => e.stage === 'reply' && e.code === 'STOMP_OPERATION_FAILED')).toHaveLength(3);
-      expect(h.worker.connectionLosses).toEqual({ consume: 0, publish: 3 });
+      // Each counted attempt costs the publisher one or two connections: a concurrent try (its
+      // failure is not yet known to be its own) and the serial retry that proves it.
+      expect(h.worker.connectionLosses.consume).toBe(0);
+      expect(h.worker.connectionLosses.publish).toBeGreaterThanOrEqual(3);
+      expect(h.worker.connectionLosses.publish).toBeLessThanOrEqual(6);
       expect(JSON.stringify(h.events)).not.toContain(TEST_PAN);
     } finally {
       await slow.close();
