@@ -1,16 +1,22 @@
 import { readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   BREAKER_DEFAULTS, BreakerRegistry, ProviderError, TransportError, breakerOptionsSchema, parseBreakerOptions,
   type BreakerOptionsInput, type BreakerSnapshot, type BreakerStateChange,
 } from '../../src/providers/index.ts';
+import { deferred, nextTurn, track } from '../helpers/timing.ts';
 
 const A = 'https://card.sandbox.test:8443/soap/v1';
 const B = 'https://card-backup.sandbox.test:8443/soap/v1';
 
-/** Short windows so the file runs in a few seconds. */
+/** Short windows, on a fake clock: time passes only when a test advances it. */
 const FAST: BreakerOptionsInput = { volumeThreshold: 4, errorThresholdPercentage: 50, resetTimeout: 150, rollingCountTimeout: 2_000, capacity: 5 };
+
+/** What opossum schedules (its reset timer, the rolling window's buckets) and the clock it reads. */
+const CLOCK = { toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] } as const;
+
+/** Lets fake time pass, running opossum's timers that fall due. */
+const elapse = (ms: number): Promise<void> => vi.advanceTimersByTimeAsync(ms).then(() => undefined);
 
 const registries: BreakerRegistry[] = [];
 function registry(options: BreakerOptionsInput = FAST): BreakerRegistry {
@@ -18,6 +24,9 @@ function registry(options: BreakerOptionsInput = FAST): BreakerRegistry {
   registries.push(r);
   return r;
 }
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: [...CLOCK.toFake] });
+});
 afterEach(() => {
   for (const r of registries.splice(0)) r.shutdown();
   vi.useRealTimers();
@@ -60,12 +69,6 @@ async function openBreaker(r: BreakerRegistry, provider = 'card', endpoint = A):
   expect(stateOf(r, provider, endpoint)).toBe('open');
 }
 
-function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((res) => (resolve = res));
-  return { promise, resolve };
-}
-
 describe('opening', () => {
   it('opens once the window holds volumeThreshold calls and more than errorThresholdPercentage of them failed', async () => {
     const r = registry();
@@ -85,9 +88,16 @@ describe('opening', () => {
   });
 
   it('counts only failures within the rolling window', async () => {
-    const r = registry({ ...FAST, rollingCountTimeout: 200, rollingCountBuckets: 2 });
+    const options = { ...FAST, rollingCountTimeout: 200, rollingCountBuckets: 2 };
+    // The control: while the window still holds the first 3 failures, a 4th opens it.
+    const within = registry(options);
+    await failTimes(within, 3);
+    await elapse(50);
+    await failTimes(within, 1);
+    expect(stateOf(within)).toBe('open');
+    const r = registry(options);
     await failTimes(r, 3);
-    await sleep(350); // the window has rolled past them
+    await elapse(350); // the window has rolled past them
     await failTimes(r, 3);
     expect(stateOf(r)).toBe('closed');
     await failTimes(r, 1);
@@ -119,24 +129,27 @@ describe('while open', () => {
     const r = registry({ ...FAST, resetTimeout: 60_000 });
     await openBreaker(r);
     const fn = vi.fn(async () => 'called');
-    const times: number[] = [];
     for (let i = 0; i < 20; i++) {
-      const start = performance.now();
-      const error = expectUnavailable(await rejection(r, fn));
-      times.push(performance.now() - start);
+      const refused = rejection(r, fn);
+      const progress = track(refused);
+      // At once: settled within one turn of the event loop with the clock stopped, so it did
+      // not wait for a timer, a slot or the provider.
+      await nextTurn();
+      expect(progress.settled()).toBe(true);
+      const error = expectUnavailable(await refused);
       expect(error.message).toMatch(/breaker open .* trial call through at \d{4}-\d\d-\d\dT[\d:.]+Z \(in (59|60) s\)/);
       expect(error.message).toContain('https://card.sandbox.test:8443');
     }
     expect(fn).not.toHaveBeenCalled();
-    times.sort((x, y) => x - y);
-    expect(times[10]).toBeLessThan(10);
     expect(r.snapshot()[0]).toMatchObject({ rejects: 20, failures: 4, inFlight: 0 });
   });
 
   it('after resetTimeout lets one trial call through; its success closes the breaker', async () => {
     const r = registry();
     await openBreaker(r);
-    await sleep(250);
+    await elapse(149);
+    expect(stateOf(r)).toBe('open'); // not before resetTimeout
+    await elapse(1);
     expect(stateOf(r)).toBe('half-open');
     const trial = deferred<string>();
     const call = r.call('card', A, () => trial.promise);
@@ -153,14 +166,16 @@ describe('while open', () => {
   it('a failed trial re-opens it (and it tries again after another resetTimeout)', async () => {
     const r = registry();
     await openBreaker(r);
-    await sleep(250);
+    await elapse(150);
     expect(stateOf(r)).toBe('half-open');
     await failTimes(r, 1);
     expect(stateOf(r)).toBe('open');
     const fn = vi.fn(async () => 'x');
     expectUnavailable(await rejection(r, fn));
     expect(fn).not.toHaveBeenCalled();
-    await sleep(250);
+    await elapse(149);
+    expectUnavailable(await rejection(r, fn)); // not before another resetTimeout
+    await elapse(1);
     await expect(r.call('card', A, async () => 'recovered')).resolves.toBe('recovered');
     expect(stateOf(r)).toBe('closed');
   });
@@ -174,7 +189,7 @@ describe('while open', () => {
     });
     const off = r.on('state-change', (c) => changes.push(c));
     await openBreaker(r);
-    await sleep(250);
+    await elapse(150);
     await r.call('card', A, async () => 'ok');
     const endpoint = 'https://card.sandbox.test:8443';
     expect(changes).toEqual([
@@ -294,7 +309,6 @@ describe('options', () => {
   });
 
   it('by default never times a call out itself (the transport owns timeouts)', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     const r = registry({});
     const slow = deferred<string>();
     let aborted = false;
@@ -312,10 +326,14 @@ describe('options', () => {
   it('an opt-in opossum timeout aborts the call and reports PROVIDER_TIMEOUT (notSent: false) as a failure', async () => {
     const r = registry({ ...FAST, timeout: 50 });
     let seen: AbortSignal | undefined;
-    const error = await rejection(r, (signal) => {
+    const pending = rejection(r, (signal) => {
       seen = signal;
       return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error)));
     });
+    await elapse(49);
+    expect(seen?.aborted).toBe(false); // not before the timeout
+    await elapse(1);
+    const error = await pending;
     expect(error).toMatchObject({ code: 'PROVIDER_TIMEOUT', notSent: false });
     expect((error as Error).message).toContain('outcome is unknown');
     expect(seen?.aborted).toBe(true);
@@ -349,7 +367,6 @@ describe('calls', () => {
 
 describe('shutdown', () => {
   it('clears every breaker timer and refuses later calls', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     const r = new BreakerRegistry(FAST);
     const before = vi.getTimerCount();
     await r.call('card', A, async () => 'ok');
