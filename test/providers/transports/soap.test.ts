@@ -11,7 +11,7 @@ import { ProviderError } from '../../../src/providers/index.ts';
 import { createSoapTransport, scrubTranscript, type SoapTransportOptions } from '../../../src/providers/transports/index.ts';
 import { findPans } from '../../helpers/pan-scan.ts';
 import type { TestPki } from '../../helpers/pki.ts';
-import { expectTransportError, recordingTranscript, startServer, TEST_PAN, testPki, timeToSettle, type Route, type TestServer } from './support.ts';
+import { expectTransportError, recordingTranscript, startServer, TEST_PAN, testPki, type Route, type TestServer } from './support.ts';
 import { billionLaughs } from './xml-samples.ts';
 
 const WSDL_URL = new URL('./fixtures/card.wsdl', import.meta.url);
@@ -171,13 +171,11 @@ describe('SOAP answers a real server would not give', () => {
     expect(error.message).toMatch(/malformed/);
   });
 
-  it('refuses an XML bomb at once, without expanding it', async () => {
+  it('refuses an XML bomb before parsing, without expanding it', async () => {
     const before = process.memoryUsage().heapUsed;
     const call = authorize('/bomb');
-    const elapsed = timeToSettle(call);
     const error = await expectTransportError(call, 'PROVIDER_BAD_RESPONSE');
     expect(error.message).toMatch(/DOCTYPE or entity/);
-    expect(await elapsed).toBeLessThan(500);
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(50 * 1024 * 1024);
   });
 

@@ -124,8 +124,8 @@ export function misbehavingRoutes(): Record<string, Route> {
     '/hangup': (request) => request.socket.destroy(),
     '/hangup-mid-body': (_request, response) => {
       response.writeHead(200, { 'content-type': 'text/xml', 'content-length': '4000' });
-      response.write(`<a>${BODY_MARKER} ${TEST_PAN}`);
-      setTimeout(() => response.socket?.destroy(), 20);
+      // Hung up once the head and the first bytes are on the wire (written), not after a pause.
+      response.write(`<a>${BODY_MARKER} ${TEST_PAN}`, () => response.socket?.destroy());
     },
     '/truncated': (_request, response) => {
       // A raw answer that promises 500 bytes and ends cleanly after a few.
@@ -186,11 +186,4 @@ export function expectNoSecrets(error: Error): void {
 export function recordingTranscript(): { entries: TranscriptEntry[]; hook: (entry: TranscriptEntry) => void } {
   const entries: TranscriptEntry[] = [];
   return { entries, hook: (entry) => entries.push(entry) };
-}
-
-/** Milliseconds `promise` takes to settle (either way). */
-export async function timeToSettle(promise: Promise<unknown>): Promise<number> {
-  const start = performance.now();
-  await promise.catch(() => undefined);
-  return performance.now() - start;
 }

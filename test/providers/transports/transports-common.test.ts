@@ -7,14 +7,15 @@
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createFormTransport, createSoapTransport, createXmlTransport, scrubTranscript } from '../../../src/providers/transports/index.ts';
 import { TransportError } from '../../../src/providers/transport-errors.ts';
 import type { TranscriptHook } from '../../../src/providers/transports/transcript.ts';
 import { findPans } from '../../helpers/pan-scan.ts';
+import { nextTurn, track, waitUntil, type Tracked } from '../../helpers/timing.ts';
 import { makeForeignPki, type TestPki } from '../../helpers/pki.ts';
 import {
-  closedPort, expectNoSecrets, expectTransportError, misbehavingRoutes, recordingTranscript, startServer, TEST_PAN, testPki, timeToSettle,
+  closedPort, expectNoSecrets, expectTransportError, misbehavingRoutes, recordingTranscript, startServer, TEST_PAN, testPki,
   type Route, type TestServer,
 } from './support.ts';
 
@@ -28,6 +29,8 @@ interface CallSettings {
   connectTimeoutMs?: number;
   transcript?: TranscriptHook;
   signal?: AbortSignal;
+  /** Sees the transport's own promise, which settles before the transport is closed. */
+  observe?: (call: Promise<unknown>) => void;
 }
 
 /** One transport as the common tests drive it. */
@@ -41,9 +44,15 @@ interface Subject {
   expectOk(answer: unknown): void;
 }
 
-async function closing<T extends { close(): Promise<void> }, R>(transport: T, use: (transport: T) => Promise<R>): Promise<R> {
+async function closing<T extends { close(): Promise<void> }, R>(
+  transport: T,
+  use: (transport: T) => Promise<R>,
+  observe?: (call: Promise<unknown>) => void,
+): Promise<R> {
   try {
-    return await use(transport);
+    const call = use(transport);
+    observe?.(call);
+    return await call;
   } finally {
     await transport.close();
   }
@@ -63,7 +72,7 @@ const subjects: Subject[] = [
     ok: (_request, response) => response.writeHead(200, { 'content-type': 'text/plain' }).end('ACK=Success&TRANSACTIONID=T-1'),
     call: (origin, path, settings) =>
       closing(createFormTransport(options(origin, settings)), (form) =>
-        form.post(path, { METHOD: 'DoDirectPayment', ACCT: TEST_PAN, CVV2: CVV, AMT: '10.00' }, { signal: settings.signal })),
+        form.post(path, { METHOD: 'DoDirectPayment', ACCT: TEST_PAN, CVV2: CVV, AMT: '10.00' }, { signal: settings.signal }), settings.observe),
     expectOk: (answer) => expect(answer).toMatchObject({ status: 200, fields: { ACK: 'Success', TRANSACTIONID: 'T-1' } }),
   },
   {
@@ -72,7 +81,7 @@ const subjects: Subject[] = [
       response.writeHead(200, { 'content-type': 'application/xml' }).end('<authorizeResponse><approved>true</approved><id>T-1</id></authorizeResponse>'),
     call: (origin, path, settings) =>
       closing(createXmlTransport(options(origin, settings)), (xml) =>
-        xml.post(path, { authorize: { pan: TEST_PAN, cvv: CVV, amount: '1000' } }, { signal: settings.signal })),
+        xml.post(path, { authorize: { pan: TEST_PAN, cvv: CVV, amount: '1000' } }, { signal: settings.signal }), settings.observe),
     expectOk: (answer) => expect(answer).toMatchObject({ status: 200, document: { authorizeResponse: { approved: 'true', id: 'T-1' } } }),
   },
   {
@@ -86,7 +95,7 @@ const subjects: Subject[] = [
     // The SOAP location is the endpoint itself, so the route is part of it.
     call: (origin, path, settings) =>
       closing(createSoapTransport({ ...options(`${origin}${path}`, settings), wsdlPath: WSDL }), (soap) =>
-        soap.call('Authorize', { pan: TEST_PAN, cvv: CVV, amount: '10.00', currency: 'EUR' }, { signal: settings.signal })),
+        soap.call('Authorize', { pan: TEST_PAN, cvv: CVV, amount: '10.00', currency: 'EUR' }, { signal: settings.signal }), settings.observe),
     expectOk: (answer) => expect(answer).toMatchObject({ result: { approved: 'true', transactionId: 'T-1' } }),
   },
 ];
@@ -112,8 +121,21 @@ describe.each(subjects)('$name transport', (subject) => {
     servers.push(server);
   });
   afterEach(() => {
+    vi.useRealTimers();
     server.seen.length = 0;
   });
+
+  /**
+   * Fakes setTimeout/clearTimeout, which the call's deadline uses, so that only the test decides
+   * when it passes. undici keeps one shared tick timer for its coarse timers, created on first
+   * use: a call on the real clock first makes sure that tick is real, so undici's timers still
+   * run after the fake clock is removed.
+   */
+  async function useFakeDeadlineClock(): Promise<void> {
+    subject.expectOk(await subject.call(server.origin, '/ok', { tls: trusted() }));
+    server.seen.length = 0;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  }
 
   it('answers through TLS verified against the configured CA, and the transcript scrubs clean', async () => {
     const transcript = recordingTranscript();
@@ -161,12 +183,18 @@ describe.each(subjects)('$name transport', (subject) => {
     }
   });
 
-  it('maps a server that takes the request and never answers to PROVIDER_TIMEOUT within the timeout, sent', async () => {
-    const call = subject.call(server.origin, '/hang', { tls: trusted(), timeoutMs: 300 });
-    const elapsed = timeToSettle(call);
+  it('maps a server that takes the request and never answers to PROVIDER_TIMEOUT at the timeout, sent', async () => {
+    await useFakeDeadlineClock();
+    let progress: Tracked | undefined;
+    const call = subject.call(server.origin, '/hang', { tls: trusted(), timeoutMs: 300, observe: (inner) => (progress = track(inner)) });
+    await waitUntil(() => server.seen.length === 1, 'the server to take the request');
+    await vi.advanceTimersByTimeAsync(299);
+    await nextTurn();
+    expect(progress?.settled()).toBe(false); // not before the timeout
+    await vi.advanceTimersByTimeAsync(1);
+    await nextTurn();
+    expect(progress?.settled()).toBe(true); // at it, without waiting for anything else
     await expectTransportError(call, 'PROVIDER_TIMEOUT', { notSent: false });
-    expect(await elapsed).toBeGreaterThanOrEqual(280);
-    expect(await elapsed).toBeLessThan(1_500);
     expect(server.seen).toHaveLength(1);
   });
 
@@ -197,12 +225,15 @@ describe.each(subjects)('$name transport', (subject) => {
   });
 
   it('stops an in-flight call when the caller aborts, with the signal reason unchanged', async () => {
+    // The deadline cannot pass: only the abort can end the call. The transport is closed after
+    // the call, which waits for the request to stop, so a call the abort did not stop hangs here.
+    await useFakeDeadlineClock();
     const controller = new AbortController();
     const reason = new Error('worker stopping');
-    setTimeout(() => controller.abort(reason), 100);
-    const started = performance.now();
-    await expect(subject.call(server.origin, '/hang', { tls: trusted(), signal: controller.signal })).rejects.toBe(reason);
-    expect(performance.now() - started).toBeLessThan(1_000);
+    const call = subject.call(server.origin, '/hang', { tls: trusted(), signal: controller.signal });
+    await waitUntil(() => server.seen.length === 1, 'the request to be in flight');
+    controller.abort(reason);
+    await expect(call).rejects.toBe(reason);
   });
 
   it('does not send anything when the signal is already aborted', async () => {

@@ -1,11 +1,11 @@
 /**
  * The XML transport: documents built with xmlbuilder2, answers read with entities and DTDs off
- * (an XML bomb is refused at once), values kept as strings, everything else a typed error.
+ * (an XML bomb is refused before parsing), values kept as strings, everything else a typed error.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createXmlTransport, type XmlDocument, type XmlTransportOptions } from '../../../src/providers/transports/index.ts';
 import type { TestPki } from '../../helpers/pki.ts';
-import { BODY_MARKER, expectTransportError, startServer, TEST_PAN, testPki, timeToSettle, type Route, type TestServer } from './support.ts';
+import { BODY_MARKER, expectTransportError, startServer, TEST_PAN, testPki, type Route, type TestServer } from './support.ts';
 import { billionLaughs } from './xml-samples.ts';
 
 const answer = (status: number, body: string | Buffer, type = 'application/xml'): Route => (_request, response) => {
@@ -82,13 +82,11 @@ describe('XML transport answers', () => {
     expect(stripped.document).toMatchObject({ balance: { id: '0042', note: 'R&D AB <ok>' } });
   });
 
-  it('refuses a billion-laughs bomb in well under a second, without expanding it', async () => {
+  it('refuses a billion-laughs bomb before parsing, without expanding it', async () => {
     const before = process.memoryUsage().heapUsed;
     const call = post('/bomb');
-    const elapsed = timeToSettle(call);
     const error = await expectTransportError(call, 'PROVIDER_BAD_RESPONSE', { notSent: false });
     expect(error.message).toMatch(/DOCTYPE or entity declaration/);
-    expect(await elapsed).toBeLessThan(500);
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(50 * 1024 * 1024);
   });
 
