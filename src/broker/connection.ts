@@ -26,7 +26,7 @@ export interface BrokerContext {
   readonly access: AccessControl;
   readonly router: Router;
   readonly store: MessageStore | undefined;
-  /** True once `stop()` began: messages given back then do not count as failed deliveries. */
+  /** True once `stop()` began: messages given back then count as neither failures nor returns. */
   readonly stopping: boolean;
   /** A fresh `message-id` and its arrival sequence number. */
   nextMessage(): { id: string; seq: number };
@@ -250,8 +250,9 @@ export class Connection implements SubscriptionOwner {
     const subscriptions = [...this.subscriptions.values()];
     // Detach every consumer first, so returned messages cannot go back to this connection.
     for (const subscription of subscriptions) subscription.source.removeConsumer(subscription);
-    const counted = !this.context.stopping; // a broker stop is nobody's failed delivery
-    for (const subscription of subscriptions) subscription.source.giveBack(subscription.takeAll(), counted);
+    // A consumer that went away is no failed delivery (maxReturns bounds those); a broker stop is nobody's.
+    const reason = this.context.stopping ? 'kept' : 'returned';
+    for (const subscription of subscriptions) subscription.source.giveBack(subscription.takeAll(), reason);
     this.subscriptions.clear();
     this.ackIndex.clear();
     this.context.router.temps.closeAll(this.session);

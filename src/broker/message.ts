@@ -18,8 +18,13 @@ export interface BrokerMessage {
   readonly persistent: boolean;
   /** Epoch ms after which the message is dropped instead of delivered; 0 = never (dead letters). */
   expires: number;
-  /** Times handed to a consumer; > 0 means the next delivery carries `redelivered:true`. */
+  /**
+   * Times handed to a consumer; > 0 means the next delivery carries `redelivered:true`. Stored
+   * when handed out, so it survives a crash of the broker.
+   */
   deliveries: number;
+  /** Deliveries that ended in a NACK: only these count towards `maxDeliveries`. */
+  failures: number;
   /** True while a row for it exists in the store. */
   stored: boolean;
 }

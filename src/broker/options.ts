@@ -34,8 +34,14 @@ export const brokerOptionsSchema = z
       .strict()
       .refine((tls) => !tls.requestCert || tls.ca !== undefined, { message: 'requestCert needs ca (the CA that signs client certificates)' })
       .optional(),
-    /** Deliveries after which a NACKed or abandoned message moves to `<queue>.dlq`. */
+    /** Failed deliveries (NACKs) after which a message moves to `<queue>.dlq`. */
     maxDeliveries: positiveInt.default(5),
+    /**
+     * Returns without a NACK (its consumer disconnected, crashed or unsubscribed) after which a
+     * message moves to `<queue>.dlq`: much higher than `maxDeliveries`, since a killed worker is
+     * not the message's fault, but finite, so a message that kills every consumer stops.
+     */
+    maxReturns: positiveInt.default(100),
     /** What we offer in CONNECTED: [we can send every, we want to receive every] ms; 0 = never. */
     heartBeat: z.tuple([millis, millis]).default([10_000, 10_000]),
     /** Bytes per frame, headers included. */

@@ -1,18 +1,22 @@
 /**
  * A point-to-point queue: messages in arrival order, competing consumers served round robin,
- * unacknowledged messages taken back (in order) and moved to a dead-letter queue after too many
- * deliveries.
+ * unacknowledged messages taken back (in order, O(log n) each) and moved to a dead-letter queue
+ * after too many failed deliveries or returns.
  */
 import { BrokerError } from './errors.ts';
 import { isExpired } from './message.ts';
 import type { BrokerMessage } from './message.ts';
 import type { MessageStore } from './store.ts';
-import type { MessageSource, Subscription } from './subscription.ts';
+import { SeqHeap } from './seq-heap.ts';
+import type { MessageSource, ReturnReason, Subscription } from './subscription.ts';
 
 /** What a queue needs from the broker around it. */
 export interface QueueContext {
   readonly store: MessageStore | undefined;
+  /** Failed deliveries (NACKs) after which a message moves to the dead-letter queue. */
   readonly maxDeliveries: number;
+  /** Returns without a NACK (the consumer went away) after which it moves there too. */
+  readonly maxReturns: number;
   /** Bytes of waiting messages one queue may hold before SENDs to it are refused. */
   readonly maxQueueBytes: number;
   /** Where a message goes after `maxDeliveries`; undefined drops it (temp queues). */
@@ -24,9 +28,18 @@ export interface QueueContext {
 }
 
 export class Queue implements MessageSource {
-  /** Waiting messages from `#head` on, sorted by seq. A moving head avoids O(n) shifts. */
-  #items: Array<BrokerMessage | undefined> = [];
+  /**
+   * Messages never delivered, in arrival order (seq ascending) from `#head` on. A moving head
+   * avoids O(n) shifts.
+   */
+  #fresh: Array<BrokerMessage | undefined> = [];
   #head = 0;
+  /** Messages that came back (or arrived out of order: dead letters, restored deliveries). */
+  readonly #returned = new SeqHeap();
+  /** Fairness: after a returned message, a fresh one goes next (see {@link #take}). */
+  #lastWasReturned = false;
+  /** Messages accepted but waiting for the store commit before they may be delivered. */
+  #uncommitted = 0;
   #consumers: Subscription[] = [];
   #next = 0;
   #dispatching = false;
@@ -41,9 +54,9 @@ export class Queue implements MessageSource {
     readonly durable: boolean,
   ) {}
 
-  /** Messages waiting for a consumer. */
+  /** Messages waiting for a consumer (those waiting for their store commit included). */
   get depth(): number {
-    return this.#items.length - this.#head;
+    return this.#fresh.length - this.#head + this.#returned.size + this.#uncommitted;
   }
 
   get consumerCount(): number {
@@ -56,10 +69,14 @@ export class Queue implements MessageSource {
   }
 
   /**
-   * Accept a new message (stored first when it is persistent), then try to deliver. A queue
-   * nobody drains must not grow without bound: past `maxQueueBytes` the SEND is refused with
-   * BROKER_LIMIT (the sender gets ERROR, no RECEIPT), never accepted and dropped. Messages
-   * already accepted (redeliveries, dead letters) are always taken back.
+   * Accept a new message, then try to deliver. A queue nobody drains must not grow without
+   * bound: past `maxQueueBytes` the SEND is refused with BROKER_LIMIT (the sender gets ERROR, no
+   * RECEIPT), never accepted and dropped. Messages already accepted (redeliveries, dead letters)
+   * are always taken back.
+   *
+   * A persistent message becomes deliverable only once its store commit returned: a failed
+   * commit (disk full) must leave nothing a consumer could act on while the producer is told
+   * "not stored". Messages sent after it wait for that commit too, so arrival order holds.
    */
   publish(message: BrokerMessage): void {
     const now = Date.now();
@@ -70,35 +87,53 @@ export class Queue implements MessageSource {
     if (this.#waitingBytes + sizeOf(message) > this.context.maxQueueBytes) {
       throw new BrokerError('BROKER_LIMIT', `queue ${this.name} is full (${this.#waitingBytes} bytes waiting); try again later`);
     }
-    if (this.durable && message.persistent && this.context.store) {
-      this.context.store.insert(message, this.name);
+    // Counted now, so the bound also holds for messages waiting for their commit.
+    this.#waitingBytes += sizeOf(message);
+    const store = this.context.store;
+    const stored = this.durable && message.persistent && store !== undefined;
+    if (store === undefined || (!stored && this.#uncommitted === 0)) return this.#enqueue(message);
+    if (stored) {
+      store.insert(message, this.name);
       message.stored = true;
     }
-    this.#items.push(message);
-    this.#waitingBytes += sizeOf(message);
-    this.dispatch();
+    this.#uncommitted++;
+    store.afterCommit((error) => {
+      this.#uncommitted--;
+      if (error === undefined || !stored) return this.#enqueue(message);
+      // Rolled back: the producer gets ERROR (BROKER_STORE_FAILED) and nobody ever sees it.
+      message.stored = false;
+      this.#waitingBytes -= sizeOf(message);
+    });
   }
 
   /** Put a message loaded from the store back in place (start-up); an expired one is dropped. */
   restore(message: BrokerMessage, now: number): void {
-    if (isExpired(message, now)) this.#dropExpired(message, now);
-    else this.#insertSorted(message);
+    if (isExpired(message, now)) return this.#dropExpired(message, now);
+    this.#waitingBytes += sizeOf(message);
+    const last = this.#fresh.at(-1);
+    // Rows come oldest first, so never-delivered ones append in order; the rest are returns.
+    if (message.deliveries === 0 && (last === undefined || last.seq < message.seq)) this.#fresh.push(message);
+    else this.#returned.push(message);
   }
 
   /** Drop every waiting message whose `expires` passed (the broker's periodic sweep). */
   purgeExpired(now: number): void {
     if (this.#dispatching) return;
+    const drop = (message: BrokerMessage): boolean => {
+      if (!isExpired(message, now)) return false;
+      this.#waitingBytes -= sizeOf(message);
+      this.#dropExpired(message, now);
+      return true;
+    };
+    this.#returned.removeWhere(drop);
     let kept: Array<BrokerMessage | undefined> | undefined;
-    for (let i = this.#head; i < this.#items.length; i++) {
-      const message = this.#items[i] as BrokerMessage;
-      if (isExpired(message, now)) {
-        kept ??= this.#items.slice(this.#head, i);
-        this.#waitingBytes -= sizeOf(message);
-        this.#dropExpired(message, now);
-      } else kept?.push(message);
+    for (let i = this.#head; i < this.#fresh.length; i++) {
+      const message = this.#fresh[i] as BrokerMessage;
+      if (drop(message)) kept ??= this.#fresh.slice(this.#head, i);
+      else kept?.push(message);
     }
     if (kept === undefined) return;
-    this.#items = kept;
+    this.#fresh = kept;
     this.#head = 0;
   }
 
@@ -121,12 +156,25 @@ export class Queue implements MessageSource {
     }
   }
 
-  giveBack(messages: readonly BrokerMessage[], counted = true): void {
+  /**
+   * Take messages back (see {@link ReturnReason}). Only failed deliveries (NACK) count towards
+   * `maxDeliveries`; returns because a consumer went away count towards the much higher
+   * `maxReturns`, so a crashing worker does not dead-letter the requests it happened to hold,
+   * while a message that kills every consumer is still not retried for ever.
+   */
+  giveBack(messages: readonly BrokerMessage[], reason: ReturnReason = 'failed'): void {
+    const { maxDeliveries, maxReturns, store } = this.context;
     for (const message of messages) {
-      if (counted && message.deliveries >= this.context.maxDeliveries) this.#deadLetter(message);
-      else {
-        if (message.stored) this.context.store?.updateDeliveries(message);
-        this.#insertSorted(message);
+      if (reason === 'failed') {
+        message.failures++;
+        if (message.stored) store?.updateCounts(message);
+      }
+      const returns = message.deliveries - message.failures;
+      if ((reason === 'failed' && message.failures >= maxDeliveries) || (reason === 'returned' && returns >= maxReturns)) {
+        this.#deadLetter(message);
+      } else {
+        this.#waitingBytes += sizeOf(message);
+        this.#returned.push(message);
       }
     }
     this.dispatch();
@@ -138,19 +186,47 @@ export class Queue implements MessageSource {
     this.#dispatching = true;
     try {
       let now = 0;
-      while (this.#head < this.#items.length) {
+      while (this.#fresh.length > this.#head || this.#returned.size > 0) {
         const consumer = this.#nextReady();
         if (consumer === undefined) break;
-        const message = this.#items[this.#head] as BrokerMessage;
-        this.#items[this.#head++] = undefined;
+        const message = this.#take() as BrokerMessage;
         this.#waitingBytes -= sizeOf(message);
         if (message.expires !== 0 && isExpired(message, (now ||= Date.now()))) this.#dropExpired(message, now);
-        else consumer.deliver(message);
+        else this.#deliver(consumer, message);
       }
       this.#compact();
     } finally {
       this.#dispatching = false;
     }
+  }
+
+  /**
+   * The next message to hand out. Both kinds in arrival order, taking turns when both wait: a
+   * message that came back goes out again soon (it is usually the oldest request), but it cannot
+   * keep every fresh message behind it; a message that kills each consumer it reaches would
+   * otherwise be the first thing every new consumer gets, and the requests queued behind it
+   * would wait for all its returns.
+   */
+  #take(): BrokerMessage | undefined {
+    const hasFresh = this.#head < this.#fresh.length;
+    if (this.#returned.size > 0 && (!hasFresh || !this.#lastWasReturned)) {
+      this.#lastWasReturned = true;
+      return this.#returned.pop();
+    }
+    this.#lastWasReturned = false;
+    const message = this.#fresh[this.#head];
+    this.#fresh[this.#head++] = undefined;
+    return message;
+  }
+
+  /**
+   * Hand one message over; for a stored one the new delivery count goes into the same group
+   * commit, so a broker killed right after still knows it was delivered (`redelivered:true`).
+   */
+  #deliver(consumer: Subscription, message: BrokerMessage): void {
+    const before = message.deliveries;
+    consumer.deliver(message);
+    if (message.stored && message.deliveries !== before) this.context.store?.updateCounts(message);
   }
 
   #nextReady(): Subscription | undefined {
@@ -179,28 +255,28 @@ export class Queue implements MessageSource {
       return;
     }
     message.deliveries = 0;
+    message.failures = 0;
     // A dead letter is evidence for an operator: it must not vanish when its request expires.
     message.expires = 0;
     message.destination = dlq.name;
     if (message.stored) this.context.store?.move(message, dlq.name);
-    dlq.#insertSorted(message);
+    dlq.#waitingBytes += sizeOf(message);
+    dlq.#returned.push(message);
     dlq.dispatch();
   }
 
-  #insertSorted(message: BrokerMessage): void {
-    this.#waitingBytes += sizeOf(message);
-    let index = this.#head;
-    while (index < this.#items.length && (this.#items[index] as BrokerMessage).seq < message.seq) index++;
-    if (index === this.#items.length) this.#items.push(message);
-    else this.#items.splice(index, 0, message);
+  /** Hand a committed (or never stored) new message to the queue. */
+  #enqueue(message: BrokerMessage): void {
+    this.#fresh.push(message);
+    this.dispatch();
   }
 
   #compact(): void {
-    if (this.#head === this.#items.length) {
-      this.#items = [];
+    if (this.#head === this.#fresh.length) {
+      this.#fresh = [];
       this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
+    } else if (this.#head > 1024 && this.#head * 2 > this.#fresh.length) {
+      this.#fresh = this.#fresh.slice(this.#head);
       this.#head = 0;
     }
   }

@@ -15,6 +15,9 @@ const TOPIC_PREFIX = '/topic/';
 /** Suffix of the dead-letter queue of `/queue/<name>`. */
 export const DLQ_SUFFIX = '.dlq';
 
+/** The queue bounds of the broker's options. */
+export type QueueLimits = Pick<QueueContext, 'maxDeliveries' | 'maxReturns' | 'maxQueueBytes'>;
+
 export type Target = { kind: 'queue'; queue: Queue } | { kind: 'topic'; topic: Topic };
 
 /** What the broker wants to hear about (counted in its stats, reported as events). */
@@ -31,11 +34,13 @@ export class Router {
 
   readonly #hooks: RouterHooks;
 
-  constructor(store: MessageStore | undefined, maxDeliveries: number, maxQueueBytes: number, hooks: RouterHooks) {
+  constructor(store: MessageStore | undefined, limits: QueueLimits, hooks: RouterHooks) {
     this.#hooks = hooks;
+    const { maxDeliveries, maxReturns, maxQueueBytes } = limits;
     this.#context = {
       store,
       maxDeliveries,
+      maxReturns,
       maxQueueBytes,
       deadLetterQueue: (queue) => this.#deadLetterQueue(queue),
       expired: (message, now) => hooks.expired(message, now),

@@ -164,7 +164,7 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
       deadLettered: () => toBroker((b) => void b.#stats.deadLettered++),
     };
     const store = resolved.dataDir === undefined ? undefined : MessageStore.open(resolved.dataDir, (error) => toBroker((b) => b.emit('storeError', error)));
-    const router = new Router(store, resolved.maxDeliveries, resolved.maxQueueBytes, hooks);
+    const router = new Router(store, resolved, hooks);
     let seq = 0;
     if (store !== undefined) {
       const loaded = store.load();

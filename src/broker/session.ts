@@ -145,6 +145,7 @@ function publishNow(connection: Connection, destination: string, frame: Frame): 
     persistent: headers.persistent === 'true',
     expires: expiryOf(headers),
     deliveries: 0,
+    failures: 0,
     stored: false,
   };
   if (target.kind === 'queue') target.queue.publish(message);
@@ -207,7 +208,7 @@ function removeSubscription(connection: Connection, subscription: Subscription):
   subscription.source.removeConsumer(subscription);
   const taken = subscription.takeAll();
   forgetAckIds(connection, subscription, taken);
-  subscription.source.giveBack(taken);
+  subscription.source.giveBack(taken, 'returned');
 }
 
 function forgetAckIds(connection: Connection, subscription: Subscription, messages: readonly BrokerMessage[]): void {
@@ -230,7 +231,7 @@ function acknowledge(connection: Connection, headers: StompHeaders, negative: bo
   const apply = (): void => {
     const taken = subscription.take(ackId);
     forgetAckIds(connection, subscription, taken);
-    if (negative) subscription.source.giveBack(taken);
+    if (negative) subscription.source.giveBack(taken, 'failed');
     else for (const message of taken) subscription.source.settle(message);
     subscription.source.dispatch();
   };

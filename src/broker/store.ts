@@ -37,13 +37,14 @@ interface Row {
   body: Buffer;
   expires: number;
   deliveries: number;
+  failures: number;
 }
 
 export class MessageStore {
   readonly #db: SqliteDatabase;
   readonly #insert: Statement;
   readonly #delete: Statement;
-  readonly #deliveries: Statement;
+  readonly #counts: Statement;
   readonly #move: Statement;
   #pending: Operation[] = [];
   #waiting: Array<(error?: Error) => void> = [];
@@ -56,20 +57,25 @@ export class MessageStore {
     db.exec(`CREATE TABLE IF NOT EXISTS messages (
       seq INTEGER PRIMARY KEY, id TEXT NOT NULL, queue TEXT NOT NULL, destination TEXT NOT NULL,
       headers TEXT NOT NULL, body BLOB NOT NULL, expires INTEGER NOT NULL, deliveries INTEGER NOT NULL)`);
+    // Failed deliveries (NACKs) are counted apart from deliveries; files of older brokers get the column.
+    const columns = db.prepare('PRAGMA table_info(messages)').all() as Array<{ name: string }>;
+    if (!columns.some((column) => column.name === 'failures')) db.exec('ALTER TABLE messages ADD COLUMN failures INTEGER NOT NULL DEFAULT 0');
     this.#insert = db.prepare(
       'INSERT OR REPLACE INTO messages (seq, id, queue, destination, headers, body, expires, deliveries) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.#delete = db.prepare('DELETE FROM messages WHERE seq = ?');
-    this.#deliveries = db.prepare('UPDATE messages SET deliveries = ? WHERE seq = ?');
+    this.#counts = db.prepare('UPDATE messages SET deliveries = ?, failures = ? WHERE seq = ?');
     // A dead letter never expires (queue.ts): its row says so too, or a restart would drop it.
-    this.#move = db.prepare('UPDATE messages SET queue = ?, destination = ?, deliveries = 0, expires = 0 WHERE seq = ?');
+    this.#move = db.prepare('UPDATE messages SET queue = ?, destination = ?, deliveries = 0, failures = 0, expires = 0 WHERE seq = ?');
   }
 
   /** Open (or create) `<dataDir>/broker.sqlite`. */
   static open(dataDir: string, onError: (error: BrokerError) => void): MessageStore {
     try {
       mkdirSync(dataDir, { recursive: true });
-      const db = new Database(join(dataDir, 'broker.sqlite'));
+      // No busy wait: this process is the file's only writer, so a lock held by anyone else is a
+      // fault to report at once (BROKER_STORE_FAILED), not a reason to block the event loop.
+      const db = new Database(join(dataDir, 'broker.sqlite'), { timeout: 0 });
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       // An acknowledged message is gone from the file, not just unlinked: its bytes are zeroed
@@ -106,6 +112,7 @@ export class MessageStore {
         persistent: true,
         expires: row.expires,
         deliveries: row.deliveries,
+        failures: row.failures,
         stored: true,
       },
     }));
@@ -123,9 +130,10 @@ export class MessageStore {
     this.#queue(() => this.#delete.run(seq));
   }
 
-  updateDeliveries(message: BrokerMessage): void {
-    const { seq, deliveries } = message;
-    this.#queue(() => this.#deliveries.run(deliveries, seq));
+  /** Store the delivery and failure counts (at each hand-out and each NACK). */
+  updateCounts(message: BrokerMessage): void {
+    const { seq, deliveries, failures } = message;
+    this.#queue(() => this.#counts.run(deliveries, failures, seq));
   }
 
   move(message: BrokerMessage, queue: string): void {

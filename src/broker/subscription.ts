@@ -7,15 +7,20 @@ export type AckMode = 'auto' | 'client' | 'client-individual';
 
 export const ACK_MODES: readonly AckMode[] = ['auto', 'client', 'client-individual'];
 
+/**
+ * Why unacknowledged messages come back: `failed` is a NACK (the consumer could not handle it;
+ * counts towards `maxDeliveries`), `returned` is a consumer that went away (disconnect, crash,
+ * UNSUBSCRIBE; counts towards `maxReturns`), `kept` counts towards nothing (broker stop, or the
+ * frame was never written).
+ */
+export type ReturnReason = 'failed' | 'returned' | 'kept';
+
 /** Where a subscription's messages come from: a queue (which takes them back) or a topic. */
 export interface MessageSource {
   /** A consumer acknowledged `message`: it is gone for good. */
   settle(message: BrokerMessage): void;
-  /**
-   * Messages handed out but not acknowledged come back (NACK, UNSUBSCRIBE, disconnect). With
-   * `counted: false` (broker stop) the return does not count towards dead-lettering.
-   */
-  giveBack(messages: readonly BrokerMessage[], counted?: boolean): void;
+  /** Messages handed out but not acknowledged come back (NACK, UNSUBSCRIBE, disconnect, stop). */
+  giveBack(messages: readonly BrokerMessage[], reason?: ReturnReason): void;
   removeConsumer(subscription: Subscription): void;
   /** Try to hand out waiting messages (a consumer has room again). */
   dispatch(): void;
@@ -91,7 +96,7 @@ export class Subscription {
     // Not written (the connection is closing): the message goes back unless the teardown took it.
     if (this.ackMode !== 'auto' && !this.unacked.delete(ackId)) return;
     if (!fanOut) message.deliveries--;
-    this.source.giveBack([message], false);
+    this.source.giveBack([message], 'kept');
   }
 
   /**

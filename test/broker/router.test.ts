@@ -16,6 +16,7 @@ const message = (seq: number): BrokerMessage => ({
   persistent: false,
   expires: 0,
   deliveries: 0,
+  failures: 0,
   stored: false,
 });
 
@@ -24,7 +25,7 @@ const owner: SubscriptionOwner = { congested: false, writeMessage: () => true };
 
 describe('Router.sweep', () => {
   it('forgets queues and topics with nothing in them and nobody on them, and keeps the others', () => {
-    const router = new Router(undefined, 5, 64 * 1024 * 1024, { expired: () => {}, deadLettered: () => {} });
+    const router = new Router(undefined, { maxDeliveries: 5, maxReturns: 100, maxQueueBytes: 64 * 1024 * 1024 }, { expired: () => {}, deadLettered: () => {} });
     const idle = router.queue('/queue/idle');
     router.forSend('/topic/idle', 's1');
     router.queue('/queue/waiting').publish(message(1));
