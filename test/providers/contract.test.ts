@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { inspect } from 'node:util';
 import ts from 'typescript';
-import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
+import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import * as z from 'zod';
 import {
   defineProvider, maskingLogger, PING_TYPE, PROVIDER_ERROR_CODES, ProviderError, scrubCardNumbers, supportsType, validateRequest, validateResult,
@@ -12,6 +12,7 @@ import {
 import { CardNumber, Cvc, type Money } from '../../src/wire/index.ts';
 import { PaygateError } from '../../src/errors.ts';
 import { findPans } from '../helpers/pan-scan.ts';
+import { nextTurn, track } from '../helpers/timing.ts';
 import counting, { counter, readJournal } from '../fixtures/counting-provider.ts';
 import cardProvider from '../../providers/card/index.ts';
 import giftcardProvider from '../../providers/giftcard/index.ts';
@@ -57,7 +58,10 @@ const minimal = {
   scrub: scrubCardNumbers,
 };
 
-afterEach(() => counter.reset());
+afterEach(() => {
+  vi.useRealTimers();
+  counter.reset();
+});
 
 describe('defineProvider', () => {
   it('returns a frozen definition whose capabilities are the action names', () => {
@@ -362,10 +366,15 @@ describe('the counting fixture', () => {
   });
 
   it('waits the configured delay and gives up when the signal aborts', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     counter.delayMs = 50;
-    const started = performance.now();
-    await authorize(100, 'slow');
-    expect(performance.now() - started).toBeGreaterThanOrEqual(45);
+    const slow = authorize(100, 'slow');
+    const progress = track(slow);
+    await vi.advanceTimersByTimeAsync(49);
+    await nextTurn();
+    expect(progress.settled()).toBe(false); // still waiting at 49 ms
+    await vi.advanceTimersByTimeAsync(1);
+    await expect(slow).resolves.toMatchObject({ status: 'approved' });
     counter.delayMs = 10_000;
     const controller = new AbortController();
     const pending = authorize(100, 'aborted', controller.signal);
