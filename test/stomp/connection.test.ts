@@ -6,12 +6,14 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StompConnection } from '../../src/stomp/index.ts';
 import type { StompError, StompMessage, StompOptions } from '../../src/stomp/index.ts';
 import { encodeFrame } from '../helpers/brokers.ts';
+import { nextTurn, track, waitUntil } from '../helpers/timing.ts';
 import { failure } from './failure.ts';
 import { FakeStompServer, connected, polite } from './fake-server.ts';
 
 const servers: FakeStompServer[] = [];
 const open: StompConnection[] = [];
 afterEach(async () => {
+  vi.useRealTimers(); // before closing: DISCONNECT waits for its receipt on the real clock
   await Promise.all(open.splice(0).map((c) => c.close()));
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
@@ -33,6 +35,15 @@ const deadPort = async (): Promise<number> => {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+};
+/** Fakes the timers the connection layer's deadlines use; heart-beats and sockets stay real. */
+const fakeDeadlines = (): void => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+};
+/** Advances the fake clock by `ms` and lets the I/O and promise callbacks that follow run. */
+const elapse = async (ms: number): Promise<void> => {
+  await vi.advanceTimersByTimeAsync(ms);
+  await nextTurn();
 };
 const at = (port: number): StompOptions['nodes'][number] => ({ host: '127.0.0.1', port, login: 'u', passcode: 'p' });
 
@@ -109,17 +120,29 @@ describe('timeouts and failures', () => {
       if (frame.command === 'CONNECT') reply(connected());
     });
     const c = await connect({ nodes: [at(server.port)], receiptTimeoutMs: 200 });
-    const t0 = Date.now();
-    expect((await failure(c.send('/queue/x', 'b', { receipt: true }))).code).toBe('STOMP_TIMEOUT');
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
+    fakeDeadlines();
+    const sending = c.send('/queue/x', 'b', { receipt: true });
+    const progress = track(sending);
+    await waitUntil(() => server.received('SEND').length === 1, 'the SEND to reach the server');
+    await elapse(199);
+    expect(progress.settled()).toBe(false); // not before receiptTimeoutMs
+    await elapse(1);
+    expect(progress.settled()).toBe(true);
+    expect((await failure(sending)).code).toBe('STOMP_TIMEOUT');
   });
 
-  it('a node that accepts TCP but never answers CONNECT fails within connectTimeoutMs', async () => {
+  it('a node that accepts TCP but never answers CONNECT fails at connectTimeoutMs', async () => {
     const server = await start(() => undefined);
-    const t0 = Date.now();
-    const err = await failure(StompConnection.connect({ nodes: [at(server.port)], connectTimeoutMs: 300 }));
+    fakeDeadlines();
+    const connecting = StompConnection.connect({ nodes: [at(server.port)], connectTimeoutMs: 300 });
+    const progress = track(connecting);
+    await waitUntil(() => server.received('CONNECT').length === 1, 'the CONNECT frame to reach the server');
+    await elapse(299);
+    expect(progress.settled()).toBe(false); // not before connectTimeoutMs
+    await elapse(1);
+    expect(progress.settled()).toBe(true);
+    const err = await failure(connecting);
     expect(err.code).toBe('STOMP_CANNOT_CONNECT');
-    expect(Date.now() - t0).toBeLessThan(2_000);
   });
 
   it('fails over past a dead node (node-error event), and gives up with STOMP_CANNOT_CONNECT when all are dead', async () => {
@@ -174,13 +197,13 @@ describe('after a lost connection', () => {
     const server = await start(withMessage);
     const c = await connect({ nodes: [at(server.port)], reconnect: { initialDelayMs: 10 } });
     const messages: StompMessage[] = [];
-    const second = new Promise<void>((resolve) => {
+    await new Promise<void>((first) => {
       c.subscribe('/queue/x', (m) => {
         messages.push(m);
-        if (messages.length === 2) resolve();
+        if (messages.length === 1) first();
       });
     });
-    for (let i = 0; i < 100 && messages.length === 0; i += 1) await new Promise((r) => setTimeout(r, 10));
+    const second = waitUntil(() => messages.length === 2, 'the message delivered again on the new session');
     for (const socket of server.sockets) socket.destroy();
     await second; // re-subscribed on the new session, which delivered again
     expect((await failure(messages[0]!.ack())).code).toBe('STOMP_STALE_MESSAGE');
