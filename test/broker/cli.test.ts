@@ -112,6 +112,32 @@ describe('paygate broker', () => {
     expect(await stopCli(second)).toBe(0);
   });
 
+  it('remembers after a SIGKILL which stored messages it had handed out: they come back redelivered, the others not', async () => {
+    const data = join(tempDir(), 'data');
+    const first = await startCli(['--data', data]);
+    const broker = { host: '127.0.0.1', port: first.port };
+    const producer = await RawClient.connect(broker);
+    for (const name of ['held', 'waiting']) await producer.sendAndConfirm({ destination: '/queue/crash', persistent: 'true', 'x-name': name }, name);
+    const consumer = await RawClient.connect(broker);
+    consumer.send('SUBSCRIBE', { id: 's', destination: '/queue/crash', ack: 'client-individual', 'prefetch-count': '1' });
+    const delivered = await consumer.expect('MESSAGE');
+    expect([delivered.headers['x-name'], delivered.headers.redelivered]).toEqual(['held', undefined]);
+    // A receipt waits for the group commit that holds the delivery count (the window documented in broker.md).
+    consumer.send('BEGIN', { transaction: 't', receipt: 'committed' });
+    await consumer.waitReceipt('committed');
+    const killed = new Promise((resolve) => first.child.on('exit', (_code, signal) => resolve(signal)));
+    first.child.kill('SIGKILL');
+    expect(await killed).toBe('SIGKILL');
+
+    const second = await startCli(['--data', data]);
+    const after = await RawClient.connect({ host: '127.0.0.1', port: second.port });
+    after.send('SUBSCRIBE', { id: 's', destination: '/queue/crash', ack: 'client-individual' });
+    const [held, waiting] = [await after.expect('MESSAGE', 5000), await after.expect('MESSAGE', 5000)];
+    expect([held.headers['x-name'], held.headers.redelivered]).toEqual(['held', 'true']);
+    expect([waiting.headers['x-name'], waiting.headers.redelivered]).toEqual(['waiting', undefined]);
+    expect(await stopCli(second)).toBe(0);
+  });
+
   it('speaks STOMP over TLS with --tls-cert and --tls-key, and requires client certificates with --tls-ca', async () => {
     const pki = await makeTestPki({ algo: 'ec' });
     const running = await startCli(['--tls-cert', pki.tls.certPath, '--tls-key', pki.tls.keyPath]);
