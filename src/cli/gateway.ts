@@ -7,7 +7,8 @@
  * restart); SIGTERM / SIGINT drain the pool and exit 0 (1 when a worker had to be killed after
  * the grace period, or the status port is taken). Exit 2: the file is invalid (`--check` only
  * validates it). Exit 3: restart intensity exceeded — the reason on stderr as
- * `paygate: SUPERVISOR_GAVE_UP: …`. Signals received while the workers start: SIGTERM/SIGINT
+ * `paygate: SUPERVISOR_GAVE_UP: …`; a broker that is not up yet is waited for, never a reason to
+ * exit (the workers retry with backoff, /healthz answers 503 with `broker: unreachable`). Signals received while the workers start: SIGTERM/SIGINT
  * drain them and exit 0; SIGHUP is ignored (reported on stderr).
  */
 import { renameSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,8 +1,10 @@
 /**
  * The entry point of one supervised worker process (forked by worker-process.ts with tsx's
  * loader). It waits for the supervisor's `start` message, runs a {@link Worker} from the
- * configuration text it was given, and reports over IPC: `ready`, or `failed` then exit 3;
- * then every answered request, dead letter and handler error, and its state every
+ * configuration text it was given, and reports over IPC: `broker` while it waits for an
+ * unreachable broker (it keeps waiting: a broker that is down is not a start failure), then
+ * `ready`, or `failed` then exit 3; then every answered request, dead letter and handler error,
+ * and its state every
  * STATE_INTERVAL_MS (only when it changed, and at least every 2 s).
  *
  * Stopping: the supervisor's `stop` message, SIGTERM (someone signalled this process directly)
@@ -16,7 +18,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { actionLogger, createLogger } from '../logging.ts';
 import { maskPan } from '../wire/index.ts';
-import { parseWorkerConfig, startWorkerFromConfig, type Worker } from '../worker/index.ts';
+import { parseWorkerConfig, Worker, workerOptionsFromConfig } from '../worker/index.ts';
 import { describeError } from '../worker/describe-error.ts';
 import { START_FAILED_EXIT_CODE } from './exit-codes.ts';
 import { fromWorkerMessageSchema, STATE_INTERVAL_MS, toWorkerMessageSchema, type FromWorkerMessage, type ToWorkerMessage } from './messages.ts';
@@ -89,10 +91,32 @@ function awaitStart(): Promise<Extract<ToWorkerMessage, { type: 'start' }>> {
   });
 }
 
-async function startWorker(log: Logger): Promise<{ worker: Worker; graceMs: number }> {
+/**
+ * Runs the worker of the `start` message. An unreachable broker is waited for, never a start
+ * failure: the first connection is retried with the reconnect backoff for as long as it takes
+ * (`initialAttempts: 0`), each failed attempt reported to the supervisor, until it connects or
+ * `signal` (a drain) aborts.
+ */
+async function startWorker(log: Logger, signal: AbortSignal): Promise<{ worker: Worker; graceMs: number }> {
   const start = await awaitStart();
   const config = parseWorkerConfig(start.configText, { baseDir: dirname(start.configPath), source: start.configPath });
-  const worker = await startWorkerFromConfig(config, { log: actionLogger(log.child({ slot: start.slot })) });
+  const options = await workerOptionsFromConfig(config);
+  let failedAttempts = 0;
+  const worker = await Worker.start(
+    { ...options, stomp: { ...config.stomp, initialAttempts: 0 }, log: actionLogger(log.child({ slot: start.slot })) },
+    {
+      signal,
+      onConnectFailed: ({ node, code, message }) => {
+        failedAttempts += 1;
+        log.warn({ node, code, attempt: failedAttempts }, `broker unreachable; retrying: ${maskPan(message)}`);
+        send({ type: 'broker', state: 'waiting', node, code, message: maskPan(message).slice(0, 2_000) });
+      },
+      onConnected: ({ node }) => {
+        if (failedAttempts > 0) log.info({ node, failedAttempts }, 'broker reached');
+        send({ type: 'broker', state: 'connected', node });
+      },
+    },
+  );
   return { worker, graceMs: config.gateway.drainGraceMs };
 }
 
@@ -104,9 +128,12 @@ async function main(): Promise<void> {
   // A stop (message, SIGTERM, SIGUSR1, the supervisor gone) may come while the worker is still
   // starting: remember it and act on it as soon as there is a worker to drain.
   let stopAsked: { reason: DrainReason; graceMs: number | undefined } | undefined;
+  // A stop while the worker waits for its broker gives the wait up (nothing is held yet).
+  const starting = new AbortController();
   let drain: (reason: DrainReason, graceMs: number | undefined) => void = (reason, graceMs) => {
     stopAsked ??= { reason, graceMs };
     if (!started) process.exit(0); // no start message yet: nothing held, nothing to drain
+    starting.abort();
   };
   let started = false;
   process.on('message', (raw: unknown) => {
@@ -121,8 +148,14 @@ async function main(): Promise<void> {
 
   let running: { worker: Worker; graceMs: number };
   try {
-    running = await startWorker(log);
+    running = await startWorker(log, starting.signal);
   } catch (error) {
+    if (stopAsked !== undefined) {
+      send({ type: 'draining', reason: stopAsked.reason });
+      log.info({ reason: stopAsked.reason }, 'worker stopped before it was serving');
+      letGo();
+      return;
+    }
     const { code, message } = describeError(error);
     log.error({ code }, `worker could not start: ${maskPan(message)}`);
     send({ type: 'failed', code, message: maskPan(message).slice(0, 2_000) });

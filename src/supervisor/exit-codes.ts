@@ -1,10 +1,11 @@
 /**
  * Process exit codes of the gateway and its worker processes (docs/operations.md, "Exit codes").
  * systemd units use them: `RestartPreventExitStatus=2 3` keeps systemd from restarting a gateway
- * whose configuration is invalid or whose workers cannot start.
+ * whose configuration is invalid or whose workers cannot start. A broker that is not up is not
+ * one of those: the workers wait for it (the gateway stays up, /healthz says `broker: unreachable`).
  */
 
-/** A worker process that could not start (bad plugin, unreachable broker): the supervisor counts it as `start-failed`. */
+/** A worker process that could not start (bad plugin, unreadable store): the supervisor counts it as `start-failed`. */
 export const START_FAILED_EXIT_CODE = 3;
 
 /** The gateway drained and stopped: SIGTERM/SIGINT handled. */

@@ -40,6 +40,16 @@ const readyMessage = z.strictObject({ type: z.literal('ready'), workerId: name, 
 /** The worker could not start (bad plugin, broker unreachable…); it exits non-zero right after. */
 const failedMessage = z.strictObject({ type: z.literal('failed'), code: name, message: z.string().max(2_000) });
 
+/**
+ * While starting, the worker's broker connection: `waiting` after each failed attempt (the
+ * broker is down or refuses the login; the worker keeps trying with backoff), `connected` once
+ * it is up. A waiting worker is not failing: the supervisor does not kill it at its ready timeout.
+ */
+const brokerMessage = z.discriminatedUnion('state', [
+  z.strictObject({ type: z.literal('broker'), state: z.literal('waiting'), node: z.string().max(300), code: name, message: z.string().max(2_000) }),
+  z.strictObject({ type: z.literal('broker'), state: z.literal('connected'), node: z.string().max(300) }),
+]);
+
 /** The worker stops taking messages (asked to, or SIGUSR1/SIGTERM sent to it directly). */
 const drainingMessage = z.strictObject({ type: z.literal('draining'), reason: z.enum(['asked', 'SIGTERM', 'SIGUSR1', 'parent-gone']) });
 
@@ -83,6 +93,7 @@ const handlerErrorMessage = z.strictObject({
 export const fromWorkerMessageSchema = z.discriminatedUnion('type', [
   readyMessage,
   failedMessage,
+  brokerMessage,
   drainingMessage,
   stateMessage,
   processedMessage,

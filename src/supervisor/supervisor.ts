@@ -24,7 +24,7 @@ import { GatewayMetrics } from './metrics.ts';
 import type { FromWorkerMessage } from './messages.ts';
 import { RestartPolicy } from './restart-policy.ts';
 import { startStatusServer, type StatusServer } from './status-server.ts';
-import { causeOf, describeExit, drainAll, WorkerProcess, type WorkerExit } from './worker-process.ts';
+import { causeOf, describeExit, drainAll, WorkerProcess, type BrokerWait, type WorkerExit } from './worker-process.ts';
 
 /** Options of {@link Supervisor.start}. */
 export interface SupervisorOptions {
@@ -48,6 +48,8 @@ export interface WorkerInfo {
   readonly state: 'starting' | 'ready' | 'draining';
   readonly inFlight: number;
   readonly brokerConnected: boolean;
+  /** A starting worker waiting for an unreachable broker: its last failed attempt. */
+  readonly waitingForBroker?: BrokerWait;
 }
 
 /** How the supervisor ended: `code` is the process exit code the CLI uses. */
@@ -59,6 +61,8 @@ export interface SupervisorExit {
 export interface SupervisorEvents {
   'worker-ready': [{ slot: number; pid: number; workerId: string }];
   'worker-exit': [{ slot: number; pid: number; code: number | null; signal: string | null; expected: boolean }];
+  /** A starting worker failed to reach the broker (`waiting`: it keeps trying) or reached it. */
+  'worker-broker': [{ slot: number; pid: number; state: 'waiting' | 'connected' }];
   /** Restart intensity was exceeded; the pool is being stopped. */
   'gave-up': [{ reason: string }];
   /** The pool is being stopped (drain, or giving up). */
@@ -109,6 +113,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const { http } = supervisor.#config.gateway;
     if (http !== undefined) {
       supervisor.#status = await startStatusServer({ ...http, metrics: supervisor.metrics, health: () => supervisor.health() });
+      // Before the workers: /healthz answers (`down`, and why) while they wait for a broker.
+      log.info({ statusUrl: supervisor.#status.url }, 'status endpoint listening');
     }
     const ready = supervisor.#untilAllReady();
     const abort = (): void => void supervisor.#shutdown(supervisor.#config.gateway.drainGraceMs, undefined, 'stopped before every worker was ready');
@@ -142,7 +148,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   workers(): WorkerInfo[] {
     return [...this.#pool.values(), ...this.#others]
       .filter((p) => p.state !== 'exited')
-      .map((p) => ({ slot: p.slot, pid: p.pid, workerId: p.workerId, state: p.state as WorkerInfo['state'], inFlight: p.inFlight, brokerConnected: p.brokerConnected }));
+      .map((p) => {
+        const wait = p.brokerWait;
+        const info: WorkerInfo = { slot: p.slot, pid: p.pid, workerId: p.workerId, state: p.state as WorkerInfo['state'], inFlight: p.inFlight, brokerConnected: p.brokerConnected };
+        return wait === undefined ? info : { ...info, waitingForBroker: wait };
+      });
   }
 
   /** The pool's health, as /healthz serves it. */
@@ -155,7 +165,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const worker = WorkerProcess.fork({ slot, configText, configPath: this.#config.source, log: this.#log, ...(env ? { env } : {}), ...(workerOutput === undefined ? {} : { output: workerOutput }) });
     worker.on('message', (message) => this.#onMessage(worker, message));
     worker.once('exit', (exit) => this.#onExit(worker, exit));
-    worker.ready(this.#config.gateway.readyTimeoutMs).catch((error: unknown) => this.#log.warn({ slot, workerPid: worker.pid, err: error }, 'worker did not start'));
+    worker.ready(this.#config.gateway.readyTimeoutMs, { patientWithBroker: true }).catch((error: unknown) => this.#log.warn({ slot, workerPid: worker.pid, err: error }, 'worker did not start'));
     this.#log.info({ slot, workerPid: worker.pid }, 'worker process forked');
     return worker;
   }
@@ -198,6 +208,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     switch (message.type) {
       case 'ready':
         this.emit('worker-ready', { slot: worker.slot, pid: worker.pid, workerId: message.workerId });
+        break;
+      case 'broker':
+        this.emit('worker-broker', { slot: worker.slot, pid: worker.pid, state: message.state });
         break;
       case 'state':
         m.setWorker(String(worker.pid), { inFlight: message.inFlight, brokerConnected: message.brokerConnected, breakers: message.breakers });

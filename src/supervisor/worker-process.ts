@@ -27,6 +27,13 @@ export interface WorkerExit {
   readonly signal: NodeJS.Signals | null;
 }
 
+/** Why a starting worker is waiting for its broker: the last failed attempt. */
+export interface BrokerWait {
+  readonly node: string;
+  readonly code: string;
+  readonly message: string;
+}
+
 /** Breaker states as the child reports them. */
 export type ReportedBreaker = Extract<FromWorkerMessage, { type: 'state' }>['breakers'][number];
 
@@ -58,13 +65,16 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   #brokerConnected = false;
   #breakers: readonly ReportedBreaker[] = [];
   #failure: { code: string; message: string } | undefined;
+  #brokerWait: BrokerWait | undefined;
   #stopAsked = false;
   #drainAnnounced = false;
   readonly #child: ChildProcess;
+  readonly #log: Logger;
 
   private constructor(child: ChildProcess, slot: number, log: Logger) {
     super();
     this.#child = child;
+    this.#log = log;
     this.slot = slot;
     this.pid = child.pid ?? -1;
     this.exited = new Promise((resolve) => {
@@ -109,9 +119,13 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
       case 'ready':
         if (this.#state === 'starting') this.#state = 'ready';
         this.#workerId = message.workerId;
+        this.#brokerWait = undefined;
         break;
       case 'failed':
         this.#failure = { code: message.code, message: message.message };
+        break;
+      case 'broker':
+        this.#brokerWait = message.state === 'waiting' ? { node: message.node, code: message.code, message: message.message } : undefined;
         break;
       case 'draining':
         this.#state = 'draining';
@@ -162,6 +176,11 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
     return this.#failure;
   }
 
+  /** While starting: the broker's last refusal, when the worker is waiting for it (undefined once connected). */
+  get brokerWait(): BrokerWait | undefined {
+    return this.#state === 'starting' ? this.#brokerWait : undefined;
+  }
+
   /** Whether the supervisor asked this worker to stop (its exit is then expected). */
   get stopAsked(): boolean {
     return this.#stopAsked;
@@ -176,8 +195,13 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
    * Resolves once the worker is subscribed; rejects with `WORKER_START_FAILED` when it exits
    * first (with the failure it reported, if any) or is not ready within `timeoutMs` (it is then
    * killed, unless it was asked to stop meanwhile: then it is draining what it may hold).
+   *
+   * `patientWithBroker`: a worker that is waiting for an unreachable broker when the time is up
+   * gets `timeoutMs` more, again and again: the broker being down is not the worker's failure,
+   * and killing it would only make the restart intensity give up on a gateway that would serve
+   * as soon as the broker is back. A reload is not patient: its new pool is dropped, the old kept.
    */
-  ready(timeoutMs: number): Promise<void> {
+  ready(timeoutMs: number, options: { readonly patientWithBroker?: boolean } = {}): Promise<void> {
     if (this.#state === 'ready') return Promise.resolve();
     return new Promise((resolve, reject) => {
       const cleanup = (): void => {
@@ -194,18 +218,27 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
         cleanup();
         reject(new SupervisorError('WORKER_START_FAILED', `worker process ${this.pid} exited before it was ready (${describeExit(exit)})${this.#failureText()}`));
       };
-      const timer = setTimeout(() => {
+      const expire = (): void => {
+        const wait = this.brokerWait;
+        if (options.patientWithBroker === true && wait !== undefined) {
+          this.#log.warn({ slot: this.slot, workerPid: this.pid, node: wait.node, code: wait.code, readyTimeoutMs: timeoutMs }, 'worker still waiting for the broker; not restarted');
+          timer = setTimeout(expire, timeoutMs);
+          return;
+        }
         cleanup();
         if (!this.#stopAsked) this.kill();
         reject(new SupervisorError('WORKER_START_FAILED', `worker process ${this.pid} was not ready within ${timeoutMs} ms${this.#failureText()}`));
-      }, timeoutMs);
+      };
+      let timer = setTimeout(expire, timeoutMs);
       this.on('message', onMessage);
       this.on('exit', onExit);
     });
   }
 
   #failureText(): string {
-    return this.#failure === undefined ? '' : `: ${this.#failure.code}: ${this.#failure.message}`;
+    if (this.#failure !== undefined) return `: ${this.#failure.code}: ${this.#failure.message}`;
+    const wait = this.brokerWait;
+    return wait === undefined ? '' : `: still waiting for the broker (${wait.node}: ${wait.code}: ${wait.message})`;
   }
 
   /** Asks the worker to drain (finish what it holds within `graceMs`) and exit. */

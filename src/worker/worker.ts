@@ -12,7 +12,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { maskingLogger, type ActionLogger, type BreakerSnapshot, type ProviderDefinition } from '../providers/index.ts';
-import { StompConnection, type StompError, type StompMessage, type Subscription } from '../stomp/index.ts';
+import { StompConnection, StompError, type StompMessage, type Subscription } from '../stomp/index.ts';
 import { loadIdentity, TrustStore } from '../wire/index.ts';
 import type { Disposition, WorkerContext } from './context.ts';
 import { describeError } from './describe-error.ts';
@@ -38,6 +38,19 @@ export interface ConnectionLosses {
   readonly consume: number;
   /** The publishing connection (replies, dead letters): a refused SEND ends it; it reconnects. */
   readonly publish: number;
+}
+
+/** How the caller follows and cancels {@link Worker.start} while it waits for the broker. */
+export interface StartHooks {
+  /**
+   * Aborting it while the broker connections are still being made gives up: `start` rejects
+   * with StompError `STOMP_CLOSED_BY_US` (a drain asked for while the broker is down).
+   */
+  readonly signal?: AbortSignal;
+  /** Each failed attempt at the first consuming connection (broker down, login refused…). */
+  readonly onConnectFailed?: (event: { readonly node: string; readonly code: string; readonly message: string }) => void;
+  /** The first consuming connection is up (after failed attempts or not). */
+  readonly onConnected?: (event: { readonly node: string }) => void;
 }
 
 /** Options of {@link Worker.stop}. */
@@ -89,7 +102,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
    *   `BAD_KEY` (identity or trust PEM), ProviderError `PROVIDER_INVALID` (a plugin's setup or
    *   transport options), StompError (`STOMP_CANNOT_CONNECT`, …).
    */
-  static async start(options: WorkerOptions): Promise<Worker> {
+  static async start(options: WorkerOptions, hooks: StartHooks = {}): Promise<Worker> {
     const resolved = parseWorkerOptions(options);
     const identity = loadIdentity(resolved.identity.cert, resolved.identity.key);
     const trust = new TrustStore(resolved.trust);
@@ -100,8 +113,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     let publisher: Publisher;
     try {
       store = IdempotencyStore.open(resolved.idempotency);
-      connection = await StompConnection.connect(resolved.stomp);
-      publisher = await Publisher.connect(publisherOptions(resolved.stomp, resolved.publisherStomp));
+      connection = StompConnection.create(resolved.stomp);
+      await connectFirst(connection, hooks);
+      publisher = await untilAborted(Publisher.connect(publisherOptions(resolved.stomp, resolved.publisherStomp)), hooks.signal, (late) => void late.close());
     } catch (error) {
       store?.close();
       await connection?.close().catch(() => undefined);
@@ -289,4 +303,40 @@ export class Worker extends EventEmitter<WorkerEvents> {
       // An 'error' listener that throws is ignored: nothing else is left to tell.
     }
   }
+}
+
+/** The consuming connection's first connect, reported attempt by attempt, given up when `hooks.signal` aborts. */
+async function connectFirst(connection: StompConnection, hooks: StartHooks): Promise<void> {
+  const onError = ({ node, error }: { node: string; error: StompError }): void => hooks.onConnectFailed?.({ node, code: error.code, message: error.message });
+  const abort = (): void => void connection.close();
+  connection.on('node-error', onError);
+  hooks.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    if (hooks.signal?.aborted) abort();
+    await connection.start();
+    hooks.onConnected?.({ node: connection.node ?? '' });
+  } finally {
+    connection.off('node-error', onError);
+    hooks.signal?.removeEventListener('abort', abort);
+  }
+}
+
+/** `pending`, or STOMP_CLOSED_BY_US once `signal` aborts (what `pending` gives later is handed to `discard`). */
+function untilAborted<T>(pending: Promise<T>, signal: AbortSignal | undefined, discard: (late: T) => void): Promise<T> {
+  if (signal === undefined) return pending;
+  return new Promise((resolve, reject) => {
+    const abort = (): void => {
+      reject(new StompError('STOMP_CLOSED_BY_US', 'the worker was stopped while connecting to the broker'));
+      void pending.then(discard, () => undefined);
+    };
+    if (signal.aborted) {
+      abort();
+      return;
+    }
+    signal.addEventListener('abort', abort, { once: true });
+    pending.then(
+      (value) => (signal.removeEventListener('abort', abort), resolve(value)),
+      (error: unknown) => (signal.removeEventListener('abort', abort), reject(error as Error)),
+    );
+  });
 }
