@@ -9,7 +9,8 @@ import { createGateway, NotSentError, TimeoutError, ValidationError } from '../.
 import { StompError } from '../../src/stomp/index.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 import { runCounting } from './responder.ts';
-import { after, CARD, EUR, rejection, useGatewayFixture } from './support.ts';
+import { track } from '../helpers/timing.ts';
+import { CARD, EUR, HeldAnswers, rejection, useGatewayFixture } from './support.ts';
 
 const f = useGatewayFixture();
 
@@ -70,16 +71,23 @@ describe('connection and lifecycle', () => {
 
   it('close() waits for requests in flight, then refuses new ones with NotSentError closed', async () => {
     const own = await f.ownGateway();
-    f.responder.answer = after(300);
-    const inFlight = own.request('counting', 'status', { authorization_id: 'auth_1' });
+    const slow = new HeldAnswers().hold('held-for-close');
+    f.responder.answer = slow.answer;
+    const inFlight = own.request('counting', 'status', { authorization_id: 'auth_1' }, { idempotencyKey: 'held-for-close' });
     await f.responder.waitFor(1);
     expect(own.inFlight).toBe(1);
-    const closing = own.close(5_000);
+    const closing = own.close(600_000);
+    const progress = track(closing);
     expect(own.close()).toBe(closing);
     expect(own.closed).toBe(true);
     const refused = await rejection(own.ping('counting'));
     expect(refused).toBeInstanceOf(NotSentError);
     expect(refused).toMatchObject({ reason: 'closed' });
+    // The control: a whole round trip through the broker and the responder, after which a close
+    // that did not wait would have finished. The held reply is the only thing it can wait for.
+    await f.gateway.ping('counting');
+    expect(progress.settled()).toBe(false);
+    slow.release('held-for-close');
     // The responder runs the counting plugin: no such authorization, a decline.
     await expect(inFlight).resolves.toMatchObject({ status: 'declined', error: { code: 'INVALID_AUTHORIZATION' } });
     await closing;
@@ -89,11 +97,10 @@ describe('connection and lifecycle', () => {
   it("close() gives up on requests still in flight at its deadline (TimeoutError closed)", async () => {
     const own = await f.ownGateway();
     f.responder.answer = () => undefined; // never answers
-    const inFlight = rejection(own.request('counting', 'status', { authorization_id: 'auth_1' }, { timeoutMs: 20_000 }));
+    // The request's own timeout lies beyond the test's: only close() can end it.
+    const inFlight = rejection(own.request('counting', 'status', { authorization_id: 'auth_1' }, { timeoutMs: 600_000 }));
     await f.responder.waitFor(1);
-    const started = Date.now();
     await own.close(200);
-    expect(Date.now() - started).toBeLessThan(2_000);
     const error = await inFlight;
     expect(error).toBeInstanceOf(TimeoutError);
     expect(error).toMatchObject({ reason: 'closed', outcome: 'unknown' });
@@ -108,18 +115,21 @@ describe('connection and lifecycle', () => {
       const lost = once(own, 'connection-lost');
       const reconnected = once(own, 'reconnected');
       f.responder.answer = () => undefined; // the reply could only come on the dead connection's queue anyway
-      const inFlight = rejection(own.request('counting', 'status', { authorization_id: 'auth_1' }, { timeoutMs: 20_000 }));
+      // The request's own timeout lies beyond the test's: only the lost connection can end it.
+      const order: string[] = [];
+      const inFlight = rejection(own.request('counting', 'status', { authorization_id: 'auth_1' }, { timeoutMs: 600_000 }));
+      void inFlight.then(() => order.push('request failed'));
+      void reconnected.then(() => order.push('reconnected'));
       await f.responder.waitFor(1);
-      const started = Date.now();
       proxy.drop();
       const error = await inFlight;
-      expect(Date.now() - started).toBeLessThan(2_000);
       expect(error).toBeInstanceOf(TimeoutError);
       expect(error).toMatchObject({ reason: 'connection-lost', outcome: 'unknown' });
       const [event] = (await lost) as [{ failedRequests: number; error: unknown }];
       expect(event.failedRequests).toBe(1);
       expect(event.error).toBeInstanceOf(StompError);
       await reconnected;
+      expect(order).toEqual(['request failed', 'reconnected']); // at once: not after reconnecting
       f.responder.answer = runCounting;
       await expect(own.ping('counting')).resolves.toMatchObject({ status: 'approved' });
     } finally {

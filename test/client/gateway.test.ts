@@ -14,7 +14,8 @@ import { Certificate } from '../../src/wire/index.ts';
 import { counter } from '../fixtures/counting-provider.ts';
 import { findPans } from '../helpers/pan-scan.ts';
 import { TestResponder } from './responder.ts';
-import { after, CARD, EUR, rejection, useGatewayFixture, UUID } from './support.ts';
+import { waitUntil } from '../helpers/timing.ts';
+import { CARD, EUR, HeldAnswers, rejection, useGatewayFixture, UUID } from './support.ts';
 
 const f = useGatewayFixture();
 
@@ -174,15 +175,20 @@ describe('timeouts, late replies and abort', () => {
     const onLate = (event: LateReplyEvent) => late.push(event);
     f.gateway.on('late-reply', onLate);
     try {
-      // The first request is answered after 600 ms; the second after 900 ms, so the first's
-      // late reply arrives while the second waits.
-      f.responder.answer = (request) => after(request.document.idempotency_key === 'slow-1' ? 600 : 900)(request);
+      // Both answers are held; the first's is let go (late) while the second waits.
+      const slow = new HeldAnswers().hold('slow-1', 'slow-2');
+      f.responder.answer = slow.answer;
       const first = await rejection(f.gateway.request('counting', 'capture', { authorization_id: 'auth_1' }, { idempotencyKey: 'slow-1', timeoutMs: 200 }));
       expect(first).toBeInstanceOf(TimeoutError);
       expect(first).toMatchObject({ reason: 'timeout', outcome: 'unknown', idempotencyKey: 'slow-1' });
       const firstId = (first as TimeoutError).requestId;
 
-      const second = await f.gateway.request('counting', 'capture', { authorization_id: 'auth_1' }, { idempotencyKey: 'slow-2' });
+      const waiting = f.gateway.request('counting', 'capture', { authorization_id: 'auth_1' }, { idempotencyKey: 'slow-2', timeoutMs: 600_000 });
+      await f.responder.waitFor(2);
+      slow.release('slow-1');
+      await waitUntil(() => late.length === 1, 'the late reply event');
+      slow.release('slow-2');
+      const second = await waiting;
       expect(second.requestId).not.toBe(firstId);
       expect(f.responder.received.find((r) => r.document.idempotency_key === 'slow-2')?.document.id).toBe(second.requestId);
       expect(late).toEqual([{ correlationId: firstId, expired: true }]);
@@ -193,9 +199,9 @@ describe('timeouts, late replies and abort', () => {
   });
 
   it('an abort after sending rejects with TimeoutError aborted (outcome unknown)', async () => {
-    f.responder.answer = after(500);
+    f.responder.answer = () => undefined; // no reply: only the abort can end it
     const controller = new AbortController();
-    const pending = f.gateway.request('counting', 'status', { authorization_id: 'auth_1' }, { signal: controller.signal });
+    const pending = f.gateway.request('counting', 'status', { authorization_id: 'auth_1' }, { signal: controller.signal, timeoutMs: 600_000 });
     await f.responder.waitFor(1);
     controller.abort();
     const error = await rejection(pending);

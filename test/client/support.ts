@@ -1,6 +1,6 @@
 /**
  * Shared set-up of the gateway suites: per test file, an embedded broker, the dev PKI, a test
- * responder on the counting queue and one gateway; helpers to await rejections and slow answers.
+ * responder on the counting queue and one gateway; helpers to await rejections and hold answers.
  */
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
@@ -9,6 +9,7 @@ import type { StompOptions } from '../../src/stomp/index.ts';
 import { counter, counting } from '../fixtures/counting-provider.ts';
 import { asRole, parseTestBrokers, startTestBroker, type TestBroker, type TestRole } from '../helpers/brokers.ts';
 import { makeTestPki, type TestPki } from '../helpers/pki.ts';
+import { deferred } from '../helpers/timing.ts';
 import { nodeOf } from '../integration/support.ts';
 import { runCounting, TestResponder, type Answer, type ReceivedRequest } from './responder.ts';
 
@@ -106,12 +107,29 @@ export async function rejection(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * A slow worker the test controls: a request whose idempotency key is held gets its answer (what
+ * the counting plugin does) only once the test releases that key; any other is answered at once.
+ */
+export class HeldAnswers {
+  readonly #gates = new Map<string, { promise: Promise<void>; resolve: (value: void) => void }>();
 
-/** The counting plugin's answer, given after `ms` (a slow worker). */
-export const after =
-  (ms: number) =>
-  async (request: ReceivedRequest): Promise<Answer> => {
-    await sleep(ms);
+  /** Holds the answers to the requests carrying these keys. */
+  hold(...keys: string[]): this {
+    for (const key of keys) this.#gates.set(key, deferred());
+    return this;
+  }
+
+  /** Lets the answer to `key` go. */
+  release(key: string): void {
+    const gate = this.#gates.get(key);
+    if (gate === undefined) throw new Error(`no answer held for ${key}`);
+    gate.resolve();
+  }
+
+  /** Pass as the responder's `answer`. */
+  readonly answer = async (request: ReceivedRequest): Promise<Answer> => {
+    await this.#gates.get(String(request.document.idempotency_key))?.promise;
     return runCounting(request);
   };
+}
