@@ -38,6 +38,7 @@ export interface HeartBeatHooks {
 /** Runs the two timers of one connection; `stop()` on close. */
 export class HeartBeatTimers {
   readonly #timers: NodeJS.Timeout[] = [];
+  #stopped = false;
 
   constructor(heartBeat: HeartBeat, hooks: HeartBeatHooks) {
     if (heartBeat.send > 0) {
@@ -49,7 +50,12 @@ export class HeartBeatTimers {
     if (heartBeat.receive > 0) {
       const deadline = 2 * heartBeat.receive;
       this.#every(Math.max(heartBeat.receive / 4, 10), () => {
-        if (Date.now() - hooks.lastRead() > deadline) hooks.silent();
+        // After a stall of this process's own event loop, timers fire before the poll phase reads
+        // what peers sent meanwhile: checking now would drop a live peer for our stall. The check
+        // phase (setImmediate) runs after that read.
+        setImmediate(() => {
+          if (!this.#stopped && Date.now() - hooks.lastRead() > deadline) hooks.silent();
+        });
       });
     }
   }
@@ -61,6 +67,7 @@ export class HeartBeatTimers {
   }
 
   stop(): void {
+    this.#stopped = true;
     for (const timer of this.#timers.splice(0)) clearInterval(timer);
   }
 }

@@ -130,3 +130,21 @@ describe('a store that cannot commit', () => {
     expect(await bodies(client, 3)).toEqual(['p1', 'n1', 'p2']);
   });
 });
+
+describe('a stall of the broker’s own event loop', () => {
+  it('keeps a peer whose heart-beat arrived during the stall: reads go before the silence check', async () => {
+    const broker = await startBroker({ heartBeat: [0, 50] }); // the peer must send every 50 ms; silence > 100 ms ends it
+    const peer = await RawClient.connect(broker, { 'heart-beat': '50,0' });
+    expect(peer.connected['heart-beat']).toBe('0,50');
+    const beats = setInterval(() => peer.write('\n'), 20);
+    try {
+      peer.write('\n'); // reaches the broker's socket while its loop is blocked below
+      const until = performance.now() + 300;
+      while (performance.now() < until); // the stall: 3 × the deadline, in this process, so the broker's too
+      await peer.sendAndConfirm({ destination: '/queue/stall' }, 'still here');
+      expect(peer.isClosed).toBe(false);
+    } finally {
+      clearInterval(beats);
+    }
+  });
+});
