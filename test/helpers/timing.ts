@@ -50,3 +50,15 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
   const promise = new Promise<T>((res) => (resolve = res));
   return { promise, resolve };
 }
+
+/**
+ * A real timer of `ms`, started now. Node runs due timers in the order they fall due (timers of
+ * one duration first in, first out), so anything in this process that waits on a timer of at
+ * least `ms` started after this one finds it fired: asserting `fired()` then proves that wait
+ * without measuring time, and cannot fail on a slow machine.
+ */
+export function controlTimer(ms: number): { fired(): boolean } {
+  let fired = false;
+  realSetTimeout(() => (fired = true), ms);
+  return { fired: () => fired };
+}
