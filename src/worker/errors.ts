@@ -22,6 +22,18 @@ export const WORKER_ERROR_CODES = [
   /** The idempotency store could not be opened, read or written (disk, lock timeout, closed store); retryable. */
   'STORE_FAILED',
   /**
+   * At start: the idempotency store fails its integrity check (`PRAGMA quick_check`) or is not a
+   * database at all. Restore it from a backup; the worker does not start on it.
+   */
+  'STORE_CORRUPT',
+  /**
+   * At start: the idempotency store is missing or empty although its marker file says it was
+   * created: restore it, or delete the marker to start afresh on purpose (docs/idempotency.md).
+   */
+  'STORE_MISSING',
+  /** At start: the idempotency store was written by a newer paygate (its schema version is higher). */
+  'STORE_SCHEMA_UNSUPPORTED',
+  /**
    * The request expired before the worker could act on it: its `expires` frame header is past
    * (the message is dead-lettered, it is unreadable to the broker anyway) or its `expires_at` is
    * (an error reply). The provider is not called.

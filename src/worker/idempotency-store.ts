@@ -13,6 +13,9 @@
  * up front, so two processes never deadlock upgrading a read lock) and waits up to
  * `busyTimeoutMs` for another process's lock. `begin` reads and inserts in that one transaction,
  * so of several workers racing for one key exactly one gets `new`.
+ *
+ * Damage: `open` checks the file (store-integrity.ts) and refuses a damaged, lost or too new
+ * store with a named error, so a worker never starts on one.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -20,6 +23,7 @@ import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import { z } from 'zod';
 import { WorkerError } from './errors.ts';
+import { checkStorePresent, checkStoreReadable, corruptStore, isCorruption, sealStore } from './store-integrity.ts';
 import {
   migrateSeenRequests, RequestAnswers, SEEN_REQUESTS_SCHEMA, type RecordedAnswer, type SeenResult,
 } from './request-answers.ts';
@@ -242,19 +246,24 @@ export class IdempotencyStore {
    */
   static open(options: IdempotencyStoreOptions): IdempotencyStore {
     const resolved = parseIdempotencyOptions(options);
+    const { path } = resolved;
     let db: SqliteDatabase | undefined;
     try {
-      mkdirSync(dirname(resolved.path), { recursive: true, mode: 0o700 });
-      db = new Database(resolved.path, { timeout: resolved.busyTimeoutMs });
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      checkStorePresent(path);
+      db = new Database(path, { timeout: resolved.busyTimeoutMs });
       const mode = db.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal') throw new Error(`journal_mode is ${String(mode)}, not wal`);
       db.pragma('synchronous = FULL');
-      return new IdempotencyStore(db, resolved);
+      checkStoreReadable(db, path);
+      const store = new IdempotencyStore(db, resolved);
+      sealStore(db, path);
+      return store;
     } catch (error) {
       db?.close();
-      throw new WorkerError('STORE_FAILED', `cannot open the idempotency store at ${resolved.path}: ${(error as Error).message}`, {
-        cause: error,
-      });
+      if (error instanceof WorkerError) throw error;
+      if (isCorruption(error)) throw corruptStore(path, (error as Error).message, error);
+      throw new WorkerError('STORE_FAILED', `cannot open the idempotency store at ${path}: ${(error as Error).message}`, { cause: error });
     }
   }
 
