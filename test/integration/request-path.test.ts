@@ -124,7 +124,17 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('request path 
       expect(reply.idempotencyKey).toBe(key);
       expect(['approved', 'unknown']).toContain(reply.status);
       if (reply.status === 'unknown') expect(reply.error?.code).toBe('OUTCOME_UNKNOWN');
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // The control: a later request on the same queue, answered by the same worker. A second
+      // copy of the first would have been taken off the queue before it.
+      const control = `${key}-control`;
+      const controlReply = await gateway.request(
+        'counting',
+        'authorize',
+        { amount: { value: 4_200, currency: 'EUR' }, card: CARD, order_id: control },
+        { idempotencyKey: control, timeoutMs: 40_000 },
+      );
+      expect(controlReply.status).toBe('approved');
+      expect(readJournal(journal).get(control)).toBe(1);
       expect(readJournal(journal).get(key)).toBe(1);
       expect(answers).toHaveLength(1);
     } finally {
