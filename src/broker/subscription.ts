@@ -10,8 +10,9 @@ export const ACK_MODES: readonly AckMode[] = ['auto', 'client', 'client-individu
 /**
  * Why unacknowledged messages come back: `failed` is a NACK (the consumer could not handle it;
  * counts towards `maxDeliveries`), `returned` is a consumer that went away (disconnect, crash,
- * UNSUBSCRIBE; counts towards `maxReturns`), `kept` counts towards nothing (broker stop, or the
- * frame was never written).
+ * UNSUBSCRIBE; counts towards `maxReturns`), `kept` dead-letters nothing (broker stop, or the
+ * frame was never written). Returns are derived (deliveries − failures), so a delivery cut short
+ * by a stop still counts as one when the message next comes back.
  */
 export type ReturnReason = 'failed' | 'returned' | 'kept';
 

@@ -102,6 +102,34 @@ describe('persistence across a restart', () => {
     }
   });
 
+  it('reads a store written before failures were counted apart: its delivered messages come back redelivered', async () => {
+    const dataDir = tempDir();
+    const old = new Database(join(dataDir, 'broker.sqlite'));
+    old.exec(`CREATE TABLE messages (
+      seq INTEGER PRIMARY KEY, id TEXT NOT NULL, queue TEXT NOT NULL, destination TEXT NOT NULL,
+      headers TEXT NOT NULL, body BLOB NOT NULL, expires INTEGER NOT NULL, deliveries INTEGER NOT NULL)`);
+    const insert = old.prepare('INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    insert.run(1, 'ID:old-1', '/queue/old', '/queue/old', '{"x-name":"held"}', Buffer.from('held'), 0, 1);
+    insert.run(2, 'ID:old-2', '/queue/old', '/queue/old', '{"x-name":"waiting"}', Buffer.from('waiting'), 0, 0);
+    old.close();
+    const broker = await startBroker({ dataDir });
+    const client = await RawClient.connect(broker);
+    client.send('SUBSCRIBE', { id: 's', destination: '/queue/old', ack: 'client-individual' });
+    const [held, waiting] = [await client.expect('MESSAGE'), await client.expect('MESSAGE')];
+    expect([held.body.toString(), held.headers.redelivered, waiting.body.toString(), waiting.headers.redelivered]).toEqual(['held', 'true', 'waiting', undefined]);
+    client.send('NACK', { id: held.headers.ack ?? '', receipt: 'n' });
+    await client.waitReceipt('n');
+    const db = new Database(join(dataDir, 'broker.sqlite'), { readonly: true });
+    try {
+      expect(db.prepare('SELECT seq, deliveries, failures FROM messages ORDER BY seq').all()).toEqual([
+        { seq: 1, deliveries: 3, failures: 1 }, // once before, once here (NACKed), and at once again
+        { seq: 2, deliveries: 1, failures: 0 },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
   it('refuses a data folder it cannot use with a typed error', async () => {
     const file = join(tempDir(), 'a-file');
     writeFileSync(file, '');
