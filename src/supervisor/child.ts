@@ -63,6 +63,7 @@ function report(worker: Worker): () => void {
       inFlight: worker.inFlight,
       brokerConnected: worker.brokerConnected,
       breakers: worker.breakerSnapshot().map(({ provider, endpoint, state: s }) => ({ provider, endpoint, state: s })),
+      ...storeFailureOf(worker),
     };
     const text = JSON.stringify(state);
     const now = Date.now();
@@ -74,6 +75,12 @@ function report(worker: Worker): () => void {
   tick();
   const timer = setInterval(tick, STATE_INTERVAL_MS);
   return () => clearInterval(timer);
+}
+
+/** The `storeFailure` part of a state report: present only while the store fails writes. */
+function storeFailureOf(worker: Worker): { storeFailure?: { code: string; message: string } } {
+  const failure = worker.storeFailure;
+  return failure === undefined ? {} : { storeFailure: { code: failure.code, message: maskPan(failure.message).slice(0, 500) } };
 }
 
 /** The first `start` message from the supervisor. */

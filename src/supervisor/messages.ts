@@ -65,6 +65,8 @@ const stateMessage = z.strictObject({
   inFlight: count,
   brokerConnected: z.boolean(),
   breakers: z.array(breaker),
+  /** Present while the idempotency store fails writes (the worker then answers every request `STORE_FAILED`). */
+  storeFailure: z.strictObject({ code: name, message: z.string().max(500) }).optional(),
 });
 
 /** A request was answered and ACKed (the worker's `processed` event). */

@@ -50,6 +50,8 @@ export interface WorkerInfo {
   readonly brokerConnected: boolean;
   /** A starting worker waiting for an unreachable broker: its last failed attempt. */
   readonly waitingForBroker?: BrokerWait;
+  /** The worker's idempotency store fails writes: it answers every request `STORE_FAILED` meanwhile. */
+  readonly storeFailure?: { readonly code: string; readonly message: string };
 }
 
 /** How the supervisor ended: `code` is the process exit code the CLI uses. */
@@ -149,9 +151,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return [...this.#pool.values(), ...this.#others]
       .filter((p) => p.state !== 'exited')
       .map((p) => {
-        const wait = p.brokerWait;
-        const info: WorkerInfo = { slot: p.slot, pid: p.pid, workerId: p.workerId, state: p.state as WorkerInfo['state'], inFlight: p.inFlight, brokerConnected: p.brokerConnected };
-        return wait === undefined ? info : { ...info, waitingForBroker: wait };
+        const { brokerWait, storeFailure } = p;
+        return {
+          slot: p.slot, pid: p.pid, workerId: p.workerId, state: p.state as WorkerInfo['state'], inFlight: p.inFlight, brokerConnected: p.brokerConnected,
+          ...(brokerWait === undefined ? {} : { waitingForBroker: brokerWait }),
+          ...(storeFailure === undefined ? {} : { storeFailure }),
+        };
       });
   }
 

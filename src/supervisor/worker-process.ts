@@ -66,6 +66,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   #breakers: readonly ReportedBreaker[] = [];
   #failure: { code: string; message: string } | undefined;
   #brokerWait: BrokerWait | undefined;
+  #storeFailure: { readonly code: string; readonly message: string } | undefined;
   #stopAsked = false;
   #drainAnnounced = false;
   readonly #child: ChildProcess;
@@ -135,6 +136,7 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
         this.#inFlight = message.inFlight;
         this.#brokerConnected = message.brokerConnected;
         this.#breakers = message.breakers;
+        this.#storeFailure = message.storeFailure;
         break;
       default:
         break;
@@ -179,6 +181,11 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
   /** While starting: the broker's last refusal, when the worker is waiting for it (undefined once connected). */
   get brokerWait(): BrokerWait | undefined {
     return this.#state === 'starting' ? this.#brokerWait : undefined;
+  }
+
+  /** While the worker's idempotency store fails writes: its last failure (the worker refuses requests meanwhile). */
+  get storeFailure(): { readonly code: string; readonly message: string } | undefined {
+    return this.#state === 'exited' ? undefined : this.#storeFailure;
   }
 
   /** Whether the supervisor asked this worker to stop (its exit is then expected). */

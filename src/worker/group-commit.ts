@@ -12,11 +12,15 @@
  * pays one `setImmediate` of latency. An operation that throws (e.g. `IDEMPOTENCY_NOT_HELD`) is
  * rolled back alone (a savepoint); a failed commit rejects every operation of the batch with
  * `STORE_FAILED`, and none of them took effect.
+ *
+ * It also tells its owner when writes start failing and when they work again (the worker then
+ * refuses requests at once rather than NACKing them into a loop, and reports itself unhealthy).
  */
 import type {
   AbandonInput, BeginInput, BeginResult, CompleteInput, CompleteResult, IdempotencyStore, PurgeResult, TakeOverInput,
 } from './idempotency-store.ts';
 import type { RecordedAnswer } from './request-answers.ts';
+import { WorkerError } from './errors.ts';
 
 /** What {@link GroupCommitStore.claim} is asked. */
 export interface ClaimInput {
@@ -40,14 +44,35 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
+/** What the store's owner hears about its health. */
+export interface StoreHealthListener {
+  /** A write failed (`STORE_FAILED`: a full disk, an I/O error, a lock timeout…); called on each failing batch. */
+  readonly onFailure?: (error: WorkerError) => void;
+  /** A batch committed cleanly after a failure. */
+  readonly onRecovery?: () => void;
+}
+
 /** The store operations the worker makes, each resolved once its batch is committed. */
 export class GroupCommitStore {
   readonly #store: IdempotencyStore;
+  readonly #health: StoreHealthListener;
   #queue: Pending[] = [];
   #scheduled = false;
+  #failure: WorkerError | undefined;
 
-  constructor(store: IdempotencyStore) {
+  constructor(store: IdempotencyStore, health: StoreHealthListener = {}) {
     this.#store = store;
+    this.#health = health;
+  }
+
+  /** The last store failure, until a batch commits cleanly again; undefined while the store works. */
+  get failure(): WorkerError | undefined {
+    return this.#failure;
+  }
+
+  /** A small write of its own (`IdempotencyStore.probe`), committed with its batch: whether the store takes writes again. */
+  probe(now?: number): Promise<void> {
+    return this.#enqueue(() => this.#store.probe(now));
   }
 
   /** The store's lease: how long an in-progress entry is presumed to belong to a live worker. */
@@ -149,13 +174,47 @@ export class GroupCommitStore {
         }
       });
     } catch (error) {
+      this.#observe(error);
       for (const op of batch) op.reject(error);
       return;
     }
+    this.#observe(outcomes.find((outcome) => !outcome.ok && isStoreFailure(outcome.value))?.value);
     batch.forEach((op, i) => {
       const outcome = outcomes[i] as { ok: boolean; value: unknown };
       if (outcome.ok) op.resolve(outcome.value);
       else op.reject(outcome.value);
     });
   }
+
+  /** Tells the listener: a batch failed with `error` (a store failure), or committed cleanly (`undefined`). */
+  #observe(error: unknown): void {
+    if (isStoreFailure(error)) {
+      this.#failure = error;
+      this.#notify(() => this.#health.onFailure?.(error));
+    } else if (error === undefined && this.#failure !== undefined) {
+      this.#failure = undefined;
+      this.#notify(() => this.#health.onRecovery?.());
+    }
+  }
+
+  /** A listener that throws must not fail the batch's callers. */
+  #notify(call: () => void): void {
+    try {
+      call();
+    } catch {
+      // The worker's listeners report on their own; nothing else to do here.
+    }
+  }
+}
+
+/**
+ * A failure that makes the store unusable until something changes (a full disk, an I/O error,
+ * a read-only file). Not a lock timeout (SQLITE_BUSY, SQLITE_LOCKED: another process held the
+ * write lock past `busyTimeoutMs`): that is contention, which clears by itself, so the message
+ * is NACKed and redelivered as after any single failed write.
+ */
+function isStoreFailure(error: unknown): error is WorkerError {
+  if (!(error instanceof WorkerError) || error.code !== 'STORE_FAILED') return false;
+  const cause = (error.cause as { code?: unknown } | undefined)?.code;
+  return !(typeof cause === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(cause));
 }

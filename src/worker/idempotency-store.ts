@@ -147,6 +147,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
   PRIMARY KEY (provider, idempotency_key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (state, completed_at, started_at);
+CREATE TABLE IF NOT EXISTS store_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL);
 ${SEEN_REQUESTS_SCHEMA}`;
 
 /** Validate the options and fill in every default; `STORE_BAD_OPTIONS` names the paths. */
@@ -171,6 +172,7 @@ export class IdempotencyStore {
   readonly #answers: RequestAnswers;
   readonly #purgeCompleted: Statement;
   readonly #purgeStale: Statement;
+  readonly #probe: Statement;
   readonly #begin: (input: Required<BeginInput>) => BeginResult;
   readonly #completeTx: (input: IdempotencyKey, reply: Buffer, now: number) => CompleteResult;
   readonly #purgeTx: (now: number) => PurgeResult;
@@ -202,6 +204,7 @@ export class IdempotencyStore {
     );
     this.#purgeCompleted = db.prepare(`DELETE FROM idempotency WHERE state = 'completed' AND completed_at < ?`);
     this.#purgeStale = db.prepare(`DELETE FROM idempotency WHERE state = 'in-progress' AND started_at < ?`);
+    this.#probe = db.prepare('INSERT OR REPLACE INTO store_probe (id, at) VALUES (1, ?)');
 
     const begin = db.transaction((input: Required<BeginInput>): BeginResult => {
       const row = this.#select.get(input.provider, input.idempotencyKey);
@@ -353,6 +356,14 @@ export class IdempotencyStore {
   /** Counts a failed attempt to send a reply to `requestId` (kept until `expiresAt + replayMarginMs`); returns the count so far. */
   replyFailed(requestId: string, expiresAt: number): number {
     return this.#run('replyFailed', () => this.#answers.replyFailed(requestId, expiresAt + this.options.replayMarginMs));
+  }
+
+  /**
+   * A write that touches no entry (one row of its own): whether the store takes writes, e.g.
+   * again after a full disk was freed. @throws WorkerError `STORE_FAILED`
+   */
+  probe(now: number = Date.now()): void {
+    this.#run('probe', () => this.#probe.run(now));
   }
 
   /**

@@ -24,8 +24,13 @@ import { IdempotencyStore } from './idempotency-store.ts';
 import { parseWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.ts';
 import { deriveDigestKey } from './payload-digest.ts';
 import { deriveDeadLetterKey } from './dead-letter.ts';
+import type { WorkerError } from './errors.ts';
+import { answerDuringStoreOutage } from './store-outage.ts';
 import { Publisher, publisherOptions } from './publisher.ts';
 import { compileReplyToPattern } from './reply-to.ts';
+
+/** While the store fails writes, how often a probe write checks whether it works again. */
+const STORE_PROBE_MS = 1_000;
 
 /** After the hard stop, how long aborted handlers get to finish (answer `unknown`) before the connection closes. */
 const ABORT_SETTLE_MS = 2_000;
@@ -69,6 +74,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #losses = { consume: 0, publish: 0 };
   #stopping: Promise<void> | undefined;
   #purgeTimer: NodeJS.Timeout | undefined;
+  #probeTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     options: ResolvedWorkerOptions,
@@ -80,7 +86,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#plugins = plugins;
     this.#context = {
       ...resources,
-      store: new GroupCommitStore(store),
+      store: new GroupCommitStore(store, { onFailure: (error) => this.#storeFailed(error), onRecovery: () => this.#storeRecovered() }),
       resources: plugins.resources,
       digestKey: deriveDigestKey(resources.identity.privateKey),
       deadLetterKey: deriveDeadLetterKey(resources.identity.privateKey),
@@ -165,6 +171,30 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return this.#context.connection.connected && this.#context.publisher.connected;
   }
 
+  /**
+   * While the idempotency store fails writes: the last failure (`STORE_FAILED`). Requests are
+   * then answered at once with a retryable `STORE_FAILED` error (store-outage.ts) and the store
+   * is probed every second; undefined again once a write succeeds.
+   */
+  get storeFailure(): { readonly code: string; readonly message: string } | undefined {
+    const failure = this.#context.store.failure;
+    return failure === undefined ? undefined : { code: failure.code, message: failure.message };
+  }
+
+  #storeFailed(error: WorkerError): void {
+    if (this.#probeTimer !== undefined) return;
+    this.#context.log.error('idempotency store failing: requests are answered STORE_FAILED (retryable) until a write succeeds', { code: error.code, message: error.message });
+    const probe = (): void => void this.#context.store.probe(this.#context.options.clock()).catch(() => undefined);
+    this.#probeTimer = setInterval(probe, STORE_PROBE_MS);
+    this.#probeTimer.unref();
+  }
+
+  #storeRecovered(): void {
+    clearInterval(this.#probeTimer);
+    this.#probeTimer = undefined;
+    this.#context.log.info('idempotency store writable again: serving');
+  }
+
   /** Broker connections lost so far, per connection (a refused reply costs the publishing one only). */
   get connectionLosses(): ConnectionLosses {
     return { ...this.#losses };
@@ -197,6 +227,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   async #stop(graceMs: number): Promise<void> {
     clearInterval(this.#purgeTimer);
+    clearInterval(this.#probeTimer);
     if (!(await this.#drain(graceMs))) {
       this.#hardStop.abort(new Error('the worker is stopping'));
       await this.#drain(ABORT_SETTLE_MS);
@@ -265,7 +296,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const startedAt = performance.now();
     let disposition: Disposition;
     try {
-      disposition = await handleMessage(this.#context, provider, message);
+      const failure = this.#context.store.failure;
+      disposition = failure === undefined ? await handleMessage(this.#context, provider, message) : await answerDuringStoreOutage(this.#context, provider, message, failure);
     } catch (error) {
       // A bug or a lost connection (ACK, dead-letter SEND): hand the message back, carry on.
       this.#reportError({ stage: 'dispatch', provider: provider.name, ...describeError(error), requeued: true });

@@ -68,6 +68,25 @@ describe('pool health', () => {
     expect(healthOf({ ...base, workers: [worker(0, 'ready', false)] })).toMatchObject({ status: 'down', broker: 'disconnected' });
     expect(healthOf({ ...base, phase: 'stopping', workers: [worker(0, 'ready'), worker(1, 'ready')] })).toMatchObject({ status: 'down' });
   });
+
+  it('a worker whose store fails writes does not serve: degraded or down, store failing, and why', () => {
+    const base = { phase: 'running' as const, desired: 2, recentRestarts: 0, reloading: false };
+    const failing = { ...worker(1, 'ready'), storeFailure: { code: 'STORE_FAILED', message: 'begin: idempotency store failure: database or disk is full' } };
+    expect(healthOf({ ...base, workers: [worker(0, 'ready'), worker(1, 'ready')] })).toMatchObject({ store: 'ok' });
+    expect(healthOf({ ...base, workers: [worker(0, 'ready'), failing] })).toMatchObject({
+      status: 'degraded', store: 'failing', storeError: 'STORE_FAILED: begin: idempotency store failure: database or disk is full', workers: { serving: 1 },
+    });
+    expect(healthOf({ ...base, workers: [{ ...failing, slot: 0 }, failing] })).toMatchObject({ status: 'down', store: 'failing', broker: 'connected' });
+  });
+
+  it('workers waiting for their broker: down, broker unreachable, and the last refusal', () => {
+    const base = { phase: 'starting' as const, desired: 2, recentRestarts: 0, reloading: false };
+    const waiting = (slot: number) => ({ ...worker(slot, 'starting', false), waitingForBroker: { node: '127.0.0.1:61613', code: 'STOMP_CANNOT_CONNECT', message: 'connect ECONNREFUSED 127.0.0.1:61613' } });
+    expect(healthOf({ ...base, workers: [waiting(0), waiting(1)] })).toMatchObject({
+      status: 'down', broker: 'unreachable', brokerError: '127.0.0.1:61613: STOMP_CANNOT_CONNECT: connect ECONNREFUSED 127.0.0.1:61613',
+    });
+    expect(healthOf({ ...base, workers: [worker(0, 'starting', false)] })).not.toHaveProperty('brokerError');
+  });
 });
 
 describe('the handler budget', () => {
