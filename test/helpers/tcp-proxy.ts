@@ -11,6 +11,11 @@ import type { Server, Socket } from 'node:net';
 export class TcpProxy {
   readonly host = '127.0.0.1';
   #frozen = false;
+  /**
+   * Bytes the proxy has read from each side, forwarded or not (frozen). On an idle STOMP
+   * connection these are heart-beats, one byte each: a clock that runs at the peers' pace.
+   */
+  readonly received = { fromClient: 0, fromTarget: 0 };
   #refusing = false;
   readonly #pairs = new Set<[Socket, Socket]>();
 
@@ -47,7 +52,9 @@ export class TcpProxy {
     const pair: [Socket, Socket] = [client, upstream];
     this.#pairs.add(pair);
     const forward = (from: Socket, to: Socket): void => {
+      const side = from === client ? 'fromClient' : 'fromTarget';
       from.on('data', (chunk: Buffer) => {
+        this.received[side] += chunk.length;
         if (!this.#frozen) to.write(chunk);
       });
     };
@@ -63,6 +70,11 @@ export class TcpProxy {
       // Frozen, a close is not passed on either: the other side must see silence, nothing else.
       socket.on('close', () => (this.#frozen ? socket.destroy() : end()));
     }
+  }
+
+  /** Whether forwarding is stopped. */
+  get frozen(): boolean {
+    return this.#frozen;
   }
 
   /** Stops forwarding bytes (both ways, every connection, new ones too); sockets stay open. */
