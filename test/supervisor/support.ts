@@ -31,6 +31,8 @@ export interface ConfigExtras {
   readonly top?: string[];
   /** `idempotency.lease` (e.g. `3s`); the card entry's `timeout_ms` is then 2000. */
   readonly lease?: string;
+  /** `idempotency.path`; `idempotency.sqlite` in the world's folder by default. */
+  readonly storePath?: string;
 }
 
 /** A broker, a card sandbox, a PKI and a folder: what every gateway suite needs. */
@@ -72,7 +74,7 @@ export async function startWorld(descriptor: BrokerDescriptor): Promise<GatewayW
         `  - {name: card, module: "${CARD_MODULE}", endpoint: "${sandbox.url}", tls: {ca: "${pki.ca.certPath}"}, timeout_ms: ${more.lease === undefined ? 10_000 : 2_000},`,
         `     options: {username: ${USERNAME}, password: ${PASSWORD}}, breaker: {volume_threshold: 1000}}`,
         ...(more.providers ?? []).map((entry) => `  - ${entry}`),
-        `idempotency: {path: "${join(dir, 'idempotency.sqlite')}"${more.lease === undefined ? '' : `, lease: ${more.lease}`}}`,
+        `idempotency: {path: "${more.storePath ?? join(dir, 'idempotency.sqlite')}"${more.lease === undefined ? '' : `, lease: ${more.lease}`}}`,
         ...(more.top ?? []),
         'gateway:',
         ...gateway.split('\n').map((line) => `  ${line}`),
