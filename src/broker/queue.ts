@@ -10,6 +10,14 @@ import type { MessageStore } from './store.ts';
 import { SeqHeap } from './seq-heap.ts';
 import type { MessageSource, ReturnReason, Subscription } from './subscription.ts';
 
+/**
+ * Most messages one dispatch hands out before it lets the event loop run (socket reads, timers,
+ * the store's group commit) and carries on in the next turn. Without it, a consumer with room
+ * for 100,000 messages subscribing to a full queue blocks the broker for the whole hand-out
+ * (and the commit of as many delivery counts).
+ */
+export const DISPATCH_BATCH = 1000;
+
 /** What a queue needs from the broker around it. */
 export interface QueueContext {
   readonly store: MessageStore | undefined;
@@ -43,6 +51,8 @@ export class Queue implements MessageSource {
   #consumers: Subscription[] = [];
   #next = 0;
   #dispatching = false;
+  /** A dispatch stopped at {@link DISPATCH_BATCH} and resumes on `setImmediate`. */
+  #resumeScheduled = false;
   /** Approximate memory of the waiting messages (bodies plus a fixed per-message overhead). */
   #waitingBytes = 0;
 
@@ -186,7 +196,12 @@ export class Queue implements MessageSource {
     this.#dispatching = true;
     try {
       let now = 0;
+      let handed = 0;
       while (this.#fresh.length > this.#head || this.#returned.size > 0) {
+        if (handed++ === DISPATCH_BATCH) {
+          this.#resumeLater();
+          break;
+        }
         const consumer = this.#nextReady();
         if (consumer === undefined) break;
         const message = this.#take() as BrokerMessage;
@@ -198,6 +213,15 @@ export class Queue implements MessageSource {
     } finally {
       this.#dispatching = false;
     }
+  }
+
+  #resumeLater(): void {
+    if (this.#resumeScheduled) return;
+    this.#resumeScheduled = true;
+    setImmediate(() => {
+      this.#resumeScheduled = false;
+      this.dispatch();
+    });
   }
 
   /**

@@ -3,6 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { BrokerMessage } from '../../src/broker/message.ts';
+import { DISPATCH_BATCH } from '../../src/broker/queue.ts';
 import { Router } from '../../src/broker/router.ts';
 import { Subscription } from '../../src/broker/subscription.ts';
 import type { SubscriptionOwner } from '../../src/broker/subscription.ts';
@@ -38,5 +39,23 @@ describe('Router.sweep', () => {
     expect(router.size).toEqual({ queues: 2, topics: 0 });
     expect(router.queue('/queue/idle')).not.toBe(idle);
     expect(router.queue('/queue/busy')).toBe(busy);
+  });
+});
+
+describe('Queue.dispatch', () => {
+  it('hands out at most DISPATCH_BATCH messages per event-loop turn, and the rest in the next turns, in order', async () => {
+    const router = new Router(undefined, { maxDeliveries: 5, maxReturns: 100, maxQueueBytes: 64 * 1024 * 1024 }, { expired: () => {}, deadLettered: () => {} });
+    const queue = router.queue('/queue/backlog');
+    const total = 2 * DISPATCH_BATCH + 10;
+    for (let seq = 1; seq <= total; seq++) queue.publish(message(seq));
+    const consumer = new Subscription('s', owner, queue, 'client-individual', total);
+    queue.addConsumer(consumer);
+    const seen = [consumer.unacked.size];
+    while (consumer.unacked.size < total) {
+      await new Promise((resolve) => setImmediate(resolve));
+      seen.push(consumer.unacked.size);
+    }
+    expect(seen).toEqual([DISPATCH_BATCH, 2 * DISPATCH_BATCH, total]);
+    expect([...consumer.unacked.values()].map((m) => m.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
   });
 });
