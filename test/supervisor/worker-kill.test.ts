@@ -8,8 +8,9 @@
  * The storefront here does what docs/sdk.md asks of one: an outcome the SDK calls unknown is
  * retried with the same key: an `unknown` reply (a key a killed worker claimed, until its lease
  * expires), or a TIMEOUT (no reply within 30 s: the pool is down to no ready worker for seconds
- * at a time, or a request message was dead-lettered by the broker after `maxDeliveries` (5)
- * deliveries to killed workers, as a poison message would be). The count of each is printed.
+ * at a time). Kills do not move a request toward the dead-letter queue: the broker counts a
+ * message handed back by a consumer that went away apart from a failed delivery (NACK), and
+ * dead-letters only after `maxReturns` (100) such returns. The count of each is printed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTestBrokers, type BrokerDescriptor } from '../helpers/brokers.ts';
