@@ -4,7 +4,9 @@
  * broker is unreachable (and why), nothing is restarted or counted toward restart intensity,
  * and the gateway serves as soon as a broker listens on the configured port.
  */
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, ROOT } from '../integration/request-path-support.ts';
 import { parseTestBrokers, startEmbeddedBroker, type BrokerDescriptor, type EmbeddedBrokerHandle } from '../helpers/brokers.ts';
 import { APPROVE, GatewayProcess, startWorld, type GatewayWorld } from './support.ts';
 
@@ -52,6 +54,37 @@ describe('paygate gateway: a broker that comes up after the gateway', () => {
       gateway.signal('SIGKILL');
     }
   }, 120_000);
+
+  it('a lone `paygate worker` waits for its broker the same way, then serves', async () => {
+    await lateBroker?.stop();
+    lateBroker = undefined;
+    const worker = spawn(process.execPath, [BIN, 'worker', '--config', world.configPath], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const output = { out: '', err: '' };
+    const checks = new Set<() => void>();
+    worker.stdout.setEncoding('utf8').on('data', (chunk: string) => ((output.out += chunk), checks.forEach((check) => check())));
+    worker.stderr.setEncoding('utf8').on('data', (chunk: string) => ((output.err += chunk), checks.forEach((check) => check())));
+    const seen = (test: () => boolean, what: string): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (!test()) return;
+          checks.delete(check);
+          resolve();
+        };
+        checks.add(check);
+        check();
+        worker.once('exit', (code) => reject(new Error(`paygate worker exited (${String(code)}) before ${what}: ${output.err.slice(-2_000)}`)));
+      });
+    try {
+      await seen(() => output.err.includes('broker unreachable; retrying'), 'a failed attempt');
+      lateBroker = await startEmbeddedBroker({ port: world.broker.descriptor.port });
+      await seen(() => / serving card/.test(output.out), 'serving');
+      const exited = new Promise((resolve) => worker.once('exit', (code) => resolve(code)));
+      worker.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      worker.kill('SIGKILL');
+    }
+  }, 60_000);
 
   it('a SIGTERM while the workers wait for the broker drains them and exits 0 at once', async () => {
     await lateBroker?.stop();
