@@ -100,6 +100,10 @@ async function answerRequest(exchange: Exchange, request: RequestDocument): Prom
   try {
     claim = await context.store.claim({ ...claimed, begin: beginInput(exchange, request, checked.payload) });
   } catch (error) {
+    // A store that fails writes (not a lock held a moment too long) fails every redelivery the
+    // same way: answer now, retryable, nothing claimed or called (docs/idempotency.md).
+    const failure = context.store.failure;
+    if (failure !== undefined && error === failure) return respond(exchange, refOf(request), storeFailedAnswer(failure));
     return requeue(exchange, 'store', error);
   }
   const answered = { ...exchange, claimed };
@@ -124,6 +128,12 @@ function checkPayload(provider: ProviderDefinition, request: RequestDocument): {
     // The message names paths and problems, never values.
     return { ok: false, refusal: errorAnswer(error.code, error.message, false) };
   }
+}
+
+/** The retryable `STORE_FAILED` answer of a request the failing store could not claim. */
+function storeFailedAnswer(failure: Error): Answer {
+  const text = `the gateway's idempotency store cannot be written now (${failure.message.slice(0, 200)}); nothing was done: send the same request again later`;
+  return errorAnswer('STORE_FAILED', text, true);
 }
 
 /** `STALE_REQUEST` when `sent_at` is outside the window (either way), `REQUEST_EXPIRED` when `expires_at` has passed. */

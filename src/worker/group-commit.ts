@@ -98,6 +98,9 @@ export class GroupCommitStore {
    * claim: nothing may be called.
    */
   claim(input: ClaimInput): Promise<ClaimResult> {
+    // While writes fail (a full disk, an I/O error), a claim is refused at once without touching
+    // the file: only the probe finds out when the store works again.
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
     return this.atomic((store): ClaimResult => {
       const seen = store.markSeen(input.requestId, input.expiresAt);
       if (seen.answer !== undefined) return { kind: 'answered', reply: seen.answer };

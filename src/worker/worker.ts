@@ -25,7 +25,6 @@ import { parseWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } fr
 import { deriveDigestKey } from './payload-digest.ts';
 import { deriveDeadLetterKey } from './dead-letter.ts';
 import type { WorkerError } from './errors.ts';
-import { answerDuringStoreOutage } from './store-outage.ts';
 import { Publisher, publisherOptions } from './publisher.ts';
 import { compileReplyToPattern } from './reply-to.ts';
 
@@ -173,7 +172,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /**
    * While the idempotency store fails writes: the last failure (`STORE_FAILED`). Requests are
-   * then answered at once with a retryable `STORE_FAILED` error (store-outage.ts) and the store
+   * then answered at once with a retryable `STORE_FAILED` error (dispatch.ts) and the store
    * is probed every second; undefined again once a write succeeds.
    */
   get storeFailure(): { readonly code: string; readonly message: string } | undefined {
@@ -296,8 +295,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const startedAt = performance.now();
     let disposition: Disposition;
     try {
-      const failure = this.#context.store.failure;
-      disposition = failure === undefined ? await handleMessage(this.#context, provider, message) : await answerDuringStoreOutage(this.#context, provider, message, failure);
+      disposition = await handleMessage(this.#context, provider, message);
     } catch (error) {
       // A bug or a lost connection (ACK, dead-letter SEND): hand the message back, carry on.
       this.#reportError({ stage: 'dispatch', provider: provider.name, ...describeError(error), requeued: true });
