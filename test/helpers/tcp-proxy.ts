@@ -49,6 +49,10 @@ export class TcpProxy {
       return;
     }
     const upstream = connect({ host, port });
+    // Bytes pass at once, as on a direct connection: Nagle would hold a heart-beat back behind
+    // the peer's delayed ACK, and a broker with a tight read check could take that for silence.
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
     const pair: [Socket, Socket] = [client, upstream];
     this.#pairs.add(pair);
     const forward = (from: Socket, to: Socket): void => {
