@@ -27,17 +27,16 @@ describe('paygate gateway: restart intensity', () => {
       ['workers: 2', 'http: false', 'drain_grace: 2s', 'restart: {backoff_initial: 50ms, backoff_max: 400ms, max_restarts: 4, within: 60s}'].join('\n'),
       { providers: [`{name: crashing, module: "${CRASHING}"}`] },
     );
-    const started = Date.now();
     const gateway = new GatewayProcess(world.configPath);
     const exit = await gateway.exited;
-    const elapsed = Date.now() - started;
     expect(exit).toEqual({ code: 3, signal: null });
     expect(gateway.stderr).toMatch(/^paygate: SUPERVISOR_GAVE_UP: restart intensity exceeded: 5 restarts within 60 s \(gateway\.restart\.max_restarts is 4\); last: worker \d \(pid \d+\) ended with exit code 3 — PROVIDER_INVALID: .*crashing-provider/m);
     // Two at start, then four restarts; the fifth death trips the limit: six forks, never more.
     const forks = gateway.lines.filter((l) => l.msg === 'worker process forked').length;
     expect(forks).toBe(6);
+    // The stderr line above says the restarts fell within the 60 s window (the supervisor's own
+    // clock decides it): no wall-clock bound of the test's own is needed.
     expect(gateway.lines.some((l) => l.msg === 'gateway gave up')).toBe(true);
-    expect(elapsed).toBeLessThan(60_000);
   }, 90_000);
 
   it('signals while the workers start: SIGHUP is ignored (said on stderr), SIGTERM drains them and exits 0', async () => {
