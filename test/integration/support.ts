@@ -86,15 +86,6 @@ export class Inbox {
       });
     }
   }
-
-  /** Asserts that no further message arrives within `ms`. */
-  async expectQuiet(ms: number): Promise<void> {
-    const before = this.messages.length;
-    await sleep(ms);
-    if (this.messages.length !== before) {
-      throw new Error(`expected no message, got: ${this.messages.slice(before).map((m) => m.text()).join(', ')}`);
-    }
-  }
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

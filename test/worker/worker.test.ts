@@ -102,10 +102,12 @@ describe('stop()', () => {
     expect(h.replies.has(correlationId)).toBe(true);
     expect((await h.reply(correlationId)).status).toBe('approved');
     expect(h.worker.inFlight).toBe(0);
-    // ACKed: nothing is left on the queue for the next consumer.
+    // ACKed: nothing is left on the queue for the next consumer. A control message sent after
+    // subscribing is the first one it gets (a leftover would come before it: the queue is FIFO).
     const leftovers = new Inbox();
     await h.operator.subscribe(h.queue(), leftovers.handler, { ack: 'auto' }).ready;
-    await leftovers.expectQuiet(300);
+    await h.operator.send(h.queue(), 'control', { receipt: true });
+    expect((await leftovers.next()).text()).toBe('control');
     expect(counter.calls('ord-slow')).toBe(1);
   });
 });
