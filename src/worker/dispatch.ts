@@ -26,7 +26,7 @@ import { beginInput, refOf, runIdempotent } from './provider-call.ts';
 import { errorAnswer, rewriteStoredReply, type Answer } from './reply.ts';
 import { replyToProblem } from './reply-to.ts';
 import { readRequest, type ReadRequest } from './request-reading.ts';
-import { deliver, requeue, respond, type Exchange } from './respond.ts';
+import { answerKeyOf, deliver, requeue, respond, type Exchange } from './respond.ts';
 
 /** Takes one request message of `provider`'s queue through the pipeline; resolves once it is ACKed, dead-lettered or NACKed. */
 export async function handleMessage(context: WorkerContext, provider: ProviderDefinition, message: StompMessage): Promise<Disposition> {
@@ -95,7 +95,7 @@ async function answerRequest(exchange: Exchange, request: RequestDocument): Prom
   const checked = checkPayload(provider, request);
   if (!checked.ok) return respond(exchange, refOf(request), checked.refusal);
 
-  const claimed = { requestId: request.id, expiresAt: Date.parse(request.expires_at) };
+  const claimed = { requestId: answerKeyOf(exchange.opened.signer.fingerprint, provider.name, request.id), expiresAt: Date.parse(request.expires_at) };
   let claim: ClaimResult;
   try {
     claim = await context.store.claim({ ...claimed, begin: beginInput(exchange, request, checked.payload) });

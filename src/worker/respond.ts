@@ -20,10 +20,24 @@ import { describeError } from './describe-error.ts';
 import type { IdempotencyStore } from './idempotency-store.ts';
 import { encodeReply, replyDocument, rewriteStoredReply, sendReply, type Answer, type RequestRef } from './reply.ts';
 
-/** Where a claimed request's answer is recorded: its id, and its `expires_at` (epoch ms). */
+/**
+ * Where a claimed request's answer is recorded: its id as the store keys it ({@link answerKeyOf}),
+ * and its `expires_at` (epoch ms).
+ */
 export interface AnswerKey {
   readonly requestId: string;
   readonly expiresAt: number;
+}
+
+/**
+ * The store's key for a request's recorded answer: the request id, scoped to the certificate
+ * that signed it and the provider's queue. A request id is chosen by its sender and travels in
+ * clear (`correlation-id`): scoped to the id alone, one shop could send a request of its own
+ * under another shop's id and be answered with that shop's recorded reply (sealed to the new
+ * signer), or, first in, make the other shop's payment come back with its own answer.
+ */
+export function answerKeyOf(signerFingerprint: string, provider: string, requestId: string): string {
+  return `${requestId}|${provider}|${signerFingerprint}`;
 }
 
 /** One opened request on its way through the pipeline. */
