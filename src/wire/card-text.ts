@@ -6,24 +6,36 @@
  *
  * What is refused is narrower than what `maskPan` masks, on purpose. Masking a false positive
  * costs some readability in a log; refusing one fails a payment. So a value is refused when it
- * holds a run of digits (single spaces or dashes allowed between them) in which whole groups
- * add up to 13–19 digits that form a number card-validator accepts as a card: Luhn-valid, with
- * the prefix and length of a known brand. A timestamp or counter glued to a key
- * (`order-7-1765432101234`) passes; `4111 1111 1111 1111` or `ref-4111111111111111` does not.
- * One 16-digit number in ten with a brand's prefix passes Luhn by chance: long plain-number
- * references that start like a card (4…, 51–55…) should carry a letter.
+ * holds a run of digits in which whole groups add up to 13–19 digits that form a number
+ * card-validator accepts as a card: Luhn-valid, with the prefix and length of a known brand. A
+ * timestamp or counter glued to a key (`order-7-1765432101234`) passes; `4111 1111 1111 1111`
+ * or `ref-4111111111111111` does not. One 16-digit number in ten with a brand's prefix passes
+ * Luhn by chance: long plain-number references that start like a card (4…, 51–55…) should carry
+ * a letter.
+ *
+ * People write card numbers in many ways, and copy-paste brings more: the groups may be apart by
+ * up to two of space, tab, no-break or thin space, `.`, `/`, `_`, hyphen or dash, and the digits
+ * may be any Unicode decimal digits (fullwidth `４`, Arabic-Indic `٤`…), read by their value. A
+ * UUID (version 1–8, RFC 9562 variant) is left alone, since request ids and the SDK's default
+ * idempotency keys are UUIDs and their all-digit groups would otherwise fail at random.
  */
 import cardValidator from 'card-validator';
 import { maskPan, Secret } from './secret.ts';
 
-/** A UUID (left alone: request ids are logged and stored everywhere), or a digit run. */
-const UUID_OR_DIGIT_RUN = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})|\d(?:[ -]?\d)*/gi;
+/** What may stand between two digit groups of a written card number. */
+const SEPARATOR = '[ \\t\\u00a0\\u2007\\u2009\\u202f._/\\-\\u2010-\\u2015]';
+/** A UUID (left alone), or a digit run with separators of at most two characters. */
+const UUID_OR_DIGIT_RUN = new RegExp(
+  `([0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})|\\d(?:${SEPARATOR}{0,2}\\d)*`,
+  'giu',
+);
+const GROUP_BREAK = new RegExp(`${SEPARATOR}+`, 'u');
 
 /** Whether `text` holds a card number (see the module comment for the exact rule). */
 export function containsCardNumber(text: string): boolean {
-  for (const match of text.matchAll(UUID_OR_DIGIT_RUN)) {
+  for (const match of asciiDigits(text).matchAll(UUID_OR_DIGIT_RUN)) {
     if (match[1] !== undefined) continue;
-    const groups = match[0].split(/[ -]/);
+    const groups = match[0].split(GROUP_BREAK);
     for (let first = 0; first < groups.length; first++) {
       let digits = '';
       for (let last = first; last < groups.length && digits.length < 19; last++) {
@@ -37,6 +49,29 @@ export function containsCardNumber(text: string): boolean {
 
 function isCardNumber(digits: string): boolean {
   return cardValidator.number(digits, { luhnValidateUnionPay: true }).isValid;
+}
+
+/** `text` with every Unicode decimal digit written as its ASCII digit (ASCII text is returned as is). */
+function asciiDigits(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(text)) return text;
+  return text.normalize('NFKC').replace(/\p{Nd}/gu, (digit) => String(digitValue(digit)));
+}
+
+let digitValues: Map<number, number> | undefined;
+
+/** The value of a Unicode decimal digit: its distance from the first digit of its run of ten. */
+function digitValue(digit: string): number {
+  if (digitValues === undefined) {
+    // Built once, on the first non-ASCII text: every block of Nd characters is ten in a row, 0–9.
+    digitValues = new Map();
+    const isDigit = /^\p{Nd}$/u;
+    for (let code = 0x30, run = 0; code <= 0x1fbff; code++) {
+      if (isDigit.test(String.fromCodePoint(code))) digitValues.set(code, run++ % 10);
+      else run = 0;
+    }
+  }
+  return digitValues.get(digit.codePointAt(0) ?? 0) ?? 0;
 }
 
 const MAX_DEPTH = 64;

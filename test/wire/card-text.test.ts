@@ -9,6 +9,17 @@ describe('containsCardNumber: what is refused in free text', () => {
     ['a PAN in groups of four, dashes', '5555-5555-5555-4444'],
     ['an Amex number (15 digits, 4-6-5)', 'amex 3782 822463 10005'],
     ['a PAN after a counter group', '7-4111111111111111'],
+    ['dots between groups', '4111.1111.1111.1111'],
+    ['the Visa number inside the UUID case below, alone', '4111111111114008'],
+    ['slashes between groups', '4111/1111/1111/1111'],
+    ['underscores between groups', '4111_1111_1111_1111'],
+    ['double spaces', '4111  1111  1111  1111'],
+    ['tabs', '4111\t1111\t1111\t1111'],
+    ['no-break spaces (copy-paste)', '4111\u00a01111\u00a01111\u00a01111'],
+    ['en dashes', '4111\u20131111\u20131111\u20131111'],
+    ['fullwidth digits', '\uff14\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11'],
+    ['Arabic-Indic digits', '\u0664\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661'],
+    ['a PAN shaped like a UUID that is none (no RFC variant)', 'cafe4111-1111-1111-1111-abcdefabcdef'],
   ])('refuses %s', (_what, text) => {
     expect(containsCardNumber(text)).toBe(true);
   });
@@ -16,7 +27,7 @@ describe('containsCardNumber: what is refused in free text', () => {
   it.each([
     ['a Luhn-valid timestamp glued to a counter (no card brand starts 17)', 'order-7-1765432101233'],
     ['a Luhn-valid millisecond timestamp', '1765432101233'],
-    ['a UUID whose groups are digits', '12345678-1234-1234-1234-123456789012'],
+    ['a version-4 UUID whose first three groups spell a valid Visa number (4111111111114008)', '41111111-1111-4008-8111-123456789012'],
     ['a Luhn-invalid 16-digit Visa-like number', '4111111111111112'],
     ['a Luhn-valid number of no card brand and length', '9999999999999995'],
     ['twelve digits', '411111111111'],
