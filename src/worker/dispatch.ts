@@ -96,9 +96,11 @@ async function answerRequest(exchange: Exchange, request: RequestDocument): Prom
   if (!checked.ok) return respond(exchange, refOf(request), checked.refusal);
 
   const claimed = { requestId: answerKeyOf(exchange.opened.signer.fingerprint, provider.name, request.id), expiresAt: Date.parse(request.expires_at) };
+  // The key's `started_at` is this clock reading: the handler's lease budget counts from it.
+  const begin = beginInput(exchange, request, checked.payload);
   let claim: ClaimResult;
   try {
-    claim = await context.store.claim({ ...claimed, begin: beginInput(exchange, request, checked.payload) });
+    claim = await context.store.claim({ ...claimed, begin });
   } catch (error) {
     // A store that fails writes (not a lock held a moment too long) fails every redelivery the
     // same way: answer now, retryable, nothing claimed or called (docs/idempotency.md).
@@ -112,7 +114,7 @@ async function answerRequest(exchange: Exchange, request: RequestDocument): Prom
     // answer again, with a new reply id and sent_at; the provider is not reached.
     return deliver(answered, { document: rewriteStoredReply(claim.reply, refOf(request), now), fromStore: true });
   }
-  return runIdempotent(answered, request, checked.payload, claim.begun);
+  return runIdempotent(answered, request, checked.payload, claim.begun, begin.now ?? context.options.clock());
 }
 
 /**

@@ -54,11 +54,17 @@ export function beginInput(exchange: Exchange, request: RequestDocument, payload
  *
  * @param payload the payload as the action's request schema parsed it (what the handler gets).
  */
-export async function runIdempotent(exchange: ClaimedExchange, request: RequestDocument, payload: unknown, begun: BeginResult): Promise<Disposition> {
+export async function runIdempotent(
+  exchange: ClaimedExchange,
+  request: RequestDocument,
+  payload: unknown,
+  begun: BeginResult,
+  claimedAt: number,
+): Promise<Disposition> {
   const { context } = exchange;
   switch (begun.kind) {
     case 'new':
-      return callHandler(exchange, request, payload);
+      return callHandler(exchange, request, payload, claimedAt);
     case 'completed':
       return respondWith(exchange, rewriteStoredReply(begun.reply, refOf(request), context.options.clock()), true);
     case 'in-progress':
@@ -74,27 +80,31 @@ export async function runIdempotent(exchange: ClaimedExchange, request: RequestD
  * The handler's context: the signal aborts at the request's `expires_at`, at the worker's hard
  * stop, or before the key's lease runs out (`handlerBudgetMs`), whichever comes first. The last
  * bound is what makes a take-over safe: a live holder has stopped calling its provider before
- * another worker may find its lease expired (`reconcile`).
+ * another worker may find its lease expired (`reconcile`). The budget runs from `leaseFrom`, the
+ * `started_at` the store wrote for the key (the claim's clock reading), not from now: the claim's
+ * own wait (its group-commit turn, another process's lock, the fsync) is already lease time.
  */
-function actionContext(exchange: Exchange, request: RequestDocument, requestId: string): ActionContext {
+function actionContext(exchange: Exchange, request: RequestDocument, requestId: string, leaseFrom: number): ActionContext {
   const { context } = exchange;
-  const remainingMs = Math.max(0, Date.parse(request.expires_at) - context.options.clock());
+  const now = context.options.clock();
+  const remainingMs = Math.max(0, Date.parse(request.expires_at) - now);
+  const budgetMs = Math.max(0, handlerBudgetMs(context.store.leaseMs) - (now - leaseFrom));
   return {
     idempotencyKey: request.idempotency_key,
     requestId,
-    signal: AbortSignal.any([context.hardStop, AbortSignal.timeout(Math.min(remainingMs, handlerBudgetMs(context.store.leaseMs)))]),
+    signal: AbortSignal.any([context.hardStop, AbortSignal.timeout(Math.min(remainingMs, budgetMs))]),
     log: context.log,
     resources: context.resources.get(exchange.provider.name),
   };
 }
 
 /** Calls the handler of a key that is ours (`new`), then stores and sends its outcome. */
-async function callHandler(exchange: ClaimedExchange, request: RequestDocument, payload: unknown): Promise<Disposition> {
+async function callHandler(exchange: ClaimedExchange, request: RequestDocument, payload: unknown, claimedAt: number): Promise<Disposition> {
   const { context, provider } = exchange;
   const action = provider.actions[request.type] as Action;
   let outcome: ActionOutcome<unknown>;
   try {
-    outcome = checkedOutcome(exchange, request, await action.handler(payload, actionContext(exchange, request, request.id)));
+    outcome = checkedOutcome(exchange, request, await action.handler(payload, actionContext(exchange, request, request.id, claimedAt)));
   } catch (error) {
     if (isNotSent(error)) return abandon(exchange, request, error);
     context.reportHandlerError({ provider: provider.name, type: request.type, hook: 'handler', ...describeError(error) });
@@ -152,7 +162,7 @@ export async function reconcile(
   if (provider.status === undefined) return respondUnknown(exchange, request);
   let outcome: ActionOutcome<unknown>;
   try {
-    const found = await provider.status({ type: request.type, payload }, actionContext(exchange, request, firstRequestId));
+    const found = await provider.status({ type: request.type, payload }, actionContext(exchange, request, firstRequestId, context.options.clock()));
     if (found === null) return held?.leaseExpired ? takeOver(exchange, request, payload, held) : respondUnknown(exchange, request);
     outcome = checkedOutcome(exchange, request, found);
   } catch (error) {
@@ -168,6 +178,7 @@ export async function reconcile(
 async function takeOver(exchange: ClaimedExchange, request: RequestDocument, payload: unknown, held: Extract<BeginResult, { kind: 'in-progress' }>): Promise<Disposition> {
   const { context, provider } = exchange;
   let taken = false;
+  const takenAt = context.options.clock();
   try {
     taken = await context.store.takeOver({
       provider: provider.name,
@@ -176,12 +187,12 @@ async function takeOver(exchange: ClaimedExchange, request: RequestDocument, pay
       since: held.since,
       workerId: context.options.workerId,
       requestId: request.id,
-      now: context.options.clock(),
+      now: takenAt,
     });
   } catch (storeError) {
     context.reportError({ stage: 'store', provider: provider.name, ...describeError(storeError), requeued: false });
   }
-  return taken ? callHandler(exchange, request, payload) : respondUnknown(exchange, request);
+  return taken ? callHandler(exchange, request, payload, takenAt) : respondUnknown(exchange, request);
 }
 
 /** The handler said the provider was never called: forget the entry, answer with a retryable error. */
