@@ -134,7 +134,9 @@ function checkPayload(provider: ProviderDefinition, request: RequestDocument): {
 
 /** The retryable `STORE_FAILED` answer of a request the failing store could not claim. */
 function storeFailedAnswer(failure: Error): Answer {
-  const text = `the gateway's idempotency store cannot be written now (${failure.message.slice(0, 200)}); nothing was done: send the same request again later`;
+  // Not "nothing was done": this may be a redelivery of a request whose provider call already ran
+  // (its answer could not be recorded). Only a retry with the same key is safe either way.
+  const text = `the gateway's idempotency store cannot be written now (${failure.message.slice(0, 200)}); the outcome is not known here: retry later with the same idempotency key, never a new one`;
   return errorAnswer('STORE_FAILED', text, true);
 }
 
