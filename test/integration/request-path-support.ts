@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestPki } from '../helpers/pki.ts';
+import { waitUntil } from '../helpers/timing.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = join(ROOT, 'bin', 'paygate.js');
@@ -100,11 +101,7 @@ export function spawnWorker(config: string, env: Record<string, string> = {}): W
   return { child, ready, exited, stderr: () => err };
 }
 
-/** Polls `check` every 20 ms until it holds; throws after `timeoutMs`. */
-export async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** Polls `check` until it holds; throws after `timeoutMs` ({@link waitUntil}). */
+export function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
+  return waitUntil(check, what, timeoutMs);
 }

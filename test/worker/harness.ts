@@ -23,6 +23,7 @@ import type { ProcessedEvent, DeadLetterEvent, HandlerErrorEvent, WorkerErrorEve
 import { asRole, parseTestBrokers, startTestBroker, type BrokerDescriptor, type TestBroker, type TestRole } from '../helpers/brokers.ts';
 import { makeTempDir, makeTestPki, type TestPki } from '../helpers/pki.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
+import { waitUntil } from '../helpers/timing.ts';
 import { Inbox, nodeOf } from '../integration/support.ts';
 import { counting } from '../fixtures/counting-provider.ts';
 
@@ -229,11 +230,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   return self;
 }
 
-/** Polls `check` until it is true or `ms` passed. */
-export async function until(check: () => boolean, ms = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+/** Polls `check` until it is true or `ms` passed ({@link waitUntil}). */
+export function until(check: () => boolean, ms = WAIT_MS): Promise<void> {
+  return waitUntil(check, 'the condition', ms);
 }
