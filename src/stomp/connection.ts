@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { BrokerKind } from './broker-kind.ts';
 import type { StompEvents } from './events.ts';
 import { StompError } from './errors.ts';
+import { FailbackProbe } from './failback.ts';
 import type { NegotiatedHeartBeat } from './heartbeat.ts';
 import { StompMessage } from './message.ts';
 import type { AckOptions } from './message.ts';
@@ -29,10 +30,11 @@ export interface SendOptions {
 type State = 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
 /**
- * A STOMP connection to a cluster of equivalent nodes, on stompit. Starts at a random node,
- * fails over to the next one when a connection is lost or refused, reconnects with backoff,
- * SUBSCRIBEs again to everything it held, and queues frames (up to `sendQueueLimit`) while no
- * node is up. See docs/stomp.md.
+ * A STOMP connection to a list of nodes, on stompit. Starts at the first node (`nodeOrder:
+ * listed`, the default) or a random one, fails over to the next one when a connection is lost or
+ * refused, reconnects with backoff, SUBSCRIBEs again to everything it held, and queues frames (up
+ * to `sendQueueLimit`) while no node is up. In listed order it moves back to a node listed
+ * earlier once that node accepts a session again (failback.ts). See docs/stomp.md.
  */
 export class StompConnection extends EventEmitter<StompEvents> {
   readonly options: ResolvedOptions;
@@ -43,6 +45,11 @@ export class StompConnection extends EventEmitter<StompEvents> {
   readonly #handlers = new Map<string, MessageHandler>();
   #session: Session | undefined;
   #generation = 0;
+  /** The generation each session was attached as (a draining session keeps its own). */
+  readonly #generations = new WeakMap<Session, number>();
+  /** Sessions left behind by a failback, by generation, until their drain ends. */
+  readonly #draining = new Map<number, { session: Session; timer: NodeJS.Timeout | undefined }>();
+  #probe: FailbackProbe | undefined;
   #state: State = 'connecting';
   #wake: (() => void) | undefined;
   #nextTransaction = 0;
@@ -150,10 +157,12 @@ export class StompConnection extends EventEmitter<StompEvents> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#wake?.();
+    this.#probe?.stop();
     const error = new StompError('STOMP_CLOSED_BY_US', 'connection closed by us');
     this.#queue.failAll(error);
     this.#requester.failAll(error);
-    await this.#session?.close();
+    const drains = [...this.#draining.keys()].map((generation) => this.#endDrain(generation));
+    await Promise.all([this.#session?.close(), ...drains]);
     this.emit('close', { error: undefined });
   }
 
@@ -176,8 +185,10 @@ export class StompConnection extends EventEmitter<StompEvents> {
 
   #deliver(entry: SubscriptionEntry, incoming: IncomingMessage, session: Session): void {
     const handler = this.#handlers.get(entry.id);
-    if (handler === undefined || session !== this.#session) return;
-    const message = new StompMessage(incoming, entry.id, entry.ack, this.#generation, (command, msg, options) =>
+    const generation = this.#generations.get(session);
+    if (handler === undefined || generation === undefined) return;
+    if (session !== this.#session && !this.#draining.has(generation)) return;
+    const message = new StompMessage(incoming, entry.id, entry.ack, generation, (command, msg, options) =>
       this.#acknowledge(command, msg, options),
     );
     try {
@@ -190,8 +201,9 @@ export class StompConnection extends EventEmitter<StompEvents> {
 
   #acknowledge(command: 'ACK' | 'NACK', message: StompMessage, options: AckOptions): Promise<void> {
     if (message.ackMode === 'auto') return Promise.resolve();
-    const session = this.#session;
-    if (session === undefined || session.closed || message.generation !== this.#generation) {
+    // A message of a session being drained after a failback is acknowledged on that session.
+    const session = message.generation === this.#generation ? this.#session : this.#draining.get(message.generation)?.session;
+    if (session === undefined || session.closed) {
       const text = `cannot ${command} message ${message.ackId}: its connection was lost; the broker redelivers it`;
       return Promise.reject(new StompError('STOMP_STALE_MESSAGE', text));
     }
@@ -238,17 +250,80 @@ export class StompConnection extends EventEmitter<StompEvents> {
   #attach(session: Session, reconnected: boolean): void {
     this.#session = session;
     this.#generation += 1;
+    this.#generations.set(session, this.#generation);
     this.#state = 'connected';
     session.onClose((error) => this.#lost(session, error));
     this.#subscriptions.restore(session);
     const { name: node, connected, kind, heartBeat } = session;
     this.emit('node-connect', { node, server: connected.server ?? '', kind, heartBeat, reconnected });
     this.#queue.flush(session, this.#generation);
+    this.#startProbe();
+  }
+
+  /** Listed order, on a node after the first: look for a preferred node now and then. */
+  #startProbe(): void {
+    this.#probe?.stop();
+    this.#probe = undefined;
+    const { nodeOrder, failback } = this.options;
+    if (nodeOrder !== 'listed' || failback.probeMs === 0 || this.#nodes.index === 0) return;
+    const from = this.#session;
+    this.#probe = new FailbackProbe(failback.probeMs, () => this.#probePreferred(from));
+  }
+
+  /** Tries the nodes listed before the current one, in order; moves to the first that answers. */
+  async #probePreferred(from: Session | undefined): Promise<boolean> {
+    for (const [index, node] of this.#nodes.preferred.entries()) {
+      let next: Session;
+      try {
+        next = await Session.open(node, this.options);
+      } catch {
+        continue; // still down: the next preferred node, or the next probe
+      }
+      if (from === undefined || from !== this.#session || this.#state !== 'connected') {
+        await next.close(); // the connection moved meanwhile (lost, closed): this probe is moot
+        return true;
+      }
+      this.#failBack(from, next, index);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Makes `next` (node `index`) the current session and drains `old`: it keeps delivering, and
+   * ACKs of what it delivered go to it, for `failback.drainMs`; at once when this connection
+   * holds no subscription (nothing can arrive on it). Then it DISCONNECTs.
+   */
+  #failBack(old: Session, next: Session, index: number): void {
+    const generation = this.#generation;
+    this.#draining.set(generation, { session: old, timer: undefined });
+    old.onClose(() => this.#draining.delete(generation));
+    this.#nodes.moveTo(index);
+    this.emit('failback', { from: old.name, to: next.name });
+    this.#attach(next, true);
+    const drain = this.#draining.get(generation);
+    if (drain === undefined) return;
+    if (this.#subscriptions.size === 0) {
+      void this.#endDrain(generation);
+      return;
+    }
+    drain.timer = setTimeout(() => void this.#endDrain(generation), this.options.failback.drainMs);
+    drain.timer.unref();
+  }
+
+  async #endDrain(generation: number): Promise<void> {
+    const drain = this.#draining.get(generation);
+    if (drain === undefined) return;
+    this.#draining.delete(generation);
+    clearTimeout(drain.timer);
+    await drain.session.close();
+    this.emit('node-drained', { node: drain.session.name });
   }
 
   #lost(session: Session, error: StompError): void {
     if (session !== this.#session) return;
     this.#session = undefined;
+    this.#probe?.stop();
     this.#requester.failAll(error);
     this.emit('node-disconnect', { node: session.name, error });
     if (this.#state === 'closed') return;

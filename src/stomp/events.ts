@@ -11,6 +11,13 @@ export interface StompEvents {
   'node-disconnect': [{ node: string; error: StompError }];
   /** An attempt to connect to a node failed; the next node is tried. */
   'node-error': [{ node: string; error: StompError }];
+  /**
+   * `listed` order: a probe reached `to`, listed before the current node `from`; the connection
+   * moved there (a `node-connect` follows) and drains its session with `from` (`node-drained`).
+   */
+  failback: [{ from: string; to: string }];
+  /** The session left behind by a failback was closed (DISCONNECT) after its drain. */
+  'node-drained': [{ node: string }];
   /** Every node failed in this round; the next round starts after `delayMs`. */
   reconnecting: [{ delayMs: number }];
   /** The connection is over: `close()` (no error) or reconnecting gave up (STOMP_CANNOT_CONNECT). */

@@ -45,6 +45,12 @@ export interface ByteCounter {
 /**
  * Calls `onDead(silentMs)` once when `source` read nothing for `grace × intervalMs`. Returns a
  * function that stops watching. Does nothing when `intervalMs` is 0.
+ *
+ * A silence seen by the timer is confirmed after pending I/O: when this process's own event loop
+ * stalled (a long synchronous task, CPU starvation), timers run before the poll phase reads what
+ * the peer sent meanwhile, so deciding at once would drop a live broker for our own stall. The
+ * decision is taken in the check phase (`setImmediate`), after that read, as the embedded broker
+ * does on its side (src/broker/heartbeat.ts).
  */
 export function watchReads(
   source: ByteCounter,
@@ -56,19 +62,35 @@ export function watchReads(
   const limit = grace * intervalMs;
   let lastCount = source.bytesRead;
   let lastChange = Date.now() + intervalMs; // the first heart-beat may come an interval late
+  let stopped = false;
+  let confirming = false;
+  /** True (and the clock reset) when bytes arrived since the last look. */
+  const readSince = (): boolean => {
+    if (source.bytesRead === lastCount) return false;
+    lastCount = source.bytesRead;
+    lastChange = Date.now();
+    return true;
+  };
+  const stop = (): void => {
+    stopped = true;
+    clearInterval(timer);
+  };
+  const confirm = (): void => {
+    confirming = false;
+    if (stopped || readSince()) return;
+    const silentMs = Date.now() - lastChange;
+    if (silentMs < limit) return;
+    stop();
+    onDead(silentMs);
+  };
   const timer = setInterval(
     () => {
-      const now = Date.now();
-      if (source.bytesRead !== lastCount) {
-        lastCount = source.bytesRead;
-        lastChange = now;
-      } else if (now - lastChange >= limit) {
-        clearInterval(timer);
-        onDead(now - lastChange);
-      }
+      if (readSince() || confirming || Date.now() - lastChange < limit) return;
+      confirming = true;
+      setImmediate(confirm);
     },
     Math.max(10, Math.floor(intervalMs / 4)),
   );
   timer.unref();
-  return () => clearInterval(timer);
+  return stop;
 }

@@ -1,7 +1,8 @@
 import type { ResolvedOptions, StompNode } from './options.ts';
 
 /**
- * The node list and its failover order: a random (or the first) start node, then round robin.
+ * The node list and its failover order: the first node (`listed`) or a random one (`random`) to
+ * start, then round robin.
  * After every node of a round failed, the caller waits {@link NodeList.backoffMs} before the
  * next round; the delay grows geometrically and is reset by a successful connection.
  */
@@ -13,11 +14,27 @@ export class NodeList {
   #failedInRound = 0;
   #round = 0;
 
-  constructor(options: Pick<ResolvedOptions, 'nodes' | 'randomStart' | 'reconnect'>, random: () => number = Math.random) {
+  constructor(options: Pick<ResolvedOptions, 'nodes' | 'nodeOrder' | 'reconnect'>, random: () => number = Math.random) {
     this.#nodes = options.nodes;
     this.#reconnect = options.reconnect;
     this.#random = random;
-    this.#index = options.randomStart ? Math.floor(random() * this.#nodes.length) % this.#nodes.length : 0;
+    this.#index = options.nodeOrder === 'random' ? Math.floor(random() * this.#nodes.length) % this.#nodes.length : 0;
+  }
+
+  /** The position of {@link NodeList.current} in the list (0 = the first, the primary). */
+  get index(): number {
+    return this.#index;
+  }
+
+  /** The nodes listed before the current one, first first: where a failback may go. */
+  get preferred(): readonly StompNode[] {
+    return this.#nodes.slice(0, this.#index);
+  }
+
+  /** Makes node `index` the current one after a failback connected to it (a fresh round). */
+  moveTo(index: number): void {
+    this.#index = index;
+    this.succeeded();
   }
 
   /** How many nodes there are. */

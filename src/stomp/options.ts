@@ -52,27 +52,56 @@ const reconnectSchema = z.strictObject({
   maxAttempts: z.number().int().nonnegative().default(0),
 });
 
-export const optionsSchema = z.strictObject({
-  nodes: z.array(nodeSchema).min(1),
-  /** Start at a random node (spreads clients over a cluster); false = in list order. */
-  randomStart: z.boolean().default(true),
-  /** Per attempt: TCP + TLS + CONNECT → CONNECTED. */
-  connectTimeoutMs: ms.default(5_000),
-  /** Attempts for the first `connect()`; every node once by default. 0 = as `reconnect.maxAttempts`. */
-  initialAttempts: z.number().int().nonnegative().optional(),
-  heartBeat: heartBeatSchema.prefault({}),
-  /** Waiting time for the broker's heart-beat, as a multiple of the negotiated interval (< 2). */
-  heartBeatGrace: z.number().min(1).max(1.9).default(1.5),
-  reconnect: reconnectSchema.prefault({}),
-  /** How long `send(…, {receipt: true})` and other receipted frames wait for their RECEIPT. */
-  receiptTimeoutMs: ms.default(10_000),
-  /** Frames accepted while no connection is up; one more fails with STOMP_QUEUE_FULL. */
-  sendQueueLimit: z.number().int().nonnegative().default(1_000),
-  /** Default prefetch (unacknowledged messages per subscription); 0 = the broker's default. */
-  prefetch: z.number().int().nonnegative().default(0),
-  /** Extra CONNECT headers (e.g. `client-id`). */
-  connectHeaders: z.record(z.string(), z.string()).default({}),
+/** Moving back to a preferred node (listed order only); see {@link optionsSchema}'s `nodeOrder`. */
+const failbackSchema = z.strictObject({
+  /** While on a node after the first, try the nodes listed before it this often (ms); 0 = stay. */
+  probeMs: ms.default(30_000),
+  /**
+   * After moving back, the old session is kept this long (ms) with its work subscriptions
+   * cancelled: ACKs of what it delivered still reach it and replies to its reply queue still
+   * arrive. Then it DISCONNECTs. Closed earlier when it holds nothing (no unacknowledged
+   * message, no reply queue).
+   */
+  drainMs: ms.default(30_000),
 });
+
+/** The two node orders: `listed` (first reachable node, primary/backup) or `random` (spread). */
+export const NODE_ORDERS = ['listed', 'random'] as const;
+/** One of {@link NODE_ORDERS}. */
+export type NodeOrder = (typeof NODE_ORDERS)[number];
+
+export const optionsSchema = z
+  .strictObject({
+    nodes: z.array(nodeSchema).min(1),
+    /**
+     * `listed`: always start at the first node and fail over down the list, so every client and
+     * worker of a deployment converges on the first reachable node (required when the nodes are
+     * independent brokers that share no queues, e.g. two embedded brokers). `random`: start at a
+     * random node, spreading connections over a real cluster whose nodes share queues.
+     */
+    nodeOrder: z.enum(NODE_ORDERS).default('listed'),
+    /** Deprecated synonym: `true` is `nodeOrder: 'random'`; `false` changes nothing. */
+    randomStart: z.boolean().optional(),
+    failback: failbackSchema.prefault({}),
+    /** Per attempt: TCP + TLS + CONNECT → CONNECTED. */
+    connectTimeoutMs: ms.default(5_000),
+    /** Attempts for the first `connect()`; every node once by default. 0 = as `reconnect.maxAttempts`. */
+    initialAttempts: z.number().int().nonnegative().optional(),
+    heartBeat: heartBeatSchema.prefault({}),
+    /** Waiting time for the broker's heart-beat, as a multiple of the negotiated interval (< 2). */
+    heartBeatGrace: z.number().min(1).max(1.9).default(1.5),
+    reconnect: reconnectSchema.prefault({}),
+    /** How long `send(…, {receipt: true})` and other receipted frames wait for their RECEIPT. */
+    receiptTimeoutMs: ms.default(10_000),
+    /** Frames accepted while no connection is up; one more fails with STOMP_QUEUE_FULL. */
+    sendQueueLimit: z.number().int().nonnegative().default(1_000),
+    /** Default prefetch (unacknowledged messages per subscription); 0 = the broker's default. */
+    prefetch: z.number().int().nonnegative().default(0),
+    /** Extra CONNECT headers (e.g. `client-id`). */
+    connectHeaders: z.record(z.string(), z.string()).default({}),
+  })
+  // The deprecated `randomStart: true` becomes the order it meant, so only `nodeOrder` is read.
+  .overwrite((options) => (options.randomStart === true ? { ...options, nodeOrder: 'random' as const } : options));
 
 /** The options `StompConnection.connect` accepts (defaults may be left out). */
 export type StompOptions = z.input<typeof optionsSchema>;

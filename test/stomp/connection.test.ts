@@ -148,7 +148,7 @@ describe('timeouts and failures', () => {
   it('fails over past a dead node (node-error event), and gives up with STOMP_CANNOT_CONNECT when all are dead', async () => {
     const [dead, server] = [await deadPort(), await start()];
     const events: string[] = [];
-    const c = StompConnection.create({ nodes: [at(dead), at(server.port)], randomStart: false });
+    const c = StompConnection.create({ nodes: [at(dead), at(server.port)], nodeOrder: 'listed' });
     open.push(c);
     c.on('node-error', ({ node, error }) => events.push(`error ${node} ${error.code}`));
     c.on('node-connect', ({ node, reconnected }) => events.push(`connect ${node} ${reconnected}`));

@@ -16,7 +16,8 @@ describe('options', () => {
     const options = parseOptions({ nodes: [{ host: 'mq1' }] });
     expect(options.nodes[0]).toEqual({ host: 'mq1', port: 61613, vhost: '/' });
     expect(options).toMatchObject({
-      randomStart: true,
+      nodeOrder: 'listed',
+      failback: { probeMs: 30_000, drainMs: 30_000 },
       connectTimeoutMs: 5_000,
       heartBeat: { outgoingMs: 10_000, incomingMs: 10_000 },
       heartBeatGrace: 1.5,
@@ -58,7 +59,7 @@ describe('node list', () => {
   const nodes = parseOptions({ nodes: [node(1), node(2), node(3)] }).nodes;
 
   it('starts at a random node, then goes round; backoff only after a full round, growing to the cap', () => {
-    const list = new NodeList({ nodes, randomStart: true, reconnect }, () => 0.5);
+    const list = new NodeList({ nodes, nodeOrder: 'random', reconnect }, () => 0.5);
     expect(list.current.port).toBe(2);
     expect([list.failed(), list.current.port]).toEqual([0, 3]);
     expect([list.failed(), list.current.port]).toEqual([0, 1]);
@@ -76,10 +77,28 @@ describe('node list', () => {
     expect(list.failed()).toBe(100); // reset by a success
   });
 
-  it('starts at the first node without randomStart; jitter takes up to its fraction off', () => {
-    const list = new NodeList({ nodes, randomStart: false, reconnect: { ...reconnect, jitter: 0.5 } }, () => 1);
+  it('starts at the first node in listed order; jitter takes up to its fraction off', () => {
+    const list = new NodeList({ nodes, nodeOrder: 'listed', reconnect: { ...reconnect, jitter: 0.5 } }, () => 1);
     expect(list.current.port).toBe(1);
     expect(list.backoffMs(1)).toBe(50);
+  });
+
+  it('knows the nodes listed before the current one, and moves back to one of them', () => {
+    const list = new NodeList({ nodes, nodeOrder: 'listed', reconnect }, () => 0.5);
+    expect([list.index, list.preferred]).toEqual([0, []]);
+    list.failed();
+    list.failed();
+    expect(list.index).toBe(2);
+    expect(list.preferred.map((n) => n.port)).toEqual([1, 2]);
+    list.moveTo(0);
+    expect([list.index, list.current.port, list.failed()]).toEqual([0, 1, 0]); // a fresh round
+  });
+
+  it('listed is the default; randomStart: true (deprecated) still means random', () => {
+    expect(parseOptions({ nodes }).nodeOrder).toBe('listed');
+    expect(parseOptions({ nodes, randomStart: true }).nodeOrder).toBe('random');
+    expect(parseOptions({ nodes, randomStart: false }).nodeOrder).toBe('listed');
+    expect(() => parseOptions({ nodes, nodeOrder: 'roundrobin' as 'random' })).toThrow(/nodeOrder/);
   });
 });
 
