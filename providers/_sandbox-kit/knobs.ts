@@ -4,14 +4,16 @@
  *
  * They act in this order, the first that applies deciding: `latencyMs` (a delay, then on),
  * `failStatus`, `hangUp`/`hang` 'before-charge', the call itself, `hangUp`/`hang`
- * 'after-charge', `malformed`.
+ * 'after-charge', `malformed`. The rates (`failRate`, `hangRate`, `seed`; rates.ts) draw a
+ * `failStatus` or a `hang: 'after-charge'` for some calls, when the fixed knob is not set.
  */
+import { defaultRates, type FaultRates } from './rates.ts';
 
 /** Where a hang-up or a hang happens: before the call is processed, or after (the movement is recorded). */
 export type HangPoint = 'before-charge' | 'after-charge';
 
 /** The knobs; `Malformed` is the sandbox's own set of broken answers. */
-export interface SandboxKnobs<Malformed extends string> {
+export interface SandboxKnobs<Malformed extends string> extends FaultRates {
   /** Delay before each call is processed, in ms (the call is processed even if the client gave up). Default 0. */
   latencyMs: number;
   /** Answer every call with this HTTP status and an HTML error page, processing nothing (e.g. 503). Default null. */
@@ -26,5 +28,5 @@ export interface SandboxKnobs<Malformed extends string> {
 
 /** Fresh default knobs: everything off. */
 export function defaultKnobs<Malformed extends string>(): SandboxKnobs<Malformed> {
-  return { latencyMs: 0, failStatus: null, hangUp: null, hang: null, malformed: null };
+  return { latencyMs: 0, failStatus: null, hangUp: null, hang: null, malformed: null, ...defaultRates() };
 }

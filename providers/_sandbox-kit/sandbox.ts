@@ -2,6 +2,7 @@ import { maskPan } from '../../src/wire/index.ts';
 import { exchange, type CallCounter, type Endpoint, type SendMalformed } from './exchange.ts';
 import { defaultKnobs, type SandboxKnobs } from './knobs.ts';
 import { HttpsListener } from './listener.ts';
+import { FaultDice } from './rates.ts';
 
 /**
  * `startSandbox`: what every provider sandbox's `start…Sandbox` does around its own API — the
@@ -59,6 +60,19 @@ export interface SandboxSetup<Malformed extends string, Entry> {
 }
 
 /**
+ * The context one call sees: the live one, or, when the rates draw a fault for it, one whose
+ * knobs are a copy with that fault set (a fixed `failStatus` or `hang` already set wins). The
+ * draw happens when the call arrives, once, so each call meets at most one drawn fault.
+ */
+function withDrawnFault<C extends { readonly knobs: SandboxKnobs<string> }>(context: C, dice: FaultDice): C {
+  const { knobs } = context;
+  const fault = dice.draw(knobs);
+  if (fault.kind === 'fail' && knobs.failStatus === null) return { ...context, knobs: { ...knobs, failStatus: fault.status } };
+  if (fault.kind === 'hang' && knobs.hang === null) return { ...context, knobs: { ...knobs, hang: 'after-charge' } };
+  return context;
+}
+
+/**
  * Starts listening and returns the handle: `extra`'s members (getters kept as getters) after
  * `url` and before the shared ones.
  */
@@ -77,7 +91,8 @@ export async function startSandbox<Malformed extends string, Entry, Extra extend
     options.log?.(masked);
   };
   const context = { endpoint: setup.endpoint, knobs, calls, log, sendMalformed: setup.sendMalformed };
-  const listener = new HttpsListener(options.host, options.port, options.tls, (req, res) => void exchange(req, res, context));
+  const dice = new FaultDice();
+  const listener = new HttpsListener(options.host, options.port, options.tls, (req, res) => void exchange(req, res, withDrawnFault(context, dice)));
   await listener.start();
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   let closed = false;
@@ -96,6 +111,7 @@ export async function startSandbox<Malformed extends string, Entry, Extra extend
       setup.book.clear();
       setup.api.reset();
       Object.assign(knobs, defaultKnobs<Malformed>());
+      dice.restart();
       calls.total = 0;
       calls.byOperation = {};
       lines.length = 0;

@@ -171,7 +171,7 @@ describe('down and up', () => {
     await sandbox.down();
     await sandbox.reset();
     expect(sandbox.isDown).toBe(false);
-    expect(sandbox.knobs).toEqual({ latencyMs: 0, failStatus: null, hangUp: null, hang: null, malformed: null });
+    expect(sandbox.knobs).toEqual({ latencyMs: 0, failStatus: null, hangUp: null, hang: null, malformed: null, failRate: 0, hangRate: 0, seed: 1 });
     expect(sandbox.ledger.size).toBe(0);
     expect(Object.values(sandbox.calls).every((n) => n === 0)).toBe(true);
     expect(await call(client, 'Status', { MerchantRef: 'x' })).toMatchObject({ State: 'not_found' });

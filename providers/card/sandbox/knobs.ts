@@ -6,10 +6,18 @@
  * `failStatus`; `hangUp: 'before-charge'`; then the operation runs (the charge is in the
  * ledger) and, instead of its answer, `hangUp: 'after-charge'`, else `hang`, else `malformed`.
  * Downtime is not a knob but `sandbox.down()` / `sandbox.up()` (the listening socket closes).
+ *
+ * The rates (`failRate`, `hangRate`, `seed`; providers/_sandbox-kit/rates.ts) draw a
+ * `failStatus` or a `hang: 'after-charge'` for some requests, when the fixed knob is not set;
+ * setting `seed` (reset() does) restarts the draws.
+ * The gate reads the knobs once per request (it copies them), so the draw is made when
+ * `failStatus` is read and `hang`, read right after, gives the same draw's hang: reading the
+ * knobs is what makes one draw per request, without the gate knowing about rates.
  */
+import { defaultRates, FaultDice, type DrawnFault, type FaultRates } from '../../_sandbox-kit/rates.ts';
 import type { MalformedVariant } from './malformed.ts';
 
-export interface CardSandboxKnobs {
+export interface CardSandboxKnobs extends FaultRates {
   /** Delay before every answer (WSDL included), in ms. Default 0. */
   latencyMs: number;
   /**
@@ -34,7 +42,40 @@ export interface CardSandboxKnobs {
   malformed: MalformedVariant | null;
 }
 
-/** The knobs of a fresh (or reset) sandbox: none turned. */
+/**
+ * The knobs of a fresh (or reset) sandbox: none turned. `failStatus` and `hang` are accessors
+ * (see the module comment); setting them sets the fixed knob, which wins over a drawn fault.
+ */
 export function defaultKnobs(): CardSandboxKnobs {
-  return { latencyMs: 0, failStatus: null, hangUp: null, hang: null, malformed: null };
+  const dice = new FaultDice();
+  let fixedFail: number | null = null;
+  let fixedHang: 'after-charge' | null = null;
+  let drawn: DrawnFault = { kind: 'none' };
+  let seed = defaultRates().seed;
+  const knobs = { latencyMs: 0, failStatus: null, hangUp: null, hang: null, malformed: null, ...defaultRates() } as CardSandboxKnobs;
+  Object.defineProperties(knobs, {
+    failStatus: {
+      enumerable: true,
+      get: (): number | null => {
+        drawn = dice.draw(knobs);
+        return fixedFail ?? (drawn.kind === 'fail' ? drawn.status : null);
+      },
+      set: (value: number | null) => void (fixedFail = value),
+    },
+    hang: {
+      enumerable: true,
+      get: (): 'after-charge' | null => fixedHang ?? (drawn.kind === 'hang' ? 'after-charge' : null),
+      set: (value: 'after-charge' | null) => void (fixedHang = value),
+    },
+    // Setting the seed (the sandbox's reset() does) restarts the sequence, even to the same value.
+    seed: {
+      enumerable: true,
+      get: (): number => seed,
+      set: (value: number) => {
+        seed = value;
+        dice.restart();
+      },
+    },
+  });
+  return knobs;
 }

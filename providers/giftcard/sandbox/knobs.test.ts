@@ -124,7 +124,7 @@ describe('giftcard sandbox knobs', () => {
     expect(fixture.sandbox.calls).toEqual({ total: 0, byOperation: {} });
     expect(fixture.sandbox.ledger).toEqual([]);
     expect(fixture.sandbox.logLines).toEqual([]);
-    expect(fixture.sandbox.knobs).toEqual({ latencyMs: 0, failStatus: null, hangUp: null, hang: null, malformed: null });
+    expect(fixture.sandbox.knobs).toEqual({ latencyMs: 0, failStatus: null, hangUp: null, hang: null, malformed: null, failRate: 0, hangRate: 0, seed: 1 });
     expect((await call(fixture, { type: 'balance', ...CARD })).balance).toBe('10000 EUR');
     expect((await call(fixture, { type: 'redeem', ...CARD, amount: [5, 'EUR'], reference: 'r-1' })).amount).toBe('5 EUR');
   });

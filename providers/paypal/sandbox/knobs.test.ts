@@ -113,7 +113,7 @@ describe('paypal sandbox knobs', () => {
     expect(fixture.sandbox.calls).toEqual({ total: 0, byOperation: {} });
     expect(fixture.sandbox.ledger).toEqual([]);
     expect(fixture.sandbox.logLines).toEqual([]);
-    expect(fixture.sandbox.knobs).toEqual({ latencyMs: 0, failStatus: null, hangUp: null, hang: null, malformed: null });
+    expect(fixture.sandbox.knobs).toEqual({ latencyMs: 0, failStatus: null, hangUp: null, hang: null, malformed: null, failRate: 0, hangRate: 0, seed: 1 });
     expect((await nvp(fixture, payment({ MSGSUBID: 'r-1', AMT: '5.00' }))).AMT).toBe('5.00');
   });
 });
