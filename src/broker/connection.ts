@@ -10,9 +10,11 @@ import { AccessControl } from './access.ts';
 import type { Principal } from './access.ts';
 import { CLIENT_COMMANDS, encodeFrame, FrameParser } from '../stomp/frame.ts';
 import type { Frame, StompHeaders, StompVersion } from '../stomp/frame.ts';
-import { BrokerError } from './errors.ts';
+import { BrokerError, BrokerLimitError } from './errors.ts';
+import type { BrokerLimit } from './errors.ts';
 import { HeartBeatTimers } from './heartbeat.ts';
 import type { HeartBeat } from './heartbeat.ts';
+import type { MemoryBudget } from './memory.ts';
 import type { BrokerMessage } from './message.ts';
 import type { ResolvedBrokerOptions } from './options.ts';
 import type { Router } from './router.ts';
@@ -26,6 +28,8 @@ export interface BrokerContext {
   readonly access: AccessControl;
   readonly router: Router;
   readonly store: MessageStore | undefined;
+  /** The broker-wide byte count (`maxTotalBytes`). */
+  readonly budget: MemoryBudget;
   /** True once `stop()` began: messages given back then count as neither failures nor returns. */
   readonly stopping: boolean;
   /** A fresh `message-id` and its arrival sequence number. */
@@ -34,6 +38,8 @@ export interface BrokerContext {
   closed(connection: Connection): void;
   /** A client broke the protocol or a limit (for logs and tests). */
   clientError(error: PaygateError, connection: Connection): void;
+  /** A limit was applied without ending the connection (a prefetch lowered to `maxPrefetch`). */
+  limited(limit: BrokerLimit, message: string, connection: Connection): void;
 }
 
 /** How long a closing connection may take to flush its ERROR before we cut it. */
@@ -65,6 +71,12 @@ export class Connection implements SubscriptionOwner {
   #wrote = false;
   #lastRead = Date.now();
   #heartBeats: HeartBeatTimers | undefined;
+  /** Bytes of the unfinished frame, as last counted in the broker's budget. */
+  #partialBytes = 0;
+  /** Runs while a frame is unfinished: `frameTimeout` from its first byte. */
+  #frameTimer: NodeJS.Timeout | undefined;
+  /** Runs while we stopped reading because the client does not take what we write. */
+  #writeTimer: NodeJS.Timeout | undefined;
   readonly #connectTimer: NodeJS.Timeout;
   readonly #handleFrame: FrameHandler;
   readonly #highWater: number;
@@ -77,7 +89,10 @@ export class Connection implements SubscriptionOwner {
   ) {
     const { maxFrameSize, maxHeaders, maxHeaderLength, maxPendingBytes, connectTimeout } = context.options;
     this.parser = new FrameParser({ maxFrameSize, maxHeaders, maxHeaderLength }, CLIENT_COMMANDS);
-    this.transactions = new Transactions(context.options.maxTransactionFrames);
+    this.transactions = new Transactions(context.options.maxTransactionFrames, {
+      reserve: (bytes) => this.#reserve(bytes, 'a frame held in a transaction'),
+      release: (bytes) => context.budget.adjust(-bytes),
+    });
     this.#highWater = maxPendingBytes / 2;
     this.#handleFrame = handleFrame;
     socket.setNoDelay(true);
@@ -119,6 +134,12 @@ export class Connection implements SubscriptionOwner {
       // A client that does not read its messages must not be able to make us buffer its SENDs' effects either.
       this.#readPaused = true;
       this.#updateReading();
+      // Nor to pin what we wrote for ever: it has `writeTimeout` to take it.
+      const { writeTimeout } = this.context.options;
+      this.#writeTimer ??= setTimeout(
+        () => this.refuse(new BrokerLimitError('writeTimeout', `the client took nothing we wrote for ${writeTimeout} ms`)),
+        writeTimeout,
+      ).unref();
     }
   }
 
@@ -163,7 +184,7 @@ export class Connection implements SubscriptionOwner {
     const frame = encodeFrame('MESSAGE', headers, message.body, this.version);
     // Queue deliveries already wait for the socket to drain (`congested`); topic copies cannot.
     if (delivery.fanOut && this.socket.writableLength + frame.length > this.context.options.maxPendingBytes) {
-      this.fail('slow consumer: too many bytes pending', undefined, undefined, 'BROKER_LIMIT');
+      this.refuse(new BrokerLimitError('maxPendingBytes', 'slow consumer: too many bytes pending'));
       return false;
     }
     this.write(frame);
@@ -192,7 +213,7 @@ export class Connection implements SubscriptionOwner {
     this.version = version;
     this.parser.version = version;
     this.connected = true;
-    if (heartBeat.send === 0 && heartBeat.receive === 0) return;
+    const { idleTimeout } = this.context.options;
     this.#heartBeats = new HeartBeatTimers(heartBeat, {
       // While we do not read (back-pressure), silence is ours, not the client's.
       lastRead: () => (this.#readPaused ? Date.now() : this.#lastRead),
@@ -202,22 +223,38 @@ export class Connection implements SubscriptionOwner {
         return wrote;
       },
       beat: () => this.write(Buffer.from('\n')),
-      silent: () => this.fail(`no data from the client for more than ${2 * heartBeat.receive} ms (heart-beat)`),
-    });
+      silent: (deadline) =>
+        heartBeat.receive > 0
+          ? this.fail(`no data from the client for more than ${deadline} ms (heart-beat)`)
+          : this.refuse(new BrokerLimitError('idleTimeout', `no data from the client for more than ${deadline} ms (idleTimeout; negotiate heart-beats to stay idle longer)`)),
+    }, idleTimeout);
   }
 
   /**
    * End the connection with an ERROR frame (`message` header, details in the body), then close.
    * Everything the client held unacknowledged goes back to its queues at once.
    */
-  fail(message: string, detail?: string, receiptId?: string, code = 'BROKER_PROTOCOL', extra?: StompHeaders): void {
+  fail(message: string, detail?: string, receiptId?: string, code = 'BROKER_PROTOCOL', extra?: StompHeaders, error?: PaygateError): void {
     if (this.#closing) return;
     // `code` is the BrokerError code (docs/broker.md#errors), so clients can tell refusals apart.
     const headers: StompHeaders = { message: message.replace(/[\r\n]+/g, ' '), code, 'content-type': 'text/plain', ...extra };
     if (receiptId !== undefined) headers['receipt-id'] = receiptId;
     this.send('ERROR', headers, detail ?? message);
-    this.context.clientError(new PaygateError(code, message), this);
+    this.context.clientError(error ?? new PaygateError(code, message), this);
     this.close();
+  }
+
+  /** End the connection for a limit: ERROR `code: BROKER_LIMIT` with a `limit` header naming it. */
+  refuse(error: BrokerLimitError, receiptId?: string): void {
+    this.fail(error.message, undefined, receiptId, error.code, { limit: error.limit }, error);
+  }
+
+  /**
+   * Bytes this connection holds now: frames in its open transactions, the frame being received
+   * and what we wrote that the kernel has not taken yet.
+   */
+  get heldBytes(): number {
+    return this.transactions.bytes + this.parser.buffered + this.socket.writableLength;
   }
 
   /** DISCONNECT: give everything back now, RECEIPT when asked (after the store commit), then close. */
@@ -245,8 +282,12 @@ export class Connection implements SubscriptionOwner {
     this.#closing = true;
     this.connected = false;
     clearTimeout(this.#connectTimer);
+    clearTimeout(this.#frameTimer);
+    clearTimeout(this.#writeTimer);
     this.#heartBeats?.stop();
     this.transactions.clear();
+    this.context.budget.adjust(-this.#partialBytes);
+    this.#partialBytes = 0;
     const subscriptions = [...this.subscriptions.values()];
     // Detach every consumer first, so returned messages cannot go back to this connection.
     for (const subscription of subscriptions) subscription.source.removeConsumer(subscription);
@@ -261,18 +302,78 @@ export class Connection implements SubscriptionOwner {
 
   #onData(chunk: Buffer): void {
     this.#lastRead = Date.now();
+    let completed = false;
     try {
-      this.parser.push(chunk, (frame) => (this.#held === undefined ? this.#onFrame(frame) : this.#held.push(frame)));
+      this.parser.push(chunk, (frame) => {
+        completed = true;
+        this.#countPartial(); // a finished frame's bytes move on to where it goes: they must not count twice
+        if (this.#held === undefined) this.#onFrame(frame);
+        else this.#held.push(frame);
+      });
+      if (this.#tornDown) return;
+      this.#countPartial();
+      this.#checkHeld();
+      this.#watchFrame(completed);
     } catch (error) {
-      this.#failWith(error, undefined);
+      this.failWith(error, undefined);
     }
+  }
+
+  /** Bring the broker's count of this connection's unfinished frame up to date. */
+  #countPartial(): void {
+    if (this.#tornDown) return;
+    const now = this.parser.buffered;
+    this.context.budget.adjust(now - this.#partialBytes);
+    this.#partialBytes = now;
+  }
+
+  /** After a read: what this connection holds must fit its own cap and the broker's. */
+  #checkHeld(): void {
+    const { maxConnectionBytes } = this.context.options;
+    if (this.heldBytes > maxConnectionBytes) {
+      throw new BrokerLimitError('maxConnectionBytes', `connection holds ${this.heldBytes} bytes, more than ${maxConnectionBytes}`);
+    }
+    const budget = this.context.budget;
+    if (this.#partialBytes > 0 && !budget.fits(0)) {
+      throw new BrokerLimitError('maxTotalBytes', `broker memory is full (${budget.used} of ${budget.max} bytes held); frame refused, try again later`);
+    }
+  }
+
+  /** Count `bytes` more for this connection (a transaction's frame), within both caps. */
+  #reserve(bytes: number, what: string): void {
+    const { maxConnectionBytes } = this.context.options;
+    if (this.heldBytes + bytes > maxConnectionBytes) {
+      throw new BrokerLimitError('maxConnectionBytes', `connection would hold more than ${maxConnectionBytes} bytes; ${what} refused`);
+    }
+    this.context.budget.reserve(bytes, what);
+  }
+
+  /**
+   * A frame may take `frameTimeout` from its first byte to its last: a client trickling one byte
+   * at a time must not hold its buffer (and a connection slot) for ever. The clock restarts with
+   * each frame; it does not run against the client while we are the ones not reading.
+   */
+  #watchFrame(completed: boolean): void {
+    if (!this.parser.midFrame || this.#closing) {
+      clearTimeout(this.#frameTimer);
+      this.#frameTimer = undefined;
+      return;
+    }
+    if (this.#frameTimer !== undefined && !completed) return;
+    clearTimeout(this.#frameTimer);
+    const { frameTimeout } = this.context.options;
+    this.#frameTimer = setTimeout(() => {
+      this.#frameTimer = undefined;
+      if (this.#readPaused || this.#held !== undefined) return this.#watchFrame(true);
+      this.refuse(new BrokerLimitError('frameTimeout', `a frame took more than ${frameTimeout} ms to arrive`));
+    }, frameTimeout).unref();
   }
 
   #onFrame(frame: Frame): void {
     try {
       this.#handleFrame(this, frame);
     } catch (error) {
-      this.#failWith(error, frame.headers.receipt);
+      this.failWith(error, frame.headers.receipt);
     }
   }
 
@@ -281,7 +382,8 @@ export class Connection implements SubscriptionOwner {
    * still ends only this connection (one client must never bring the broker down), and is
    * reported with its cause as `BROKER_INTERNAL`.
    */
-  #failWith(error: unknown, receiptId: string | undefined): void {
+  failWith(error: unknown, receiptId: string | undefined): void {
+    if (error instanceof BrokerLimitError) return this.refuse(error, receiptId);
     if (error instanceof PaygateError) return this.fail(error.message, undefined, receiptId, error.code);
     if (this.#closing) return;
     this.context.clientError(new BrokerError('BROKER_INTERNAL', 'internal broker error', { cause: error }), this);
@@ -301,6 +403,8 @@ export class Connection implements SubscriptionOwner {
   }
 
   #onDrain(): void {
+    clearTimeout(this.#writeTimer);
+    this.#writeTimer = undefined;
     if (this.#readPaused) {
       this.#readPaused = false;
       this.#updateReading();

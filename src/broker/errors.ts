@@ -35,3 +35,34 @@ export class BrokerError extends PaygateError {
     super(code, message, options);
   }
 }
+
+/**
+ * The limits a refusal can name: the `limit` header of its ERROR frame, the key of its counter in
+ * `broker.stats.limits`, and the option that sets it (docs/broker.md#limits).
+ */
+export const BROKER_LIMITS = [
+  'maxConnections',
+  'maxSubscriptions',
+  'maxPrefetch',
+  'maxPendingBytes',
+  'maxQueueBytes',
+  'maxTransactionFrames',
+  'maxConnectionBytes',
+  'maxTotalBytes',
+  'frameTimeout',
+  'idleTimeout',
+  'writeTimeout',
+  'loginQueue',
+] as const;
+
+export type BrokerLimit = (typeof BROKER_LIMITS)[number];
+
+/** A `BROKER_LIMIT` refusal that names the limit it met. */
+export class BrokerLimitError extends BrokerError {
+  constructor(
+    readonly limit: BrokerLimit,
+    message: string,
+  ) {
+    super('BROKER_LIMIT', message);
+  }
+}

@@ -31,33 +31,35 @@ export interface HeartBeatHooks {
   wroteSinceLastCheck(): boolean;
   /** Write one EOL. */
   beat(): void;
-  /** The client has been silent too long. */
-  silent(): void;
+  /** The client has been silent too long: twice its heart-beat interval, or `idleTimeout` without heart-beats. */
+  silent(deadline: number): void;
 }
 
-/** Runs the two timers of one connection; `stop()` on close. */
+/**
+ * Runs the timers of one connection; `stop()` on close. Without client heart-beats the same
+ * silence check runs with `idleTimeout` as its deadline: a connection that promised nothing must
+ * not stay open for ever on nothing.
+ */
 export class HeartBeatTimers {
   readonly #timers: NodeJS.Timeout[] = [];
   #stopped = false;
 
-  constructor(heartBeat: HeartBeat, hooks: HeartBeatHooks) {
+  constructor(heartBeat: HeartBeat, hooks: HeartBeatHooks, idleTimeout: number) {
     if (heartBeat.send > 0) {
       // Checking twice per interval keeps the longest gap between our writes near one interval.
       this.#every(heartBeat.send / 2, () => {
         if (!hooks.wroteSinceLastCheck()) hooks.beat();
       });
     }
-    if (heartBeat.receive > 0) {
-      const deadline = 2 * heartBeat.receive;
-      this.#every(Math.max(heartBeat.receive / 4, 10), () => {
-        // After a stall of this process's own event loop, timers fire before the poll phase reads
-        // what peers sent meanwhile: checking now would drop a live peer for our stall. The check
-        // phase (setImmediate) runs after that read.
-        setImmediate(() => {
-          if (!this.#stopped && Date.now() - hooks.lastRead() > deadline) hooks.silent();
-        });
+    const deadline = heartBeat.receive > 0 ? 2 * heartBeat.receive : idleTimeout;
+    this.#every(Math.max(deadline / 8, 10), () => {
+      // After a stall of this process's own event loop, timers fire before the poll phase reads
+      // what peers sent meanwhile: checking now would drop a live peer for our stall. The check
+      // phase (setImmediate) runs after that read.
+      setImmediate(() => {
+        if (!this.#stopped && Date.now() - hooks.lastRead() > deadline) hooks.silent(deadline);
       });
-    }
+    });
   }
 
   #every(ms: number, tick: () => void): void {

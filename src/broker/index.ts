@@ -2,9 +2,9 @@
  * The embedded STOMP broker's public surface (docs/broker.md).
  */
 export { EmbeddedBroker } from './server.ts';
-export type { BrokerStats, EmbeddedBrokerEvents, ExpiredMessage } from './server.ts';
-export { BrokerError, BROKER_ERROR_CODES } from './errors.ts';
-export type { BrokerErrorCode } from './errors.ts';
+export type { BrokerStats, EmbeddedBrokerEvents, ExpiredMessage, LimitHit } from './server.ts';
+export { BrokerError, BrokerLimitError, BROKER_ERROR_CODES, BROKER_LIMITS } from './errors.ts';
+export type { BrokerErrorCode, BrokerLimit } from './errors.ts';
 export { brokerOptionsSchema, isLoopback, resolveBrokerOptions } from './options.ts';
 export type { BrokerOptions, ResolvedBrokerOptions } from './options.ts';
 export { SERVER_NAME } from './session.ts';

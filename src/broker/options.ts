@@ -58,16 +58,47 @@ export const brokerOptionsSchema = z
      * exceed it ends the connection with ERROR (topics cannot wait).
      */
     maxPendingBytes: positiveInt.default(8 * 1024 * 1024),
-    /** Bytes of waiting messages one queue may hold; a SEND beyond it gets ERROR (BROKER_LIMIT). */
+    /**
+     * Bytes one queue may hold: waiting messages and those delivered but not acknowledged yet. A
+     * SEND beyond it gets ERROR (BROKER_LIMIT, `limit: maxQueueBytes`).
+     */
     maxQueueBytes: positiveInt.default(64 * 1024 * 1024),
+    /**
+     * Bytes the whole broker may hold: every queue (waiting and unacknowledged), every open
+     * transaction and every frame being received. A SEND or frame beyond it gets ERROR.
+     */
+    maxTotalBytes: positiveInt.default(512 * 1024 * 1024),
+    /**
+     * Bytes one connection may hold: its open transactions, the frame it is sending and what we
+     * wrote to it that the kernel has not taken. Must fit one `maxFrameSize` frame.
+     */
+    maxConnectionBytes: positiveInt.default(32 * 1024 * 1024),
+    /** Client connections at once (before and after CONNECT); one more gets ERROR and is closed. */
+    maxConnections: positiveInt.default(10_000),
     /** Open transactions plus the SEND/ACK/NACK frames held in them, per connection (they are memory). */
     maxTransactionFrames: positiveInt.default(10_000),
     /** Messages a `client`/`client-individual` subscriber may hold unacknowledged when it names no prefetch. */
     defaultPrefetch: positiveInt.default(1000),
+    /** Highest prefetch a SUBSCRIBE may ask for; a bigger one is lowered to it (clamped, not refused). */
+    maxPrefetch: positiveInt.default(10_000),
     /** Milliseconds a client has to send CONNECT after the TCP connect. */
     connectTimeout: positiveInt.default(10_000),
+    /** Milliseconds a frame may take from its first byte to its last; a slower one ends the connection. */
+    frameTimeout: positiveInt.default(30_000),
+    /**
+     * Milliseconds a connection that negotiated no client heart-beats may send nothing before it
+     * is closed (heart-beating connections are timed by their heart-beats).
+     */
+    idleTimeout: positiveInt.default(300_000),
+    /**
+     * Milliseconds a connection may leave more than half of `maxPendingBytes` unread (we stopped
+     * reading from it) before it is closed: a client that never reads cannot pin its buffers.
+     */
+    writeTimeout: positiveInt.default(60_000),
   })
-  .strict();
+  .strict()
+  .refine((o) => o.maxConnectionBytes >= o.maxFrameSize, { message: 'maxConnectionBytes must be at least maxFrameSize', path: ['maxConnectionBytes'] })
+  .refine((o) => o.maxPrefetch >= o.defaultPrefetch, { message: 'maxPrefetch must be at least defaultPrefetch', path: ['maxPrefetch'] });
 
 /** What callers may pass: every field optional. */
 export type BrokerOptions = z.input<typeof brokerOptionsSchema>;

@@ -8,7 +8,7 @@
  */
 import { createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import type { ScryptOptions } from 'node:crypto';
-import { BrokerError } from './errors.ts';
+import { BrokerError, BrokerLimitError } from './errors.ts';
 
 /** scrypt cost parameters: N = 2^ln, block size r, parallelism p. */
 export interface ScryptCost {
@@ -158,7 +158,7 @@ export class PasswordChecker {
       return Promise.resolve();
     }
     if (this.#waiting.length >= MAX_WAITING) {
-      return Promise.reject(new BrokerError('BROKER_LIMIT', 'too many logins being checked; retry later'));
+      return Promise.reject(new BrokerLimitError('loginQueue', 'too many logins being checked; retry later'));
     }
     return new Promise((resolve) => this.#waiting.push(resolve));
   }

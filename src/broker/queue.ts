@@ -3,7 +3,9 @@
  * unacknowledged messages taken back (in order, O(log n) each) and moved to a dead-letter queue
  * after too many failed deliveries or returns.
  */
-import { BrokerError } from './errors.ts';
+import { BrokerLimitError } from './errors.ts';
+import { messageBytes as sizeOf } from './memory.ts';
+import type { MemoryBudget } from './memory.ts';
 import { isExpired } from './message.ts';
 import type { BrokerMessage } from './message.ts';
 import type { MessageStore } from './store.ts';
@@ -25,8 +27,10 @@ export interface QueueContext {
   readonly maxDeliveries: number;
   /** Returns without a NACK (the consumer went away) after which it moves there too. */
   readonly maxReturns: number;
-  /** Bytes of waiting messages one queue may hold before SENDs to it are refused. */
+  /** Bytes one queue may hold (waiting and unacknowledged) before SENDs to it are refused. */
   readonly maxQueueBytes: number;
+  /** The broker-wide byte count (`maxTotalBytes`) every queue's messages count towards too. */
+  readonly budget: MemoryBudget;
   /** Where a message goes after `maxDeliveries`; undefined drops it (temp queues). */
   deadLetterQueue(queue: Queue): Queue | undefined;
   /** A message was dropped because its `expires` passed (counted and reported by the broker). */
@@ -53,8 +57,14 @@ export class Queue implements MessageSource {
   #dispatching = false;
   /** A dispatch stopped at {@link DISPATCH_BATCH} and resumes on `setImmediate`. */
   #resumeScheduled = false;
-  /** Approximate memory of the waiting messages (bodies plus a fixed per-message overhead). */
-  #waitingBytes = 0;
+  /**
+   * Approximate memory of every message this queue is responsible for: waiting, waiting for its
+   * commit, or delivered and not acknowledged yet (bodies plus a fixed per-message overhead). A
+   * consumer that takes messages and never acknowledges them must not empty the queue's count.
+   */
+  #heldBytes = 0;
+  /** A closed temp queue: its bytes were given back at once, later releases are no-ops. */
+  #discarded = false;
 
   constructor(
     /** The destination, e.g. `/queue/paygate.card`. */
@@ -73,16 +83,17 @@ export class Queue implements MessageSource {
     return this.#consumers.length;
   }
 
-  /** Bytes the waiting messages hold (approximate: bodies plus a fixed overhead each). */
-  get waitingBytes(): number {
-    return this.#waitingBytes;
+  /** Bytes held: waiting and unacknowledged messages (approximate: bodies plus a fixed overhead each). */
+  get heldBytes(): number {
+    return this.#heldBytes;
   }
 
   /**
-   * Accept a new message, then try to deliver. A queue nobody drains must not grow without
-   * bound: past `maxQueueBytes` the SEND is refused with BROKER_LIMIT (the sender gets ERROR, no
-   * RECEIPT), never accepted and dropped. Messages already accepted (redeliveries, dead letters)
-   * are always taken back.
+   * Accept a new message, then try to deliver. A queue nobody drains (or whose consumers never
+   * acknowledge) must not grow without bound: past `maxQueueBytes`, or past the broker's
+   * `maxTotalBytes`, the SEND is refused with BROKER_LIMIT (the sender gets ERROR, no RECEIPT),
+   * never accepted and dropped. Messages already accepted (redeliveries, dead letters) are always
+   * taken back, so consumers keep being served and their ACKs free memory.
    *
    * A persistent message becomes deliverable only once its store commit returned: a failed
    * commit (disk full) must leave nothing a consumer could act on while the producer is told
@@ -94,11 +105,13 @@ export class Queue implements MessageSource {
       this.context.expired(message, now); // accepted (the sender gets its receipt) and dropped at once
       return;
     }
-    if (this.#waitingBytes + sizeOf(message) > this.context.maxQueueBytes) {
-      throw new BrokerError('BROKER_LIMIT', `queue ${this.name} is full (${this.#waitingBytes} bytes waiting); try again later`);
+    const size = sizeOf(message);
+    if (this.#heldBytes + size > this.context.maxQueueBytes) {
+      throw new BrokerLimitError('maxQueueBytes', `queue ${this.name} is full (${this.#heldBytes} bytes held); try again later`);
     }
-    // Counted now, so the bound also holds for messages waiting for their commit.
-    this.#waitingBytes += sizeOf(message);
+    // Counted now, so the bounds also hold for messages waiting for their commit.
+    this.context.budget.reserve(size, `a message for ${this.name}`);
+    this.#heldBytes += size;
     const store = this.context.store;
     const stored = this.durable && message.persistent && store !== undefined;
     if (store === undefined || (!stored && this.#uncommitted === 0)) return this.#enqueue(message);
@@ -112,14 +125,14 @@ export class Queue implements MessageSource {
       if (error === undefined || !stored) return this.#enqueue(message);
       // Rolled back: the producer gets ERROR (BROKER_STORE_FAILED) and nobody ever sees it.
       message.stored = false;
-      this.#waitingBytes -= sizeOf(message);
+      this.#release(message);
     });
   }
 
   /** Put a message loaded from the store back in place (start-up); an expired one is dropped. */
   restore(message: BrokerMessage, now: number): void {
+    this.#hold(message);
     if (isExpired(message, now)) return this.#dropExpired(message, now);
-    this.#waitingBytes += sizeOf(message);
     const last = this.#fresh.at(-1);
     // Rows come oldest first, so never-delivered ones append in order; the rest are returns.
     if (message.deliveries === 0 && (last === undefined || last.seq < message.seq)) this.#fresh.push(message);
@@ -131,7 +144,6 @@ export class Queue implements MessageSource {
     if (this.#dispatching) return;
     const drop = (message: BrokerMessage): boolean => {
       if (!isExpired(message, now)) return false;
-      this.#waitingBytes -= sizeOf(message);
       this.#dropExpired(message, now);
       return true;
     };
@@ -159,7 +171,9 @@ export class Queue implements MessageSource {
     if (this.#next > index) this.#next--;
   }
 
+  /** A message is gone for good (acknowledged, expired, dropped): its bytes are free. */
   settle(message: BrokerMessage): void {
+    this.#release(message);
     if (message.stored) {
       this.context.store?.remove(message);
       message.stored = false;
@@ -183,7 +197,6 @@ export class Queue implements MessageSource {
       if ((reason === 'failed' && message.failures >= maxDeliveries) || (reason === 'returned' && returns >= maxReturns)) {
         this.#deadLetter(message);
       } else {
-        this.#waitingBytes += sizeOf(message);
         this.#returned.push(message);
       }
     }
@@ -205,7 +218,6 @@ export class Queue implements MessageSource {
         const consumer = this.#nextReady();
         if (consumer === undefined) break;
         const message = this.#take() as BrokerMessage;
-        this.#waitingBytes -= sizeOf(message);
         if (message.expires !== 0 && isExpired(message, (now ||= Date.now()))) this.#dropExpired(message, now);
         else this.#deliver(consumer, message);
       }
@@ -278,15 +290,40 @@ export class Queue implements MessageSource {
       this.settle(message);
       return;
     }
+    this.#release(message);
     message.deliveries = 0;
     message.failures = 0;
     // A dead letter is evidence for an operator: it must not vanish when its request expires.
     message.expires = 0;
     message.destination = dlq.name;
     if (message.stored) this.context.store?.move(message, dlq.name);
-    dlq.#waitingBytes += sizeOf(message);
+    dlq.#hold(message);
     dlq.#returned.push(message);
     dlq.dispatch();
+  }
+
+  /**
+   * A temp queue whose owner is gone: its waiting messages are dropped with it, so their bytes
+   * are given back now (nothing of it can be delivered or acknowledged any more).
+   */
+  discard(): void {
+    this.context.budget.adjust(-this.#heldBytes);
+    this.#heldBytes = 0;
+    this.#discarded = true;
+  }
+
+  /** Count an accepted message (restored, or moved here as a dead letter): never refused. */
+  #hold(message: BrokerMessage): void {
+    const size = sizeOf(message);
+    this.#heldBytes += size;
+    this.context.budget.adjust(size);
+  }
+
+  #release(message: BrokerMessage): void {
+    if (this.#discarded) return;
+    const size = sizeOf(message);
+    this.#heldBytes -= size;
+    this.context.budget.adjust(-size);
   }
 
   /** Hand a committed (or never stored) new message to the queue. */
@@ -304,9 +341,4 @@ export class Queue implements MessageSource {
       this.#head = 0;
     }
   }
-}
-
-/** What a waiting message costs in memory, roughly: its body and a fixed allowance for headers and bookkeeping. */
-function sizeOf(message: BrokerMessage): number {
-  return message.body.length + 512;
 }

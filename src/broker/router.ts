@@ -3,6 +3,7 @@
  * `/temp-queue/…` and `/remote-temp-queue/…` follow the scheme in temp-queues.ts.
  */
 import { BrokerError } from './errors.ts';
+import { MemoryBudget } from './memory.ts';
 import { Queue } from './queue.ts';
 import type { QueueContext } from './queue.ts';
 import { REMOTE_TEMP_QUEUE_PREFIX, TEMP_QUEUE_PREFIX, TempQueues } from './temp-queues.ts';
@@ -34,7 +35,8 @@ export class Router {
 
   readonly #hooks: RouterHooks;
 
-  constructor(store: MessageStore | undefined, limits: QueueLimits, hooks: RouterHooks) {
+  /** @param budget the broker's `maxTotalBytes` count; unbounded when a router is used on its own. */
+  constructor(store: MessageStore | undefined, limits: QueueLimits, hooks: RouterHooks, budget = new MemoryBudget(Infinity)) {
     this.#hooks = hooks;
     const { maxDeliveries, maxReturns, maxQueueBytes } = limits;
     this.#context = {
@@ -42,6 +44,7 @@ export class Router {
       maxDeliveries,
       maxReturns,
       maxQueueBytes,
+      budget,
       deadLetterQueue: (queue) => this.#deadLetterQueue(queue),
       expired: (message, now) => hooks.expired(message, now),
       deadLettered: (message, from) => hooks.deadLettered(message, from),

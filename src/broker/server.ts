@@ -6,10 +6,13 @@ import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { createSecureContext, createServer as createTlsServer } from 'node:tls';
 import type { PaygateError } from '../errors.ts';
+import { encodeFrame } from '../stomp/frame.ts';
 import { AccessControl } from './access.ts';
 import { Connection } from './connection.ts';
 import type { BrokerContext } from './connection.ts';
-import { BrokerError } from './errors.ts';
+import { BROKER_LIMITS, BrokerError, BrokerLimitError } from './errors.ts';
+import type { BrokerLimit } from './errors.ts';
+import { MemoryBudget } from './memory.ts';
 import type { BrokerMessage } from './message.ts';
 import { checkExposure, resolveBrokerOptions } from './options.ts';
 import type { BrokerOptions, ResolvedBrokerOptions } from './options.ts';
@@ -19,6 +22,8 @@ import { handleFrame } from './session.ts';
 import { MessageStore } from './store.ts';
 
 const SWEEP_INTERVAL_MS = 30_000;
+/** How long a refused connection may take to read its ERROR before it is cut. */
+const REFUSE_GRACE_MS = 2000;
 
 /**
  * Events. None is called `error`, so an unobserved one never throws: a broker must outlive its
@@ -31,6 +36,11 @@ export interface EmbeddedBrokerEvents {
   disconnect: [session: string];
   /** A client broke the protocol or a limit and was sent ERROR (also BROKER_INTERNAL, with the cause). */
   clientError: [error: PaygateError, session: string];
+  /**
+   * A limit was applied: a connection refused or closed with ERROR `BROKER_LIMIT` (`limit`
+   * header), or a prefetch lowered to `maxPrefetch`. Operators log it at warn level.
+   */
+  limit: [info: LimitHit];
   /** A store commit failed; clients waiting for the receipts got ERROR instead. */
   storeError: [error: BrokerError];
   /** The listening socket failed after start (e.g. EMFILE on accept); the broker keeps running. */
@@ -51,6 +61,14 @@ export interface ExpiredMessage {
   readonly ageMs: number;
 }
 
+/** What the `limit` event tells: which limit, to whom, and the message the client got. */
+export interface LimitHit {
+  readonly limit: BrokerLimit;
+  /** The connection's session id (`undefined` for a connection refused by `maxConnections`, which never got one). */
+  readonly session: string | undefined;
+  readonly message: string;
+}
+
 /** Counters since start (`broker.stats`). */
 export interface BrokerStats {
   /** Messages dropped because their `expires` passed. */
@@ -61,6 +79,8 @@ export interface BrokerStats {
   authFailures: number;
   /** SUBSCRIBEs and SENDs refused for lack of a right (BROKER_FORBIDDEN). */
   forbidden: number;
+  /** Times each limit was applied (ERROR `BROKER_LIMIT` naming it, or a prefetch lowered). */
+  limits: Record<BrokerLimit, number>;
 }
 
 /**
@@ -90,7 +110,15 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
   #stopping: Promise<void> | undefined;
   /** Set before anything closes, so teardowns during stop() see it. */
   #isStopping = false;
-  readonly #stats: BrokerStats = { expiredDropped: 0, deadLettered: 0, authFailures: 0, forbidden: 0 };
+  readonly #stats: BrokerStats = {
+    expiredDropped: 0,
+    deadLettered: 0,
+    authFailures: 0,
+    forbidden: 0,
+    limits: Object.fromEntries(BROKER_LIMITS.map((limit) => [limit, 0])) as Record<BrokerLimit, number>,
+  };
+  readonly #options: ResolvedBrokerOptions;
+  readonly #budget: MemoryBudget;
   readonly #secure: boolean;
 
   private constructor(
@@ -100,8 +128,11 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
     router: Router,
     seq: number,
     access: AccessControl,
+    budget: MemoryBudget,
   ) {
     super();
+    this.#options = options;
+    this.#budget = budget;
     this.#secure = options.tls !== undefined;
     // The options stay private: they hold password hashes and TLS keys, and brokers get logged.
     this.#server = server;
@@ -116,6 +147,7 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
       access,
       router,
       store,
+      budget,
       get stopping() {
         return isStopping();
       },
@@ -130,7 +162,9 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
         if (error.code === 'BROKER_AUTH_FAILED') this.#stats.authFailures++;
         else if (error.code === 'BROKER_FORBIDDEN') this.#stats.forbidden++;
         this.emit('clientError', error, connection.session);
+        if (error instanceof BrokerLimitError) this.#limited(error.limit, error.message, connection.session);
       },
+      limited: (limit, message, connection) => this.#limited(limit, message, connection.session),
     };
     // Idle destinations are forgotten now and then (Router.sweep explains why that is safe).
     this.#sweeper = setInterval(() => router.sweep(), SWEEP_INTERVAL_MS).unref();
@@ -164,7 +198,8 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
       deadLettered: () => toBroker((b) => void b.#stats.deadLettered++),
     };
     const store = resolved.dataDir === undefined ? undefined : MessageStore.open(resolved.dataDir, (error) => toBroker((b) => b.emit('storeError', error)));
-    const router = new Router(store, resolved, hooks);
+    const budget = new MemoryBudget(resolved.maxTotalBytes);
+    const router = new Router(store, resolved, hooks, budget);
     let seq = 0;
     if (store !== undefined) {
       const loaded = store.load();
@@ -173,7 +208,7 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
       for (const { queue, message } of loaded.messages) router.queue(queue).restore(message, now);
     }
     await listen(server, resolved, store);
-    const broker = new EmbeddedBroker(resolved, server, store, router, seq, access);
+    const broker = new EmbeddedBroker(resolved, server, store, router, seq, access, budget);
     // Replayed after `await start()` returned, so the caller's listeners are attached by then.
     setImmediate(() => {
       made.broker = broker;
@@ -190,7 +225,15 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
 
   /** Counters since start (a copy). */
   get stats(): BrokerStats {
-    return { ...this.#stats };
+    return { ...this.#stats, limits: { ...this.#stats.limits } };
+  }
+
+  /**
+   * Bytes counted against `maxTotalBytes` now: queued messages (waiting and unacknowledged),
+   * frames held in open transactions and frames being received. 0 when nothing is held.
+   */
+  get heldBytes(): number {
+    return this.#budget.used;
   }
 
   /** Open client connections. */
@@ -224,6 +267,23 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
     this.#store?.close();
   }
 
+  #limited(limit: BrokerLimit, message: string, session: string | undefined): void {
+    this.#stats.limits[limit]++;
+    this.emit('limit', { limit, session, message });
+  }
+
+  /**
+   * One connection too many: ERROR (STOMP 1.0 rules, nothing was negotiated) and close, before
+   * anything is read from it, so it costs no parser and no session. Those already open go on.
+   */
+  #refuseConnection(socket: Socket, maxConnections: number): void {
+    const message = `too many connections (maxConnections ${maxConnections}); try again later`;
+    socket.on('error', () => {});
+    socket.end(encodeFrame('ERROR', { message, code: 'BROKER_LIMIT', limit: 'maxConnections', 'content-type': 'text/plain' }, message, '1.0'));
+    setTimeout(() => socket.destroy(), REFUSE_GRACE_MS).unref();
+    this.#limited('maxConnections', message, undefined);
+  }
+
   #onExpired(message: BrokerMessage, now: number): void {
     this.#stats.expiredDropped++;
     this.emit('expired', { destination: message.destination, messageId: message.id, ageMs: now - message.expires });
@@ -234,6 +294,8 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
       socket.destroy();
       return;
     }
+    const { maxConnections } = this.#options;
+    if (this.#connections.size >= maxConnections) return this.#refuseConnection(socket, maxConnections);
     const session = `paygate-${this.#runId}-${++this.#sessions}`;
     const connection = new Connection(socket, session, this.#context, handleFrame);
     this.#connections.add(connection);

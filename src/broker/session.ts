@@ -3,14 +3,14 @@
  * destinations. Any thrown PaygateError becomes an ERROR frame and a close (connection.ts).
  */
 import type { Frame, StompHeaders, StompVersion } from '../stomp/frame.ts';
-import { PaygateError } from '../errors.ts';
 import { AccessControl } from './access.ts';
 import type { Principal } from './access.ts';
-import { BrokerError } from './errors.ts';
+import { BrokerLimitError } from './errors.ts';
 import { protocolError } from './connection.ts';
 import type { Connection } from './connection.ts';
 import { negotiateHeartBeat } from './heartbeat.ts';
 import type { HeartBeat } from './heartbeat.ts';
+import { MESSAGE_OVERHEAD } from './memory.ts';
 import { expiryOf, userHeaders } from './message.ts';
 import type { BrokerMessage } from './message.ts';
 import type { Queue } from './queue.ts';
@@ -88,10 +88,7 @@ function connect(connection: Connection, headers: StompHeaders): void {
       else opened(connection, version, negotiated, principal);
       connection.release();
     },
-    (error: unknown) => {
-      const code = error instanceof PaygateError ? error.code : 'BROKER_INTERNAL';
-      connection.fail(error instanceof PaygateError ? error.message : 'internal broker error', undefined, undefined, code);
-    },
+    (error: unknown) => connection.failWith(error, undefined),
   );
 }
 
@@ -120,7 +117,8 @@ function send(connection: Connection, frame: Frame): void {
   connection.context.router.forSend(destination, connection.session);
   const publish = (): void => publishNow(connection, destination, frame);
   if (transaction === undefined) publish();
-  else connection.transactions.add(transaction, publish);
+  // Held until COMMIT: the body and the bookkeeping count against the connection's and broker's caps.
+  else connection.transactions.add(transaction, publish, frame.body.length + MESSAGE_OVERHEAD);
 }
 
 function publishNow(connection: Connection, destination: string, frame: Frame): void {
@@ -167,7 +165,7 @@ function ensureTempConsumer(connection: Connection, id: string, queue: Queue): v
 
 function checkSubscriptionLimit(connection: Connection): void {
   const max = connection.context.options.maxSubscriptions;
-  if (connection.subscriptions.size >= max) throw new BrokerError('BROKER_LIMIT', `more than ${max} subscriptions on one connection`);
+  if (connection.subscriptions.size >= max) throw new BrokerLimitError('maxSubscriptions', `more than ${max} subscriptions on one connection`);
 }
 
 function subscribe(connection: Connection, headers: StompHeaders): void {
@@ -188,11 +186,19 @@ function subscribe(connection: Connection, headers: StompHeaders): void {
   source.addConsumer(subscription);
 }
 
-/** The prefetch window, from whichever header the client's broker dialect uses. */
+/**
+ * The prefetch window, from whichever header the client's broker dialect uses. One above
+ * `maxPrefetch` is lowered to it rather than refused: client libraries send large defaults
+ * (and RabbitMQ and ActiveMQ accept them), and a smaller window only slows that consumer.
+ */
 function prefetchOf(connection: Connection, headers: StompHeaders): number {
   const given = headers['activemq.prefetchSize'] ?? headers['prefetch-count'];
   const value = given === undefined ? Number.NaN : Number(given);
-  return Number.isInteger(value) && value > 0 ? value : connection.context.options.defaultPrefetch;
+  const { defaultPrefetch, maxPrefetch } = connection.context.options;
+  if (!(Number.isInteger(value) && value > 0)) return defaultPrefetch;
+  if (value <= maxPrefetch) return value;
+  connection.context.limited('maxPrefetch', `prefetch ${value} lowered to ${maxPrefetch}`, connection);
+  return maxPrefetch;
 }
 
 function unsubscribe(connection: Connection, headers: StompHeaders): void {
@@ -237,5 +243,5 @@ function acknowledge(connection: Connection, headers: StompHeaders, negative: bo
   };
   const transaction = headers.transaction;
   if (transaction === undefined) apply();
-  else connection.transactions.add(transaction, apply);
+  else connection.transactions.add(transaction, apply, MESSAGE_OVERHEAD);
 }

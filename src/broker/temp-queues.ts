@@ -53,7 +53,10 @@ export class TempQueues {
   closeAll(session: string): void {
     const own = this.#bySession.get(session);
     if (own === undefined) return;
-    for (const queue of own.values()) this.#byGlobalName.delete(queue.name);
+    for (const queue of own.values()) {
+      this.#byGlobalName.delete(queue.name);
+      queue.discard();
+    }
     this.#bySession.delete(session);
   }
 }

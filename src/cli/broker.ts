@@ -1,8 +1,9 @@
 /**
  * `paygate broker [--host 127.0.0.1] [--port 61613] [--data DIR] [--users FILE] [--tls-cert F
- * --tls-key F [--tls-ca F]]` (docs/broker.md): the embedded STOMP broker in the foreground. Prints
- * one line, `paygate broker listening on stomp://HOST:PORT` (`stomp+ssl://` with TLS), once it
- * accepts connections; then one stderr line per expired message it drops. SIGTERM or SIGINT: stop
+ * --tls-key F [--tls-ca F]] [limit flags]` (docs/broker.md): the embedded STOMP broker in the
+ * foreground. Prints one line, `paygate broker listening on stomp://HOST:PORT` (`stomp+ssl://`
+ * with TLS), once it accepts connections; then one stderr line per expired message it drops and
+ * one `warn` line per limit it applies. SIGTERM or SIGINT: stop
  * accepting, ERROR to every client, commit the store, exit 0. Bad options: one line on stderr,
  * exit 2.
  *
@@ -24,6 +25,48 @@ interface BrokerCliOptions {
   tlsCert?: string;
   tlsKey?: string;
   tlsCa?: string;
+  maxConnections?: number;
+  maxTotalBytes?: number;
+  maxConnectionBytes?: number;
+  maxQueueBytes?: number;
+  maxPendingBytes?: number;
+  maxPrefetch?: number;
+  frameTimeout?: number;
+  idleTimeout?: number;
+  writeTimeout?: number;
+}
+
+/** The limit flags and the broker option each one sets (names match, camel-cased). */
+const LIMIT_FLAGS = [
+  ['--max-connections <n>', 'client connections at once', 'count'],
+  ['--max-total-bytes <bytes>', 'bytes the whole broker may hold: queues, unacknowledged, transactions, frames being received', 'bytes'],
+  ['--max-connection-bytes <bytes>', 'bytes one connection may hold: transactions, the frame being received, unsent writes', 'bytes'],
+  ['--max-queue-bytes <bytes>', 'bytes one queue may hold, waiting plus unacknowledged', 'bytes'],
+  ['--max-pending-bytes <bytes>', 'bytes written to one connection and not yet taken by the kernel', 'bytes'],
+  ['--max-prefetch <n>', 'highest prefetch a SUBSCRIBE may ask for; larger ones are lowered to it', 'count'],
+  ['--frame-timeout <ms>', 'ms one frame may take to arrive', 'count'],
+  ['--idle-timeout <ms>', 'ms a connection without client heart-beats may stay silent', 'count'],
+  ['--write-timeout <ms>', 'ms a client may leave what we wrote unread before it is closed', 'count'],
+] as const;
+
+const LIMIT_OPTIONS = [
+  'maxConnections', 'maxTotalBytes', 'maxConnectionBytes', 'maxQueueBytes', 'maxPendingBytes', 'maxPrefetch', 'frameTimeout', 'idleTimeout', 'writeTimeout',
+] as const;
+
+/** A positive integer. */
+function parseCount(value: string): number {
+  const n = /^\d{1,12}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= 1)) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+/** A byte count, with an optional binary suffix: `65536`, `64K`, `32M`, `1G`. */
+function parseBytes(value: string): number {
+  const match = /^(\d{1,12})([KMG])?$/i.exec(value);
+  const scale = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[(match?.[2] ?? '').toUpperCase()] ?? 1;
+  const n = match === null ? Number.NaN : Number(match[1]) * scale;
+  if (!(n >= 1)) throw new InvalidArgumentError('expected a byte count such as 65536, 64K, 32M or 1G');
+  return n;
 }
 
 function parsePort(value: string): number {
@@ -40,7 +83,7 @@ function parseCost(value: string): number {
 
 /** The `broker` sub-command. */
 export function brokerCommand(): Command {
-  return new Command('broker')
+  const command = new Command('broker')
     .description('Run the embedded STOMP 1.0-1.2 broker (docs/broker.md)')
     .option('--host <host>', 'interface to listen on; anything but loopback needs --users', '127.0.0.1')
     .option('--port <port>', 'TCP port; 0 picks a free one', parsePort, 61613)
@@ -48,20 +91,28 @@ export function brokerCommand(): Command {
     .option('--users <file>', 'YAML users file (logins, password hashes, roles); without it any login may do anything')
     .option('--tls-cert <file>', 'PEM certificate (chain): STOMP over TLS')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
-    .option('--tls-ca <file>', 'PEM CA: clients must present a certificate it signed')
-    .exitOverride(toUsageExit)
-    .action(guarded(runBroker))
-    .addCommand(hashPasswordCommand());
+    .option('--tls-ca <file>', 'PEM CA: clients must present a certificate it signed');
+  for (const [flag, help, kind] of LIMIT_FLAGS) command.option(flag, help, kind === 'bytes' ? parseBytes : parseCount);
+  return command.exitOverride(toUsageExit).action(guarded(runBroker)).addCommand(hashPasswordCommand());
+}
+
+/** The limit flags given, as broker options (absent ones keep the broker's defaults). */
+function limitOptions(o: BrokerCliOptions): Partial<Record<(typeof LIMIT_OPTIONS)[number], number>> {
+  return Object.fromEntries(LIMIT_OPTIONS.filter((name) => o[name] !== undefined).map((name) => [name, o[name]]));
 }
 
 async function runBroker(o: BrokerCliOptions): Promise<void> {
   // Loaded on use: other commands never pay for better-sqlite3 and zod schemas here.
   const { EmbeddedBroker, parseUsersFile } = await import('../broker/index.ts');
   const users = o.users === undefined ? undefined : parseUsersFile(readOptionFile('--users', o.users).toString('utf8'));
-  const broker = await EmbeddedBroker.start({ host: o.host, port: o.port, dataDir: o.data, users, tls: tlsOptions(o) });
+  const broker = await EmbeddedBroker.start({ host: o.host, port: o.port, dataDir: o.data, users, tls: tlsOptions(o), ...limitOptions(o) });
   const report = (error: { code: string; message: string }): void => console.error(`paygate broker: ${error.code}: ${error.message}`);
   broker.on('storeError', report);
   broker.on('serverError', report);
+  // The limit, the session and our own message: never frame content.
+  broker.on('limit', ({ limit, session, message }) =>
+    console.error(`paygate broker: warn: BROKER_LIMIT ${limit}${session === undefined ? '' : ` (${session})`}: ${message}`),
+  );
   // Nothing of the message but where it was and its id: bodies and producer headers may be sensitive.
   broker.on('expired', ({ destination, messageId, ageMs }) =>
     console.error(`paygate broker: expired: dropped ${messageId} from ${destination}, ${ageMs} ms after its expires`),

@@ -1,0 +1,46 @@
+/**
+ * What the broker holds for its clients, in bytes, counted where it is taken and given back:
+ * queued messages (waiting and unacknowledged), frames held in open transactions and frames
+ * still being received. One instance per broker enforces `maxTotalBytes`.
+ */
+import { BrokerLimitError } from './errors.ts';
+import type { BrokerMessage } from './message.ts';
+
+/** Bookkeeping allowance per message on top of its body (headers, ids, list slots). */
+export const MESSAGE_OVERHEAD = 512;
+
+/** What a message costs in memory, roughly: its body and a fixed allowance. */
+export function messageBytes(message: BrokerMessage): number {
+  return message.body.length + MESSAGE_OVERHEAD;
+}
+
+/** The broker-wide byte count and its cap. */
+export class MemoryBudget {
+  #used = 0;
+
+  /** @param max `maxTotalBytes`; `Infinity` for a queue or router used on its own (tests). */
+  constructor(readonly max: number) {}
+
+  /** Bytes held now. */
+  get used(): number {
+    return this.#used;
+  }
+
+  /** True when `bytes` more stay within the cap. */
+  fits(bytes: number): boolean {
+    return this.#used + bytes <= this.max;
+  }
+
+  /** Take `bytes` for something new a client brings; refused with `limit: maxTotalBytes` beyond the cap. */
+  reserve(bytes: number, what: string): void {
+    if (!this.fits(bytes)) {
+      throw new BrokerLimitError('maxTotalBytes', `broker memory is full (${this.#used} of ${this.max} bytes held); ${what} refused, try again later`);
+    }
+    this.#used += bytes;
+  }
+
+  /** Count bytes without a check (messages already accepted coming back) or give them back (negative). */
+  adjust(bytes: number): void {
+    this.#used += bytes;
+  }
+}
