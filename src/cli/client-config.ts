@@ -14,34 +14,40 @@ import { z } from 'zod';
 import { PaygateError } from '../errors.ts';
 import type { StompOptions } from '../stomp/index.ts';
 import { decodeYaml, nameSchema, SIGNER_ROLE_OIDS } from '../wire/index.ts';
+import { BROKER_SELECTION_FIXES, brokerSelection, checkBrokerSelection } from '../worker/config-brokers.ts';
 import { ConfigError, formatPath, resolveBrokerNodes, substituteEnv, workerConfigFileSchema, type ConfigProblem } from '../worker/config.ts';
 
 const filePath = z.string().min(1);
 const WHAT = 'client configuration';
 
 /** The client config file's schema (snake_case keys, as written); defaults live here. */
-export const clientConfigFileSchema = z.strictObject({
-  brokers: workerConfigFileSchema.shape.brokers,
-  heart_beat_ms: workerConfigFileSchema.shape.heart_beat_ms,
-  /** Our client certificate and key: requests are signed with it, replies encrypted to it. */
-  identity: z.strictObject({ cert: filePath, key: filePath }),
-  /**
-   * Replies must be signed by one of `certs`, which chain to one of `ca`, and carry one of
-   * `roles` in their extendedKeyUsage (default: paygate's gateway role; `[]`: no role check).
-   */
-  gateway: z.strictObject({
-    certs: z.array(filePath).min(1),
-    ca: z.array(filePath).min(1),
-    roles: z
-      .array(z.string().regex(/^[0-2](?:\.(?:0|[1-9]\d*))+$/, 'must be a dotted OID'))
-      .max(32, 'at most 32 OIDs')
-      .default([SIGNER_ROLE_OIDS.gateway]),
-  }),
-  providers: z.array(z.strictObject({ name: nameSchema, module: filePath })).min(1),
-  timeout_ms: z.number().int().positive().default(30_000),
-  queue_prefix: z.string().regex(/^\/\S*$/).default('/queue/paygate.'),
-  cipher: z.enum(['aes-256-gcm', 'aes-256-cbc']).default('aes-256-gcm'),
-});
+export const clientConfigFileSchema = z
+  .strictObject({
+    brokers: workerConfigFileSchema.shape.brokers,
+    /** The same keys as the worker file's: clients and workers must agree on which node comes first. */
+    broker_order: workerConfigFileSchema.shape.broker_order,
+    broker_failback: workerConfigFileSchema.shape.broker_failback,
+    heart_beat_ms: workerConfigFileSchema.shape.heart_beat_ms,
+    /** Our client certificate and key: requests are signed with it, replies encrypted to it. */
+    identity: z.strictObject({ cert: filePath, key: filePath }),
+    /**
+     * Replies must be signed by one of `certs`, which chain to one of `ca`, and carry one of
+     * `roles` in their extendedKeyUsage (default: paygate's gateway role; `[]`: no role check).
+     */
+    gateway: z.strictObject({
+      certs: z.array(filePath).min(1),
+      ca: z.array(filePath).min(1),
+      roles: z
+        .array(z.string().regex(/^[0-2](?:\.(?:0|[1-9]\d*))+$/, 'must be a dotted OID'))
+        .max(32, 'at most 32 OIDs')
+        .default([SIGNER_ROLE_OIDS.gateway]),
+    }),
+    providers: z.array(z.strictObject({ name: nameSchema, module: filePath })).min(1),
+    timeout_ms: z.number().int().positive().default(30_000),
+    queue_prefix: z.string().regex(/^\/\S*$/).default('/queue/paygate.'),
+    cipher: z.enum(['aes-256-gcm', 'aes-256-cbc']).default('aes-256-gcm'),
+  })
+  .superRefine(checkBrokerSelection);
 
 /** What each key expects: the fix half of every message. */
 const FIXES: Readonly<Record<string, string>> = {
@@ -53,6 +59,7 @@ const FIXES: Readonly<Record<string, string>> = {
   queue_prefix: 'use the prefix the workers use, e.g. /queue/paygate.',
   cipher: 'use aes-256-gcm or aes-256-cbc',
   heart_beat_ms: 'give the STOMP heart-beat in milliseconds (0 = off)',
+  ...BROKER_SELECTION_FIXES,
 };
 
 /** The loaded client config: gateway options (PEM text read) and provider modules to load. */
@@ -112,6 +119,7 @@ function resolveFiles(file: z.output<typeof clientConfigFileSchema>, source: str
     source,
     brokers: {
       nodes,
+      ...brokerSelection(file),
       ...(file.heart_beat_ms === undefined ? {} : { heartBeat: { outgoingMs: file.heart_beat_ms, incomingMs: file.heart_beat_ms } }),
     },
     identity: { cert: read('identity.cert', file.identity.cert), key: read('identity.key', file.identity.key) },

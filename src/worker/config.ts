@@ -27,6 +27,7 @@ import { TRANSPORT_DEFAULTS } from '../providers/transports/options.ts';
 import { optionsSchema as stompOptionsSchema } from '../stomp/options.ts';
 import type { ResolvedOptions as ResolvedStompOptions, StompOptions } from '../stomp/options.ts';
 import { decodeYaml } from '../wire/index.ts';
+import { BROKER_SELECTION_KEYS, brokerFailbackSchema, brokerOrderSchema, brokerSelection, checkBrokerSelection } from './config-brokers.ts';
 import { durationSchema } from './config-duration.ts';
 import { GATEWAY_CONFIG_KEYS, gatewaySectionSchema, resolveGatewaySection, type GatewaySettings } from './config-gateway.ts';
 import { PROVIDER_CONFIG_KEYS, providerEntrySchema, resolveProvider, type ProviderConfig } from './config-providers.ts';
@@ -86,48 +87,53 @@ const filePath = z.string().min(1);
 const duration = durationSchema;
 
 /** The config file's schema (snake_case keys, as written). Defaults of the STOMP and store parts come from their modules. */
-export const workerConfigFileSchema = z.strictObject({
-  brokers: z
-    .array(
-      z.strictObject({
-        host: stompNode.host,
-        port: stompNode.port,
-        login: stompNode.login,
-        passcode: stompNode.passcode,
-        vhost: stompNode.vhost,
-        tls: z.strictObject({ ca: filePath.optional(), cert: filePath.optional(), key: filePath.optional() }).optional(),
+export const workerConfigFileSchema = z
+  .strictObject({
+    brokers: z
+      .array(
+        z.strictObject({
+          host: stompNode.host,
+          port: stompNode.port,
+          login: stompNode.login,
+          passcode: stompNode.passcode,
+          vhost: stompNode.vhost,
+          tls: z.strictObject({ ca: filePath.optional(), cert: filePath.optional(), key: filePath.optional() }).optional(),
+        }),
+      )
+      .min(1),
+    /** Node selection (config-brokers.ts): `listed` or `random`, and failback in listed order. */
+    broker_order: brokerOrderSchema,
+    broker_failback: brokerFailbackSchema,
+    /** Both directions of the STOMP heart-beat; the STOMP layer's default when absent. */
+    heart_beat_ms: stompHeartBeat.outgoingMs.unwrap().optional(),
+    /** Unacknowledged messages per provider subscription. A worker always sets a limit. */
+    prefetch: z.number().int().positive().default(10),
+    identity: z.strictObject({ cert: filePath, key: filePath }),
+    /** `client_roles` absent: the worker's default (the paygate client role). */
+    trust: z.strictObject({ client_ca: z.array(filePath).min(1), client_roles: clientRoleOidsSchema.optional() }),
+    freshness_window_ms: z.number().int().positive().default(30_000),
+    /** Absent: only the brokers' own reply queues (src/worker/reply-to.ts). */
+    reply_to_pattern: replyToPatternSchema.optional(),
+    /** Absent: the worker's default. */
+    max_reply_attempts: maxReplyAttemptsSchema.optional(),
+    queue_prefix: z.string().regex(/^\/[^\s]*$/).default('/queue/paygate.'),
+    providers: z
+      .array(providerEntrySchema)
+      .min(1)
+      .superRefine((providers, ctx) => {
+        const first = new Map<string, number>();
+        providers.forEach((provider, index) => {
+          const seen = first.get(provider.name);
+          if (seen === undefined) first.set(provider.name, index);
+          else ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `duplicate:${seen}` });
+        });
       }),
-    )
-    .min(1),
-  /** Both directions of the STOMP heart-beat; the STOMP layer's default when absent. */
-  heart_beat_ms: stompHeartBeat.outgoingMs.unwrap().optional(),
-  /** Unacknowledged messages per provider subscription. A worker always sets a limit. */
-  prefetch: z.number().int().positive().default(10),
-  identity: z.strictObject({ cert: filePath, key: filePath }),
-  /** `client_roles` absent: the worker's default (the paygate client role). */
-  trust: z.strictObject({ client_ca: z.array(filePath).min(1), client_roles: clientRoleOidsSchema.optional() }),
-  freshness_window_ms: z.number().int().positive().default(30_000),
-  /** Absent: only the brokers' own reply queues (src/worker/reply-to.ts). */
-  reply_to_pattern: replyToPatternSchema.optional(),
-  /** Absent: the worker's default. */
-  max_reply_attempts: maxReplyAttemptsSchema.optional(),
-  queue_prefix: z.string().regex(/^\/[^\s]*$/).default('/queue/paygate.'),
-  providers: z
-    .array(providerEntrySchema)
-    .min(1)
-    .superRefine((providers, ctx) => {
-      const first = new Map<string, number>();
-      providers.forEach((provider, index) => {
-        const seen = first.get(provider.name);
-        if (seen === undefined) first.set(provider.name, index);
-        else ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `duplicate:${seen}` });
-      });
-    }),
-  idempotency: z.strictObject({ path: filePath, retention: duration.optional(), lease: duration.optional() }),
-  dlq_suffix: z.string().regex(/^\S+$/).default('.dlq'),
-  /** The worker pool of `paygate gateway` (config-gateway.ts); a lone worker ignores it. */
-  gateway: gatewaySectionSchema,
-});
+    idempotency: z.strictObject({ path: filePath, retention: duration.optional(), lease: duration.optional() }),
+    dlq_suffix: z.string().regex(/^\S+$/).default('.dlq'),
+    /** The worker pool of `paygate gateway` (config-gateway.ts); a lone worker ignores it. */
+    gateway: gatewaySectionSchema,
+  })
+  .superRefine(checkBrokerSelection);
 
 /** What each key expects and how to fix it: the second half of every message (and docs/operations.md). */
 export const CONFIG_KEYS: Readonly<Record<string, { readonly expect: string; readonly fix: string }>> = Object.freeze({
@@ -145,6 +151,7 @@ export const CONFIG_KEYS: Readonly<Record<string, { readonly expect: string; rea
   'brokers[].tls.key': { expect: 'a file path', fix: "give the PEM file of that client certificate's private key" },
   heart_beat_ms: { expect: 'an integer ≥ 0 (milliseconds; 0 = no heart-beats)', fix: 'set the STOMP heart-beat interval in ms' },
   prefetch: { expect: 'an integer ≥ 1', fix: 'set how many unacknowledged messages a worker takes per provider queue' },
+  ...BROKER_SELECTION_KEYS,
   identity: { expect: 'a mapping (cert, key)', fix: "give the gateway's certificate and key files" },
   'identity.cert': { expect: 'a file path', fix: "give the PEM file of the gateway's signing/decryption certificate" },
   'identity.key': { expect: 'a file path', fix: "give the PEM file of the gateway certificate's private key" },
@@ -284,6 +291,7 @@ export function parseWorkerConfig(text: string | Uint8Array, options: ParseOptio
 
   const stompInput: StompOptions = {
     nodes,
+    ...brokerSelection(file),
     prefetch: file.prefetch,
     ...(file.heart_beat_ms === undefined ? {} : { heartBeat: { outgoingMs: file.heart_beat_ms, incomingMs: file.heart_beat_ms } }),
   };

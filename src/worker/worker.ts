@@ -267,6 +267,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
       target.on('close', ({ error }) => {
         if (error !== undefined) this.#reportError({ stage, ...describeError(error), requeued: which === 'consume' });
       });
+      // Failover notices: expected, so info (docs/operations.md, "Configuring failover").
+      target.on('node-connect', ({ node, reconnected }) => {
+        if (reconnected) this.#context.log.info('broker connection restored', { stage, node });
+      });
+      target.on('failback', ({ from, to }) => this.#context.log.info('moving back to a broker listed earlier', { stage, from, to }));
     };
     watch('consume', 'connection', connection);
     watch('publish', 'publisher', publisher.connection);
@@ -325,7 +330,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   #reportError(event: WorkerErrorEvent): void {
-    this.#context.log.error('worker error', { ...event });
+    const expected = expectedFailover(event);
+    if (expected === undefined) this.#context.log.error('worker error', { ...event });
+    else this.#context.log[expected.level](expected.msg, { ...event });
     if (this.listenerCount('error') === 0) return;
     try {
       this.emit('error', event);
@@ -333,6 +340,23 @@ export class Worker extends EventEmitter<WorkerEvents> {
       // An 'error' listener that throws is ignored: nothing else is left to tell.
     }
   }
+}
+
+/** Codes of a broker connection that went away: the connection fails over by itself. */
+const CONNECTION_LOST = new Set(['STOMP_IO', 'STOMP_CLOSED_BY_PEER', 'STOMP_READ_TIMEOUT']);
+
+/**
+ * How an expected consequence of a failover is logged (undefined: a real error). They need no
+ * action (docs/stomp.md), and at `error` a single failover wrote a dozen lines that paged nobody
+ * but hid real errors: a lost connection is a `warn`, an ACK refused because its connection was
+ * lost (`STOMP_STALE_MESSAGE`: the broker redelivers the request) an `info`.
+ */
+function expectedFailover(event: WorkerErrorEvent): { level: 'info' | 'warn'; msg: string } | undefined {
+  if (event.code === 'STOMP_STALE_MESSAGE') return { level: 'info', msg: 'acknowledgement refused after a broker failover; the broker redelivers the request' };
+  if ((event.stage === 'connection' || event.stage === 'publisher') && CONNECTION_LOST.has(event.code)) {
+    return { level: 'warn', msg: 'broker connection lost; failing over' };
+  }
+  return undefined;
 }
 
 /** The consuming connection's first connect, reported attempt by attempt, given up when `hooks.signal` aborts. */
