@@ -227,6 +227,9 @@ interface StompitError {
   isApplicationError?(): boolean;
 }
 
+/** The `message` of the ERROR frame the embedded broker sends every client when it stops. */
+const BROKER_STOPPING_MESSAGE = 'broker shutting down';
+
 const rawMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** Maps what stompit emits to a typed error. */
@@ -237,6 +240,9 @@ export function toStompError(err: unknown, node: string, closing: boolean): Stom
   const message = rawMessage(err);
   if (e.isApplicationError?.() === true) {
     const frame = { message, body: e.longMessage ?? '' };
+    // The embedded broker's goodbye when it stops (docs/broker.md, BROKER_STOPPING): a peer that
+    // went away, to fail over from like any other, not an operation of ours that it refused.
+    if (message === BROKER_STOPPING_MESSAGE) return new StompError('STOMP_CLOSED_BY_PEER', 'the broker is shutting down', { node, frame, cause: err });
     return new StompError('STOMP_OPERATION_FAILED', `broker sent ERROR: ${message}`, { node, frame, cause: err });
   }
   if (e.isProtocolError?.() === true) {
