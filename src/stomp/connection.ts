@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { BrokerKind } from './broker-kind.ts';
 import type { StompEvents } from './events.ts';
 import { StompError } from './errors.ts';
-import { FailbackProbe } from './failback.ts';
+import { Drains, FailbackProbe } from './failback.ts';
 import type { NegotiatedHeartBeat } from './heartbeat.ts';
 import { StompMessage } from './message.ts';
 import type { AckOptions } from './message.ts';
@@ -48,7 +48,7 @@ export class StompConnection extends EventEmitter<StompEvents> {
   /** The generation each session was attached as (a draining session keeps its own). */
   readonly #generations = new WeakMap<Session, number>();
   /** Sessions left behind by a failback, by generation, until their drain ends. */
-  readonly #draining = new Map<number, { session: Session; timer: NodeJS.Timeout | undefined }>();
+  readonly #draining = new Drains<Session>((node) => this.emit('node-drained', { node }));
   #probe: FailbackProbe | undefined;
   #state: State = 'connecting';
   #wake: (() => void) | undefined;
@@ -161,8 +161,7 @@ export class StompConnection extends EventEmitter<StompEvents> {
     const error = new StompError('STOMP_CLOSED_BY_US', 'connection closed by us');
     this.#queue.failAll(error);
     this.#requester.failAll(error);
-    const drains = [...this.#draining.keys()].map((generation) => this.#endDrain(generation));
-    await Promise.all([this.#session?.close(), ...drains]);
+    await Promise.all([this.#session?.close(), this.#draining.endAll()]);
     this.emit('close', { error: undefined });
   }
 
@@ -187,7 +186,7 @@ export class StompConnection extends EventEmitter<StompEvents> {
     const handler = this.#handlers.get(entry.id);
     const generation = this.#generations.get(session);
     if (handler === undefined || generation === undefined) return;
-    if (session !== this.#session && !this.#draining.has(generation)) return;
+    if (session !== this.#session && this.#draining.session(generation) !== session) return;
     const message = new StompMessage(incoming, entry.id, entry.ack, generation, (command, msg, options) =>
       this.#acknowledge(command, msg, options),
     );
@@ -202,7 +201,7 @@ export class StompConnection extends EventEmitter<StompEvents> {
   #acknowledge(command: 'ACK' | 'NACK', message: StompMessage, options: AckOptions): Promise<void> {
     if (message.ackMode === 'auto') return Promise.resolve();
     // A message of a session being drained after a failback is acknowledged on that session.
-    const session = message.generation === this.#generation ? this.#session : this.#draining.get(message.generation)?.session;
+    const session = message.generation === this.#generation ? this.#session : this.#draining.session(message.generation);
     if (session === undefined || session.closed) {
       const text = `cannot ${command} message ${message.ackId}: its connection was lost; the broker redelivers it`;
       return Promise.reject(new StompError('STOMP_STALE_MESSAGE', text));
@@ -296,28 +295,11 @@ export class StompConnection extends EventEmitter<StompEvents> {
    */
   #failBack(old: Session, next: Session, index: number): void {
     const generation = this.#generation;
-    this.#draining.set(generation, { session: old, timer: undefined });
-    old.onClose(() => this.#draining.delete(generation));
     this.#nodes.moveTo(index);
+    // Draining before the attach, so that an ACK from a `node-connect` listener still finds it.
+    this.#draining.add(generation, old, this.#subscriptions.size === 0 ? undefined : this.options.failback.drainMs);
     this.emit('failback', { from: old.name, to: next.name });
     this.#attach(next, true);
-    const drain = this.#draining.get(generation);
-    if (drain === undefined) return;
-    if (this.#subscriptions.size === 0) {
-      void this.#endDrain(generation);
-      return;
-    }
-    drain.timer = setTimeout(() => void this.#endDrain(generation), this.options.failback.drainMs);
-    drain.timer.unref();
-  }
-
-  async #endDrain(generation: number): Promise<void> {
-    const drain = this.#draining.get(generation);
-    if (drain === undefined) return;
-    this.#draining.delete(generation);
-    clearTimeout(drain.timer);
-    await drain.session.close();
-    this.emit('node-drained', { node: drain.session.name });
   }
 
   #lost(session: Session, error: StompError): void {
