@@ -45,6 +45,8 @@ export interface BrokerContext {
 /** How long a closing connection may take to flush its ERROR before we cut it. */
 const CLOSE_GRACE_MS = 2000;
 const EMPTY = Buffer.alloc(0);
+/** What a torn-down connection parses with: stopped, so it ignores whatever still arrives. */
+const SPENT_PARSER = Object.assign(new FrameParser({}), { stopped: true });
 
 /** Handles one decoded frame for a connection (session.ts). */
 export type FrameHandler = (connection: Connection, frame: Frame) => void;
@@ -58,11 +60,13 @@ export class Connection implements SubscriptionOwner {
   /** ack id → the subscription holding that delivery unacknowledged (ACK/NACK look-up). */
   readonly ackIndex = new Map<string, Subscription>();
   readonly transactions: Transactions;
-  readonly parser: FrameParser;
+  /** Replaced by a spent one at teardown (see there). */
+  parser: FrameParser;
   /** Who this connection proved to be at CONNECT; no right at all before that. */
   principal: Principal = AccessControl.nobody();
 
   #closing = false;
+  #refused = false;
   #tornDown = false;
   #corked = false;
   #readPaused = false;
@@ -247,6 +251,10 @@ export class Connection implements SubscriptionOwner {
   /** End the connection for a limit: ERROR `code: BROKER_LIMIT` with a `limit` header naming it. */
   refuse(error: BrokerLimitError, receiptId?: string): void {
     this.fail(error.message, undefined, receiptId, error.code, { limit: error.limit }, error);
+    // Whatever it still sends would be read only to be dropped: leave it in the kernel until the
+    // close grace ends, so a flood of refused connections does not churn our memory meanwhile.
+    this.#refused = true;
+    this.socket.pause();
   }
 
   /**
@@ -288,6 +296,13 @@ export class Connection implements SubscriptionOwner {
     this.transactions.clear();
     this.context.budget.adjust(-this.#partialBytes);
     this.#partialBytes = 0;
+    // The socket (and through its listeners, this object) lives on for the close grace period;
+    // the unfinished frame's chunks must not: a client that opens, half-sends and gets refused
+    // in a loop would otherwise pin up to maxFrameSize per connection for those seconds, beyond
+    // every byte cap (the count above already says they are gone).
+    this.parser.stopped = true;
+    this.parser = SPENT_PARSER;
+    this.#held = undefined;
     const subscriptions = [...this.subscriptions.values()];
     // Detach every consumer first, so returned messages cannot go back to this connection.
     for (const subscription of subscriptions) subscription.source.removeConsumer(subscription);
@@ -398,8 +413,10 @@ export class Connection implements SubscriptionOwner {
 
   /** Read from the socket unless back-pressure or a running password check says not to. */
   #updateReading(): void {
-    if (this.#readPaused || this.#held !== undefined) this.socket.pause();
-    else this.socket.resume();
+    if (this.#refused || this.#readPaused || this.#held !== undefined) return void this.socket.pause();
+    // The silence while we did not read was ours: the client's clock (heart-beat, idleTimeout) starts again now.
+    if (this.socket.isPaused()) this.#lastRead = Date.now();
+    this.socket.resume();
   }
 
   #onDrain(): void {

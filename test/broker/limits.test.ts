@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { EmbeddedBroker, LimitHit } from '../../src/broker/index.ts';
+import { encodeFrame } from '../../src/stomp/frame.ts';
 import type { Frame } from '../../src/stomp/frame.ts';
 import { waitUntil } from '../helpers/timing.ts';
 import { bodies, RawClient, startBroker } from './helpers.ts';
@@ -308,8 +309,9 @@ describe('connections', () => {
     const deaf = await RawClient.connect(broker);
     deaf.send('SUBSCRIBE', { id: 'echo', destination: '/queue/deaf' });
     deaf.socket.pause(); // never reads again: what the broker writes piles up in the kernel, then in the broker
-    const body = Buffer.alloc(64 * 1024, 0x62);
-    for (let i = 0; i < 320; i++) deaf.send('SEND', { destination: '/queue/deaf' }, body); // 20 MiB echoed back to itself
+    // 64 MiB echoed back to itself, more than the kernel buffers of both sockets can absorb (one frame, written again and again).
+    const frame = encodeFrame('SEND', { destination: '/queue/deaf' }, Buffer.alloc(64 * 1024, 0x62));
+    for (let i = 0; i < 1024; i++) deaf.write(frame);
     const hit = await cut;
     expect(hit.message).toMatch(/took nothing we wrote for 300 ms/);
     await other.check();
