@@ -348,15 +348,15 @@ const CONNECTION_LOST = new Set(['STOMP_IO', 'STOMP_CLOSED_BY_PEER', 'STOMP_READ
 /**
  * How an expected consequence of a failover is logged (undefined: a real error). They need no
  * action (docs/stomp.md), and at `error` a single failover wrote a dozen lines that paged nobody
- * but hid real errors: a lost connection is a `warn`, an ACK refused because its connection was
- * lost (`STOMP_STALE_MESSAGE`: the broker redelivers the request) an `info`.
+ * but hid real errors: a lost connection is a `warn`, and so is a reply or ACK that the loss cut
+ * short (the request comes back: redelivered, or retried by its client with the same key); an
+ * ACK refused because its connection was already lost (`STOMP_STALE_MESSAGE`) is an `info`.
  */
 function expectedFailover(event: WorkerErrorEvent): { level: 'info' | 'warn'; msg: string } | undefined {
   if (event.code === 'STOMP_STALE_MESSAGE') return { level: 'info', msg: 'acknowledgement refused after a broker failover; the broker redelivers the request' };
-  if ((event.stage === 'connection' || event.stage === 'publisher') && CONNECTION_LOST.has(event.code)) {
-    return { level: 'warn', msg: 'broker connection lost; failing over' };
-  }
-  return undefined;
+  if (!CONNECTION_LOST.has(event.code)) return undefined;
+  if (event.stage === 'connection' || event.stage === 'publisher') return { level: 'warn', msg: 'broker connection lost; failing over' };
+  return { level: 'warn', msg: 'request interrupted by a lost broker connection; it is answered on redelivery or retry' };
 }
 
 /** The consuming connection's first connect, reported attempt by attempt, given up when `hooks.signal` aborts. */

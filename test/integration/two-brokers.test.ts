@@ -3,18 +3,22 @@
  * same node list in `listed` order (docs/operations.md, "Independent brokers are a standby pair"):
  *
  * 1. everyone sits on the primary and requests are answered;
- * 2. the primary stops while requests are in flight: the SDK and both connections of every
+ * 2. the primary is SIGKILLed while requests are in flight: the SDK and both connections of every
  *    worker fail over to the backup; each request is either answered or fails with a typed
  *    retryable error (TimeoutError / NotSentError), and is retried with the same idempotency key
  *    until answered;
  * 3. requests are answered on the backup;
- * 4. the primary comes back (same port, same store): the workers and the SDK move back to it
+ * 4. the primary comes back (same port, same store, whose requests are redelivered): the workers
+ *    and the SDK move back to it
  *    (failback), a client started now goes there too, and both are answered;
  * 5. the card sandbox's ledger shows one charge per idempotency key, whatever was retried or
  *    redelivered from the primary's store; no failover line was logged at `error`.
  *
- * Every wait is for an event (a log line, an SDK event, an answer), never for a duration.
+ * The primary is `paygate broker --data DIR` in a child process (so that it can be SIGKILLed);
+ * the backup is in-process. Every wait is for an event (a log line, an SDK event, an answer, a
+ * process's output), never for a duration.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,10 +26,10 @@ import { createGateway, NotSentError, RemoteError, TimeoutError, type Gateway } 
 import card from '../../providers/card/index.ts';
 import { startCardSandbox, type CardSandbox } from '../../providers/card/sandbox/index.ts';
 import type { StompOptions } from '../../src/stomp/index.ts';
-import { parseTestBrokers, startEmbeddedBroker, type BrokerDescriptor, type EmbeddedBrokerHandle } from '../helpers/brokers.ts';
+import { parseTestBrokers, startEmbeddedBroker, testUsers, type BrokerDescriptor, type EmbeddedBrokerHandle } from '../helpers/brokers.ts';
 import { makeTempDir, makeTestPki, type TestPki } from '../helpers/pki.ts';
 import { CARD_MODULE, chargesByKey, GatewayProcess, newTag, type LogLine } from '../supervisor/support.ts';
-import { uniquePrefix } from './request-path-support.ts';
+import { BIN, ROOT, uniquePrefix } from './request-path-support.ts';
 import { roleNode } from './support.ts';
 
 const USERNAME = 'merchant-2b';
@@ -42,7 +46,8 @@ type CardGateway = Gateway<readonly [typeof card]>;
 let pki: TestPki;
 let sandbox: CardSandbox;
 let dataDir: string;
-let primary: EmbeddedBrokerHandle;
+let usersFile: string;
+let primary: BrokerProcess;
 let backup: EmbeddedBrokerHandle;
 let primaryPort: number;
 let gateway: GatewayProcess | undefined;
@@ -53,11 +58,37 @@ const descriptor = parseTestBrokers('embedded')[0] as BrokerDescriptor;
 const at = (broker: { port: number }): BrokerDescriptor & { port: number } => ({ ...descriptor, port: broker.port });
 const nameOf = (port: number): string => `127.0.0.1:${port}`;
 
+/** `paygate broker` in a child process. */
+interface BrokerProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly exited: Promise<unknown>;
+}
+
+/** Starts `paygate broker --data DIR --users FILE` on `port` (0: any); resolves once it listens. */
+function startBrokerProcess(port: number): Promise<BrokerProcess> {
+  const child = spawn(process.execPath, [BIN, 'broker', '--port', String(port), '--data', dataDir, '--users', usersFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  let out = '';
+  let err = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  return new Promise((resolve, reject) => {
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      const match = /listening on stomp:\/\/127\.0\.0\.1:(\d+)\n/.exec(out);
+      if (match) resolve({ child, port: Number(match[1]), exited });
+    });
+    void exited.then(() => reject(new Error(`paygate broker exited: ${out} ${err}`)));
+  });
+}
+
 beforeAll(async () => {
   pki = await makeTestPki({ algo: 'ec' });
   sandbox = await startCardSandbox({ tls: { cert: pki.tls.certPem, key: pki.tls.keyPem }, username: USERNAME, password: PASSWORD });
   dataDir = makeTempDir('two-brokers-primary');
-  primary = await startEmbeddedBroker({ dataDir });
+  usersFile = join(makeTempDir('two-brokers-users'), 'users.yaml');
+  writeFileSync(usersFile, JSON.stringify(await testUsers()), { mode: 0o600 }); // JSON is YAML
+  primary = await startBrokerProcess(0);
   primaryPort = primary.port;
   backup = await startEmbeddedBroker();
 }, 60_000);
@@ -66,7 +97,9 @@ afterAll(async () => {
   await Promise.allSettled(clients.map((c) => c.close(2_000)));
   gateway?.signal('SIGKILL');
   await gateway?.exited;
-  await Promise.allSettled([primary.stop(), backup.stop()]);
+  primary?.child.kill('SIGKILL');
+  await primary?.exited;
+  await backup?.stop();
   await sandbox?.close();
 });
 
@@ -190,18 +223,20 @@ describe('SDK and gateway on two independent embedded brokers, listed order', ()
     expect(before.failures).toEqual([]);
     expect([...before.status.values()]).toEqual(Array(6).fill('approved'));
 
-    // 2. The primary stops while requests are in flight.
-    let stopping: Promise<void> | undefined;
+    // 2. The primary is SIGKILLed while requests are in flight.
     const during = await authorize(shop, tags.during, 24, 4, (i) => {
-      if (i === 8) stopping = primary.stop();
+      if (i === 8) primary.child.kill('SIGKILL');
     });
-    await stopping;
+    await primary.exited;
     expect(during.failures.filter((f) => !f.retryable)).toEqual([]);
     expect(during.status.size).toBe(24);
     expect([...during.status.values()].every((s) => s === 'approved')).toBe(true);
     expect(reconnects).toContain(nameOf(backup.port));
     const onBackup = (line: LogLine): boolean => line.msg === 'broker connection restored' && line.node === nameOf(backup.port);
     await lines(gateway, WORKER_CONNECTIONS, onBackup, 'every worker connection on the backup');
+    const lost = (line: LogLine): boolean => line.msg === 'broker connection lost; failing over';
+    await lines(gateway, WORKER_CONNECTIONS, lost, 'every worker connection loss logged');
+    expect(new Set(gateway.lines.filter(lost).map((l) => l.level))).toEqual(new Set(['warn']));
 
     // 3. Answered on the backup.
     const onB = await authorize(shop, tags.backup, 6);
@@ -210,7 +245,7 @@ describe('SDK and gateway on two independent embedded brokers, listed order', ()
 
     // 4. The primary comes back with its store: everyone moves back to it.
     const movedBack = new Promise<string>((resolve) => shop.on('reconnected', ({ node }) => node === nameOf(primaryPort) && resolve(node)));
-    primary = await startEmbeddedBroker({ dataDir, port: primaryPort });
+    primary = await startBrokerProcess(primaryPort);
     const failedBack = (line: LogLine): boolean => line.msg === 'moving back to a broker listed earlier' && line.to === nameOf(primaryPort);
     await lines(gateway, WORKER_CONNECTIONS, failedBack, 'every worker connection back on the primary');
     expect(await movedBack).toBe(nameOf(primaryPort));
@@ -226,7 +261,7 @@ describe('SDK and gateway on two independent embedded brokers, listed order', ()
       expect([...charges.entries()].filter(([, n]) => n !== 1), tag).toEqual([]);
     }
     const failoverCodes = new Set(['STOMP_STALE_MESSAGE', 'STOMP_IO', 'STOMP_CLOSED_BY_PEER', 'STOMP_READ_TIMEOUT']);
-    expect(gateway.lines.filter((l) => l.level === 'error' && failoverCodes.has(String(l.code)))).toEqual([]);
+    expect(gateway.lines.filter((l) => l.level === 'error' && failoverCodes.has(String(l.code))).map((l) => JSON.stringify(l))).toEqual([]);
     console.error(
       `two-brokers: ${during.failures.length} retryable failures during the switch (${[...new Set(during.failures.map((f) => f.error.split(' ')[0]))].join(', ')}), ` +
         `${after.failures.length + late.failures.length} after the failback; SDK reconnects ${reconnects.join(' → ')}`,

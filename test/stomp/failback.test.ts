@@ -89,10 +89,13 @@ describe('failback (listed order)', () => {
   it('a connection without subscriptions moves back and closes the old session at once', async () => {
     const { primary, backup, options } = await twoBrokers();
     const sender = await open({ ...options, failback: { probeMs: 50, drainMs: 600_000 } });
+    const lost = nextEvent(sender, 'node-disconnect');
     const movedToBackup = nextEvent(sender, 'node-connect');
     const stopped = primary.stop();
     brokers.splice(brokers.indexOf(primary), 1);
     await stopped;
+    // The stopping broker's ERROR (broker shutting down) is a peer that went away, not a refusal.
+    expect((await lost).error.code).toBe('STOMP_CLOSED_BY_PEER');
     expect((await movedToBackup).node).toBe(`127.0.0.1:${backup.port}`);
     // drainMs is ten minutes: only "nothing can arrive on it" ends this drain within the wait.
     const drained = nextEvent(sender, 'node-drained', 10_000);
