@@ -186,7 +186,9 @@ export class StompConnection extends EventEmitter<StompEvents> {
     const handler = this.#handlers.get(entry.id);
     const generation = this.#generations.get(session);
     if (handler === undefined || generation === undefined) return;
-    if (session !== this.#session && this.#draining.session(generation) !== session) return;
+    // A drained session (failback.ts) takes no new work: only replies still arrive from it.
+    if (session !== this.#session && (this.#draining.session(generation) !== session || !entry.temp)) return;
+    if (entry.ack !== 'auto') this.#draining.delivered(generation);
     const message = new StompMessage(incoming, entry.id, entry.ack, generation, (command, msg, options) =>
       this.#acknowledge(command, msg, options),
     );
@@ -208,7 +210,9 @@ export class StompConnection extends EventEmitter<StompEvents> {
     }
     const headers: Headers = { id: message.ackId };
     if (options.transaction !== undefined) headers.transaction = options.transaction;
-    return session.send(command, headers, undefined, options.receipt ?? false);
+    const sent = session.send(command, headers, undefined, options.receipt ?? false);
+    this.#draining.acknowledged(message.generation, message.ackMode === 'client');
+    return sent;
   }
 
   async #unsubscribe(entry: SubscriptionEntry): Promise<void> {
@@ -289,15 +293,15 @@ export class StompConnection extends EventEmitter<StompEvents> {
   }
 
   /**
-   * Makes `next` (node `index`) the current session and drains `old`: it keeps delivering, and
-   * ACKs of what it delivered go to it, for `failback.drainMs`; at once when this connection
-   * holds no subscription (nothing can arrive on it). Then it DISCONNECTs.
+   * Makes `next` (node `index`) the current session and drains `old` (failback.ts `Drains`):
+   * no new work from it, replies still arrive from it, ACKs of what it delivered go to it; it
+   * DISCONNECTs once nothing is left to wait for, after `failback.drainMs` at the latest.
    */
   #failBack(old: Session, next: Session, index: number): void {
     const generation = this.#generation;
     this.#nodes.moveTo(index);
     // Draining before the attach, so that an ACK from a `node-connect` listener still finds it.
-    this.#draining.add(generation, old, this.#subscriptions.size === 0 ? undefined : this.options.failback.drainMs);
+    this.#draining.add(generation, old, this.options.failback.drainMs, this.#subscriptions.hasReplyQueues);
     this.emit('failback', { from: old.name, to: next.name });
     this.#attach(next, true);
   }
@@ -306,6 +310,7 @@ export class StompConnection extends EventEmitter<StompEvents> {
     if (session !== this.#session) return;
     this.#session = undefined;
     this.#probe?.stop();
+    this.#draining.forget(this.#generation);
     this.#requester.failAll(error);
     this.emit('node-disconnect', { node: session.name, error });
     if (this.#state === 'closed') return;

@@ -57,10 +57,10 @@ const failbackSchema = z.strictObject({
   /** While on a node after the first, try the nodes listed before it this often (ms); 0 = stay. */
   probeMs: ms.default(30_000),
   /**
-   * After moving back, the old session is kept this long (ms) with its work subscriptions
-   * cancelled: ACKs of what it delivered still reach it and replies to its reply queue still
-   * arrive. Then it DISCONNECTs. Closed earlier when it holds nothing (no unacknowledged
-   * message, no reply queue).
+   * After moving back, the old session is drained for at most this long (ms): it takes no new
+   * work, ACKs of what it delivered still reach it, replies to its reply queues still arrive.
+   * Then it DISCONNECTs; earlier once nothing it delivered is unacknowledged and the connection
+   * has no reply queue.
    */
   drainMs: ms.default(30_000),
 });

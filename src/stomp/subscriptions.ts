@@ -91,6 +91,12 @@ export class SubscriptionRegistry {
     return this.#entries.has(id);
   }
 
+  /** True when a reply queue (temp-queue subscription) is registered. */
+  get hasReplyQueues(): boolean {
+    for (const entry of this.#entries.values()) if (entry.temp) return true;
+    return false;
+  }
+
   /** Subscribes every registered entry on a new session, in registration order. */
   restore(session: Session): void {
     for (const entry of this.#entries.values()) this.subscribeOn(session, entry);

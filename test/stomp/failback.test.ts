@@ -1,7 +1,7 @@
 // Failback in listed node order, on two independent embedded brokers: a connection that failed
-// over to the backup moves back to the primary once it is up again; its subscriptions follow, a
-// message the backup delivered before the move is still acknowledged there (the old session is
-// drained, not dropped), and the old session is closed after the drain.
+// over to the backup moves back to the primary once it is up again; its subscriptions follow; the
+// old session is drained, not dropped: it takes no new work, a message it delivered before the
+// move is still acknowledged on it, and it closes once nothing is left to wait for.
 import { afterEach, describe, expect, it } from 'vitest';
 import { StompConnection, type StompMessage, type StompOptions } from '../../src/stomp/index.ts';
 import { parseTestBrokers, startEmbeddedBroker, type BrokerDescriptor, type EmbeddedBrokerHandle } from '../helpers/brokers.ts';
@@ -49,7 +49,7 @@ describe('failback (listed order)', () => {
   it('moves back to the primary, keeps acknowledging what the backup delivered, then drains it', async () => {
     const { primary, backup, options } = await twoBrokers();
     const queue = unique('queue', 'failback');
-    const consumer = await open({ ...options, failback: { probeMs: 50, drainMs: 1_000 } });
+    const consumer = await open({ ...options, failback: { probeMs: 50, drainMs: 60_000 } });
     const producer = await open({ ...options, failback: { probeMs: 0 } }); // stays where it lands
     expect(consumer.node).toBe(`127.0.0.1:${primary.port}`);
     const inbox = new Inbox();
@@ -74,16 +74,25 @@ describe('failback (listed order)', () => {
     expect(await backOnPrimary).toMatchObject({ node: `127.0.0.1:${revived.port}`, reconnected: true });
     expect(consumer.node).toBe(`127.0.0.1:${revived.port}`);
 
-    // The held message is acknowledged on the backup's session (confirmed by its RECEIPT), not stale.
-    await held.ack({ receipt: true });
+    // The drained session takes no new work: a request still sent to the backup stays there.
+    await producer.send(queue, 'left-on-backup', { receipt: true, headers: queueHeaders() });
 
     // The subscription followed: a message sent to the primary arrives.
     const onPrimary = await open({ ...options, failback: { probeMs: 0 } });
     await onPrimary.send(queue, 'on-primary', { receipt: true, headers: queueHeaders() });
     expect((await inbox.next()).text()).toBe('on-primary');
 
-    // After the drain the backup session is closed.
+    // The held message is acknowledged on the backup's session (confirmed by its RECEIPT), not
+    // stale; it was all the drain waited for (drainMs is a minute): the backup session closes.
+    await held.ack({ receipt: true });
     expect(await drained).toEqual({ node: `127.0.0.1:${backup.port}` });
+
+    // What the backup still holds is there for whoever consumes it; the moved consumer never got it.
+    const onBackupOnly = await open({ ...options, nodes: [options.nodes[1] as StompOptions['nodes'][number]] });
+    const leftovers = new Inbox();
+    onBackupOnly.subscribe(queue, leftovers.handler, { headers: queueHeaders(), ack: 'auto' });
+    expect((await leftovers.next()).text()).toBe('left-on-backup');
+    expect(inbox.messages.map((m) => m.text())).toEqual(['on-backup', 'on-primary']);
   });
 
   it('a connection without subscriptions moves back and closes the old session at once', async () => {
