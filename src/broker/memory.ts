@@ -14,6 +14,14 @@ export function messageBytes(message: BrokerMessage): number {
   return message.body.length + MESSAGE_OVERHEAD;
 }
 
+/**
+ * Share of `maxTotalBytes` that replies into temp queues may use beyond the cap. A worker that
+ * answers a request already accepted must not be disconnected (with every request it holds)
+ * because someone else filled the broker; a bounded extra keeps its replies flowing, and each
+ * temp queue stays bounded by `maxQueueBytes` too.
+ */
+export const REPLY_HEADROOM = 1 / 8;
+
 /** The broker-wide byte count and its cap. */
 export class MemoryBudget {
   #used = 0;
@@ -26,14 +34,17 @@ export class MemoryBudget {
     return this.#used;
   }
 
-  /** True when `bytes` more stay within the cap. */
-  fits(bytes: number): boolean {
-    return this.#used + bytes <= this.max;
+  /** True when `bytes` more stay within the cap (plus `headroom`). */
+  fits(bytes: number, headroom = 0): boolean {
+    return this.#used + bytes <= this.max + headroom;
   }
 
-  /** Take `bytes` for something new a client brings; refused with `limit: maxTotalBytes` beyond the cap. */
-  reserve(bytes: number, what: string): void {
-    if (!this.fits(bytes)) {
+  /**
+   * Take `bytes` for something new a client brings; refused with `limit: maxTotalBytes` beyond the
+   * cap plus `headroom` (see {@link REPLY_HEADROOM}).
+   */
+  reserve(bytes: number, what: string, headroom = 0): void {
+    if (!this.fits(bytes, headroom)) {
       throw new BrokerLimitError('maxTotalBytes', `broker memory is full (${this.#used} of ${this.max} bytes held); ${what} refused, try again later`);
     }
     this.#used += bytes;

@@ -57,7 +57,9 @@ export const brokerOptionsSchema = z
      * delivering queue messages and stop reading from that client; a topic message that would
      * exceed it ends the connection with ERROR (topics cannot wait).
      */
-    maxPendingBytes: positiveInt.default(8 * 1024 * 1024),
+    // At least 64 KiB: half of it must exceed the socket's own 16 KiB mark, or 'drain' (which
+    // resumes reading) would never come and the client would be cut by writeTimeout.
+    maxPendingBytes: z.number().int().min(64 * 1024).default(8 * 1024 * 1024),
     /**
      * Bytes one queue may hold: waiting messages and those delivered but not acknowledged yet. A
      * SEND beyond it gets ERROR (BROKER_LIMIT, `limit: maxQueueBytes`).

@@ -4,7 +4,7 @@
  * after too many failed deliveries or returns.
  */
 import { BrokerLimitError } from './errors.ts';
-import { messageBytes as sizeOf } from './memory.ts';
+import { messageBytes as sizeOf, REPLY_HEADROOM } from './memory.ts';
 import type { MemoryBudget } from './memory.ts';
 import { isExpired } from './message.ts';
 import type { BrokerMessage } from './message.ts';
@@ -110,7 +110,8 @@ export class Queue implements MessageSource {
       throw new BrokerLimitError('maxQueueBytes', `queue ${this.name} is full (${this.#heldBytes} bytes held); try again later`);
     }
     // Counted now, so the bounds also hold for messages waiting for their commit.
-    this.context.budget.reserve(size, `a message for ${this.name}`);
+    const { budget } = this.context;
+    budget.reserve(size, `a message for ${this.name}`, this.durable ? 0 : budget.max * REPLY_HEADROOM);
     this.#heldBytes += size;
     const store = this.context.store;
     const stored = this.durable && message.persistent && store !== undefined;

@@ -202,6 +202,12 @@ describe('maxTotalBytes', () => {
     const broker = await startBroker({ maxFrameSize: 8192, maxConnectionBytes: 32 * 1024, maxTotalBytes: 64 * 1024 });
     const producer = await RawClient.connect(broker);
     for (let i = 0; i < 4; i++) await producer.sendAndConfirm({ destination: '/queue/work' }, `${i}${body}`);
+    // A request taken by a worker before the broker fills up; its reply comes after.
+    const requester = await RawClient.connect(broker);
+    const worker = await RawClient.connect(broker);
+    worker.send('SUBSCRIBE', { id: 'svc', destination: '/queue/svc' });
+    await requester.sendAndConfirm({ destination: '/queue/svc', 'reply-to': '/temp-queue/answers' }, 'ask');
+    const request = await worker.expect('MESSAGE');
     // Hoarders, each far within its own connection cap, fill the rest of the broker: one frame
     // held in a transaction each, until one is refused (it held nothing else, so nothing is freed).
     let refusal: Frame | undefined;
@@ -214,6 +220,10 @@ describe('maxTotalBytes', () => {
     }
     expect(refusal?.headers).toMatchObject({ code: 'BROKER_LIMIT', limit: 'maxTotalBytes' });
     expect(broker.heldBytes).toBe(4 * (size + 1) + 10 * size); // 4 waiting (a digit longer) + 10 held: an 11th would pass 64 KiB
+    // The worker's reply into the requester's temp queue still goes through (bounded headroom).
+    const answer = 'a'.repeat(2048); // more than the 1 KiB left under the cap
+    await worker.sendAndConfirm({ destination: request.headers['reply-to'] ?? '' }, answer);
+    expect(await bodies(requester, 1)).toEqual([answer]);
     // A new SEND is refused for the same cap…
     const late = await RawClient.connect(broker);
     late.send('SEND', { destination: '/queue/work', receipt: 'late' }, body);
