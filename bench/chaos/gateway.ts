@@ -1,7 +1,7 @@
 /**
  * `paygate gateway --config FILE` as a child process (what an operator runs): its JSON log lines
- * go to a file, the status URL comes from its `gateway running` line, and the pool is read from
- * `/healthz` and `/metrics` (docs/operations.md, "Health and metrics").
+ * go to a file, and the pool is read from `/healthz` and `/metrics` (docs/operations.md,
+ * "Health and metrics").
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -32,12 +32,12 @@ export class GatewayChild {
 
   /**
    * Starts the gateway (its config's status endpoint is `statusUrl`); resolves once `/healthz`
-   * says every slot serves. Logs at warn: info would be lines per request.
+   * says every slot serves. Logs at warn unless PAYGATE_LOG_LEVEL says otherwise: info is lines per request.
    */
   static async start(configPath: string, logPath: string, statusUrl: string): Promise<GatewayChild> {
     const child = spawn(process.execPath, [BIN, 'gateway', '--config', configPath], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PAYGATE_LOG_LEVEL: 'warn' },
+      env: { ...process.env, PAYGATE_LOG_LEVEL: process.env.PAYGATE_LOG_LEVEL ?? 'warn' },
     });
     const log = createWriteStream(logPath, { flags: 'a', mode: 0o600 });
     child.stderr?.pipe(log);
@@ -81,12 +81,9 @@ export class GatewayChild {
     return health.workers?.processes ?? [];
   }
 
-  /** `paygate_worker_restarts_total` by cause, from `/metrics`. */
-  async restarts(): Promise<Record<string, number>> {
-    const text = await (await fetch(`${this.statusUrl}/metrics`)).text();
-    const counts: Record<string, number> = {};
-    for (const match of text.matchAll(/^paygate_worker_restarts_total\{cause="([^"]+)"\} (\d+)/gm)) counts[match[1] ?? '?'] = Number(match[2]);
-    return counts;
+  /** The `/metrics` text. */
+  async metrics(): Promise<string> {
+    return (await fetch(`${this.statusUrl}/metrics`)).text();
   }
 
   /** SIGTERM (drain) and wait for the exit; its exit code. */

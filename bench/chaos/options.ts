@@ -43,8 +43,12 @@ export const CHAOS_SETTINGS = Object.freeze({
   leaseMs: 8_000,
   /** The SDK's deadline for one reply. */
   requestTimeoutMs: 15_000,
-  /** Attempts per request (the first one included) before the shop gives up on learning the outcome. */
-  maxAttempts: 8,
+  /**
+   * Sends per request (the first one included) before the shop gives up on learning the outcome.
+   * 12 spans about 35 s: several idempotency leases, since a key whose call failed stays in
+   * progress for a lease before another worker may take it over (docs/idempotency.md).
+   */
+  maxAttempts: 12,
   /** Wait before retry n: min(retryBaseMs · 2^(n−1), retryMaxMs). */
   retryBaseMs: 250,
   retryMaxMs: 4_000,

@@ -1,5 +1,6 @@
 /** The printed report of a chaos run (stdout), and the machine it ran on. */
 import { cpus, totalmem } from 'node:os';
+import type { GatewayFigures } from './metrics.ts';
 import type { ChaosOptions } from './options.ts';
 import type { Tally } from './tally.ts';
 
@@ -12,13 +13,15 @@ export interface ReportInput {
   readonly moneyRequests: number;
   readonly kills: number;
   readonly missedKills: number;
-  readonly restarts: Record<string, number>;
+  readonly gateway: GatewayFigures;
   readonly brokerLine: string;
   readonly gatewayProblems: ReadonlyMap<string, number>;
   readonly dir: string;
   readonly kept: boolean;
 }
 
+const counts = (figures: Record<string, number>): string =>
+  Object.entries(figures).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]).map(([what, n]) => `${what} ${n}`).join(', ') || '0';
 const row = (name: string, value: string | number): string => `  ${name.padEnd(22)} ${value}`;
 
 /** Prints the report. */
@@ -39,11 +42,13 @@ export function printReport(input: ReportInput): void {
     row('elapsed', `${(input.elapsedMs / 1000).toFixed(1)} s`),
     row('requests/s', (input.requests / (input.elapsedMs / 1000)).toFixed(1)),
     row('worker kills', `${input.kills} (ticks with no ready worker: ${input.missedKills})`),
-    row('worker restarts', Object.entries(input.restarts).map(([cause, n]) => `${cause} ${n}`).join(', ') || '0'),
+    row('worker restarts', counts(input.gateway.restarts)),
+    row('gateway error replies', counts(input.gateway.errorCodes)),
+    row('plugin exceptions', counts(input.gateway.handlerErrors)),
     `  ${input.brokerLine}`,
     ...(input.gatewayProblems.size === 0 ? [] : ['gateway log, warn and error lines by message:', ...[...input.gatewayProblems].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([msg, n]) => `  ${String(n).padStart(6)}  ${msg}`)]),
     ...(result.examples.length === 0 ? [] : ['problems:', ...result.examples.map((line) => `  ${line}`)]),
-    input.kept ? `kept ${input.dir} (gateway.log, gateway.yaml, broker data) for a look` : '',
+    input.kept ? `kept ${input.dir} (gateway.log, gateway.yaml, metrics.txt, idempotency.sqlite, broker data) for a look` : '',
     result.counts.lost === 0 && result.chargedTwice === 0 && result.counts.phantom === 0 ? 'verdict: PASS (nothing lost, nothing charged twice)' : 'verdict: FAIL',
   ];
   process.stdout.write(`${lines.filter((line) => line !== '').join('\n')}\n`);

@@ -6,10 +6,13 @@
  * fail 10 % of calls and hang after charging on 2 %. Exit 0 only when no request was lost,
  * none charged twice and none approved without a movement.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PaygateError } from '../../src/errors.ts';
 import { brokerOutage, startWorkerKiller } from './faults.ts';
 import { movesMoney, pickFlow } from './flows.ts';
+import { figuresOf } from './metrics.ts';
 import { CHAOS_SETTINGS, parseChaosArgs, type ChaosOptions } from './options.ts';
 import { Random } from './random.ts';
 import { printReport } from './report.ts';
@@ -68,7 +71,8 @@ async function main(): Promise<number> {
     const brokerLine = await outage.done;
     // Hung calls end at the provider deadline; give late work that long to land in the ledgers.
     await sleep(CHAOS_SETTINGS.settleMs + CHAOS_SETTINGS.providerTimeoutMs);
-    const restarts = await world.gateway.restarts().catch(() => ({}));
+    const metrics = await world.gateway.metrics().catch(() => '');
+    writeFileSync(join(world.dir, 'metrics.txt'), metrics);
     const result = tally(sent, world.sandboxes);
     const failed = result.counts.lost > 0 || result.chargedTwice > 0 || result.counts.phantom > 0;
     keep = failed || options.keep;
@@ -80,7 +84,7 @@ async function main(): Promise<number> {
       moneyRequests: sent.filter((s) => movesMoney(s.step)).length,
       kills,
       missedKills: missed,
-      restarts,
+      gateway: figuresOf(metrics),
       brokerLine,
       gatewayProblems: world.gateway.problems,
       dir: world.dir,
