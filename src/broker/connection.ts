@@ -40,6 +40,8 @@ export interface BrokerContext {
   clientError(error: PaygateError, connection: Connection): void;
   /** A limit was applied without ending the connection (a prefetch lowered to `maxPrefetch`). */
   limited(limit: BrokerLimit, message: string, connection: Connection): void;
+  /** Count a proven login's connection, or throw `maxConnectionsPerLogin`; uncounted by `closed`. */
+  admit(connection: Connection, login: string): void;
 }
 
 /** How long a closing connection may take to flush its ERROR before we cut it. */

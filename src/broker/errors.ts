@@ -42,6 +42,7 @@ export class BrokerError extends PaygateError {
  */
 export const BROKER_LIMITS = [
   'maxConnections',
+  'maxConnectionsPerLogin',
   'maxSubscriptions',
   'maxPrefetch',
   'maxPendingBytes',

@@ -77,6 +77,12 @@ export const brokerOptionsSchema = z
     maxConnectionBytes: positiveInt.default(32 * 1024 * 1024),
     /** Client connections at once (before and after CONNECT); one more gets ERROR and is closed. */
     maxConnections: positiveInt.default(10_000),
+    /**
+     * Connections one login may hold at once (with `users` only: without them logins prove
+     * nothing). One more gets ERROR at CONNECT: a single stolen or misused login cannot take
+     * every slot of `maxConnections`.
+     */
+    maxConnectionsPerLogin: positiveInt.default(1000),
     /** Open transactions plus the SEND/ACK/NACK frames held in them, per connection (they are memory). */
     maxTransactionFrames: positiveInt.default(10_000),
     /** Messages a `client`/`client-individual` subscriber may hold unacknowledged when it names no prefetch. */

@@ -119,6 +119,9 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
   };
   readonly #options: ResolvedBrokerOptions;
   readonly #budget: MemoryBudget;
+  /** Open connections per proven login, and which login each counted connection was counted for. */
+  readonly #perLogin = new Map<string, number>();
+  readonly #admitted = new WeakMap<Connection, string>();
   readonly #secure: boolean;
 
   private constructor(
@@ -156,8 +159,10 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
         return { id: `ID:paygate-${this.#runId}-${seqNo}`, seq: seqNo };
       },
       closed: (connection) => {
+        this.#release(connection);
         if (this.#connections.delete(connection)) this.emit('disconnect', connection.session);
       },
+      admit: (connection, login) => this.#admit(connection, login),
       clientError: (error, connection) => {
         if (error.code === 'BROKER_AUTH_FAILED') this.#stats.authFailures++;
         else if (error.code === 'BROKER_FORBIDDEN') this.#stats.forbidden++;
@@ -265,6 +270,25 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
     await Promise.all(sockets);
     await closed;
     this.#store?.close();
+  }
+
+  #admit(connection: Connection, login: string): void {
+    const { maxConnectionsPerLogin } = this.#options;
+    const count = this.#perLogin.get(login) ?? 0;
+    if (count >= maxConnectionsPerLogin) {
+      throw new BrokerLimitError('maxConnectionsPerLogin', `login ${login} already holds ${count} connections (maxConnectionsPerLogin)`);
+    }
+    this.#perLogin.set(login, count + 1);
+    this.#admitted.set(connection, login);
+  }
+
+  #release(connection: Connection): void {
+    const login = this.#admitted.get(connection);
+    if (login === undefined) return;
+    this.#admitted.delete(connection);
+    const left = (this.#perLogin.get(login) ?? 1) - 1;
+    if (left === 0) this.#perLogin.delete(login);
+    else this.#perLogin.set(login, left);
   }
 
   #limited(limit: BrokerLimit, message: string, session: string | undefined): void {

@@ -85,11 +85,21 @@ function connect(connection: Connection, headers: StompHeaders): void {
     (principal) => {
       if (connection.closing) return;
       if (principal === undefined) refuseLogin(connection);
-      else opened(connection, version, negotiated, principal);
+      else admitted(connection, version, negotiated, principal);
       connection.release();
     },
     (error: unknown) => connection.failWith(error, undefined),
   );
+}
+
+/** A proven login gets its session unless it already holds `maxConnectionsPerLogin` of them. */
+function admitted(connection: Connection, version: StompVersion, heartBeat: HeartBeat, principal: Principal): void {
+  try {
+    connection.context.admit(connection, principal.login);
+  } catch (error) {
+    return connection.failWith(error, undefined);
+  }
+  opened(connection, version, heartBeat, principal);
 }
 
 /** Same answer for an unknown login, a wrong passcode and a missing one: nothing to enumerate. */

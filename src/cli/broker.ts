@@ -26,6 +26,7 @@ interface BrokerCliOptions {
   tlsKey?: string;
   tlsCa?: string;
   maxConnections?: number;
+  maxConnectionsPerLogin?: number;
   maxTotalBytes?: number;
   maxConnectionBytes?: number;
   maxQueueBytes?: number;
@@ -39,6 +40,7 @@ interface BrokerCliOptions {
 /** The limit flags and the broker option each one sets (names match, camel-cased). */
 const LIMIT_FLAGS = [
   ['--max-connections <n>', 'client connections at once', 'count'],
+  ['--max-connections-per-login <n>', 'connections one login may hold at once (with --users)', 'count'],
   ['--max-total-bytes <bytes>', 'bytes the whole broker may hold: queues, unacknowledged, transactions, frames being received', 'bytes'],
   ['--max-connection-bytes <bytes>', 'bytes one connection may hold: transactions, the frame being received, unsent writes', 'bytes'],
   ['--max-queue-bytes <bytes>', 'bytes one queue may hold, waiting plus unacknowledged', 'bytes'],
@@ -50,7 +52,7 @@ const LIMIT_FLAGS = [
 ] as const;
 
 const LIMIT_OPTIONS = [
-  'maxConnections', 'maxTotalBytes', 'maxConnectionBytes', 'maxQueueBytes', 'maxPendingBytes', 'maxPrefetch', 'frameTimeout', 'idleTimeout', 'writeTimeout',
+  'maxConnections', 'maxConnectionsPerLogin', 'maxTotalBytes', 'maxConnectionBytes', 'maxQueueBytes', 'maxPendingBytes', 'maxPrefetch', 'frameTimeout', 'idleTimeout', 'writeTimeout',
 ] as const;
 
 /** A positive integer. */

@@ -9,7 +9,7 @@ import type { EmbeddedBroker, LimitHit } from '../../src/broker/index.ts';
 import { encodeFrame } from '../../src/stomp/frame.ts';
 import type { Frame } from '../../src/stomp/frame.ts';
 import { waitUntil } from '../helpers/timing.ts';
-import { bodies, RawClient, startBroker } from './helpers.ts';
+import { bodies, RawClient, startBroker, usersWith } from './helpers.ts';
 
 /** A failure deadline for the timeouts under test (they are a few hundred ms), not a pace. */
 const SLOW = 15_000;
@@ -358,5 +358,26 @@ describe('connections', () => {
     expect(error.headers).toMatchObject({ code: 'BROKER_LIMIT', limit: 'writeTimeout' });
     await deaf.closed;
     expect(broker.stats.limits.writeTimeout).toBe(1);
+  });
+});
+
+describe('maxConnectionsPerLogin', () => {
+  it('refuses a login its connection beyond the cap at CONNECT; other logins connect; a freed slot is taken again', async () => {
+    const users = await usersWith({ shop: { password: 'shop-pw', role: 'storefront' }, other: { password: 'other-pw', role: 'storefront' } }, 'paygate.');
+    const broker = await startBroker({ users, maxConnectionsPerLogin: 2 });
+    const shop = { login: 'shop', passcode: 'shop-pw' };
+    const first = await RawClient.connect(broker, shop);
+    await RawClient.connect(broker, shop);
+    const third = await RawClient.open(broker);
+    third.send('CONNECT', { 'accept-version': '1.2', host: '/', ...shop });
+    const error = await refusedFor(third, 'maxConnectionsPerLogin');
+    expect(error.headers.message).toMatch(/login shop already holds 2 connections/);
+    const other = await RawClient.connect(broker, { login: 'other', passcode: 'other-pw' });
+    await other.sendAndConfirm({ destination: '/queue/paygate.card' }, 'served');
+    const gone = new Promise((resolve) => broker.once('disconnect', resolve));
+    first.destroy();
+    await gone;
+    await RawClient.connect(broker, shop);
+    expect(broker.stats.limits.maxConnectionsPerLogin).toBe(1);
   });
 });
