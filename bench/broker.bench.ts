@@ -32,6 +32,11 @@ const COUNT = Number(process.env.BENCH_BROKER_MESSAGES ?? 100_000);
 const QUEUE = '/queue/paygate.bench.faults';
 const BODY = 'x'.repeat(200);
 const BIG = 1024 * 1024 * 1024;
+/**
+ * The bench measures the queues, not the limits: every byte cap is lifted and a prefetch of all
+ * the messages is allowed (the defaults would lower it to `maxPrefetch`).
+ */
+const LIFTED = { maxQueueBytes: BIG, maxPendingBytes: BIG, maxConnectionBytes: BIG, maxTotalBytes: 4 * BIG, maxPrefetch: Math.max(COUNT, 1000) };
 
 /** A STOMP 1.2 connection that counts MESSAGE frames and resolves waits on them. */
 class Peer {
@@ -118,7 +123,7 @@ interface GiveBack {
 }
 
 async function giveBack(label: string, dataDir: string | undefined, waiting: boolean): Promise<GiveBack> {
-  const broker = await EmbeddedBroker.start({ port: 0, dataDir, maxQueueBytes: BIG, maxPendingBytes: BIG, heartBeat: [0, 0] });
+  const broker = await EmbeddedBroker.start({ port: 0, dataDir, ...LIFTED, heartBeat: [0, 0] });
   try {
     const producer = await Peer.open(broker);
     const holder = await Peer.open(broker);
@@ -153,7 +158,7 @@ interface HandOut {
  * subscribes to a queue holding every message; the longest block and the time until it has them all.
  */
 async function handOut(label: string, dataDir: string | undefined): Promise<HandOut> {
-  const broker = await EmbeddedBroker.start({ port: 0, dataDir, maxQueueBytes: BIG, maxPendingBytes: BIG, heartBeat: [0, 0] });
+  const broker = await EmbeddedBroker.start({ port: 0, dataDir, ...LIFTED, heartBeat: [0, 0] });
   try {
     const producer = await Peer.open(broker);
     await fill(producer, COUNT, dataDir !== undefined);
@@ -178,7 +183,7 @@ interface Restart {
 async function restart(): Promise<Restart> {
   const dataDir = mkdtempSync(join(tmpdir(), 'paygate-bench-broker-'));
   try {
-    const first = await EmbeddedBroker.start({ port: 0, dataDir, maxQueueBytes: BIG, maxPendingBytes: BIG, heartBeat: [0, 0] });
+    const first = await EmbeddedBroker.start({ port: 0, dataDir, ...LIFTED, heartBeat: [0, 0] });
     const producer = await Peer.open(first);
     const holder = await Peer.open(first);
     const half = Math.floor(COUNT / 2);
@@ -187,7 +192,7 @@ async function restart(): Promise<Restart> {
     await holder.messagesReach(half);
     await first.stop(); // half delivered (stored with a delivery count), half never delivered
     const began = performance.now();
-    const second = await EmbeddedBroker.start({ port: 0, dataDir, maxQueueBytes: BIG, maxPendingBytes: BIG, heartBeat: [0, 0] });
+    const second = await EmbeddedBroker.start({ port: 0, dataDir, ...LIFTED, heartBeat: [0, 0] });
     const startMs = performance.now() - began;
     try {
       const consumer = await Peer.open(second);
