@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { brokerKindOf, quirksOf } from '../../src/stomp/broker-kind.ts';
 import type { StompError } from '../../src/stomp/errors.ts';
 import { negotiateHeartBeat, parseHeartBeatHeader, watchReads } from '../../src/stomp/heartbeat.ts';
+import { FailbackProbe } from '../../src/stomp/failback.ts';
 import { NodeList } from '../../src/stomp/nodes.ts';
 import { parseOptions } from '../../src/stomp/options.ts';
 import { SubscriptionRegistry, subscribeHeaders } from '../../src/stomp/subscriptions.ts';
@@ -99,6 +100,40 @@ describe('node list', () => {
     expect(parseOptions({ nodes, randomStart: true }).nodeOrder).toBe('random');
     expect(parseOptions({ nodes, randomStart: false }).nodeOrder).toBe('listed');
     expect(() => parseOptions({ nodes, nodeOrder: 'roundrobin' as 'random' })).toThrow(/nodeOrder/);
+  });
+});
+
+describe('failback probe', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('probes at multiples of its interval on the clock, until an attempt moves the connection', async () => {
+    vi.useFakeTimers({ now: 10_030 });
+    const at: number[] = [];
+    let moveOnAttempt = 3;
+    const probe = new FailbackProbe(100, async () => {
+      at.push(Date.now());
+      moveOnAttempt -= 1;
+      return moveOnAttempt === 0;
+    });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(at).toEqual([10_100, 10_200, 10_300]); // aligned, not 10_130…; none after the move
+    probe.stop();
+  });
+
+  it('a failing attempt is retried; stop() ends it', async () => {
+    vi.useFakeTimers({ now: 0 });
+    let attempts = 0;
+    const probe = new FailbackProbe(50, () => {
+      attempts += 1;
+      return Promise.reject(new Error('still down'));
+    });
+    await vi.advanceTimersByTimeAsync(120);
+    expect(attempts).toBe(2);
+    probe.stop();
+    await vi.advanceTimersByTimeAsync(500);
+    expect(attempts).toBe(2);
   });
 });
 
