@@ -43,6 +43,7 @@ export class BrokerError extends PaygateError {
 export const BROKER_LIMITS = [
   'maxConnections',
   'maxConnectionsPerLogin',
+  'maxConnectionsPerAddress',
   'maxSubscriptions',
   'maxPrefetch',
   'maxPendingBytes',

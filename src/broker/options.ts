@@ -83,6 +83,12 @@ export const brokerOptionsSchema = z
      * every slot of `maxConnections`.
      */
     maxConnectionsPerLogin: positiveInt.default(1000),
+    /**
+     * Connections one remote address may hold at once, before and after CONNECT: a client that
+     * opens sockets and never logs in cannot take every slot for `connectTimeout` after
+     * `connectTimeout`. Clients behind one NAT share it.
+     */
+    maxConnectionsPerAddress: positiveInt.default(1000),
     /** Open transactions plus the SEND/ACK/NACK frames held in them, per connection (they are memory). */
     maxTransactionFrames: positiveInt.default(10_000),
     /** Messages a `client`/`client-individual` subscriber may hold unacknowledged when it names no prefetch. */

@@ -122,6 +122,8 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
   /** Open connections per proven login, and which login each counted connection was counted for. */
   readonly #perLogin = new Map<string, number>();
   readonly #admitted = new WeakMap<Connection, string>();
+  /** Open connections per remote address. */
+  readonly #perAddress = new Map<string, number>();
   readonly #secure: boolean;
 
   private constructor(
@@ -300,12 +302,11 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
    * One connection too many: ERROR (STOMP 1.0 rules, nothing was negotiated) and close, before
    * anything is read from it, so it costs no parser and no session. Those already open go on.
    */
-  #refuseConnection(socket: Socket, maxConnections: number): void {
-    const message = `too many connections (maxConnections ${maxConnections}); try again later`;
+  #refuseConnection(socket: Socket, limit: BrokerLimit, message: string): void {
     socket.on('error', () => {});
-    socket.end(encodeFrame('ERROR', { message, code: 'BROKER_LIMIT', limit: 'maxConnections', 'content-type': 'text/plain' }, message, '1.0'));
+    socket.end(encodeFrame('ERROR', { message, code: 'BROKER_LIMIT', limit, 'content-type': 'text/plain' }, message, '1.0'));
     setTimeout(() => socket.destroy(), REFUSE_GRACE_MS).unref();
-    this.#limited('maxConnections', message, undefined);
+    this.#limited(limit, message, undefined);
   }
 
   #onExpired(message: BrokerMessage, now: number): void {
@@ -318,8 +319,22 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
       socket.destroy();
       return;
     }
-    const { maxConnections } = this.#options;
-    if (this.#connections.size >= maxConnections) return this.#refuseConnection(socket, maxConnections);
+    const { maxConnections, maxConnectionsPerAddress } = this.#options;
+    if (this.#connections.size >= maxConnections) {
+      return this.#refuseConnection(socket, 'maxConnections', `too many connections (maxConnections ${maxConnections}); try again later`);
+    }
+    const address = socket.remoteAddress ?? '';
+    const fromAddress = this.#perAddress.get(address) ?? 0;
+    if (fromAddress >= maxConnectionsPerAddress) {
+      const message = `too many connections from one address (maxConnectionsPerAddress ${maxConnectionsPerAddress}); try again later`;
+      return this.#refuseConnection(socket, 'maxConnectionsPerAddress', message);
+    }
+    this.#perAddress.set(address, fromAddress + 1);
+    socket.once('close', () => {
+      const left = (this.#perAddress.get(address) ?? 1) - 1;
+      if (left === 0) this.#perAddress.delete(address);
+      else this.#perAddress.set(address, left);
+    });
     const session = `paygate-${this.#runId}-${++this.#sessions}`;
     const connection = new Connection(socket, session, this.#context, handleFrame);
     this.#connections.add(connection);

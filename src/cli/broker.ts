@@ -27,6 +27,7 @@ interface BrokerCliOptions {
   tlsCa?: string;
   maxConnections?: number;
   maxConnectionsPerLogin?: number;
+  maxConnectionsPerAddress?: number;
   maxTotalBytes?: number;
   maxConnectionBytes?: number;
   maxQueueBytes?: number;
@@ -41,6 +42,7 @@ interface BrokerCliOptions {
 const LIMIT_FLAGS = [
   ['--max-connections <n>', 'client connections at once', 'count'],
   ['--max-connections-per-login <n>', 'connections one login may hold at once (with --users)', 'count'],
+  ['--max-connections-per-address <n>', 'connections one remote address may hold at once', 'count'],
   ['--max-total-bytes <bytes>', 'bytes the whole broker may hold: queues, unacknowledged, transactions, frames being received', 'bytes'],
   ['--max-connection-bytes <bytes>', 'bytes one connection may hold: transactions, the frame being received, unsent writes', 'bytes'],
   ['--max-queue-bytes <bytes>', 'bytes one queue may hold, waiting plus unacknowledged', 'bytes'],
@@ -52,7 +54,7 @@ const LIMIT_FLAGS = [
 ] as const;
 
 const LIMIT_OPTIONS = [
-  'maxConnections', 'maxConnectionsPerLogin', 'maxTotalBytes', 'maxConnectionBytes', 'maxQueueBytes', 'maxPendingBytes', 'maxPrefetch', 'frameTimeout', 'idleTimeout', 'writeTimeout',
+  'maxConnections', 'maxConnectionsPerLogin', 'maxConnectionsPerAddress', 'maxTotalBytes', 'maxConnectionBytes', 'maxQueueBytes', 'maxPendingBytes', 'maxPrefetch', 'frameTimeout', 'idleTimeout', 'writeTimeout',
 ] as const;
 
 /** A positive integer. */

@@ -26,6 +26,7 @@ const FLAGS = [
   '--max-queue-bytes', `${CAPS.queueBytes}`,
   '--max-pending-bytes', `${CAPS.pendingBytes}`,
   '--max-connections', '2500',
+  '--max-connections-per-address', '2500', // every attacker here is 127.0.0.1
   '--idle-timeout', '500',
   '--write-timeout', '500',
 ];

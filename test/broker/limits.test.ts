@@ -4,6 +4,7 @@
  * the limit, counted in `stats.limits`, and a bystander is served while it runs. Waits are on
  * frames, events and conditions, never on time passing.
  */
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { EmbeddedBroker, LimitHit } from '../../src/broker/index.ts';
 import { encodeFrame } from '../../src/stomp/frame.ts';
@@ -379,5 +380,24 @@ describe('maxConnectionsPerLogin', () => {
     await gone;
     await RawClient.connect(broker, shop);
     expect(broker.stats.limits.maxConnectionsPerLogin).toBe(1);
+  });
+});
+
+describe('maxConnectionsPerAddress', () => {
+  it('refuses an address its connection beyond the cap before CONNECT; another address still connects', async () => {
+    const broker = await startBroker({ maxConnectionsPerAddress: 2 });
+    const other = await bystander(broker);
+    await RawClient.open(broker); // never logs in: holds a slot of 127.0.0.1 all the same
+    const extra = await RawClient.open(broker);
+    const error = await refusedFor(extra, 'maxConnectionsPerAddress');
+    expect(error.headers.message).toMatch(/too many connections from one address/);
+    // 127.0.0.2 is loopback too, and a different address.
+    const elsewhere = connect({ host: broker.host, port: broker.port, localAddress: '127.0.0.2' });
+    const answer = new Promise<string>((resolve) => elsewhere.once('data', (chunk: Buffer) => resolve(chunk.toString())));
+    elsewhere.write(encodeFrame('CONNECT', { 'accept-version': '1.2', host: '/' }));
+    expect(await answer).toMatch(/^CONNECTED\n/);
+    elsewhere.destroy();
+    await other.check();
+    expect(broker.stats.limits.maxConnectionsPerAddress).toBe(1);
   });
 });
