@@ -95,6 +95,11 @@ export class StompConnection extends EventEmitter<StompEvents> {
     return this.#state === 'connected';
   }
 
+  /** True once the connection is over: `close()` was called, or reconnecting gave up. */
+  get closed(): boolean {
+    return this.#state === 'closed';
+  }
+
   /** The CONNECTED headers of the current session (`server`, `version`, `session`, `heart-beat`). */
   get session(): Readonly<Headers> | undefined {
     return this.#session?.connected;
@@ -189,7 +194,7 @@ export class StompConnection extends EventEmitter<StompEvents> {
     // A drained session (failback.ts) takes no new work: only replies still arrive from it.
     if (session !== this.#session && (this.#draining.session(generation) !== session || !entry.temp)) return;
     if (entry.ack !== 'auto') this.#draining.delivered(generation);
-    const message = new StompMessage(incoming, entry.id, entry.ack, generation, (command, msg, options) =>
+    const message = new StompMessage(incoming, entry.id, entry.ack, generation, session.name, (command, msg, options) =>
       this.#acknowledge(command, msg, options),
     );
     try {

@@ -11,6 +11,7 @@ export type { StompErrorCode } from './errors.ts';
 export { StompMessage } from './message.ts';
 export type { AckMode, AckOptions } from './message.ts';
 export { parseOptions } from './options.ts';
+export { PinnedConnections } from './pinned.ts';
 export type { ResolvedOptions, StompNode, StompOptions } from './options.ts';
 export { brokerKindOf, quirksOf } from './broker-kind.ts';
 export type { BrokerKind, BrokerQuirks } from './broker-kind.ts';

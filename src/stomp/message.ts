@@ -27,6 +27,12 @@ export class StompMessage {
     readonly ackMode: AckMode,
     /** Which connection (counted from 1) delivered it. */
     readonly generation: number,
+    /**
+     * `host:port` of the node that delivered it. A reply to it must leave through this node: with
+     * independent brokers its `reply-to` exists only there (a failback may have moved the
+     * connections elsewhere meanwhile).
+     */
+    readonly node: string,
     private readonly acknowledge: Acknowledger,
   ) {}
 

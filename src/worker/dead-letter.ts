@@ -99,7 +99,7 @@ export async function deadLetter(
     headers[DLQ_BODY_HEADER.hmac] = createHmac('sha256', context.deadLetterKey).update(message.body).digest('hex');
     body = '';
   }
-  await context.publisher.send(deadLetterQueue(context, provider), body, headers);
+  await context.publisher.send(deadLetterQueue(context, provider), body, headers, message.node);
   await message.ack();
   context.log.warn('request dead-lettered', { provider, reason, bodyWithheld: evidence !== 'decrypted' });
   return { kind: 'dead-lettered', reason };

@@ -123,7 +123,8 @@ export async function sendReply(
   // A foreign client that sent no correlation-id can still match the reply by its request id. The
   // header is the client's own text: masked, so a card number put there is never sent back in clear.
   const correlationId = maskPan(message.headers[HEADER.correlationId] ?? reply.requestId);
-  await context.publisher.send(replyTo, body, replyHeaders({ correlationId, cipher }));
+  // Through the node that delivered the request: its reply-to exists there (publisher.ts).
+  await context.publisher.send(replyTo, body, replyHeaders({ correlationId, cipher }), message.node);
 }
 
 /**
