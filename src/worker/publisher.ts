@@ -30,7 +30,7 @@
  * broker nobody consumes from any more. So isolation holds on this path too: a refusal costs only
  * the pinned connection. The cost is bounded: one connection per node at most, alive only while
  * sends to it are in flight, which happens only for the requests delivered by a node the
- * publisher is not on (those in hand at a failback, at most the prefetch). A node that is gone
+ * publisher is not on (those in hand when it moved, at most the prefetch). A node that is gone
  * fails the send (STOMP_CANNOT_CONNECT) like any failed reply: the worker requeues and counts it.
  */
 import { PinnedConnections, StompConnection, type StompOptions } from '../stomp/index.ts';
@@ -44,6 +44,8 @@ export class Publisher {
   #serialTail: Promise<unknown> = Promise.resolve();
   /** Sends waiting on or travelling the serial path. */
   #serialWaiting = 0;
+  /** While the publishing connection is between nodes: resolves once it is up again (or over). */
+  #settling: Promise<void> | undefined;
 
   private constructor(connection: StompConnection, options: StompOptions) {
     this.connection = connection;
@@ -81,17 +83,19 @@ export class Publisher {
     return via !== undefined && this.connection.connected && via !== this.connection.node && this.#pinned.has(via);
   }
 
-  /** Resolves once the publishing connection is up again, or over. */
+  /** Resolves once the publishing connection is up again, or over (one pair of listeners for every send waiting). */
   #settled(): Promise<void> {
-    return new Promise((resolve) => {
+    this.#settling ??= new Promise((resolve) => {
       const done = (): void => {
         this.connection.off('node-connect', done);
         this.connection.off('close', done);
+        this.#settling = undefined;
         resolve();
       };
       this.connection.on('node-connect', done);
       this.connection.on('close', done);
     });
+    return this.#settling;
   }
 
   #serially(send: () => Promise<void>): Promise<void> {
