@@ -30,6 +30,8 @@ type Sent = { readonly final: true; readonly status: string; readonly result: Re
 async function attempt(shop: Gateway<ChaosPlugins>, step: Step): Promise<Sent> {
   let reply: GatewayReply<unknown>;
   try {
+    // The workload's steps are data (provider and type as strings), so the typed overloads of
+    // `request` cannot be chosen statically; the SDK still validates each payload by its schema.
     const request = shop.request as (provider: string, type: string, payload: unknown, options: { idempotencyKey: string }) => Promise<GatewayReply<unknown>>;
     reply = await request.call(shop, step.provider, step.type, step.payload, { idempotencyKey: step.key });
   } catch (error) {
