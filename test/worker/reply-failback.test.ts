@@ -158,12 +158,16 @@ describe('a reply across a failback', () => {
     await Promise.all([log.waitFor(movedBack('connection')), log.waitFor(movedBack('publisher')), shopMovedBack]);
 
     // Released now: the reply must go back through the backup, where the SDK's reply queue is.
+    const processed = new Promise<string>((resolve) => worker?.once('processed', ({ status }) => resolve(status)));
     gate.open();
     const reply = await answer;
     expect(reply.status).toBe('approved');
     expect(reply.result).toEqual({ order: 'held-on-backup' });
     expect(gate.calls).toBe(1);
     expect(lateReplies).toEqual([]);
+    // Then ACKed on the backup session, still draining: no STOMP_STALE_MESSAGE, no redelivery.
+    expect(await processed).toBe('approved');
+    expect(log.lines.filter((line) => line.fields.code === 'STOMP_STALE_MESSAGE')).toEqual([]);
 
     // And the pair goes on: a new request is taken and answered on the primary.
     const next = await shop.request('gated', 'charge', { order: 'on-primary' }, { idempotencyKey: 'on-primary' });
