@@ -352,8 +352,12 @@ const CONNECTION_LOST = new Set(['STOMP_IO', 'STOMP_CLOSED_BY_PEER', 'STOMP_READ
  * short (the request comes back: redelivered, or retried by its client with the same key); an
  * ACK refused because its connection was already lost (`STOMP_STALE_MESSAGE`) is an `info`.
  */
-function expectedFailover(event: WorkerErrorEvent): { level: 'info' | 'warn'; msg: string } | undefined {
+export function expectedFailover(event: WorkerErrorEvent): { level: 'info' | 'warn'; msg: string } | undefined {
   if (event.code === 'STOMP_STALE_MESSAGE') return { level: 'info', msg: 'acknowledgement refused after a broker failover; the broker redelivers the request' };
+  if (event.code === 'STOMP_CANNOT_CONNECT' && (event.stage === 'reply' || event.stage === 'dead-letter')) {
+    // The node that delivered the request is gone (replies leave through it): its client's retry is answered elsewhere.
+    return { level: 'warn', msg: `${event.stage} not sent: the broker that delivered the request is gone; it is answered on redelivery or retry` };
+  }
   if (!CONNECTION_LOST.has(event.code)) return undefined;
   if (event.stage === 'connection' || event.stage === 'publisher') return { level: 'warn', msg: 'broker connection lost; failing over' };
   return { level: 'warn', msg: 'request interrupted by a lost broker connection; it is answered on redelivery or retry' };
