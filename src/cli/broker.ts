@@ -1,11 +1,11 @@
 /**
  * `paygate broker [--host 127.0.0.1] [--port 61613] [--data DIR] [--users FILE] [--tls-cert F
- * --tls-key F [--tls-ca F]] [limit flags]` (docs/broker.md): the embedded STOMP broker in the
- * foreground. Prints one line, `paygate broker listening on stomp://HOST:PORT` (`stomp+ssl://`
+ * --tls-key F [--tls-ca F]] [--pid-file F] [limit flags]` (docs/broker.md): the embedded STOMP
+ * broker in the foreground. Prints one line, `paygate broker listening on stomp://HOST:PORT` (`stomp+ssl://`
  * with TLS), once it accepts connections; then one stderr line per expired message it drops and
  * one `warn` line per limit it applies. SIGTERM or SIGINT: stop
- * accepting, ERROR to every client, commit the store, exit 0. Bad options: one line on stderr,
- * exit 2.
+ * accepting, ERROR to every client, commit the store, remove the pid file, exit 0. Bad options
+ * (a file a flag names that cannot be read or written included): one line on stderr, exit 2.
  *
  * `paygate broker hash-password [--cost LN]` reads a password on stdin and prints its scrypt PHC
  * string for the users file.
@@ -13,7 +13,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { CommanderError } from 'commander';
 import { PaygateError } from '../errors.ts';
-import { guarded, readInput, readOptionFile } from './io.ts';
+import { ensureWritableDir, guarded, readInput, readOptionFile } from './io.ts';
+import { claimPidFile } from './pid-file.ts';
 
 const USAGE_EXIT_CODE = 2;
 
@@ -25,6 +26,7 @@ interface BrokerCliOptions {
   tlsCert?: string;
   tlsKey?: string;
   tlsCa?: string;
+  pidFile?: string;
   maxConnections?: number;
   maxConnectionsPerLogin?: number;
   maxConnectionsPerAddress?: number;
@@ -95,7 +97,8 @@ export function brokerCommand(): Command {
     .option('--users <file>', 'YAML users file (logins, password hashes, roles); without it any login may do anything')
     .option('--tls-cert <file>', 'PEM certificate (chain): STOMP over TLS')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
-    .option('--tls-ca <file>', 'PEM CA: clients must present a certificate it signed');
+    .option('--tls-ca <file>', 'PEM CA: clients must present a certificate it signed')
+    .option('--pid-file <file>', "write the broker's pid there at start-up (removed at exit), for kill -TERM");
   for (const [flag, help, kind] of LIMIT_FLAGS) command.option(flag, help, kind === 'bytes' ? parseBytes : parseCount);
   return command.exitOverride(toUsageExit).action(guarded(runBroker)).addCommand(hashPasswordCommand());
 }
@@ -109,7 +112,11 @@ async function runBroker(o: BrokerCliOptions): Promise<void> {
   // Loaded on use: other commands never pay for better-sqlite3 and zod schemas here.
   const { EmbeddedBroker, parseUsersFile } = await import('../broker/index.ts');
   const users = o.users === undefined ? undefined : parseUsersFile(readOptionFile('--users', o.users).toString('utf8'));
-  const broker = await EmbeddedBroker.start({ host: o.host, port: o.port, dataDir: o.data, users, tls: tlsOptions(o), ...limitOptions(o) });
+  const tls = tlsOptions(o);
+  if (o.data !== undefined) ensureWritableDir('--data', o.data);
+  // Before listening: a refused pid file must not cost a bound port and a started store.
+  if (o.pidFile !== undefined) claimPidFile('--pid-file', o.pidFile);
+  const broker = await EmbeddedBroker.start({ host: o.host, port: o.port, dataDir: o.data, users, tls, ...limitOptions(o) });
   const report = (error: { code: string; message: string }): void => console.error(`paygate broker: ${error.code}: ${error.message}`);
   broker.on('storeError', report);
   broker.on('serverError', report);
@@ -121,6 +128,7 @@ async function runBroker(o: BrokerCliOptions): Promise<void> {
   broker.on('expired', ({ destination, messageId, ageMs }) =>
     console.error(`paygate broker: expired: dropped ${messageId} from ${destination}, ${ageMs} ms after its expires`),
   );
+  // process.exit runs the exit hooks: the pid file goes with the process.
   const shutdown = (): void => {
     void broker.stop().then(() => process.exit(0));
   };
@@ -149,7 +157,7 @@ function hashPasswordCommand(): Command {
       guarded(async (o: { cost?: number }) => {
         const { hashPassword } = await import('../broker/index.ts');
         // One line, as typed or piped; only the final line break is not part of the password.
-        const password = (await readInput(undefined)).toString('utf8').replace(/\r?\n$/, '');
+        const password = (await readInput('stdin', undefined)).toString('utf8').replace(/\r?\n$/, '');
         if (password === '') throw new PaygateError('BROKER_BAD_OPTION', 'hash-password: empty password on stdin');
         console.log(await hashPassword(password, o.cost === undefined ? {} : { ln: o.cost }));
       }),

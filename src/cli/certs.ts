@@ -6,12 +6,16 @@
  * [--algo rsa|ec] [--bits 2048|3072] [--force]`: one more identity from that CA (a second
  * storefront, another gateway), with its signer role in the extendedKeyUsage.
  *
- * Usage errors (bad option values, existing files) are one stderr line and exit code 2, so a
- * script can tell "you called me wrong" (2) from "something broke" (1).
+ * Usage errors (bad option values, existing files, a folder that cannot be read or written) are
+ * one stderr line and exit code 2, so a script can tell "you called me wrong" (2) from
+ * "something broke" (1).
  */
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import type { CommanderError } from 'commander';
 import type { KeySpec } from '../certs/devca.ts';
+import { isErrnoError, unwritable } from './errors.ts';
+import { guarded, readOptionFile } from './io.ts';
 
 const USAGE_EXIT_CODE = 2;
 
@@ -52,11 +56,11 @@ export function certsCommand(): Command {
     .addOption(new Option('--algo <algo>', 'key algorithm').choices(['rsa', 'ec']).default('rsa'))
     .addOption(new Option('--bits <bits>', 'RSA key size, --algo rsa only; default 2048').choices(['2048', '3072']))
     .option('--force', 'overwrite existing files')
-    .action(async (options: InitOptions, command: Command) => {
+    .action(guarded(async (options: InitOptions, command: Command) => {
       const spec = keySpecOf(options, command);
       // Loaded on use: the generator pulls in @peculiar/x509, which other commands never need.
       const { DEV_PKI_FILES, SIGNER_ROLE_OIDS, writeDevPki } = await import('../certs/devca.ts');
-      const written = await usageErrors(command, options.dir, () => writeDevPki(options.dir, { ...spec, force: options.force === true }));
+      const written = await usageErrors(command, '--dir', options.dir, () => writeDevPki(options.dir, { ...spec, force: options.force === true }));
       console.log(`Wrote a development PKI (${labelOf(spec)}) to ${written.dir}:`);
       const width = Math.max(...DEV_PKI_FILES.map((f) => f.name.length));
       for (const f of DEV_PKI_FILES) console.log(`  ${f.name.padEnd(width)}  ${f.purpose}`);
@@ -66,7 +70,7 @@ export function certsCommand(): Command {
       }
       console.log('More identities from this CA: paygate certs issue --role client|gateway --ca-dir DIR --name NAME');
       console.log('Keys are mode 0600 and git-ignored. For development only: see certs/README.md.');
-    });
+    }));
 
   certs
     .command('issue')
@@ -79,10 +83,13 @@ export function certsCommand(): Command {
     .addOption(new Option('--algo <algo>', 'key algorithm').choices(['rsa', 'ec']).default('rsa'))
     .addOption(new Option('--bits <bits>', 'RSA key size, --algo rsa only; default 2048').choices(['2048', '3072']))
     .option('--force', 'overwrite existing files')
-    .action(async (options: IssueOptions, command: Command) => {
+    .action(guarded(async (options: IssueOptions, command: Command) => {
       const spec = keySpecOf(options, command);
+      // The CA's files are read here first, so that every write failure below is the output folder's.
+      for (const file of ['ca.crt', 'ca.key']) readOptionFile('--ca-dir', join(options.caDir, file));
       const { SIGNER_ROLE_OIDS, issueSignerFiles } = await import('../certs/devca.ts');
-      const issued = await usageErrors(command, options.out ?? options.caDir, () =>
+      const [outFlag, outDir] = options.out === undefined ? ['--ca-dir', options.caDir] : ['--out', options.out];
+      const issued = await usageErrors(command, outFlag, outDir, () =>
         issueSignerFiles({
           ...spec,
           caDir: options.caDir,
@@ -97,7 +104,7 @@ export function certsCommand(): Command {
       console.log(`  ${issued.certPath}  signer role ${options.role} (${SIGNER_ROLE_OIDS[options.role]}): ${ROLE_DUTY[options.role]}`);
       console.log(`  ${issued.keyPath}  its private key (mode 0600): ${options.role === 'client' ? 'on that storefront only' : 'on the workers only'}`);
       if (options.role === 'gateway') console.log('Clients accept replies only from the gateway certificates they are configured with: add it there.');
-    });
+    }));
 
   return certs;
 }
@@ -116,13 +123,15 @@ function labelOf(spec: KeySpec): string {
 
 /**
  * Runs `work`; what the caller got wrong (an existing file, an unusable CA folder, a bad name) is
- * one stderr line and exit code 2. Anything else is thrown on.
+ * one stderr line and exit code 2. A failed system call is the output folder's (`option` names
+ * it; the CA's files were read before): `FILE_UNWRITABLE`. Anything else is thrown on.
  */
-async function usageErrors<T>(command: Command, where: string, work: () => Promise<T>): Promise<T> {
+async function usageErrors<T>(command: Command, option: string, where: string, work: () => Promise<T>): Promise<T> {
   const { CertsError } = await import('../certs/devca.ts');
   try {
     return await work();
   } catch (error) {
+    if (isErrnoError(error)) throw unwritable(option, where, error);
     if (!(error instanceof CertsError)) throw error;
     const message =
       error.code === 'CERTS_EXIST' ? `${error.path ?? where} already exists; use --force to overwrite it` : error.message;

@@ -11,12 +11,11 @@
  * exit (the workers retry with backoff, /healthz answers 503 with `broker: unreachable`). Signals received while the workers start: SIGTERM/SIGINT
  * drain them and exit 0; SIGHUP is ignored (reported on stderr).
  */
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { CommanderError } from 'commander';
 import { GATEWAY_GAVE_UP_EXIT_CODE, GATEWAY_STOPPED_EXIT_CODE, GATEWAY_UNCLEAN_STOP_EXIT_CODE } from '../supervisor/exit-codes.ts';
-import { PaygateError } from '../errors.ts';
-import { guarded, REFUSED_EXIT_CODE } from './io.ts';
+import { checkReadable, guarded, REFUSED_EXIT_CODE } from './io.ts';
+import { claimPidFile } from './pid-file.ts';
 
 interface GatewayCliOptions {
   config: string;
@@ -37,6 +36,7 @@ export function gatewayCommand(): Command {
 
 async function runGateway(o: GatewayCliOptions): Promise<void> {
   // Loaded on use: other commands never pay for the supervisor, pino and prom-client.
+  checkReadable('--config', o.config);
   const { loadWorkerConfig } = await import('../worker/index.ts');
   if (o.check) {
     const config = loadWorkerConfig(o.config);
@@ -67,11 +67,11 @@ async function runGateway(o: GatewayCliOptions): Promise<void> {
       (error: unknown) => process.stderr.write(`paygate: reload not applied: ${(error as Error).message}\n`),
     );
   });
-  if (o.pidFile !== undefined) writePidFile(o.pidFile);
+  // Removed by an exit hook, whichever process.exit below ends the gateway.
+  if (o.pidFile !== undefined) claimPidFile('--pid-file', o.pidFile);
   try {
     supervisor = await Supervisor.start({ configPath: o.config, signal: starting.signal });
   } catch (error) {
-    if (o.pidFile !== undefined) rmSync(o.pidFile, { force: true });
     if (error instanceof SupervisorError && error.code === 'SUPERVISOR_STOPPED') process.exit(GATEWAY_STOPPED_EXIT_CODE);
     if (!(error instanceof SupervisorError) && !(error instanceof StatusServerError)) throw error;
     process.stderr.write(`paygate: ${error.code}: ${error.message}\n`);
@@ -79,17 +79,7 @@ async function runGateway(o: GatewayCliOptions): Promise<void> {
     process.exit(error instanceof StatusServerError ? GATEWAY_UNCLEAN_STOP_EXIT_CODE : GATEWAY_GAVE_UP_EXIT_CODE);
   }
   const exit = await supervisor.done;
-  if (o.pidFile !== undefined) rmSync(o.pidFile, { force: true });
   if (exit.code !== 0) process.stderr.write(`paygate: ${exit.code === GATEWAY_GAVE_UP_EXIT_CODE ? 'SUPERVISOR_GAVE_UP' : 'GATEWAY_UNCLEAN_STOP'}: ${exit.reason}\n`);
   process.exit(exit.code);
 }
 
-/** The pid file: written whole (a reader never sees half a number), one line. */
-function writePidFile(path: string): void {
-  try {
-    writeFileSync(`${path}.tmp`, `${process.pid}\n`, { mode: 0o644 });
-    renameSync(`${path}.tmp`, path);
-  } catch (error) {
-    throw new PaygateError('FILE_UNWRITABLE', `--pid-file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'cannot be written'}`);
-  }
-}

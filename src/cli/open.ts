@@ -32,10 +32,10 @@ export function openCommand(): Command {
         const { decodeYaml, loadIdentity, open, TrustStore } = await import('../wire/index.ts'); // loaded on use: fast --help
         const identity = loadIdentity(readOptionFile('--cert', o.cert), readOptionFile('--key', o.key));
         const trust = new TrustStore(o.trust.map((path) => readOptionFile('--trust', path)));
-        const opened = open(await readInput(o.in), { identity, trust });
+        const opened = open(await readInput('--in', o.in), { identity, trust });
         decodeYaml(opened.yaml); // the same YAML rules every worker applies (limits, no aliases)
-        writeOutput(o.out, opened.yaml);
-        if (o.signerOut) writeOutput(o.signerOut, opened.signer.x509.toString());
+        writeOutput('--out', o.out, opened.yaml);
+        if (o.signerOut) writeOutput('--signer-out', o.signerOut, opened.signer.x509.toString());
         if (!o.quiet) {
           const a = opened.algorithms;
           process.stderr.write(

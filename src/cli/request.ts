@@ -13,7 +13,7 @@ import type { CommanderError } from 'commander';
 import type { GatewayReply } from '../client/index.ts';
 import { PaygateError } from '../errors.ts';
 import { decodeYaml, encodeYaml } from '../wire/index.ts';
-import { guarded, readInput, REFUSED_EXIT_CODE } from './io.ts';
+import { checkReadable, guarded, readInput, REFUSED_EXIT_CODE } from './io.ts';
 
 /** Exit code of a reply that is an answer but not a final one (pending, action_required, unknown). */
 export const UNSETTLED_EXIT_CODE = 3;
@@ -54,8 +54,10 @@ async function runRequest(provider: string, type: string, o: RequestCliOptions):
     import('../providers/index.ts'),
     import('./client-config.ts'),
   ]);
-  const config = loadClientConfig(o.config ?? process.env.PAYGATE_CLIENT_CONFIG ?? DEFAULT_CONFIG);
-  const payload = decodeYaml(await readInput(o.data));
+  const [configFlag, configPath] = configSource(o.config);
+  checkReadable(configFlag, configPath);
+  const config = loadClientConfig(configPath);
+  const payload = decodeYaml(await readInput('--data', o.data));
   const entry = config.providers.find((p) => p.name === provider);
   if (entry === undefined) {
     const known = config.providers.map((p) => p.name).join(', ');
@@ -84,6 +86,14 @@ async function runRequest(provider: string, type: string, o: RequestCliOptions):
   } finally {
     await gateway.close(1_000);
   }
+}
+
+/** Which config file is used, and what named it (for the message when it cannot be read). */
+function configSource(flag: string | undefined): [string, string] {
+  if (flag !== undefined) return ['--config', flag];
+  const fromEnv = process.env.PAYGATE_CLIENT_CONFIG;
+  if (fromEnv !== undefined && fromEnv !== '') return ['$PAYGATE_CLIENT_CONFIG', fromEnv];
+  return ['--config (default)', DEFAULT_CONFIG];
 }
 
 function printReply(reply: GatewayReply<unknown>): void {

@@ -30,9 +30,9 @@ export function sealCommand(): Command {
         const { Certificate, decodeYaml, loadIdentity, seal } = await import('../wire/index.ts'); // loaded on use: fast --help
         const recipients = o.recipient.map((path) => Certificate.from(readOptionFile('--recipient', path)));
         const signer = loadIdentity(readOptionFile('--signer-cert', o.signerCert), readOptionFile('--signer-key', o.signerKey));
-        const yaml = await readInput(o.in);
+        const yaml = await readInput('--in', o.in);
         decodeYaml(yaml); // refuse what open() would refuse, before anything is sealed
-        writeOutput(o.out, seal(yaml, { recipients, signer, cipher: o.cipher }));
+        writeOutput('--out', o.out, seal(yaml, { recipients, signer, cipher: o.cipher }));
       }),
     );
 }

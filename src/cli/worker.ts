@@ -12,7 +12,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import type { CommanderError } from 'commander';
-import { guarded, REFUSED_EXIT_CODE } from './io.ts';
+import { checkReadable, guarded, REFUSED_EXIT_CODE } from './io.ts';
 
 interface WorkerCliOptions {
   config: string;
@@ -34,6 +34,7 @@ export function workerCommand(): Command {
     .exitOverride((error: CommanderError) => process.exit(error.exitCode === 0 ? 0 : REFUSED_EXIT_CODE))
     .action(
       guarded(async (o: WorkerCliOptions) => {
+        checkReadable('--config', o.config);
         // Loaded on use: other commands never pay for the worker, its plugins, their transports and pino.
         const { loadWorkerConfig, Worker, workerOptionsFromConfig } = await import('../worker/index.ts');
         const { actionLogger, createLogger } = await import('../logging.ts');

@@ -117,7 +117,7 @@ describe('paygate certs issue', () => {
     expect(runs.map((r) => r.code)).toEqual([2, 2, 2]);
     expect(runs[0]?.stderr).toBe(`error: ${certPath} already exists; use --force to overwrite it\n`);
     expect(runs[1]?.stderr).toMatch(/^error: option '--role <role>' argument 'feed' is invalid\. Allowed choices are client, gateway\.\n$/);
-    expect(runs[2]?.stderr).toMatch(/^error: cannot read .*nowhere\/ca\.crt \(ENOENT\)/);
+    expect(runs[2]?.stderr).toMatch(/^paygate: FILE_UNREADABLE: --ca-dir .*nowhere\/ca\.crt: no such file or directory \(ENOENT\)\n$/);
     expect(readdirSync(out).sort()).toEqual(['shop-2.crt', 'shop-2.key']);
   });
 });

@@ -8,7 +8,7 @@
  * Each part, once started, registers how to stop it; `close()` stops what was started, in
  * reverse order, whatever state `start()` reached (a failure or Ctrl-C half-way included).
  */
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +24,7 @@ import { writeDevPki, type KeySpec } from '../../certs/devca.ts';
 import { createGateway, type Gateway } from '../../client/index.ts';
 import { createLogger } from '../../logging.ts';
 import { Supervisor } from '../../supervisor/index.ts';
+import { unwritable } from '../errors.ts';
 import { DemoError, setupFailure } from './errors.ts';
 import { layoutOf, writeClientFiles, writeGatewayConfig, type DemoLayout, type DemoProvider, type SandboxEndpoint } from './files.ts';
 import { DEMO_SETTINGS, type DemoOptions } from './options.ts';
@@ -47,15 +48,25 @@ interface Teardown {
   readonly stop: () => Promise<void> | void;
 }
 
-/** The demo folder: a fresh temp one, or `--dir` (created when missing, refused when not empty). */
+/**
+ * The demo folder: a fresh temp one, or `--dir` (created when missing, refused when not empty).
+ * @throws CliError `FILE_UNWRITABLE` when `--dir` cannot be created or written (a file, a path
+ *   through a file, permissions); DemoError `DEMO_DIR_NOT_EMPTY`.
+ */
 function prepareDir(requested: string | undefined): { dir: string; created: boolean } {
   if (requested === undefined) return { dir: mkdtempSync(join(tmpdir(), 'paygate-demo-')), created: true };
   const dir = resolve(requested);
-  if (!existsSync(dir)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    return { dir, created: true };
+  let entries: string[] | undefined;
+  try {
+    if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    else entries = readdirSync(dir);
+    // Checked now: the first write (the certificates) would otherwise fail as a setup failure.
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    throw unwritable('--dir', requested, error);
   }
-  if (readdirSync(dir).length > 0) {
+  if (entries === undefined) return { dir, created: true };
+  if (entries.length > 0) {
     throw new DemoError('DEMO_DIR_NOT_EMPTY', `${dir} is not empty: give --dir a new or empty folder (the demo writes keys there and cleans it up)`);
   }
   return { dir, created: false };
@@ -88,7 +99,8 @@ export class DemoEnvironment {
    * Starts every part, reporting progress.
    *
    * @throws DemoError `DEMO_DIR_NOT_EMPTY`, `DEMO_SETUP_FAILED` naming the part that failed,
-   *   `DEMO_INTERRUPTED` after `abort()` (Ctrl-C). Either way, call `close()` afterwards.
+   *   `DEMO_INTERRUPTED` after `abort()` (Ctrl-C); CliError `FILE_UNWRITABLE` for `--dir`.
+   *   Either way, call `close()` afterwards.
    */
   async start(): Promise<DemoParts> {
     const folder = prepareDir(this.#options.dir);

@@ -38,9 +38,14 @@ export function layoutOf(dir: string): DemoLayout {
 export const DEMO_PROVIDERS = ['card', 'paypal', 'giftcard'] as const;
 export type DemoProvider = (typeof DEMO_PROVIDERS)[number];
 
-/** A plugin's entry module in this checkout (src/cli/demo → the repository root). */
+/**
+ * A plugin's entry module beside this one (src/cli/demo → the repository root, or dist/src/cli/demo
+ * → dist/): `.ts` when running from the sources, `.js` once compiled, so the demo's workers load
+ * plugins of the same kind as the CLI that started them.
+ */
 export function pluginModule(name: DemoProvider): string {
-  return fileURLToPath(new URL(`../../../providers/${name}/index.ts`, import.meta.url));
+  const extension = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  return fileURLToPath(new URL(`../../../providers/${name}/index.${extension}`, import.meta.url));
 }
 
 /** What the gateway config needs to know of a running sandbox. */
