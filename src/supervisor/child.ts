@@ -1,6 +1,6 @@
 /**
- * The entry point of one supervised worker process (forked by worker-process.ts with tsx's
- * loader). It waits for the supervisor's `start` message, runs a {@link Worker} from the
+ * The entry point of one supervised worker process (forked by worker-process.ts: compiled with
+ * plain node, from the sources with tsx's loader). It waits for the supervisor's `start` message, runs a {@link Worker} from the
  * configuration text it was given, and reports over IPC: `broker` while it waits for an
  * unreachable broker (it keeps waiting: a broker that is down is not a start failure), then
  * `ready`, or `failed` then exit 3; then every answered request, dead letter and handler error,

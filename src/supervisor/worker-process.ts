@@ -1,6 +1,7 @@
 /**
- * The supervisor's handle on one worker process: forks src/supervisor/child.ts through tsx's
- * loader, hands it the configuration, and tracks what it reports (ready, state, exit). Messages
+ * The supervisor's handle on one worker process: forks the child entry next to this module
+ * (child.js with plain node when compiled; child.ts through tsx's loader when running from the
+ * sources), hands it the configuration, and tracks what it reports (ready, state, exit). Messages
  * the child sends are validated (messages.ts) and re-emitted; anything else is dropped.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -12,11 +13,37 @@ import { SupervisorError } from './errors.ts';
 import { START_FAILED_EXIT_CODE } from './exit-codes.ts';
 import { fromWorkerMessageSchema, type FromWorkerMessage, type ToWorkerMessage } from './messages.ts';
 
-const CHILD_ENTRY = fileURLToPath(new URL('./child.ts', import.meta.url));
 /** After the grace period, how long workers get to abort, answer `unknown` and disconnect before SIGKILL. */
 const STOP_SETTLE_MS = 5_000;
-/** tsx's ESM loader, by absolute URL: the gateway may run from any working directory. */
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+/** The worker process's entry file and the node flags it needs. */
+export interface ChildEntry {
+  readonly file: string;
+  readonly execArgv: readonly string[];
+}
+
+let sourceLoader: string | undefined;
+
+/**
+ * Where a worker process starts. Compiled (this module is a `.js` file in dist/): child.js, with
+ * no loader, so a worker starts as fast as plain node allows. From the sources (a checkout run
+ * through tsx, the tests): child.ts with tsx's loader, resolved only then because tsx is a
+ * devDependency that an installed package does not have.
+ *
+ * @throws SupervisorError `WORKER_START_FAILED` when running from the sources without tsx installed.
+ */
+export function childEntry(moduleUrl: string = import.meta.url): ChildEntry {
+  if (!moduleUrl.endsWith('.ts')) return { file: fileURLToPath(new URL('./child.js', moduleUrl)), execArgv: [] };
+  if (sourceLoader === undefined) {
+    try {
+      // By absolute URL: the gateway may run from any working directory.
+      sourceLoader = pathToFileURL(createRequire(moduleUrl).resolve('tsx')).href;
+    } catch (cause) {
+      throw new SupervisorError('WORKER_START_FAILED', 'paygate runs from its TypeScript sources here, and its worker processes need tsx for that: run npm install in the checkout (tsx is a devDependency), or run the compiled package (npm run build)', { cause });
+    }
+  }
+  return { file: fileURLToPath(new URL('./child.ts', moduleUrl)), execArgv: ['--import', sourceLoader] };
+}
 
 /** Where a worker process is in its life. */
 export type WorkerProcessState = 'starting' | 'ready' | 'draining' | 'exited';
@@ -101,8 +128,9 @@ export class WorkerProcess extends EventEmitter<WorkerProcessEvents> {
 
   /** Forks a worker process and sends it its configuration. */
   static fork(options: ForkOptions): WorkerProcess {
-    const child = fork(CHILD_ENTRY, [], {
-      execArgv: ['--import', TSX_LOADER],
+    const entry = childEntry();
+    const child = fork(entry.file, [], {
+      execArgv: [...entry.execArgv],
       stdio: ['ignore', options.output ?? 'inherit', options.output ?? 'inherit', 'ipc'],
       serialization: 'json',
       env: { ...(options.env ?? process.env) },

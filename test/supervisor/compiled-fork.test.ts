@@ -1,0 +1,79 @@
+/**
+ * The compiled gateway forks its workers from child.js with plain node: no loader flag, and tsx
+ * absent from node_modules altogether. src/ is compiled into a temp folder (compiled-tree.ts),
+ * a plain-node driver there forks one worker through WorkerProcess, and the worker must get
+ * subscribed (ready) with the counting fixture plugin compiled alongside.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseTestBrokers, startTestBroker, type TestBroker } from '../helpers/brokers.ts';
+import { makeTestPki } from '../helpers/pki.ts';
+import { roleNode } from '../integration/support.ts';
+import { compiledTree } from './compiled-tree.ts';
+
+const DRIVER = `
+import { openSync, readFileSync } from 'node:fs';
+import { createLogger } from './src/logging.js';
+import { childEntry, WorkerProcess } from './src/supervisor/worker-process.js';
+const [configPath, logPath] = process.argv.slice(2);
+const log = createLogger({ name: 'driver', level: 'warn' });
+const worker = WorkerProcess.fork({ slot: 0, configText: readFileSync(configPath, 'utf8'), configPath, log, output: openSync(logPath, 'a') });
+await worker.ready(60_000);
+const cmdline = readFileSync('/proc/' + worker.pid + '/cmdline', 'utf8').split('\\0').filter((arg) => arg !== '');
+worker.stop(1_000);
+const exit = await worker.exited;
+process.stdout.write(JSON.stringify({ entry: childEntry(), cmdline, exit }) + '\\n');
+`;
+
+/** The counting fixture, compiled into the tree where its `../../src/…` imports land on the compiled src/. */
+function compileFixture(tree: string): string {
+  const source = new URL('../fixtures/counting-provider.ts', import.meta.url);
+  const out = join(tree, 'test', 'fixtures', 'counting-provider.js');
+  mkdirSync(join(tree, 'test', 'fixtures'), { recursive: true });
+  const compilerOptions = { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, rewriteRelativeImportExtensions: true, verbatimModuleSyntax: true };
+  writeFileSync(out, ts.transpileModule(readFileSync(source, 'utf8'), { compilerOptions }).outputText);
+  return out;
+}
+
+describe('a worker process of the compiled gateway', () => {
+  let tree: string;
+  let broker: TestBroker;
+
+  beforeAll(async () => {
+    tree = compiledTree(['tsx']);
+    broker = await startTestBroker(parseTestBrokers('embedded')[0]!);
+  });
+  afterAll(async () => {
+    await broker?.stop();
+  });
+
+  it('is forked from child.js with no loader, and serves without tsx installed', async () => {
+    const pki = await makeTestPki({ algo: 'ec' });
+    const node = roleNode(broker.descriptor as typeof broker.descriptor & { port: number }, 'worker');
+    const configPath = join(tree, 'worker.yaml');
+    writeFileSync(configPath, [
+      'brokers:',
+      `  - {host: "${node.host}", port: ${node.port}, login: "${node.login}", passcode: "${node.passcode}"}`,
+      `identity: {cert: "${pki.gateway.certPath}", key: "${pki.gateway.keyPath}"}`,
+      `trust: {client_ca: ["${pki.ca.certPath}"]}`,
+      'providers:',
+      `  - {name: counting, module: "${compileFixture(tree)}"}`,
+      `idempotency: {path: "${join(tree, 'idempotency.sqlite')}"}`,
+    ].join('\n'));
+    writeFileSync(join(tree, 'driver.js'), DRIVER);
+    expect(existsSync(join(tree, 'node_modules', 'tsx'))).toBe(false);
+    expect(existsSync(join(tree, 'node_modules', 'zod'))).toBe(true);
+
+    const env = { ...process.env, NODE_OPTIONS: '' };
+    const { stdout } = await promisify(execFile)(process.execPath, [join(tree, 'driver.js'), configPath, join(tree, 'worker.log')], { cwd: tree, env });
+    const report = JSON.parse(stdout.trim().split('\n').at(-1)!) as { entry: { file: string; execArgv: string[] }; cmdline: string[]; exit: { code: number | null } };
+
+    expect(report.entry).toEqual({ file: join(tree, 'src', 'supervisor', 'child.js'), execArgv: [] });
+    expect(report.cmdline).toEqual([process.execPath, join(tree, 'src', 'supervisor', 'child.js')]);
+    expect(report.exit.code).toBe(0);
+  });
+});
