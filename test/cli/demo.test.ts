@@ -1,4 +1,4 @@
-// Issue 6: `paygate demo`, the real bin in a child process from the repository root, as a
+// `paygate demo`, the real bin in a child process from the repository root, as a
 // newcomer runs it: the whole tour with --json, --serve with a payment of one's own through
 // `paygate request`, and a setup failure. Slow on purpose (certificates, broker, sandboxes, two
 // worker processes): generous timeouts.
