@@ -5,15 +5,14 @@
  * subscribed (ready) with the counting fixture plugin compiled alongside.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTestBrokers, startTestBroker, type TestBroker } from '../helpers/brokers.ts';
 import { makeTestPki } from '../helpers/pki.ts';
 import { roleNode } from '../integration/support.ts';
-import { compiledTree } from './compiled-tree.ts';
+import { compiledFixture, compiledTree } from './compiled-tree.ts';
 
 const DRIVER = `
 import { openSync, readFileSync } from 'node:fs';
@@ -28,16 +27,6 @@ worker.stop(1_000);
 const exit = await worker.exited;
 process.stdout.write(JSON.stringify({ entry: childEntry(), cmdline, exit }) + '\\n');
 `;
-
-/** The counting fixture, compiled into the tree where its `../../src/…` imports land on the compiled src/. */
-function compileFixture(tree: string): string {
-  const source = new URL('../fixtures/counting-provider.ts', import.meta.url);
-  const out = join(tree, 'test', 'fixtures', 'counting-provider.js');
-  mkdirSync(join(tree, 'test', 'fixtures'), { recursive: true });
-  const compilerOptions = { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, rewriteRelativeImportExtensions: true, verbatimModuleSyntax: true };
-  writeFileSync(out, ts.transpileModule(readFileSync(source, 'utf8'), { compilerOptions }).outputText);
-  return out;
-}
 
 describe('a worker process of the compiled gateway', () => {
   let tree: string;
@@ -61,7 +50,7 @@ describe('a worker process of the compiled gateway', () => {
       `identity: {cert: "${pki.gateway.certPath}", key: "${pki.gateway.keyPath}"}`,
       `trust: {client_ca: ["${pki.ca.certPath}"]}`,
       'providers:',
-      `  - {name: counting, module: "${compileFixture(tree)}"}`,
+      `  - {name: counting, module: "${compiledFixture(tree, 'counting-provider')}"}`,
       `idempotency: {path: "${join(tree, 'idempotency.sqlite')}"}`,
     ].join('\n'));
     writeFileSync(join(tree, 'driver.js'), DRIVER);

@@ -48,3 +48,15 @@ export function compiledTree(without: readonly string[] = []): string {
   linkModules(dir, without);
   return dir;
 }
+
+/**
+ * test/fixtures/<name>.ts compiled into `tree` (returns the .js file): its `../../src/…` imports
+ * land on the tree's compiled src/.
+ */
+export function compiledFixture(tree: string, name: string): string {
+  const source = join(ROOT, 'test', 'fixtures', `${name}.ts`);
+  const out = join(tree, 'test', 'fixtures', `${name}.js`);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, ts.transpileModule(readFileSync(source, 'utf8'), { compilerOptions: buildOptions(), fileName: source }).outputText);
+  return out;
+}
