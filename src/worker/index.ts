@@ -1,10 +1,14 @@
 /**
- * The public surface of the worker: start one from options or from its
- * configuration file, its events and errors, and the idempotency store it runs on.
+ * The public surface of the worker (`paygate/worker`): start one in-process from options
+ * (`Worker.start`) or from its configuration file (`startWorkerFromConfig`), its events and
+ * errors, and the idempotency store it runs on.
  */
-export { Worker, type ConnectionLosses, type StopOptions } from './worker.ts';
+export { Worker, type ConnectionLosses, type StartHooks, type StopOptions } from './worker.ts';
 export { startWorkerFromConfig, workerOptionsFromConfig, type WorkerOverrides } from './from-config.ts';
-export { workerOptionsSchema, parseWorkerOptions, defaultWorkerId, type WorkerOptions, type ResolvedWorkerOptions } from './options.ts';
+export {
+  workerOptionsSchema, parseWorkerOptions, defaultWorkerId, providerSettingsSchema,
+  type WorkerOptions, type ResolvedWorkerOptions, type ProviderSettingsInput,
+} from './options.ts';
 export type { WorkerEvents, ProcessedEvent, DeadLetterEvent, HandlerErrorEvent, WorkerErrorEvent } from './events.ts';
 export { WorkerError, WORKER_ERROR_CODES, type WorkerErrorCode } from './errors.ts';
 export { deriveDigestKey, payloadDigest, canonicalJson, type DigestInput } from './payload-digest.ts';

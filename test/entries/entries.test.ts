@@ -13,7 +13,7 @@ import * as contract from '../../src/providers/index.ts';
 import * as wire from '../../src/wire/index.ts';
 import { exportedNames, namesPluginsImport } from './surface.ts';
 
-const names = exportedNames('src/index.ts', 'src/client/index.ts', 'src/provider.ts', 'src/providers/index.ts');
+const names = exportedNames('src/index.ts', 'src/client/index.ts', 'src/provider.ts', 'src/providers/index.ts', 'src/worker/index.ts', 'src/wire/index.ts');
 
 function namesOf(path: string): Set<string> {
   const found = names.get(path);
@@ -69,5 +69,21 @@ describe('paygate/provider (the plugin author\'s surface)', () => {
   it('offers the test kit', () => {
     expect(typeof provider.runAction).toBe('function');
     expect(typeof provider.testActionContext).toBe('function');
+  });
+});
+
+describe('paygate/worker and paygate/wire', () => {
+  it('paygate/worker names every type Worker.start and the config starter take', () => {
+    const worker = namesOf('src/worker/index.ts');
+    for (const name of ['Worker', 'WorkerOptions', 'StartHooks', 'ProviderSettingsInput', 'startWorkerFromConfig', 'WorkerOverrides', 'StopOptions']) {
+      expect(worker, name).toContain(name);
+    }
+  });
+
+  it('paygate/wire offers seal and open with their options, identities and trust', () => {
+    const wireNames = namesOf('src/wire/index.ts');
+    for (const name of ['seal', 'open', 'SealOptions', 'OpenOptions', 'OpenedMessage', 'loadIdentity', 'Identity', 'TrustStore', 'Certificate', 'WireError']) {
+      expect(wireNames, name).toContain(name);
+    }
   });
 });
