@@ -8,6 +8,13 @@ import { join } from 'node:path';
 import type { DemoParts } from './environment.ts';
 import type { Output } from './report.ts';
 
+/**
+ * Whether this is a checkout running the TypeScript sources: only there is the storefront
+ * example (TypeScript, importing the sources) runnable as printed. An installed package runs
+ * compiled JavaScript and has neither the example's imports nor tsx.
+ */
+const RUNNING_FROM_SOURCES = import.meta.url.endsWith('.ts');
+
 /** A path as one shell word: as it is when it is plain, else single-quoted. */
 export function shellWord(text: string): string {
   return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
@@ -35,10 +42,11 @@ export function connectionInfo(parts: Pick<DemoParts, 'layout' | 'broker' | 'san
     `  gateway config ${layout.gatewayConfig}`,
     `  gateway log    ${layout.gatewayLog}`,
     `  sandboxes      card ${sandboxes.card.url}, paypal ${sandboxes.paypal.url}, giftcard ${sandboxes.giftcard.url}`,
-    'Send your own payment (from this checkout):',
+    'Send your own payment:',
     `  ${requestCommandLine(parts)}`,
-    'Or a whole order from code, through the typed SDK (examples/demo-storefront.ts):',
-    `  npx tsx examples/demo-storefront.ts ${shellWord(layout.dir)}`,
+    ...(RUNNING_FROM_SOURCES
+      ? ['Or a whole order from code, through the typed SDK (examples/demo-storefront.ts):', `  npx tsx examples/demo-storefront.ts ${shellWord(layout.dir)}`]
+      : []),
   ];
 }
 
