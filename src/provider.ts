@@ -11,14 +11,14 @@
  *   a plugin gets the transports themselves from `setup(tools)`, made by the worker;
  * - the outcome vocabulary: `approved`, `declined`, `unknownOutcome`, the standard error and
  *   decline codes, AVS/CVV results, `mapProviderCode`, `providerResultFields`;
- * - the wire's building blocks for payloads: money and card schemas, secrets, `revealSecret`
- *   (the one door to clear card data, for request transformers), `maskPan`;
+ * - the wire's public surface, for its building blocks of payloads: money and card schemas,
+ *   secrets and the one door to their clear value (for request transformers only), `maskPan`;
  * - `z`: paygate's own zod, so that the plugin's schemas are instances of the zod the contract
  *   checks against, whatever zod the plugin's project has installed;
  * - the test kit: {@link runAction} and {@link testActionContext}.
  *
  * Plugins inside the paygate repository import `src/providers/index.ts` and `src/wire/index.ts`
- * instead; this module re-exports the first whole, so both see the same contract. Like that
+ * instead; this module re-exports both whole, so a plugin sees the same names either way. Like that
  * surface, it loads no transport (SOAP, undici, XML libraries), store or sandbox: a storefront
  * importing a plugin for its types and payload checks gets the schemas, not the server side.
  *
@@ -26,11 +26,7 @@
  */
 export * from './providers/index.ts';
 export * as z from 'zod';
-export {
-  Secret, CardNumber, Cvc, maskPan, luhnValid, revealSecret, containsCardNumber, findCardNumber,
-  cardSchema, cardNumberSchema, cvcSchema, makeCardSchema, cardBrand, type Card, type CardInput, type CardSchemaOptions,
-  moneySchema, currencySchema, currencyExponent, formatMoney, type Money,
-} from './wire/index.ts';
+export * from './wire/index.ts';
 export {
   runAction, testActionContext, testContextOptionsSchema, TestKitError, TEST_KIT_ERROR_CODES,
   type ActionRun, type LoggedLine, type TestContext, type TestContextOptions, type TestKitErrorCode,

@@ -55,10 +55,10 @@ describe('paygate/provider (the plugin author\'s surface)', () => {
     expect(missing).toEqual([]);
   });
 
-  it('gives the wire\'s payload building blocks as the same objects', () => {
-    for (const name of ['moneySchema', 'cardSchema', 'revealSecret', 'maskPan', 'Secret', 'CardNumber', 'formatMoney'] as const) {
-      expect(provider[name], name).toBe(wire[name]);
-    }
+  it('re-exports the whole wire surface too (its payload building blocks among it), as the same objects', () => {
+    expect([...namesOf('src/wire/index.ts')].filter((name) => !namesOf('src/provider.ts').has(name))).toEqual([]);
+    for (const [name, value] of Object.entries(wire)) expect(provider[name as keyof typeof provider], name).toBe(value);
+    expect(typeof provider.moneySchema.parse).toBe('function');
   });
 
   it('gives paygate\'s own zod, so that plugin schemas pass the contract\'s instanceof checks', () => {
