@@ -8,6 +8,11 @@
  * transformers.ts (payload → SOAP arguments; the only place card data is revealed), parsers.ts
  * and faults.ts (answers → outcomes), codes.ts (the code tables), status.ts (reconciliation),
  * scrub.ts (transcripts).
+ *
+ * From the package: `import card from 'paygate/providers/card'`. A storefront imports it to type
+ * `gateway.request('card', …)` and check payloads; that loads the schemas and the action table,
+ * never the SOAP transport, which the worker makes in `setup` (docs/sdk.md, "What a storefront
+ * import loads").
  */
 import { defineProvider, type RequestOf, type ResultOf } from '../../src/providers/index.ts';
 import { cardActions } from './actions.ts';

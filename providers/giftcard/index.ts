@@ -1,4 +1,4 @@
-import { defineProvider } from '../../src/providers/index.ts';
+import { defineProvider, type RequestOf, type ResultOf } from '../../src/providers/index.ts';
 import { giftcardActions } from './actions.ts';
 import { giftcardConfigSchema } from './config.ts';
 import { giftcardSetup } from './resources.ts';
@@ -9,6 +9,10 @@ import { reconcile } from './status.ts';
  * `giftcard`: a stored-value (gift card) provider with an XML-over-HTTPS API — balance, redeem,
  * reload, void and status (README.md, "The plugin"). The deployment gives the endpoint, its CA
  * and deadline; `options.api_key` is the merchant's `X-Api-Key`.
+ *
+ * From the package: `import giftcard from 'paygate/providers/giftcard'`. A storefront importing
+ * it gets the schemas and the action table, never the XML transport, which the worker makes in
+ * `setup` (docs/sdk.md, "What a storefront import loads").
  */
 const giftcard = defineProvider({
   name: 'giftcard',
@@ -25,3 +29,7 @@ const giftcard = defineProvider({
 export default giftcard;
 export type { GiftcardResources } from './resources.ts';
 export type { GiftcardConfig } from './config.ts';
+
+/** What a `redeem` caller writes / gets (the SDK's types). */
+export type GiftcardRedeemRequest = RequestOf<typeof giftcard, 'redeem'>;
+export type GiftcardRedeemResult = ResultOf<typeof giftcard, 'redeem'>;

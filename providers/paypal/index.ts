@@ -14,6 +14,10 @@ import { reconcile } from './status.ts';
  * Modules: `schemas.ts` (requests, results), `transformers.ts` (payload → NVP; the only place
  * card data is revealed), `client.ts` (the call), `parsers.ts` + `codes.ts` + `verification.ts`
  * (answer → outcome), `status.ts` (reconciliation), `msgsubid.ts`, `amounts.ts`, `scrub.ts`.
+ *
+ * From the package: `import paypal from 'paygate/providers/paypal'`. A storefront importing it
+ * gets the schemas and the action table, never the form transport, which the worker makes in
+ * `setup` (docs/sdk.md, "What a storefront import loads").
  */
 
 /** The plugin's settings (`providers[].options` in the worker config): the API credentials. */
