@@ -1,5 +1,5 @@
 /**
- * Acceptance 6: bad input gets ERROR and a close of that connection only; the broker keeps
+ * Bad input gets ERROR and a close of that connection only; the broker keeps
  * serving everyone else. Then a seeded fuzz run of more than 10,000 random and mutated frames.
  */
 import { connect } from 'node:net';

@@ -1,5 +1,5 @@
 /**
- * Acceptance 1 on the embedded broker, and acceptance 4: the same behaviours driven by two
+ * The broker's core behaviours, and the same behaviours driven by two
  * independent client libraries, stompit and @stomp/stompjs (over @stomp/tcp-wrapper).
  */
 import { afterEach, describe, expect, it } from 'vitest';

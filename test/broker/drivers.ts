@@ -1,7 +1,7 @@
 /**
  * Two independent STOMP client libraries behind one small interface, so the same behaviour suite
  * (client-libraries.test.ts) runs through both: stompit (what src/stomp builds on) and
- * @stomp/stompjs over @stomp/tcp-wrapper (acceptance 4).
+ * @stomp/stompjs over @stomp/tcp-wrapper.
  */
 import { Client as StompJsClient } from '@stomp/stompjs';
 import type { IFrame, IMessage, StompHeaders as StompJsHeaders } from '@stomp/stompjs';

@@ -1,5 +1,5 @@
 /**
- * Acceptance 5: with a data folder, persistent messages that were not acknowledged survive a
+ * With a data folder, persistent messages that were not acknowledged survive a
  * restart; acknowledged and non-persistent ones do not.
  */
 import { writeFileSync } from 'node:fs';

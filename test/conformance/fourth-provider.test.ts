@@ -1,5 +1,5 @@
 /**
- * Issue 5, acceptance 5: a fourth provider (`loyalty`, XML points), written only from
+ * A fourth provider (`loyalty`, XML points), written only from
  * docs/providers.md and providers/_template, runs through the conformance suite against its own
  * sandbox without a change to src/. The plugin files import only the public surfaces
  * `src/providers/index.ts` and `src/wire/index.ts` (and zod); so does the template.

@@ -1,5 +1,5 @@
 /**
- * `paygate gateway` while it starts. Issue 6, acceptance 5: a plugin that crashes on load makes
+ * `paygate gateway` while it starts. A plugin that crashes on load makes
  * every worker fail at start; the supervisor restarts them with backoff until restart intensity
  * is exceeded, then stops and exits non-zero with a message that says why — it does not loop.
  * And signals that arrive before the pool is up: HUP ignored, TERM drains and exits 0; and a

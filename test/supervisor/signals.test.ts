@@ -1,5 +1,5 @@
 /**
- * Issue 6, acceptance 3, 4 and 6, and SIGUSR1: `paygate gateway` as a real process under load.
+ * Signals (HUP reload, TERM drain, SIGUSR1) and restarts: `paygate gateway` as a real process under load.
  * - SIGHUP with a changed, valid file: a rolling restart (every worker replaced) while requests
  *   flow; none is lost or answered twice (no late duplicate reply at all, and one charge per key).
  *   SIGHUP with an invalid file: refused, the same workers keep serving.

@@ -1,5 +1,5 @@
 /**
- * Issue 6, acceptance 2: 2,000 card authorizations through `paygate gateway` while a worker is
+ * Exactly-once through worker crashes: 2,000 card authorizations through `paygate gateway` while a worker is
  * SIGKILLed every 2 seconds. Every request gets one answer (the SDK resolves each once; a
  * redelivered request answered again arrives as a `late-reply` and is dropped), and the card
  * sandbox's ledger shows exactly one charge per idempotency key: the redeliveries of requests
