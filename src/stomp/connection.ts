@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import './stompit-guard.ts'; // stompit's ERROR handler fixed before any client connects
 import type { BrokerKind } from './broker-kind.ts';
 import type { StompEvents } from './events.ts';
 import { StompError } from './errors.ts';
