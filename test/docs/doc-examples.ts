@@ -1,19 +1,23 @@
 /**
- * Doc examples as TypeScript: every ```ts block of README.md and docs/*.md, type-checked by tsc's
- * API against the sources, with the package's specifiers (`paygate`, `paygate/provider`,
+ * Doc examples as TypeScript: every ```ts block of README.md, docs/*.md and the plugins'
+ * READMEs, type-checked by tsc's API against the sources, with the package's specifiers (`paygate`, `paygate/provider`,
  * `paygate/providers/card`…) mapped to them as the package's `exports` map them to `dist/`.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
 
 /** The repository root. */
 export const ROOT = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
 
-/** The documents whose examples are checked, as repo paths. */
+/** The documents whose examples are checked, as repo paths: the README, docs/, and each plugin's README. */
 export function documents(): string[] {
   const docs = readdirSync(join(ROOT, 'docs')).filter((name) => name.endsWith('.md')).sort();
-  return ['README.md', ...docs.map((name) => `docs/${name}`)];
+  const plugins = readdirSync(join(ROOT, 'providers'), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(ROOT, 'providers', entry.name, 'README.md')))
+    .map((entry) => `providers/${entry.name}/README.md`)
+    .sort();
+  return ['README.md', ...docs.map((name) => `docs/${name}`), ...plugins];
 }
 
 /** One ```ts block. */

@@ -1,5 +1,5 @@
 /**
- * Every ```ts example of README.md and docs/*.md compiles against the real sources and plugins
+ * Every ```ts example of README.md, docs/*.md and the plugins' READMEs compiles against the real sources and plugins
  * (strict, with exactOptionalPropertyTypes), through the package's own specifiers: an example
  * cannot drift from the API it shows. A block may opt out only with a
  * `<!-- not-compiled: reason -->` line right before it.
@@ -20,6 +20,9 @@ const PENDING: Readonly<Record<string, string>> = {
   "docs/idempotency.md|import { IdempotencyStore } from '../src/worker/idempotency-store.ts';": 'a path relative to docs/, undeclared inputs',
   'docs/operations.md|const connection = await StompConnection.connect({': 'no import, undeclared caPem',
   "docs/stomp.md|import { StompConnection } from '../stomp/index.ts';": 'a path relative to src/…, undeclared secrets and handlers',
+  "providers/card/README.md|import { startCardSandbox } from './providers/card/sandbox/index.ts';": 'a path relative to the root, undeclared PEMs',
+  "providers/giftcard/README.md|import { startGiftcardSandbox } from './providers/giftcard/sandbox/index.ts';": 'a path relative to the root, undeclared PEMs',
+  "providers/paypal/README.md|import { startPaypalSandbox } from './providers/paypal/sandbox/index.ts';": 'a path relative to the root, undeclared PEMs',
 };
 
 function keyOf(example: DocExample): string {
