@@ -46,7 +46,7 @@ export interface TestContextOptions<R> {
 }
 
 /** The options' schema: every default of the kit is here. */
-export const testContextOptionsSchema = z.object({
+export const testContextOptionsSchema = z.strictObject({
   resources: z.unknown(),
   idempotencyKey: z.string().regex(/^[\x20-\x7e]{1,128}$/, 'must be 1 to 128 printable ASCII characters').default('test-key-1'),
   requestId: z.string().min(1).max(128).default('test-request-1'),

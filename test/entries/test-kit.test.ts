@@ -110,5 +110,7 @@ describe('testActionContext', () => {
     expect(error).toBeInstanceOf(TestKitError);
     expect(error).toBeInstanceOf(PaygateError);
     expect(error).toMatchObject({ code: 'TEST_KIT_OPTIONS_INVALID', message: expect.stringContaining('idempotencyKey') });
+    // A misspelt option is refused too, not ignored.
+    expect(() => testActionContext({ resources: null, signl: new AbortController().signal } as never)).toThrow(/signl/);
   });
 });
