@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // `npm run build` (and `prepare`): compiles src/ and providers/ into dist/ with tsc
-// (tsconfig.build.json), then copies the files the compiled code reads next to itself (e.g. the
-// card plugin's WSDL). dist/ is emptied first, so a renamed or deleted source leaves nothing behind.
+// (tsconfig.build.json), then copies the other files of those folders next to the compiled code
+// (the card plugin's WSDL, which it reads at run time; the plugins' READMEs). dist/ is emptied first, so a renamed or deleted source leaves nothing behind.
 import { spawnSync } from 'node:child_process';
-import { cpSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import process from 'node:process';
@@ -26,7 +26,10 @@ for (const folder of SOURCES) {
   for (const entry of readdirSync(join(root, folder), { recursive: true, withFileTypes: true })) {
     if (!entry.isFile() || entry.name.endsWith('.ts')) continue;
     const from = join(entry.parentPath ?? entry.path, entry.name); // `path` before Node 20.12
-    cpSync(from, join(out, relative(root, from)));
+    const to = join(out, relative(root, from));
+    // Only next to compiled code: a folder the build leaves out (providers/_template) stays out.
+    if (!existsSync(dirname(to))) continue;
+    cpSync(from, to);
     copied += 1;
   }
 }
