@@ -9,6 +9,8 @@
 // the benchmarks always run the current code, with no build to forget or go stale. The compiled
 // CLI of a checkout runs as `node dist/src/cli/main.js …` (after `npm run build`).
 import { existsSync } from 'node:fs';
+import process from 'node:process';
+import { URL } from 'node:url';
 
 const sources = new URL('../src/cli/main.ts', import.meta.url);
 const compiled = new URL('../dist/src/cli/main.js', import.meta.url);
