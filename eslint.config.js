@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'coverage/**', '.ci/**', 'bin/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'coverage/**', '.ci/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
