@@ -4,7 +4,7 @@
  * `paygate/providers/card`…) mapped to them as the package's `exports` map them to `dist/`.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import ts from 'typescript';
 
 /** The repository root. */
@@ -29,7 +29,9 @@ export interface DocExample {
   readonly optOut?: string;
   /**
    * The repo path a `<!-- example: path -->` marker right before the block names: the block is
-   * checked as that file (its relative imports resolve from there). Otherwise a file of its own.
+   * checked as that file (its relative imports resolve from there). Otherwise a file of its own
+   * next to its document: a relative import (an internal module such as the broker or a plugin's
+   * sandbox, which the package does not export) is written from the document's folder, as its links are.
    */
   readonly file?: string;
 }
@@ -86,9 +88,14 @@ function compilerOptions(): ts.CompilerOptions {
   return { ...parsed.options, noEmit: true, exactOptionalPropertyTypes: true, paths: { ...PACKAGE_PATHS } };
 }
 
-/** Where an example lives while it is checked: a virtual file in the repository (so `zod` and the sources resolve). */
+/**
+ * Where an example lives while it is checked: a virtual file in the repository (so `zod` and the
+ * sources resolve), in its document's folder unless it names a file.
+ */
 function virtualPath(example: DocExample, index: number): string {
-  return example.file === undefined ? join(ROOT, 'test/docs/.examples', `example-${index}.ts`) : join(ROOT, example.file);
+  if (example.file !== undefined) return join(ROOT, example.file);
+  const doc = example.where.replace(/:\d+$/, '');
+  return join(ROOT, dirname(doc), `.doc-example-${index}.ts`);
 }
 
 /** One example's problems, as `line: message` (lines of the block), empty when it compiles. */

@@ -1,35 +1,13 @@
 /**
  * Every ```ts example of README.md, docs/*.md and the plugins' READMEs compiles against the real sources and plugins
- * (strict, with exactOptionalPropertyTypes), through the package's own specifiers: an example
- * cannot drift from the API it shows. A block may opt out only with a
- * `<!-- not-compiled: reason -->` line right before it.
+ * (strict, with exactOptionalPropertyTypes), through the package's own specifiers (internal
+ * modules by a path relative to the document): an example cannot drift from the API it shows.
+ * A block may opt out only with a `<!-- not-compiled: reason -->` line right before it.
  */
 import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { allExamples, examplesOf, ROOT, typeCheck, type DocExample } from './doc-examples.ts';
-
-/**
- * Sketches in documents this suite does not own, that do not compile yet (placeholders such as
- * `…`, names they assume). Keyed by document and first line, so that edits elsewhere in the
- * document do not move them. Each must still fail: once its owner makes it compile, or marks it
- * `not-compiled` with a reason, the entry must go (the last test says so).
- */
-const PENDING: Readonly<Record<string, string>> = {
-  "docs/broker.md|import { EmbeddedBroker, hashPassword, parseUsersFile } from '../src/broker/index.ts';": '`…` placeholders, undeclared dataDir',
-  "docs/idempotency.md|import { IdempotencyStore } from '../src/worker/idempotency-store.ts';": 'a path relative to docs/, undeclared inputs',
-  'docs/operations.md|const connection = await StompConnection.connect({': 'no import, undeclared caPem',
-  "docs/stomp.md|import { StompConnection } from '../stomp/index.ts';": 'a path relative to src/…, undeclared secrets and handlers',
-  "providers/card/README.md|import { startCardSandbox } from './providers/card/sandbox/index.ts';": 'a path relative to the root, undeclared PEMs',
-  "providers/giftcard/README.md|import { startGiftcardSandbox } from './providers/giftcard/sandbox/index.ts';": 'a path relative to the root, undeclared PEMs',
-  "providers/paypal/README.md|import { startPaypalSandbox } from './providers/paypal/sandbox/index.ts';": 'a path relative to the root, undeclared PEMs',
-};
-
-function keyOf(example: DocExample): string {
-  const doc = example.where.replace(/:\d+$/, '');
-  const first = example.code.split('\n').find((line) => line.trim() !== '') ?? '';
-  return `${doc}|${first.trim()}`;
-}
 
 const examples = allExamples();
 const checked = examples.filter((example) => example.optOut === undefined);
@@ -44,7 +22,6 @@ describe('doc examples', () => {
   });
 
   for (const example of checked) {
-    if (Object.hasOwn(PENDING, keyOf(example))) continue;
     it(`${example.where} compiles`, () => {
       expect(problems.get(example)).toEqual([]);
     });
@@ -59,12 +36,6 @@ describe('doc examples', () => {
     const outs = examples.filter((example) => example.optOut !== undefined);
     expect(outs.every((example) => (example.optOut ?? '').length >= 10)).toBe(true);
     expect(outs.length).toBeLessThanOrEqual(Math.ceil(examples.length / 10));
-  });
-
-  it('the pending sketches still fail, and each is still there (else remove it from PENDING)', () => {
-    const pending = checked.filter((example) => Object.hasOwn(PENDING, keyOf(example)));
-    expect(pending.map(keyOf).sort()).toEqual(Object.keys(PENDING).sort());
-    for (const example of pending) expect(problems.get(example)?.length, example.where).toBeGreaterThan(0);
   });
 });
 
@@ -82,6 +53,16 @@ await gateway.request('card', 'capture', { ${field}: 'cg-000001' });
     ]);
     expect(right).toEqual([]);
     expect(wrong?.join('\n')).toMatch(/order_id/);
+  });
+
+  it('resolves a relative import from the folder of the example\'s document, as its links', () => {
+    const code = "import { startCardSandbox } from './sandbox/index.ts';\nexport const start = startCardSandbox;\n";
+    const [beside, elsewhere] = typeCheck([
+      { where: 'providers/card/README.md:1', code },
+      { where: 'docs/probe.md:1', code },
+    ]);
+    expect(beside).toEqual([]);
+    expect(elsewhere?.join('\n')).toMatch(/sandbox\/index\.ts/);
   });
 
   it('reads the markers only right before a block: an opt-out with its reason, a file to check it as', () => {
