@@ -22,8 +22,6 @@ export interface ChildEntry {
   readonly execArgv: readonly string[];
 }
 
-let sourceLoader: string | undefined;
-
 /**
  * Where a worker process starts. Compiled (this module is a `.js` file in dist/): child.js, with
  * no loader, so a worker starts as fast as plain node allows. From the sources (a checkout run
@@ -34,15 +32,14 @@ let sourceLoader: string | undefined;
  */
 export function childEntry(moduleUrl: string = import.meta.url): ChildEntry {
   if (!moduleUrl.endsWith('.ts')) return { file: fileURLToPath(new URL('./child.js', moduleUrl)), execArgv: [] };
-  if (sourceLoader === undefined) {
-    try {
-      // By absolute URL: the gateway may run from any working directory.
-      sourceLoader = pathToFileURL(createRequire(moduleUrl).resolve('tsx')).href;
-    } catch (cause) {
-      throw new SupervisorError('WORKER_START_FAILED', 'paygate runs from its TypeScript sources here, and its worker processes need tsx for that: run npm install in the checkout (tsx is a devDependency), or run the compiled package (npm run build)', { cause });
-    }
+  let loader: string;
+  try {
+    // By absolute URL: the gateway may run from any working directory.
+    loader = pathToFileURL(createRequire(moduleUrl).resolve('tsx')).href;
+  } catch (cause) {
+    throw new SupervisorError('WORKER_START_FAILED', 'paygate runs from its TypeScript sources here, and its worker processes need tsx for that: run npm install in the checkout (tsx is a devDependency), or run the compiled package (npm run build)', { cause });
   }
-  return { file: fileURLToPath(new URL('./child.ts', moduleUrl)), execArgv: ['--import', sourceLoader] };
+  return { file: fileURLToPath(new URL('./child.ts', moduleUrl)), execArgv: ['--import', loader] };
 }
 
 /** Where a worker process is in its life. */

@@ -7,11 +7,14 @@
 import { execFile } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTestBrokers, startTestBroker, type TestBroker } from '../helpers/brokers.ts';
-import { makeTestPki } from '../helpers/pki.ts';
+import { makeTempDir, makeTestPki } from '../helpers/pki.ts';
 import { roleNode } from '../integration/support.ts';
+import { childEntry } from '../../src/supervisor/worker-process.ts';
+import { SupervisorError } from '../../src/supervisor/index.ts';
 import { compiledFixture, compiledTree } from './compiled-tree.ts';
 
 const DRIVER = `
@@ -64,5 +67,33 @@ describe('a worker process of the compiled gateway', () => {
     expect(report.entry).toEqual({ file: join(tree, 'src', 'supervisor', 'child.js'), execArgv: [] });
     expect(report.cmdline).toEqual([process.execPath, join(tree, 'src', 'supervisor', 'child.js')]);
     expect(report.exit.code).toBe(0);
+  });
+});
+
+describe('childEntry', () => {
+  it('compiled: child.js next to the module, no node flags', () => {
+    const folder = makeTempDir('entry');
+    expect(childEntry(pathToFileURL(join(folder, 'worker-process.js')).href)).toEqual({ file: join(folder, 'child.js'), execArgv: [] });
+  });
+
+  it('from the sources: child.ts with tsx’s loader, by absolute URL', () => {
+    const entry = childEntry(new URL('../../src/supervisor/worker-process.ts', import.meta.url).href);
+    expect(entry.file).toBe(fileURLToPath(new URL('../../src/supervisor/child.ts', import.meta.url)));
+    expect(entry.execArgv).toEqual(['--import', pathToFileURL(fileURLToPath(new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url))).href]);
+  });
+
+  it('from the sources without tsx installed: WORKER_START_FAILED saying what to do', () => {
+    const folder = makeTempDir('entry');
+    const error = (() => {
+      try {
+        childEntry(pathToFileURL(join(folder, 'worker-process.ts')).href);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(SupervisorError);
+    expect((error as SupervisorError).code).toBe('WORKER_START_FAILED');
+    expect((error as SupervisorError).message).toMatch(/need tsx .*npm install/);
   });
 });
