@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { maskPan } from '../wire/index.ts';
 import type { ProviderDefinition } from './contract.ts';
 import { ProviderError } from './errors.ts';
-import { isPackageSpecifier, PackageEntryError, resolvePackageEntry } from './package-entry.ts';
+import { namesPackage, PackageEntryError, resolvePackageEntry } from './package-entry.ts';
 import { enableTypeScriptImports, isTypeScriptFile } from './typescript-plugins.ts';
 
 /** Options of {@link loadProvider}. */
@@ -42,8 +42,9 @@ export function isProviderDefinition(value: unknown): value is ProviderDefinitio
 /**
  * Imports the plugin `module` names and returns its provider definition: the default export, or
  * a named export, made by `defineProvider`, whose `name` is `expectedName`. `module` is a file
- * path (relative ones from `options.baseDir`) or an installed package's name (`acme-plugin`,
- * `@acme/plugins/card`), found in the nearest `node_modules` above `options.baseDir`. A `.ts`
+ * path (relative ones from `options.baseDir`, with or without `./`) or an installed package's
+ * name (`acme-plugin`, `@acme/plugins/card`; a name that is also a path there is that file),
+ * found in the nearest `node_modules` above `options.baseDir`. A `.ts`
  * file under compiled paygate is imported through tsx when tsx is installed.
  *
  * @throws ProviderError `PROVIDER_INVALID` when the module cannot be found or imported (missing
@@ -100,7 +101,7 @@ function importFailure(cause: unknown, file: string, expectedName: string, types
 
 /** The plugin's file: a path resolved from `baseDir`, or a package's entry. */
 function locate(module: string, expectedName: string, baseDir: string): string {
-  if (!isPackageSpecifier(module)) return resolve(baseDir, module);
+  if (!namesPackage(module, baseDir)) return resolve(baseDir, module);
   try {
     return resolvePackageEntry(module, baseDir);
   } catch (cause) {

@@ -7,7 +7,7 @@
  * Subpath patterns (`"./*"`) are not followed.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 
 /** The conditions an ESM `import` in node matches, in the order node tries them. */
 const CONDITIONS: ReadonlySet<string> = new Set(['node', 'import', 'default']);
@@ -24,6 +24,16 @@ export class PackageEntryError extends Error {
 export function isPackageSpecifier(specifier: string): boolean {
   if (specifier === '' || specifier.startsWith('.') || isAbsolute(specifier) || specifier.startsWith('\\')) return false;
   return !/^[a-zA-Z][a-zA-Z\d+.-]*:/.test(specifier);
+}
+
+/**
+ * Whether `module`, as written in a configuration whose folder is `baseDir`, names an installed
+ * package: a package specifier that is not also an existing path there. Configurations have
+ * always named plugin files relative to their folder without a leading `./`
+ * (`providers/card/index.ts`); those stay files.
+ */
+export function namesPackage(module: string, baseDir: string): boolean {
+  return isPackageSpecifier(module) && !existsSync(resolve(baseDir, module));
 }
 
 /**

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isPackageSpecifier, resolvePackageEntry } from '../../src/providers/package-entry.ts';
+import { isPackageSpecifier, namesPackage, resolvePackageEntry } from '../../src/providers/package-entry.ts';
 import { isProviderDefinition, loadProvider, ProviderError } from '../../src/providers/index.ts';
 import { makeTempDir } from '../helpers/pki.ts';
 import { compiledFixture, compiledTree } from '../supervisor/compiled-tree.ts';
@@ -97,10 +97,14 @@ describe('loadProvider by package name', () => {
     expect((await refusal('acme-plugin/card', dir)).message).toMatch(/exports no \.\/card for import/);
   });
 
-  it('a relative path is resolved from the configuration folder', async () => {
+  it('a relative path is resolved from the configuration folder, with or without ./', async () => {
     const dir = makeTempDir('plugin-path');
-    writeFileSync(join(dir, 'plugin.mjs'), REEXPORT);
-    await loads('./plugin.mjs', dir);
+    mkdirSync(join(dir, 'plugins'));
+    writeFileSync(join(dir, 'plugins', 'counting.mjs'), REEXPORT);
+    await loads('./plugins/counting.mjs', dir);
+    expect(namesPackage('plugins/counting.mjs', dir)).toBe(false);
+    await loads('plugins/counting.mjs', dir);
+    expect(namesPackage('plugins/other.mjs', dir)).toBe(true);
   });
 });
 
