@@ -26,14 +26,17 @@ export function isPackageSpecifier(specifier: string): boolean {
   return !/^[a-zA-Z][a-zA-Z\d+.-]*:/.test(specifier);
 }
 
+/** A module file's extension: what a path to a plugin ends with, and a package name does not. */
+const MODULE_FILE = /\.[cm]?[jt]s$/;
+
 /**
  * Whether `module`, as written in a configuration whose folder is `baseDir`, names an installed
- * package: a package specifier that is not also an existing path there. Configurations have
- * always named plugin files relative to their folder without a leading `./`
- * (`providers/card/index.ts`); those stay files.
+ * package. Configurations have always named plugin files relative to their folder without a
+ * leading `./` (`providers/card/index.ts`): a package specifier that exists as a path there, or
+ * ends with a module file's extension, stays a file (and a missing one is reported as such).
  */
 export function namesPackage(module: string, baseDir: string): boolean {
-  return isPackageSpecifier(module) && !existsSync(resolve(baseDir, module));
+  return isPackageSpecifier(module) && !MODULE_FILE.test(module) && !existsSync(resolve(baseDir, module));
 }
 
 /**

@@ -97,14 +97,18 @@ describe('loadProvider by package name', () => {
     expect((await refusal('acme-plugin/card', dir)).message).toMatch(/exports no \.\/card for import/);
   });
 
-  it('a relative path is resolved from the configuration folder, with or without ./', async () => {
+  it('a relative path is resolved from the configuration folder, with or without ./ (a name ending in .js/.ts, or existing there, is a path)', async () => {
     const dir = makeTempDir('plugin-path');
     mkdirSync(join(dir, 'plugins'));
     writeFileSync(join(dir, 'plugins', 'counting.mjs'), REEXPORT);
     await loads('./plugins/counting.mjs', dir);
     expect(namesPackage('plugins/counting.mjs', dir)).toBe(false);
     await loads('plugins/counting.mjs', dir);
-    expect(namesPackage('plugins/other.mjs', dir)).toBe(true);
+    expect(namesPackage('plugins/other.mjs', dir)).toBe(false);
+    expect(namesPackage('acme-plugin', dir)).toBe(true);
+    expect(namesPackage('paygate/providers/card', dir)).toBe(true);
+    mkdirSync(join(dir, 'acme-plugin'));
+    expect(namesPackage('acme-plugin', dir)).toBe(false);
   });
 });
 
