@@ -13,17 +13,19 @@
  * embedded broker in this process. dist/ is rebuilt first when a source is newer than it.
  * Figures are recorded in docs/benchmarks.md ("Worker start"), never asserted.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { EmbeddedBroker } from '../src/broker/index.ts';
 import { writeDevPki } from '../src/certs/devca.ts';
 import { createLogger } from '../src/logging.ts';
 import { WorkerProcess as SourceWorkerProcess } from '../src/supervisor/worker-process.ts';
 import { quantile } from './support.ts';
 
+const execFileAsync = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DIST = join(ROOT, 'dist');
 const STARTS = Number(process.env.BENCH_STARTS ?? 20);
@@ -174,10 +176,39 @@ async function measureStarts(dir: string, brokerPort: number): Promise<Record<Va
   return times;
 }
 
+/**
+ * The compiled worker's start in one fresh plain-node process, as child.js does it, by phase:
+ * importing its modules, reading the config (plugins imported and set up), and `Worker.start`
+ * (idempotency store, trust, broker connection, subscriptions). Medians of `runs`. Spawned
+ * asynchronously: the broker answering the worker lives in this process's event loop.
+ */
+async function startPhases(configPath: string, runs: number): Promise<number[]> {
+  const url = (file: string): string => JSON.stringify(pathToFileURL(join(DIST, file)).href);
+  const script = [
+    'const t0 = performance.now();',
+    `const { parseWorkerConfig, workerOptionsFromConfig, Worker } = await import(${url('src/worker/index.js')});`,
+    `const { readFileSync } = await import('node:fs'); const { dirname } = await import('node:path');`,
+    'const t1 = performance.now();',
+    'const path = process.argv[1];',
+    'const options = await workerOptionsFromConfig(parseWorkerConfig(readFileSync(path), { baseDir: dirname(path), source: path }));',
+    'const t2 = performance.now();',
+    'const worker = await Worker.start(options);',
+    'const t3 = performance.now();',
+    'await worker.stop();',
+    'process.stdout.write(JSON.stringify([t1 - t0, t2 - t1, t3 - t2]));',
+  ].join(' ');
+  const samples: number[][] = [];
+  for (let run = 0; run < runs; run += 1) {
+    const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script, configPath], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' } });
+    samples.push(JSON.parse(stdout) as number[]);
+  }
+  return [0, 1, 2].map((i) => median(samples.map((sample) => sample[i] as number)));
+}
+
 const ms = (value: number): string => `${value.toFixed(0).padStart(5)} ms`;
 
 /** What the compiled worker's start is made of: node itself, then its imports step by step. */
-async function printBreakdown(): Promise<void> {
+async function printBreakdown(configPath: string): Promise<void> {
   const boot = median(Array.from({ length: 9 }, () => {
     const started = performance.now();
     node(['-e', '0']);
@@ -192,10 +223,15 @@ async function printBreakdown(): Promise<void> {
   ];
   const times = stepTimes(steps, 7);
   console.log(`\nWhat a compiled start is made of (fresh plain-node processes, medians of 7):`);
-  console.log(`  node -e 0, spawn to exit${' '.repeat(19)}${ms(boot)}`);
+  console.log(`  ${'node -e 0, spawn to exit'.padEnd(50)} ${ms(boot)}`);
   console.log('  importing the worker and its plugins, in this order (each step: what it adds):');
-  steps.forEach((step, i) => console.log(`    ${step.label.padEnd(38)} ${ms(times[i] as number)}`));
-  console.log(`    ${'all imports'.padEnd(38)} ${ms(times.reduce((a, b) => a + b, 0))}`);
+  steps.forEach((step, i) => console.log(`    ${step.label.padEnd(48)} ${ms(times[i] as number)}`));
+  console.log(`    ${'all imports'.padEnd(48)} ${ms(times.reduce((a, b) => a + b, 0))}`);
+  const [imported, configured, started] = (await startPhases(configPath, 7)) as [number, number, number];
+  console.log("  the compiled worker's start in one process, as child.js does it:");
+  console.log(`    ${'import the worker modules'.padEnd(48)} ${ms(imported)}`);
+  console.log(`    ${'read the config, import and set up the plugins'.padEnd(48)} ${ms(configured)}`);
+  console.log(`    ${'Worker.start: store, trust, connect, subscribe'.padEnd(48)} ${ms(started)}`);
   console.log(`  npm packages loaded (${loaded.length}): ${loaded.join(', ')}`);
   const needless = loaded.filter((name) => NOT_FOR_WORKERS.has(name));
   console.log(`  of the production dependencies a worker has no use for (${[...NOT_FOR_WORKERS].join(', ')}), loaded: ${needless.length === 0 ? 'none' : needless.join(', ')}`);
@@ -219,7 +255,7 @@ async function main(): Promise<void> {
     console.log(`  compiled (dist/, plain node)  ${compiled.toFixed(0).padStart(5)} ms  (p90 ${quantile([...times.compiled].sort((a, b) => a - b), 0.9).toFixed(0)} ms)`);
     console.log(`  sources through tsx           ${tsx.toFixed(0).padStart(5)} ms  (p90 ${quantile([...times.tsx].sort((a, b) => a - b), 0.9).toFixed(0)} ms)`);
     console.log(`  compiled / tsx                ${((compiled / tsx) * 100).toFixed(0).padStart(5)} %   (target ≤ 40 %, and ≤ 400 ms)`);
-    await printBreakdown();
+    await printBreakdown(join(dir, 'compiled.yaml'));
   } finally {
     await broker.stop();
     rmSync(dir, { recursive: true, force: true });

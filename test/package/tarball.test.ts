@@ -24,6 +24,8 @@ import { addFixtures, installProject, seedSqlitePrebuild, tsc, unmarkedStorefron
 const PRIVATE_KEY_BLOCK = new RegExp(`-----BEGIN (?:[A-Z]+ )?${'PRIVATE'} KEY-----\\s+[A-Za-z0-9+/=\\s]{64,}-----END`);
 /** What must never be in the tarball. */
 const NOT_SHIPPED = /^(?:test|bench|\.ci|patches|certs|\.github)\/|\.(?:key|pem|p12|tgz)$|\.test\.(?:[cm]?js|d\.[cm]?ts)$|(?:^|\/)test-support\.|(?:^|\/)node_modules\//;
+/** tsc over the installed types, or a storefront's process: seconds alone, more beside a full test run. */
+const SLOW_STEP_MS = 120_000;
 const SANDBOX_LOGIN = { username: 'shop-merchant', password: 'package-test-password' };
 
 let root: string;
@@ -82,7 +84,7 @@ describe('a TypeScript storefront against the installed types', () => {
     expect(compiled.stdout + compiled.stderr).toBe('');
     expect(compiled.code).toBe(0);
     expect(existsSync(join(project, 'build/storefront.js'))).toBe(true);
-  });
+  }, SLOW_STEP_MS);
 
   it('refuses a field card authorize does not have, where the directive said', async () => {
     const { project: config, line } = unmarkedStorefront(project);
@@ -90,7 +92,7 @@ describe('a TypeScript storefront against the installed types', () => {
     const errors = checked.stdout.split('\n').filter((text) => /error TS\d+/.test(text));
     expect(errors).toEqual([expect.stringMatching(new RegExp(`^src/storefront-unmarked\\.ts\\(${line},\\d+\\): error TS2353: .*'order_id'`))]);
     expect(checked.code).not.toBe(0);
-  });
+  }, SLOW_STEP_MS);
 });
 
 describe('plain node against the installed bin', () => {
@@ -133,13 +135,13 @@ describe('plain node against the installed bin', () => {
     const shop = await run(process.execPath, ['build/storefront.js', String(broker!.ready)], { cwd: project });
     expect(shop.code, `${tail(shop.stderr)}\n--- gateway:\n${tail(gateway!.output())}`).toBe(0);
     expect(JSON.parse(shop.stdout)).toEqual({ authorize: 'approved', capture: 'approved' });
-  });
+  }, SLOW_STEP_MS);
 
   it("loads the project's own plugin package, which answers", async () => {
     const shop = await run(process.execPath, ['acme-request.mjs', String(broker!.ready), 'hello acme'], { cwd: project });
     expect(shop.code, `${tail(shop.stderr)}\n--- gateway:\n${tail(gateway!.output())}`).toBe(0);
     expect(JSON.parse(shop.stdout)).toEqual({ status: 'approved', result: { text: 'hello acme', plugin: 'acme-plugin' } });
-  });
+  }, SLOW_STEP_MS);
 });
 
 /** The gateway's `gateway running` log line gives its status URL. */
