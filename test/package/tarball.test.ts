@@ -6,6 +6,8 @@
  * - plain node (no tsx installed anywhere in the project) runs it against `paygate broker` and
  *   `paygate gateway` started from the installed bin: an authorize then a capture are approved
  *   (the card sandbox answers, in this process, over HTTPS with the project's dev certificates);
+ * - importing `paygate` and `paygate/providers/card` loads none of the server side (transports,
+ *   store, logging, CLI);
  * - a plugin package of the project's own (`acme-plugin`, plain JS on `paygate/provider`), named
  *   in the gateway config by its entry file in node_modules, is loaded by the workers and answers.
  * The tarball must hold no tests, benchmarks, CI files, patches or private keys; its file count
@@ -14,6 +16,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCardSandbox, type CardSandbox } from '../../providers/card/sandbox/index.ts';
 import { pack, stageTree, type PackResult } from './support/pack.ts';
@@ -24,6 +27,10 @@ import { addFixtures, installProject, seedSqlitePrebuild, tsc, unmarkedStorefron
 const PRIVATE_KEY_BLOCK = new RegExp(`-----BEGIN (?:[A-Z]+ )?${'PRIVATE'} KEY-----\\s+[A-Za-z0-9+/=\\s]{64,}-----END`);
 /** What must never be in the tarball. */
 const NOT_SHIPPED = /^(?:test|bench|\.ci|patches|certs|\.github)\/|\.(?:key|pem|p12|tgz)$|\.test\.(?:[cm]?js|d\.[cm]?ts)$|(?:^|\/)test-support\.|(?:^|\/)node_modules\//;
+/** What a storefront importing the SDK and a plugin must not load: transports, store, logging, metrics, CLI, cert tools. */
+const SERVER_SIDE_PACKAGES = new Set(['soap', 'axios', 'undici', 'fast-xml-parser', 'xmlbuilder2', 'better-sqlite3', 'pino', 'prom-client', 'commander', '@peculiar/x509']);
+/** paygate's own server side; of the transports' folder only the transcript scrubbers are plain code a plugin's `scrub` uses. */
+const SERVER_SIDE_FILES = /^dist\/(?:src\/(?:worker|broker|supervisor|cli|certs)\/|src\/providers\/transports\/(?!scrub\.js$)|providers\/[^/]+\/sandbox\/)/;
 /** tsc over the installed types, or a storefront's process: seconds alone, more beside a full test run. */
 const SLOW_STEP_MS = 120_000;
 const SANDBOX_LOGIN = { username: 'shop-merchant', password: 'package-test-password' };
@@ -93,6 +100,19 @@ describe('a TypeScript storefront against the installed types', () => {
     expect(errors).toEqual([expect.stringMatching(new RegExp(`^src/storefront-unmarked\\.ts\\(${line},\\d+\\): error TS2353: .*'order_id'`))]);
     expect(checked.code).not.toBe(0);
   }, SLOW_STEP_MS);
+});
+
+describe('a storefront import of the installed package', () => {
+  it('loads the SDK and the card plugin without their server side', async () => {
+    const probe = await run(process.execPath, ['list-loads.mjs', 'paygate', 'paygate/providers/card'], { cwd: project });
+    expect(probe.code, tail(probe.stderr)).toBe(0);
+    const files = probe.stderr.split('\n').flatMap((line) => (line.startsWith('loaded file:') ? [fileURLToPath(line.slice('loaded '.length))] : []));
+    const packages = new Set(files.flatMap((file) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(file)?.[1] ?? []));
+    const ownFiles = files.flatMap((file) => /\/node_modules\/paygate\/(.+)$/.exec(file)?.[1] ?? []);
+    expect(ownFiles).toEqual(expect.arrayContaining(['dist/src/index.js', 'dist/providers/card/index.js']));
+    expect([...packages].filter((name) => SERVER_SIDE_PACKAGES.has(name))).toEqual([]);
+    expect(ownFiles.filter((file) => SERVER_SIDE_FILES.test(file))).toEqual([]);
+  });
 });
 
 describe('plain node against the installed bin', () => {
