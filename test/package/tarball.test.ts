@@ -10,6 +10,8 @@
  *   store, logging, CLI);
  * - a plugin package of the project's own (`acme-plugin`, plain JS on `paygate/provider`), named
  *   in the gateway config by its entry file in node_modules, is loaded by the workers and answers.
+ * - `paygate demo --serve` from the installed bin starts everything and stops on a SIGTERM sent
+ *   to the pid its `--pid-file` holds.
  * The tarball must hold no tests, benchmarks, CI files, patches or private keys; its file count
  * and size are printed for the record.
  */
@@ -192,3 +194,20 @@ function gatewayConfig(brokerPort: number, cardUrl: string): string {
     '',
   ].join('\n');
 }
+
+describe('paygate demo from the installed bin', () => {
+  it('serves (broker, sandboxes, gateway) until SIGTERM through its pid file', async () => {
+    const pidFile = join(root, 'demo.pid');
+    const demo = await startService(join(project, 'node_modules/.bin/paygate'), ['demo', '--serve', '--no-tour', '--pid-file', pidFile], { cwd: project }, (line) =>
+      line.startsWith('paygate demo is running') ? line : undefined,
+    );
+    try {
+      expect(readFileSync(pidFile, 'utf8').trim()).toBe(String(demo.child.pid));
+      process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGTERM');
+      expect(await demo.exited, tail(demo.output())).toBe(0);
+      expect(existsSync(pidFile)).toBe(false);
+    } finally {
+      await demo.stop();
+    }
+  }, SLOW_STEP_MS);
+});

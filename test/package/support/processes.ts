@@ -77,7 +77,9 @@ export interface Service<T> {
   readonly ready: T;
   /** Everything it printed on stdout and stderr so far. */
   output(): string;
-  /** SIGTERM, then waits for the exit; resolves with the exit code (null when killed by a signal). */
+  /** Resolves with the exit code (null when ended by a signal) once the process has exited. */
+  readonly exited: Promise<number | null>;
+  /** SIGTERM unless it has exited, then waits for the exit: {@link exited}. */
   stop(): Promise<number | null>;
 }
 
@@ -107,7 +109,7 @@ export function startService<T>(
       const ready = readyWhen(line);
       if (ready === undefined) return;
       started = true;
-      resolve({ child, ready, output: () => output, stop });
+      resolve({ child, ready, output: () => output, exited, stop });
     });
     child.once('error', reject);
     void exited.then((code) => {
