@@ -9,7 +9,7 @@
  * - importing `paygate` and `paygate/providers/card` loads none of the server side (transports,
  *   store, logging, CLI);
  * - a plugin package of the project's own (`acme-plugin`, plain JS on `paygate/provider`), named
- *   in the gateway config by its entry file in node_modules, is loaded by the workers and answers.
+ *   in the gateway config by its entry file in node_modules, is loaded by the workers and answers;
  * - `paygate demo --serve` from the installed bin starts everything and stops on a SIGTERM sent
  *   to the pid its `--pid-file` holds.
  * The tarball must hold no tests, benchmarks, CI files, patches or private keys; its file count
