@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { breakerOptionsSchema, type BreakerOptionsInput } from '../providers/index.ts';
+import { namesPackage } from '../providers/package-entry.ts';
 import { nameSchema } from '../wire/index.ts';
 
 /** A file path as written in the file (resolved and checked after validation). */
@@ -117,7 +118,7 @@ export const PROVIDER_CONFIG_KEYS = {
   providers: { expect: 'a non-empty list of providers', fix: 'list each provider plugin as {name, module}' },
   'providers[]': { expect: 'a mapping (name, module, endpoint, tls, timeout_ms, breaker, options)', fix: 'describe the provider as {name, module}, plus its settings' },
   'providers[].name': { expect: 'a name of lower-case letters and digits, words joined by _ or -, unique', fix: 'use the queue name of the provider, e.g. card' },
-  'providers[].module': { expect: 'a file path', fix: "give the plugin's entry file, e.g. ../providers/card/index.ts" },
+  'providers[].module': { expect: 'a file path', fix: "give the plugin's entry file, e.g. ../providers/card/index.ts, or the name of a plugin package installed where the config file is, e.g. paygate/providers/card" },
   'providers[].endpoint': { expect: 'an https:// URL without credentials, query or fragment', fix: "set the provider's endpoint, e.g. https://api.provider.example/v1" },
   'providers[].tls': { expect: 'a mapping (ca, cert, key)', fix: 'give TLS file paths under tls, or leave tls out (the system CA store, no client certificate)' },
   'providers[].tls.ca': { expect: 'a file path', fix: "give the PEM file of the CA(s) that signed the provider's certificate" },
@@ -137,7 +138,7 @@ export const PROVIDER_CONFIG_KEYS = {
 /** One provider plugin to load and its deployment settings (the worker's `providerSettings`). */
 export interface ProviderConfig {
   readonly name: string;
-  /** Absolute path of the plugin's entry module. */
+  /** Absolute path of the plugin's entry module, or an installed package's name (found from `WorkerConfig.baseDir`). */
   readonly module: string;
   /** The provider's https endpoint, as written. */
   readonly endpoint?: string;
@@ -153,6 +154,8 @@ export interface ProviderConfig {
 
 /** How config.ts checks a file (`checkFile`: absolute path) and reads a PEM file (`readPem`: its text, `undefined` on a problem). */
 export interface FileTools {
+  /** The config file's folder: relative paths and package names are resolved from it. */
+  readonly baseDir: string;
   checkFile(key: string, value: string): string;
   readPem(key: string, value: string | undefined): string | undefined;
 }
@@ -169,7 +172,8 @@ export function resolveProvider(entry: ProviderEntry, index: number, files: File
       });
   return withoutUndefined({
     name: entry.name,
-    module: files.checkFile(`${at}.module`, entry.module),
+    // A package name is resolved when the plugin is loaded (loadProvider), from the config file's folder.
+    module: namesPackage(entry.module, files.baseDir) ? entry.module : files.checkFile(`${at}.module`, entry.module),
     endpoint: entry.endpoint,
     tls,
     timeoutMs: entry.timeout_ms,

@@ -184,6 +184,8 @@ export type { GatewaySettings } from './config-gateway.ts';
 export interface WorkerConfig {
   /** The config file, absolute (`(text)` when parsed from a string). */
   readonly source: string;
+  /** The folder relative paths and plugin package names are resolved from (the config file's). */
+  readonly baseDir: string;
   /** Options for `StompConnection.connect`, defaults filled in; TLS files already read (PEM text). */
   readonly stomp: Readonly<ResolvedStompOptions>;
   /** Absolute paths of the gateway's certificate and private key (PEM). */
@@ -286,7 +288,7 @@ export function parseWorkerConfig(text: string | Uint8Array, options: ParseOptio
   const nodes = resolveBrokerNodes(file.brokers, readPem);
   const identity = { cert: checkFile('identity.cert', file.identity.cert), key: checkFile('identity.key', file.identity.key) };
   const clientCa = file.trust.client_ca.map((p, i) => checkFile(`trust.client_ca[${i}]`, p));
-  const providers = file.providers.map((entry, i) => resolveProvider(entry, i, { checkFile, readPem }));
+  const providers = file.providers.map((entry, i) => resolveProvider(entry, i, { baseDir, checkFile, readPem }));
   if (problems.length > 0) throw new ConfigError(source, problems);
 
   const stompInput: StompOptions = {
@@ -314,6 +316,7 @@ export function parseWorkerConfig(text: string | Uint8Array, options: ParseOptio
 
   return deepFreeze({
     source,
+    baseDir,
     stomp: stomp.data,
     identity,
     trust: { clientCa, ...(file.trust.client_roles === undefined ? {} : { clientRoles: file.trust.client_roles }) },

@@ -41,7 +41,7 @@ function providerSettingsOf(provider: ProviderConfig): ProviderSettingsInput {
  *   `WORKER_BAD_OPTIONS` (an unreadable file).
  */
 export async function workerOptionsFromConfig(config: WorkerConfig): Promise<WorkerOptions> {
-  const providers = await Promise.all(config.providers.map((provider) => loadProvider(provider.module, provider.name)));
+  const providers = await Promise.all(config.providers.map((provider) => loadProvider(provider.module, provider.name, { baseDir: config.baseDir })));
   return {
     stomp: config.stomp,
     identity: { cert: readPem(config.identity.cert, 'gateway certificate'), key: readPem(config.identity.key, 'gateway private key') },

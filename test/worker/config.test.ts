@@ -140,6 +140,16 @@ describe('loadWorkerConfig: a valid file', () => {
     expect(config.idempotency.path).toBe(join(root, 'elsewhere', 'idempotency.sqlite'));
   });
 
+  it('a plugin may be named by package (resolved from the config folder when loaded); a file path stays a checked file', () => {
+    const dir = fixture();
+    const byPackage = parseWorkerConfig(minimalWith({ providers: 'providers: [{name: card, module: paygate/providers/card}, {name: acme, module: acme-plugin}]' }), { env: {}, baseDir: dir });
+    expect(byPackage.providers.map((provider) => provider.module)).toEqual(['paygate/providers/card', 'acme-plugin']);
+    expect(byPackage.baseDir).toBe(dir);
+    // Ends like a module file, so it is a path: a missing one is reported at parse time, as before.
+    const missing = configError(() => parseWorkerConfig(minimalWith({ providers: 'providers: [{name: card, module: plugins/card.js}]' }), { env: {}, baseDir: dir }));
+    expect(missing.message).toContain('providers[0].module');
+  });
+
   it.each([['500ms', 500], ['30s', 30_000], ['90m', 5_400_000], ['36h', 129_600_000], ['7d', 604_800_000]])('retention %s is %i ms', (text, ms) => {
     const config = parseWorkerConfig(minimalWith({ idempotency: `idempotency: {path: x.sqlite, retention: ${text}}` }), { env: {}, baseDir: fixture() });
     expect(config.idempotency.retentionMs).toBe(ms);
