@@ -1,5 +1,5 @@
 // The connection layer against a scripted server (test/stomp/fake-server.ts): what real brokers
-// cannot be made to do on demand — a short text/plain ERROR (the stompit patch), a missing
+// cannot be made to do on demand — a short text/plain ERROR (src/stomp/stompit-guard.ts), a missing
 // RECEIPT, silence after TCP accept, garbage, a dead node in the list.
 import { Socket, createServer } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -47,7 +47,7 @@ const elapse = async (ms: number): Promise<void> => {
 };
 const at = (port: number): StompOptions['nodes'][number] => ({ host: '127.0.0.1', port, login: 'u', passcode: 'p' });
 
-describe('stompit ERROR handling (patches/stompit+1.0.0.patch)', () => {
+describe('stompit ERROR handling (src/stomp/stompit-guard.ts)', () => {
   it('a short text/plain ERROR answering CONNECT (RabbitMQ’s bad login) is a typed error with its text, not a crash', async () => {
     const body = 'Access refused for user \'u\'\n';
     const server = await start((frame, reply, socket) => {
