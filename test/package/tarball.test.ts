@@ -9,7 +9,7 @@
  * - importing `paygate` and `paygate/providers/card` loads none of the server side (transports,
  *   store, logging, CLI);
  * - a plugin package of the project's own (`acme-plugin`, plain JS on `paygate/provider`), named
- *   in the gateway config by its entry file in node_modules, is loaded by the workers and answers;
+ *   in the gateway config by package name, is loaded by the workers and answers;
  * - `paygate demo --serve` from the installed bin starts everything and stops on a SIGTERM sent
  *   to the pid its `--pid-file` holds.
  * The tarball must hold no tests, benchmarks, CI files, patches or private keys; its file count
@@ -159,7 +159,7 @@ describe('plain node against the installed bin', () => {
     expect(JSON.parse(shop.stdout)).toEqual({ authorize: 'approved', capture: 'approved' });
   }, SLOW_STEP_MS);
 
-  it("loads the project's own plugin package, which answers", async () => {
+  it("loads the project's own plugin package by its name, which answers", async () => {
     const shop = await run(process.execPath, ['acme-request.mjs', String(broker!.ready), 'hello acme'], { cwd: project });
     expect(shop.code, `${tail(shop.stderr)}\n--- gateway:\n${tail(gateway!.output())}`).toBe(0);
     expect(JSON.parse(shop.stdout)).toEqual({ status: 'approved', result: { text: 'hello acme', plugin: 'acme-plugin' } });
@@ -175,7 +175,7 @@ function runningUrl(line: string): string | undefined {
 
 /**
  * The project's gateway config: card from the installed package and acme from the project's own
- * plugin package, both as their entry files in node_modules; relative paths from the config's folder.
+ * plugin package, both by package name (resolved from the config's folder, as relative paths are).
  */
 function gatewayConfig(brokerPort: number, cardUrl: string): string {
   return [
@@ -184,11 +184,11 @@ function gatewayConfig(brokerPort: number, cardUrl: string): string {
     'trust: {client_ca: [certs/ca.crt]}',
     'providers:',
     '  - name: card',
-    '    module: node_modules/paygate/dist/providers/card/index.js',
+    '    module: paygate/providers/card',
     `    endpoint: ${cardUrl}`,
     '    tls: {ca: certs/ca.crt}',
     `    options: {username: ${SANDBOX_LOGIN.username}, password: ${SANDBOX_LOGIN.password}}`,
-    '  - {name: acme, module: node_modules/acme-plugin/index.js}',
+    '  - {name: acme, module: acme-plugin}',
     'idempotency: {path: state/idempotency.sqlite}',
     'gateway: {workers: 1, http: {host: 127.0.0.1, port: 0}}',
     '',
