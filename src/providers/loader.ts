@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { maskPan } from '../wire/index.ts';
 import type { ProviderDefinition } from './contract.ts';
+import { PaygateError } from '../errors.ts';
 import { ProviderError } from './errors.ts';
 import { namesPackage, PackageEntryError, resolvePackageEntry } from './package-entry.ts';
 import { enableTypeScriptImports, isTypeScriptFile } from './typescript-plugins.ts';
@@ -91,7 +92,13 @@ function importFailure(cause: unknown, file: string, expectedName: string, types
       { cause },
     );
   }
-  const why = code === 'ERR_MODULE_NOT_FOUND' ? 'the file (or a module it imports) does not exist' : `importing it failed (${code ?? errorName(cause)})`;
+  // A paygate error raised while the module ran (defineProvider refusing the definition) is our own text: say it.
+  const why =
+    code === 'ERR_MODULE_NOT_FOUND'
+      ? 'the file (or a module it imports) does not exist'
+      : cause instanceof PaygateError
+        ? `importing it failed (${cause.code}: ${cause.message})`
+        : `importing it failed (${code ?? errorName(cause)})`;
   return new ProviderError(
     'PROVIDER_INVALID',
     maskPan(`cannot load provider ${expectedName} from ${file}: ${why}; check providers[].module in the worker configuration and that the plugin runs on its own`),

@@ -68,4 +68,14 @@ describe('loadProvider', () => {
     expect(thrown.code).toBe('PROVIDER_INVALID');
     expect(thrown.message).not.toContain('4111111111111111');
   });
+
+  it('a definition defineProvider refuses while the module loads: the refusal itself is in the message', async () => {
+    const dir = makeTempDir('loader');
+    const contract = fileURLToPath(new URL('../../src/providers/index.ts', import.meta.url));
+    const file = join(dir, 'no-scrub.ts');
+    writeFileSync(file, `import { defineProvider } from ${JSON.stringify(contract)};\nexport default defineProvider({ name: 'counting', version: '1.0.0', actions: {} } as never);\n`);
+    const error = await refusal(file, 'counting');
+    expect(error.code).toBe('PROVIDER_INVALID');
+    expect(error.message).toMatch(/importing it failed \(PROVIDER_INVALID: .+\)/);
+  });
 });
