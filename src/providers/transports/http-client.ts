@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import { TransportError } from '../transport-errors.ts';
 import { classifyFailure, type CallPhase, type LocalStop } from './failure-classification.ts';
+import { lazyImport } from './lazy.ts';
 import type { EndpointOptions } from './options.ts';
 import { tlsConnectOptions } from './tls.ts';
 import { recordTranscript } from './transcript.ts';
@@ -17,7 +18,12 @@ import { recordTranscript } from './transcript.ts';
  * phase this client tracks through undici's dispatch handler, not guessed from error codes.
  * HTTP error statuses are *not* failures here: each transport decides what a status means (a
  * SOAP fault comes with 500).
+ *
+ * undici is imported, and the pool made, on the first call (`lazy.ts`): a worker start creates
+ * its plugins' clients but sends nothing, so it need not load the HTTP stack.
  */
+
+const loadUndici = lazyImport(() => import('undici'));
 
 /** A complete answer, whatever its status. */
 export interface HttpAnswer {
@@ -46,28 +52,41 @@ export interface HttpClient {
   close(): Promise<void>;
 }
 
-/** Creates the client for `options.endpoint` (options already validated). */
+/** Creates the client for `options.endpoint` (options already validated); its pool is made on the first call. */
 export function createHttpClient(options: EndpointOptions): HttpClient {
   const endpoint = new URL(options.endpoint);
-  const pool = new Pool(endpoint.origin, {
-    connect: { ...tlsConnectOptions(options.tls), timeout: Math.min(options.connectTimeoutMs, options.timeoutMs) },
-    connections: options.connections,
-    pipelining: 1,
-    keepAliveTimeout: options.keepAliveTimeoutMs,
-    // Our own deadline covers the whole call; undici's idle timers only back it up.
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
-  });
+  const connect = { ...tlsConnectOptions(options.tls), timeout: Math.min(options.connectTimeoutMs, options.timeoutMs) };
+  let pool: Pool | undefined;
+  let closed = false;
+  const usePool = async (): Promise<Pool> => {
+    if (pool !== undefined) return pool;
+    const { Pool } = await loadUndici();
+    pool ??= new Pool(endpoint.origin, {
+      connect,
+      connections: options.connections,
+      pipelining: 1,
+      keepAliveTimeout: options.keepAliveTimeoutMs,
+      // Our own deadline covers the whole call; undici's idle timers only back it up.
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+    });
+    // A call after close() meets a closed pool (not sent), as it would had the pool been made at once.
+    if (closed) void pool.close();
+    return pool;
+  };
   return {
     endpoint,
     host: endpoint.host,
-    post: (path, body, headers, callOptions = {}) => post(pool, options, resolveUrl(endpoint, path), body, headers, callOptions.signal),
+    post: (path, body, headers, callOptions = {}) => post(usePool, options, resolveUrl(endpoint, path), body, headers, callOptions.signal),
     postUrl: async (url, body, headers, callOptions = {}) => {
       // Our pool, TLS settings and credentials belong to this origin only.
       if (url.origin !== endpoint.origin) throw new TypeError(`a call URL must be on the endpoint's origin ${endpoint.origin}`);
-      return post(pool, options, url, body, headers, callOptions.signal);
+      return post(usePool, options, url, body, headers, callOptions.signal);
     },
-    close: () => pool.close(),
+    close: async () => {
+      closed = true;
+      await pool?.close();
+    },
   };
 }
 
@@ -81,13 +100,16 @@ export function resolveUrl(endpoint: URL, path: string): URL {
 }
 
 async function post(
-  pool: Pool,
+  usePool: () => Promise<Pool>,
   options: EndpointOptions,
   url: URL,
   body: string,
   headers: Record<string, string>,
   signal: AbortSignal | undefined,
 ): Promise<HttpAnswer> {
+  signal?.throwIfAborted();
+  const pool = await usePool();
+  // The first call waited for undici: the caller may have given up meanwhile.
   signal?.throwIfAborted();
   const payload = Buffer.from(body, 'utf8');
   recordTranscript(options.transcript, { direction: 'request', endpoint: url.href, body });

@@ -45,8 +45,8 @@ function textOf(value: unknown): string | undefined {
  * required; a fault in it is returned; a malformed fault or a non-envelope throws
  * `PROVIDER_BAD_RESPONSE`.
  */
-export function readSoapAnswer(raw: string, host: string, status: number): SoapAnswerKind {
-  const document = readXml(raw, host, status, { removeNamespacePrefixes: true });
+export async function readSoapAnswer(raw: string, host: string, status: number): Promise<SoapAnswerKind> {
+  const document = await readXml(raw, host, status, { removeNamespacePrefixes: true });
   const envelope = document.Envelope;
   if (!isRecord(envelope) || !('Body' in envelope)) throw badSoap(host, status, 'answered with XML that is not a SOAP envelope with a body');
   const body = envelope.Body;

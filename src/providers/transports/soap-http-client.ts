@@ -67,7 +67,7 @@ async function exchange(
     const success = answer.status >= 200 && answer.status <= 299;
     // An error status is an answer only when it carries a fault (SOAP 1.1 sends faults with
     // 500); an error page with it is an HTTP error, whatever the page looks like.
-    const { fault } = success || FAULT_ELEMENT.test(raw) ? readSoapAnswer(raw, client.host, answer.status) : { fault: undefined };
+    const { fault } = success || FAULT_ELEMENT.test(raw) ? await readSoapAnswer(raw, client.host, answer.status) : { fault: undefined };
     if (fault) {
       state.fault = fault;
       callback(FAULT_ANSWERED);

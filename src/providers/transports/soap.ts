@@ -1,10 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import * as soap from 'soap';
+import type * as Soap from 'soap';
 import * as z from 'zod';
 import { ProviderError } from '../errors.ts';
 import { isTransportError, TransportError } from '../transport-errors.ts';
 import { safeCause } from './failure-classification.ts';
 import { createHttpClient, type CallOptions, type HttpClient } from './http-client.ts';
+import { lazyImport } from './lazy.ts';
 import { endpointOptionsSchema, parseTransportOptions } from './options.ts';
 import type { SoapFault } from './soap-fault.ts';
 import { CALL_STATE, createSoapHttpClient, FAULT_ANSWERED, type SoapCallState } from './soap-http-client.ts';
@@ -22,7 +23,12 @@ import { CALL_STATE, createSoapHttpClient, FAULT_ANSWERED, type SoapCallState } 
  * | truncated, too large, timeouts, unreachable | as the HTTP client classifies them (`failure-classification.ts`) |
  *
  * The WSDL's own service address is ignored: calls go to `endpoint`, with our TLS settings.
+ *
+ * `soap` is imported with the WSDL, on the first call or `ready()` (`lazy.ts`): it is the heaviest
+ * transport library, and a worker whose plugins make no SOAP call never loads it.
  */
+
+const loadSoap = lazyImport(() => import('soap'));
 
 const localWsdl = z
   .union([z.string().min(1), z.instanceof(URL)])
@@ -69,7 +75,7 @@ export interface SoapTransport {
 type AsyncOperation = (args: unknown, options: Record<string, unknown>) => Promise<[unknown, unknown, ...unknown[]]>;
 
 interface LoadedClient {
-  readonly client: soap.Client;
+  readonly client: Soap.Client;
   readonly operations: ReadonlySet<string>;
 }
 
@@ -94,11 +100,12 @@ export function createSoapTransport(options: SoapTransportOptions): SoapTranspor
 }
 
 async function loadClient(options: z.output<typeof soapTransportOptionsSchema>, http: HttpClient): Promise<LoadedClient> {
-  let client: soap.Client;
+  const soap = await loadSoap();
+  let client: Soap.Client;
   try {
     client = await soap.createClientAsync(options.wsdlPath, {
       endpoint: options.endpoint,
-      httpClient: createSoapHttpClient(http) as unknown as soap.IHttpClient,
+      httpClient: createSoapHttpClient(http) as unknown as Soap.IHttpClient,
       disableCache: true,
     });
   } catch (error) {
@@ -114,7 +121,7 @@ async function loadClient(options: z.output<typeof soapTransportOptionsSchema>, 
 }
 
 /** The operation names of every service and port of the WSDL. */
-function operationNames(client: soap.Client): string[] {
+function operationNames(client: Soap.Client): string[] {
   const services = client.describe() as Record<string, Record<string, Record<string, unknown>>>;
   return Object.values(services).flatMap((ports) => Object.values(ports).flatMap((operations) => Object.keys(operations)));
 }

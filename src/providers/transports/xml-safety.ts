@@ -1,5 +1,6 @@
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import type { XMLParser } from 'fast-xml-parser';
 import { TransportError } from '../transport-errors.ts';
+import { lazyImport } from './lazy.ts';
 
 /**
  * Reading XML from a provider safely. Provider answers are untrusted input, so:
@@ -18,7 +19,12 @@ import { TransportError } from '../transport-errors.ts';
  * The parsed form is fast-xml-parser's: an element is an object of its children; attributes are
  * `@_name`; repeated elements become arrays; an element with text only is its text; mixed text
  * is `#text`.
+ *
+ * fast-xml-parser is imported when the first document is read or checked (`lazy.ts`), hence the
+ * promises.
  */
+
+const loadFastXmlParser = lazyImport(() => import('fast-xml-parser'));
 
 const DTD_DECLARATION = /<!(?:DOCTYPE|ENTITY)/i;
 const PREDEFINED_ENTITY = /&(?:(lt|gt|amp|quot|apos)|#(\d{1,7})|#x([0-9a-fA-F]{1,6}));/g;
@@ -40,8 +46,8 @@ export interface XmlReadOptions {
   readonly removeNamespacePrefixes: boolean;
 }
 
-function makeParser(options: XmlReadOptions): XMLParser {
-  return new XMLParser({
+function makeParser(Parser: typeof XMLParser, options: XmlReadOptions): XMLParser {
+  return new Parser({
     processEntities: false,
     htmlEntities: false,
     ignoreAttributes: false,
@@ -63,12 +69,13 @@ const parsers = new Map<boolean, XMLParser>();
  * Parses the provider answer `raw` (already known to be text) after the safety checks above;
  * throws `PROVIDER_BAD_RESPONSE` naming `host` and the problem, never the content.
  */
-export function readXml(raw: string, host: string, status: number, options: XmlReadOptions): Record<string, unknown> {
+export async function readXml(raw: string, host: string, status: number, options: XmlReadOptions): Promise<Record<string, unknown>> {
   const text = raw.replace(/^\uFEFF/, '');
   if (DTD_DECLARATION.test(text)) {
     throw badXml(host, status, 'answered with a DOCTYPE or entity declaration (DTDs and entities are refused)');
   }
   if (!/^\s*</.test(text)) throw badXml(host, status, 'answered with something that is not XML');
+  const { XMLParser: Parser, XMLValidator } = await loadFastXmlParser();
   const validation = XMLValidator.validate(text);
   if (validation !== true) {
     const { code, line } = validation.err;
@@ -76,7 +83,7 @@ export function readXml(raw: string, host: string, status: number, options: XmlR
   }
   let parser = parsers.get(options.removeNamespacePrefixes);
   if (!parser) {
-    parser = makeParser(options);
+    parser = makeParser(Parser, options);
     parsers.set(options.removeNamespacePrefixes, parser);
   }
   const document = parser.parse(text) as Record<string, unknown>;
@@ -87,7 +94,8 @@ export function readXml(raw: string, host: string, status: number, options: XmlR
 }
 
 /** Whether `text` is well-formed XML (for checking documents a plugin is about to send). */
-export function isWellFormedXml(text: string): boolean {
+export async function isWellFormedXml(text: string): Promise<boolean> {
+  const { XMLValidator } = await loadFastXmlParser();
   return XMLValidator.validate(text) === true;
 }
 

@@ -1,7 +1,7 @@
-import { create } from 'xmlbuilder2';
 import * as z from 'zod';
 import { TransportError } from '../transport-errors.ts';
 import { answerText, createHttpClient, mediaType, type CallOptions, type HttpAnswer } from './http-client.ts';
+import { lazyImport } from './lazy.ts';
 import { endpointOptionsSchema, parseTransportOptions } from './options.ts';
 import { isWellFormedXml, readXml } from './xml-safety.ts';
 
@@ -16,7 +16,11 @@ import { isWellFormedXml, readXml } from './xml-safety.ts';
  * | `Content-Type` HTML or JSON, or a body that is not XML | `PROVIDER_BAD_RESPONSE` |
  * | `<!DOCTYPE` / `<!ENTITY` anywhere (an XML bomb included), malformed XML, an `<html>` root | `PROVIDER_BAD_RESPONSE` |
  * | truncated, too large, timeouts, unreachable | as the HTTP client classifies them (`failure-classification.ts`) |
+ *
+ * xmlbuilder2 is imported when the first document is written (`lazy.ts`).
  */
+
+const loadXmlbuilder2 = lazyImport(() => import('xmlbuilder2'));
 
 /** Options of {@link createXmlTransport}: the endpoint options and these. */
 export const xmlTransportOptionsSchema = endpointOptionsSchema.extend({
@@ -66,7 +70,7 @@ export function createXmlTransport(options: XmlTransportOptions): XmlTransport {
   return {
     host: client.host,
     async post(path, document, callOptions = {}) {
-      const body = writeXml(document);
+      const body = await writeXml(document);
       const headers = { 'content-type': parsed.contentType, accept: 'application/xml, text/xml' };
       const answer = await client.post(path, body, headers, callOptions);
       return readXmlAnswer(answer, client.host, answerStatuses, parsed.removeNamespacePrefixes);
@@ -76,11 +80,12 @@ export function createXmlTransport(options: XmlTransportOptions): XmlTransport {
 }
 
 /** The request body for `document`; a document that is not XML is a plugin bug (TypeError, no content quoted). */
-export function writeXml(document: XmlDocument): string {
+export async function writeXml(document: XmlDocument): Promise<string> {
   if (typeof document === 'string') {
-    if (!isWellFormedXml(document)) throw new TypeError('xml transport: the request document is not well-formed XML');
+    if (!(await isWellFormedXml(document))) throw new TypeError('xml transport: the request document is not well-formed XML');
     return document;
   }
+  const { create } = await loadXmlbuilder2();
   try {
     return create({ version: '1.0', encoding: 'UTF-8' }, document as Record<string, unknown>).end({ prettyPrint: false });
   } catch {
@@ -89,7 +94,7 @@ export function writeXml(document: XmlDocument): string {
 }
 
 /** Checks status and media type of `answer`, then reads its body safely. */
-export function readXmlAnswer(answer: HttpAnswer, host: string, answerStatuses: ReadonlySet<number>, removeNamespacePrefixes: boolean): XmlAnswer {
+export async function readXmlAnswer(answer: HttpAnswer, host: string, answerStatuses: ReadonlySet<number>, removeNamespacePrefixes: boolean): Promise<XmlAnswer> {
   const { status } = answer;
   if ((status < 200 || status > 299) && !answerStatuses.has(status)) {
     throw new TransportError('PROVIDER_HTTP_ERROR', `provider ${host} answered with HTTP status ${status}`, { status });
@@ -99,5 +104,5 @@ export function readXmlAnswer(answer: HttpAnswer, host: string, answerStatuses: 
     throw new TransportError('PROVIDER_BAD_RESPONSE', `provider ${host} answered with ${type}, not XML`, { status });
   }
   const raw = answerText(answer, host);
-  return { status, document: readXml(raw, host, status, { removeNamespacePrefixes }), raw };
+  return { status, document: await readXml(raw, host, status, { removeNamespacePrefixes }), raw };
 }
