@@ -29,8 +29,13 @@ function pluginConfig(definition: ProviderDefinition, options: Readonly<Record<s
   throw new WorkerError('WORKER_BAD_OPTIONS', maskPan(`provider ${definition.name}: ${where.join('; ')}`));
 }
 
-/** Configures, sets up and returns every provider's plugin. @throws WorkerError `WORKER_BAD_OPTIONS`, ProviderError `PROVIDER_INVALID`. */
-export async function startPlugins(options: ResolvedWorkerOptions, log: ActionLogger, transcript?: TranscriptHook): Promise<StartedPlugins> {
+/**
+ * Configures, sets up and returns every provider's plugin. Only the worker options' `providers` and
+ * `providerSettings` are read. The transports' libraries are not loaded here: each is imported
+ * when a transport of its kind is first used (src/providers/transports/lazy.ts).
+ * @throws WorkerError `WORKER_BAD_OPTIONS`, ProviderError `PROVIDER_INVALID`.
+ */
+export async function startPlugins(options: Pick<ResolvedWorkerOptions, 'providers' | 'providerSettings'>, log: ActionLogger, transcript?: TranscriptHook): Promise<StartedPlugins> {
   const breakers = new BreakerRegistry();
   const handles: SetupToolsHandle<unknown>[] = [];
   const resources = new Map<string, unknown>();
