@@ -20,8 +20,8 @@ export {
   providerCodeSchema, providerResultFields, approved, declined, unknownOutcome, mapProviderCode,
   type StandardErrorCode, type StandardCodeInfo, type AvsResult, type CvvResult, type OutcomeOptions, type ProviderCodeTable, type MappedProviderCode,
 } from './outcome.ts';
-// Transports and plugin set-up are values only the worker needs (they load undici, soap and the
-// XML libraries): the worker imports them from ./transports/index.ts and ./setup.ts. Plugins reach
+// Transports and plugin set-up are values only the worker needs (on first use they load undici,
+// soap and the XML libraries): the worker imports them from ./transports/index.ts and ./setup.ts. Plugins reach
 // them through `setup(tools)`, so this surface — which the SDK loads too — exports their types only.
 export { createScrub, isSensitiveFieldName, maskSensitiveFields, scrubTranscript } from './transports/scrub.ts';
 export type {
