@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { PaygateError } from '../errors.ts';
+import { namesPackage } from '../providers/package-entry.ts';
 import type { StompOptions } from '../stomp/index.ts';
 import { decodeYaml, nameSchema, SIGNER_ROLE_OIDS } from '../wire/index.ts';
 import { BROKER_SELECTION_FIXES, brokerSelection, checkBrokerSelection } from '../worker/config-brokers.ts';
@@ -65,12 +66,15 @@ const FIXES: Readonly<Record<string, string>> = {
 /** The loaded client config: gateway options (PEM text read) and provider modules to load. */
 export interface ClientConfig {
   readonly source: string;
+  /** The config file's folder: plugin package names are resolved from it. */
+  readonly baseDir: string;
   readonly brokers: StompOptions;
   readonly identity: { readonly cert: string; readonly key: string };
   readonly gatewayCertificates: readonly string[];
   readonly trust: readonly string[];
   /** The extendedKeyUsage OIDs a reply's signer must carry one of (`[]`: no role check). */
   readonly gatewayRoleOids: readonly string[];
+  /** Each plugin's module: an absolute file path, or a package name (resolved from `baseDir` when loaded). */
   readonly providers: readonly { readonly name: string; readonly module: string }[];
   readonly defaultTimeoutMs: number;
   readonly queuePrefix: string;
@@ -117,6 +121,7 @@ function resolveFiles(file: z.output<typeof clientConfigFileSchema>, source: str
   const nodes = resolveBrokerNodes(file.brokers, (key, p) => (p === undefined ? undefined : read(key, p)));
   const config: ClientConfig = {
     source,
+    baseDir: base,
     brokers: {
       nodes,
       ...brokerSelection(file),
@@ -126,7 +131,7 @@ function resolveFiles(file: z.output<typeof clientConfigFileSchema>, source: str
     gatewayCertificates: file.gateway.certs.map((p, i) => read(`gateway.certs[${i}]`, p)),
     trust: file.gateway.ca.map((p, i) => read(`gateway.ca[${i}]`, p)),
     gatewayRoleOids: file.gateway.roles,
-    providers: file.providers.map((p) => ({ name: p.name, module: absolute(p.module) })),
+    providers: file.providers.map((p) => ({ name: p.name, module: namesPackage(p.module, base) ? p.module : absolute(p.module) })),
     defaultTimeoutMs: file.timeout_ms,
     queuePrefix: file.queue_prefix,
     cipher: file.cipher,

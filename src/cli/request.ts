@@ -63,7 +63,7 @@ async function runRequest(provider: string, type: string, o: RequestCliOptions):
     const known = config.providers.map((p) => p.name).join(', ');
     throw new PaygateError('UNKNOWN_PROVIDER', `provider ${provider} is not in ${config.source} (it lists: ${known})`);
   }
-  const definition = await loadProvider(entry.module, entry.name);
+  const definition = await loadProvider(entry.module, entry.name, { baseDir: config.baseDir });
   const gateway = await createGateway({
     brokers: { ...config.brokers, initialAttempts: 1, reconnect: { enabled: false } },
     identity: config.identity,

@@ -17,7 +17,7 @@ beforeAll(async () => {
   dir = makeTempDir('client-config');
 });
 
-function configWith(gatewayExtra: string): string {
+function configWith(gatewayExtra: string, providers = '[{name: counting, module: ./counting.ts}]'): string {
   const path = join(dir, `client-${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(
     path,
@@ -25,7 +25,7 @@ function configWith(gatewayExtra: string): string {
       'brokers: [{host: 127.0.0.1, port: 61613}]',
       `identity: {cert: ${pki.client.certPath}, key: ${pki.client.keyPath}}`,
       `gateway: {certs: [${pki.gateway.certPath}], ca: [${pki.ca.certPath}]${gatewayExtra}}`,
-      'providers: [{name: counting, module: ./counting.ts}]',
+      `providers: ${providers}`,
       '',
     ].join('\n'),
   );
@@ -47,5 +47,16 @@ describe('client config: gateway.roles', () => {
       code: 'CONFIG_INVALID',
       problems: [expect.objectContaining({ path: 'gateway.roles[0]', problem: 'must be a dotted OID' })],
     }));
+  });
+});
+
+describe('client config: providers[].module', () => {
+  it('a package name stays a name (found from the config folder when loaded); a file becomes an absolute path', () => {
+    const config = loadClientConfig(configWith('', '[{name: card, module: paygate/providers/card}, {name: counting, module: ./counting.ts}]'));
+    expect(config.baseDir).toBe(dir);
+    expect(config.providers).toEqual([
+      { name: 'card', module: 'paygate/providers/card' },
+      { name: 'counting', module: join(dir, 'counting.ts') },
+    ]);
   });
 });
