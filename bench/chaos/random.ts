@@ -1,18 +1,16 @@
-/** A seeded generator of the workload (mulberry32): the same seed gives the same mix of payments. */
+import { mulberry32 } from '../../providers/_sandbox-kit/rates.ts';
+
+/** A seeded generator of the workload (mulberry32, as the sandboxes' fault draws): the same seed gives the same mix of payments. */
 export class Random {
-  #state: number;
+  readonly #draw: () => number;
 
   constructor(seed: number) {
-    this.#state = seed >>> 0;
+    this.#draw = mulberry32(seed);
   }
 
   /** A number in [0, 1). */
   next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.#draw();
   }
 
   /** An integer in [0, n). */

@@ -29,7 +29,7 @@ export const DRAWN_FAIL_STATUSES = [500, 502, 503, 504] as const;
 const NONE: DrawnFault = Object.freeze({ kind: 'none' });
 
 /** mulberry32: small, fast, good enough to spread faults; not for anything secret. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -5,31 +5,14 @@
  * too, where permissions do not refuse anything: the failures used are a missing file, a
  * missing folder, a folder where a file is expected and a path through a regular file.
  */
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Certificate, loadIdentity, seal } from '../../src/wire/index.ts';
 import { makeTempDir, makeTestPki, type TestPki } from '../helpers/pki.ts';
-import { BIN, ROOT, writeClientConfig } from '../integration/request-path-support.ts';
+import { runPaygate, writeClientConfig } from '../integration/request-path-support.ts';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function paygate(args: readonly string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { cwd: ROOT, timeout: 30_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const { code, stdout, stderr } = error as { code?: unknown; stdout: string; stderr: string };
-    if (typeof code !== 'number') throw error;
-    return { code, stdout, stderr };
-  }
-}
+const paygate = runPaygate;
 
 type Code = 'FILE_UNREADABLE' | 'FILE_UNWRITABLE';
 

@@ -1,9 +1,7 @@
 // `paygate request PROVIDER TYPE --data FILE.yaml --config FILE`, the real
 // bin in a child process, against a real worker on the embedded broker.
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { Worker } from '../../src/worker/index.ts';
@@ -12,24 +10,9 @@ import { asRole, parseTestBrokers, startTestBroker, type TestBroker } from '../h
 import { findPans } from '../helpers/pan-scan.ts';
 import { makeTempDir, makeTestPki, type TestPki } from '../helpers/pki.ts';
 import { roleNode } from '../integration/support.ts';
-import { BIN, ROOT, uniquePrefix, writeClientConfig } from '../integration/request-path-support.ts';
+import { runPaygate, uniquePrefix, writeClientConfig, type CliRun } from '../integration/request-path-support.ts';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function paygate(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { cwd: ROOT, timeout: 30_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const { code, stdout, stderr } = error as { code?: unknown; stdout: string; stderr: string };
-    if (typeof code !== 'number') throw error;
-    return { code, stdout, stderr };
-  }
-}
+const paygate = (...args: string[]): Promise<CliRun> => runPaygate(args);
 
 const YEAR = new Date().getFullYear() + 2;
 

@@ -1,16 +1,36 @@
 // Shared pieces of the request-path suites: a worker config file for a test broker and
 // PKI, `paygate worker` in a child process, and a unique queue prefix per suite (RabbitMQ keeps
 // durable queues, so suites never share one).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { TestPki } from '../helpers/pki.ts';
 import { waitUntil } from '../helpers/timing.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = join(ROOT, 'bin', 'paygate.js');
+/** How a `paygate` command run ended. */
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `paygate` bin with `args` from the repository root; a non-zero exit is a result, not a throw. */
+export async function runPaygate(args: readonly string[]): Promise<CliRun> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { cwd: ROOT, timeout: 30_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const { code, stdout, stderr } = error as { code?: unknown; stdout: string; stderr: string };
+    if (typeof code !== 'number') throw error;
+    return { code, stdout, stderr };
+  }
+}
+
 export const COUNTING_MODULE = join(ROOT, 'test', 'fixtures', 'counting-provider.ts');
 
 /** A broker node as config files and StompOptions write it (use `asRole` to pick the login). */
