@@ -6,10 +6,12 @@
  *
  * What is refused is narrower than what `maskPan` masks, on purpose. Masking a false positive
  * costs some readability in a log; refusing one fails a payment. So a value is refused when it
- * holds a run of digits in which whole groups add up to 13–19 digits that form a number
- * card-validator accepts as a card: Luhn-valid, with the prefix and length of a known brand. A
- * timestamp or counter glued to a key (`order-7-1765432101234`) passes; `4111 1111 1111 1111`
- * or `ref-4111111111111111` does not. One 16-digit number in ten with a brand's prefix passes
+ * holds a run of digits in which one group, or consecutive groups of 3–8 digits each (the way card
+ * numbers are written: 4-4-4-4, Amex's 4-6-5, 4-4-4-4-3), add up to 13–19 digits that form a
+ * number card-validator accepts as a card: Luhn-valid, with the prefix and length of a known
+ * brand. A counter and a timestamp glued into a key (`order-7-1765432101234`,
+ * `sale-412-1796621691251`) are never joined, so such keys pass whatever their digits; `4111
+ * 1111 1111 1111` or `ref-4111111111111111` does not. One 16-digit number in ten with a brand's prefix passes
  * Luhn by chance: long plain-number references that start like a card (4…, 51–55…) should carry
  * a letter.
  *
@@ -39,12 +41,20 @@ export function containsCardNumber(text: string): boolean {
     for (let first = 0; first < groups.length; first++) {
       let digits = '';
       for (let last = first; last < groups.length && digits.length < 19; last++) {
-        digits += groups[last];
+        const group = groups[last] as string;
+        // A group joins others only if it is sized like a card number's group.
+        if (last > first && !(isJoinable(group) && isJoinable(groups[first] as string))) break;
+        digits += group;
         if (digits.length >= 13 && digits.length <= 19 && isCardNumber(digits)) return true;
       }
     }
   }
   return false;
+}
+
+/** A group of 3–8 digits: what card numbers are written in (a counter or a timestamp is not). */
+function isJoinable(group: string): boolean {
+  return group.length >= 3 && group.length <= 8;
 }
 
 function isCardNumber(digits: string): boolean {

@@ -27,6 +27,8 @@ describe('containsCardNumber: what is refused in free text', () => {
   it.each([
     ['a Luhn-valid timestamp glued to a counter (no card brand starts 17)', 'order-7-1765432101233'],
     ['a Luhn-valid millisecond timestamp', '1765432101233'],
+    ['a counter glued to a timestamp that, joined, would be a Maestro number (61796621691251)', 'card-test-sale-6-1796621691251'],
+    ['a counter glued to a timestamp that, joined, would be a Visa number (4121796621691251)', 'sale-412-1796621691251'],
     ['a version-4 UUID whose first three groups spell a valid Visa number (4111111111114008)', '41111111-1111-4008-8111-123456789012'],
     ['a Luhn-invalid 16-digit Visa-like number', '4111111111111112'],
     ['a Luhn-valid number of no card brand and length', '9999999999999995'],
