@@ -14,6 +14,7 @@ import { BrokerError, BrokerLimitError } from './errors.ts';
 import type { BrokerLimit } from './errors.ts';
 import { HeartBeatTimers } from './heartbeat.ts';
 import type { HeartBeat } from './heartbeat.ts';
+import { PARTIAL_FRAME_ALLOWANCE } from './memory.ts';
 import type { MemoryBudget } from './memory.ts';
 import type { BrokerMessage } from './message.ts';
 import type { ResolvedBrokerOptions } from './options.ts';
@@ -351,7 +352,7 @@ export class Connection implements SubscriptionOwner {
       throw new BrokerLimitError('maxConnectionBytes', `connection holds ${this.heldBytes} bytes, more than ${maxConnectionBytes}`);
     }
     const budget = this.context.budget;
-    if (this.#partialBytes > 0 && !budget.fits(0)) {
+    if (this.#partialBytes > PARTIAL_FRAME_ALLOWANCE && !budget.fits(0)) {
       throw new BrokerLimitError('maxTotalBytes', `broker memory is full (${budget.used} of ${budget.max} bytes held); frame refused, try again later`);
     }
   }

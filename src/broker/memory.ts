@@ -22,6 +22,15 @@ export function messageBytes(message: BrokerMessage): number {
  */
 export const REPLY_HEADROOM = 1 / 8;
 
+/**
+ * An unfinished frame up to this size is never refused for `maxTotalBytes`. The count may pass
+ * the cap for good reasons (the reply headroom, redeliveries, dead letters, a restore): then a
+ * bystander's ACK or reply that a TCP read happened to split must not cost it its connection.
+ * Larger partial frames (the hoarding pattern) are refused; the small ones are bounded by
+ * `maxConnections` times this.
+ */
+export const PARTIAL_FRAME_ALLOWANCE = 16 * 1024;
+
 /** The broker-wide byte count and its cap. */
 export class MemoryBudget {
   #used = 0;

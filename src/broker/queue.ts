@@ -98,8 +98,11 @@ export class Queue implements MessageSource {
    * A persistent message becomes deliverable only once its store commit returned: a failed
    * commit (disk full) must leave nothing a consumer could act on while the producer is told
    * "not stored". Messages sent after it wait for that commit too, so arrival order holds.
+   *
+   * @param reply a reply into another connection's temp queue: it may use the headroom beyond
+   *   `maxTotalBytes` ({@link REPLY_HEADROOM}).
    */
-  publish(message: BrokerMessage): void {
+  publish(message: BrokerMessage, reply = false): void {
     const now = Date.now();
     if (isExpired(message, now)) {
       this.context.expired(message, now); // accepted (the sender gets its receipt) and dropped at once
@@ -111,7 +114,7 @@ export class Queue implements MessageSource {
     }
     // Counted now, so the bounds also hold for messages waiting for their commit.
     const { budget } = this.context;
-    budget.reserve(size, `a message for ${this.name}`, this.durable ? 0 : budget.max * REPLY_HEADROOM);
+    budget.reserve(size, `a message for ${this.name}`, reply ? budget.max * REPLY_HEADROOM : 0);
     this.#heldBytes += size;
     const store = this.context.store;
     const stored = this.durable && message.persistent && store !== undefined;

@@ -16,7 +16,7 @@ import type { BrokerMessage } from './message.ts';
 import type { Queue } from './queue.ts';
 import { ACK_MODES, Subscription } from './subscription.ts';
 import type { AckMode } from './subscription.ts';
-import { TEMP_QUEUE_PREFIX } from './temp-queues.ts';
+import { REMOTE_TEMP_QUEUE_PREFIX, TEMP_QUEUE_PREFIX } from './temp-queues.ts';
 
 /** The CONNECTED `server` header; clients read the broker kind from the part before the slash. */
 export const SERVER_NAME = 'paygate/0.1.0';
@@ -156,7 +156,10 @@ function publishNow(connection: Connection, destination: string, frame: Frame): 
     failures: 0,
     stored: false,
   };
-  if (target.kind === 'queue') target.queue.publish(message);
+  // Only a reply into another connection's temp queue may use the headroom beyond maxTotalBytes:
+  // a connection filling its own temp queues (which needs no right at all) gets none.
+  const reply = destination.startsWith(REMOTE_TEMP_QUEUE_PREFIX) && router.temps.find(destination)?.owner !== connection.session;
+  if (target.kind === 'queue') target.queue.publish(message, reply);
   else target.topic.publish(message);
 }
 

@@ -207,6 +207,8 @@ describe('maxTotalBytes', () => {
     const requester = await RawClient.connect(broker);
     const worker = await RawClient.connect(broker);
     worker.send('SUBSCRIBE', { id: 'svc', destination: '/queue/svc' });
+    // The requester takes its replies with client acks and leaves this one unacknowledged, so it stays counted.
+    requester.send('SUBSCRIBE', { id: 'answers', destination: '/temp-queue/answers', ack: 'client-individual' });
     await requester.sendAndConfirm({ destination: '/queue/svc', 'reply-to': '/temp-queue/answers' }, 'ask');
     const request = await worker.expect('MESSAGE');
     // Hoarders, each far within its own connection cap, fill the rest of the broker: one frame
@@ -236,13 +238,44 @@ describe('maxTotalBytes', () => {
     for (let i = 0; i < 4; i++) {
       const message = await consumer.expect('MESSAGE');
       expect(message.body.toString()[0]).toBe(String(i));
-      consumer.send('ACK', { id: message.headers.ack ?? '', receipt: `ack${i}` });
+      const ack = encodeFrame('ACK', { id: message.headers.ack ?? '', receipt: `ack${i}` }, '', '1.2');
+      if (i === 0) {
+        // The broker is past its cap (the reply used the headroom): an ACK that TCP delivers in
+        // two reads is a small unfinished frame for a moment, and must not be refused for it.
+        expect(broker.heldBytes).toBeGreaterThan(64 * 1024);
+        const held = broker.heldBytes;
+        consumer.write(ack.subarray(0, 10));
+        await waitUntil(() => broker.heldBytes > held, 'the first part of the ACK read and counted');
+        consumer.write(ack.subarray(10));
+      } else {
+        consumer.write(ack);
+      }
       await consumer.waitReceipt(`ack${i}`);
     }
     expect(broker.heldBytes).toBe(before - 4 * (size + 1));
     await consumer.sendAndConfirm({ destination: '/queue/work' }, `again${body}`);
     expect((await consumer.expect('MESSAGE')).body.toString()).toBe(`again${body}`);
     expect(broker.stats.limits.maxTotalBytes).toBe(2);
+  });
+});
+
+describe('the reply headroom', () => {
+  it("is only for replies into another connection's temp queue: a connection filling its own is refused at the cap", async () => {
+    const body = 'y'.repeat(4096);
+    const size = body.length + MESSAGE_OVERHEAD;
+    const broker = await startBroker({ maxFrameSize: 8192, maxTotalBytes: 64 * 1024 });
+    const filler = await RawClient.connect(broker); // writing its own temp queue needs no right at all
+    let sent = 0;
+    let refusal: Frame | undefined;
+    while (refusal === undefined && sent < 40) {
+      filler.send('SEND', { destination: '/temp-queue/mine', receipt: `r${sent}` }, body);
+      const answer = await filler.next();
+      if (answer.command === 'ERROR') refusal = answer;
+      else sent++;
+    }
+    expect(refusal?.headers).toMatchObject({ code: 'BROKER_LIMIT', limit: 'maxTotalBytes' });
+    expect(sent).toBe(Math.floor((64 * 1024) / size)); // with the headroom it would have been 16
+    await waitUntil(() => broker.heldBytes === 0, 'the refused connection and its temp queue gone');
   });
 });
 
