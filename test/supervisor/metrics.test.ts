@@ -337,6 +337,10 @@ describe('GatewayMetrics: label values', () => {
 describe('GatewayMetrics: registry and options', () => {
   it('exports the supervisor process metrics under paygate_supervisor_ by default', async () => {
     const { scrape } = await setUp({});
+    // The CPU counter counts what the process used since the metric was registered: use some
+    // first (an idle, fast machine scraped at once can have used none yet at the clock's grain).
+    const before = process.cpuUsage().user;
+    while (process.cpuUsage().user - before < 20_000);
     const f = await scrape();
     expect(value(f, 'paygate_supervisor_process_cpu_user_seconds_total')).toBeGreaterThan(0);
     expect(value(f, 'paygate_supervisor_nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
