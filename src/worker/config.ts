@@ -293,7 +293,7 @@ export function parseWorkerConfig(text: string | Uint8Array, options: ParseOptio
 
   const stompInput: StompOptions = {
     nodes,
-    ...brokerSelection(file),
+    ...workerBrokerSelection(file, longestProviderCall(providers), problems),
     prefetch: file.prefetch,
     ...(file.heart_beat_ms === undefined ? {} : { heartBeat: { outgoingMs: file.heart_beat_ms, incomingMs: file.heart_beat_ms } }),
   };
@@ -336,8 +336,36 @@ export function parseWorkerConfig(text: string | Uint8Array, options: ParseOptio
  * record at the provider takes the key over and calls again (src/worker/provider-call.ts), which
  * is only safe once anything the dead holder sent has been answered or dropped.
  */
+/** The longest call a provider of this worker may take (its `timeout_ms`, else the transports' default). */
+function longestProviderCall(providers: readonly ProviderConfig[]): number {
+  return Math.max(...providers.map((p) => p.timeoutMs ?? TRANSPORT_DEFAULTS.timeoutMs));
+}
+
+/** How much longer than the longest provider call a failback drain lasts by default (the reply and the ACK after it). */
+const DRAIN_MARGIN_MS = 10_000;
+
+/**
+ * The worker's node selection. After a failback, the session left behind holds the requests in
+ * hand until their ACK: a drain that ended before a provider call could would leave a request
+ * answered but unacknowledged, to come back later. So a worker's drain defaults to the longest
+ * call plus a margin, and a shorter one written in the file is refused.
+ */
+function workerBrokerSelection(file: z.output<typeof workerConfigFileSchema>, longestCall: number, problems: ConfigProblem[]): ReturnType<typeof brokerSelection> {
+  const selection = brokerSelection(file);
+  if (file.broker_order === 'random') return selection;
+  const drainMs = file.broker_failback?.drain_ms;
+  if (drainMs !== undefined && drainMs <= longestCall) {
+    problems.push({
+      path: 'broker_failback.drain_ms',
+      problem: `must be longer than the longest provider call (${longestCall} ms, from providers[].timeout_ms or the transports' default)`,
+      fix: "raise broker_failback.drain_ms, or lower the providers' timeout_ms",
+    });
+  }
+  return { ...selection, failback: { ...selection.failback, drainMs: drainMs ?? longestCall + DRAIN_MARGIN_MS } };
+}
+
 function checkLease(leaseMs: number, providers: readonly ProviderConfig[], problems: ConfigProblem[]): void {
-  const longest = Math.max(...providers.map((p) => p.timeoutMs ?? TRANSPORT_DEFAULTS.timeoutMs));
+  const longest = longestProviderCall(providers);
   if (leaseMs > longest) return;
   problems.push({
     path: 'idempotency.lease',

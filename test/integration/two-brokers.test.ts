@@ -37,7 +37,7 @@ const PASSWORD = 'pw-TwoBrokers-8c1d';
 const EXP = { exp_month: 12, exp_year: new Date().getUTCFullYear() + 2 };
 /** How often a connection on the backup tries the primary again, and how long it drains the backup. */
 const PROBE_MS = 200;
-const DRAIN_MS = 1_000;
+const DRAIN_MS = 3_000; // longer than the card provider's 2 s timeout, as the worker config requires
 /** The two connections (consuming, publishing) of each of the two workers. */
 const WORKER_CONNECTIONS = 4;
 

@@ -57,10 +57,20 @@ function problemsOf(action: () => unknown): ConfigError['problems'] {
 }
 
 describe('worker/gateway file: broker_order and broker_failback', () => {
-  it('absent: listed order (every worker on the first reachable broker), failback every 30 s', () => {
+  it('absent: listed order (every worker on the first reachable broker), failback every 30 s, a drain outlasting the longest provider call', () => {
     const config = parseWorkerConfig(workerFile([]), { env: {}, baseDir: folder() });
     expect(config.stomp.nodeOrder).toBe('listed');
-    expect(config.stomp.failback).toEqual({ probeMs: 30_000, drainMs: 30_000 });
+    // The transports' default timeout (30 s) plus 10 s: a request in hand is answered and acknowledged on the node left behind.
+    expect(config.stomp.failback).toEqual({ probeMs: 30_000, drainMs: 40_000 });
+    const slow = parseWorkerConfig(workerFile([]).replace('module: card.ts}', 'module: card.ts, timeout_ms: 90000}').replace('{path: idempotency.sqlite}', '{path: idempotency.sqlite, lease: 120s}'), { env: {}, baseDir: folder() });
+    expect(slow.stomp.failback).toEqual({ probeMs: 30_000, drainMs: 100_000 });
+  });
+
+  it('refuses a drain no longer than the longest provider call, naming the key and the call', () => {
+    const problems = problemsOf(() => parseWorkerConfig(workerFile(['broker_failback: {drain_ms: 30000}']), { env: {}, baseDir: folder() }));
+    expect(problems).toEqual([
+      { path: 'broker_failback.drain_ms', problem: expect.stringContaining('longer than the longest provider call (30000 ms'), fix: expect.stringContaining('raise broker_failback.drain_ms') },
+    ]);
   });
 
   it('given: reaches the STOMP options as written; unset failback keys keep their defaults', () => {
@@ -69,7 +79,7 @@ describe('worker/gateway file: broker_order and broker_failback', () => {
     expect(random.stomp.nodeOrder).toBe('random');
     const listed = parseWorkerConfig(workerFile(['broker_order: listed', 'broker_failback: {probe_ms: 0}']), { env: {}, baseDir: dir });
     expect(listed.stomp.nodeOrder).toBe('listed');
-    expect(listed.stomp.failback).toEqual({ probeMs: 0, drainMs: 30_000 });
+    expect(listed.stomp.failback).toEqual({ probeMs: 0, drainMs: 40_000 });
   });
 
   it('bad values are named by their key path with the fix', () => {
