@@ -69,6 +69,9 @@ export function walkChain(rows: Iterable<ChainedRow>, lastSeq: number, idOfHash:
 function checkLink(row: ChainedRow, prev: ChainedRow | undefined, idOfHash: (hash: string) => string | undefined): ChainReport['broken'] {
   const at = { id: row.id, seq: row.seq };
   const expectedSeq = (prev?.seq ?? 0) + 1;
+  if (row.seq < expectedSeq) {
+    return { ...at, problem: 'out_of_order', detail: `sequence ${row.seq} where ${expectedSeq} or later was expected` };
+  }
   if (row.seq !== expectedSeq) {
     return { ...at, problem: 'missing', detail: `sequence ${expectedSeq}..${row.seq - 1} missing before it` };
   }

@@ -78,7 +78,7 @@ export type ChainProblem =
 
 /** The result of {@link FeedStore.verifyChain}. */
 export interface ChainReport {
-  /** How many entries were walked. */
+  /** How many entries verified, in order, before the first broken link (all of them when whole). */
   readonly count: number;
   /** The first broken link, absent when the chain is whole. */
   readonly broken?: { readonly id: string; readonly seq: number; readonly problem: ChainProblem; readonly detail: string };

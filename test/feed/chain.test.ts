@@ -92,6 +92,12 @@ describe('tampering is detected, naming the entry', () => {
     expect(report).toEqual({ count: 4, broken: { id: ids[3], seq: 4, problem: 'missing', detail: expect.stringContaining('5') } });
   });
 
+  it('an entry moved before the first', () => {
+    const { report, ids } = tampered((db, ids) => db.prepare('UPDATE entries SET seq = 0 WHERE id = ?').run(ids[3]));
+    expect(report.broken).toMatchObject({ id: ids[3], seq: 0 });
+    expect(report.count).toBe(0);
+  });
+
   it('two entries swapped', () => {
     const { report, ids } = tampered((db, ids) => {
       db.transaction(() => {
