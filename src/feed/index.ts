@@ -1,6 +1,6 @@
 /** The public surface of the feed store (the storage of `paygate feed`). */
 export type {
-  AppendOptions, ChainProblem, ChainReport, FeedEntry, FeedInfo, FeedPage, FeedStore, NewEntry, PageQuery,
+  AppendOptions, AppendRequest, AppendResult, ChainProblem, ChainReport, FeedEntry, FeedInfo, FeedPage, FeedStore, NewEntry, PageQuery,
 } from './store.ts';
 export { openSqliteFeedStore } from './sqlite-store.ts';
 export { feedStoreOptionsSchema, type FeedStoreOptions, type ResolvedFeedStoreOptions } from './options.ts';

@@ -5,7 +5,7 @@
 import type { Database } from 'better-sqlite3';
 import { FeedError } from './errors.ts';
 
-export const FEED_SCHEMA_VERSION = 1;
+export const FEED_SCHEMA_VERSION = 2;
 
 const SCHEMA_V1 = `
 CREATE TABLE feeds (
@@ -30,6 +30,12 @@ CREATE TABLE entries (
 CREATE UNIQUE INDEX entries_by_id ON entries (feed, id);
 `;
 
+/** Version 2: the producers' de-duplication key (NewEntry.key). */
+const TO_V2 = `
+ALTER TABLE entries ADD COLUMN key TEXT;
+CREATE UNIQUE INDEX entries_by_key ON entries (feed, key) WHERE key IS NOT NULL;
+`;
+
 /** Creates the schema in an empty file, accepts the current one, refuses a newer one. */
 export function ensureSchema(db: Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
@@ -38,7 +44,10 @@ export function ensureSchema(db: Database): void {
   }
   if (version === FEED_SCHEMA_VERSION) return;
   db.transaction(() => {
-    db.exec(SCHEMA_V1);
+    // Another process may have upgraded the file while this one waited for the lock.
+    const now = db.pragma('user_version', { simple: true }) as number;
+    if (now < 1) db.exec(SCHEMA_V1);
+    if (now < 2) db.exec(TO_V2);
     db.pragma(`user_version = ${FEED_SCHEMA_VERSION}`);
   }).immediate();
 }

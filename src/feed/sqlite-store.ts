@@ -16,7 +16,9 @@ import { entryHash, walkChain, ZERO_HASH, type ChainedRow } from './chain.ts';
 import { FeedError } from './errors.ts';
 import { resolveFeedStoreOptions, type FeedStoreOptions, type ResolvedFeedStoreOptions } from './options.ts';
 import { ensureSchema } from './schema.ts';
-import type { AppendOptions, ChainReport, FeedEntry, FeedInfo, FeedPage, FeedStore, NewEntry, PageQuery } from './store.ts';
+import type {
+  AppendOptions, AppendRequest, AppendResult, ChainReport, FeedEntry, FeedInfo, FeedPage, FeedStore, NewEntry, PageQuery,
+} from './store.ts';
 
 const FEED_NAME = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -54,9 +56,18 @@ class SqliteFeedStore implements FeedStore {
   }
 
   append(feed: string, entry: NewEntry, options: AppendOptions = {}): FeedEntry {
-    checkName(feed);
-    this.#checkEntry(entry);
-    return this.#run(() => this.#db.transaction(() => this.#appendInTransaction(feed, entry, options)).immediate());
+    const [result] = this.appendMany([{ feed, entry, options }]);
+    return (result as AppendResult).entry;
+  }
+
+  appendMany(requests: readonly AppendRequest[]): AppendResult[] {
+    for (const { feed, entry } of requests) {
+      checkName(feed);
+      this.#checkEntry(entry);
+    }
+    return this.#run(() =>
+      this.#db.transaction(() => requests.map(({ feed, entry, options }) => this.#appendInTransaction(feed, entry, options ?? {}))).immediate(),
+    );
   }
 
   page(feed: string, query: PageQuery = {}): FeedPage {
@@ -120,7 +131,11 @@ class SqliteFeedStore implements FeedStore {
     if (this.#db.open) this.#db.close();
   }
 
-  #appendInTransaction(feed: string, entry: NewEntry, options: AppendOptions): FeedEntry {
+  #appendInTransaction(feed: string, entry: NewEntry, options: AppendOptions): AppendResult {
+    if (entry.key !== undefined) {
+      const stored = this.#sql.entryByKey.get(feed, entry.key) as EntryRow | undefined;
+      if (stored !== undefined) return { entry: toEntry(stored), created: false };
+    }
     const wantChained = options.chained ?? true;
     let row = this.#sql.feedByName.get(feed) as FeedRow | undefined;
     if (row === undefined) {
@@ -136,9 +151,9 @@ class SqliteFeedStore implements FeedStore {
     };
     const chain = row.chained === 1 ? chainOf(base, row.last_hash ?? ZERO_HASH) : undefined;
     this.#sql.insertEntry.run(base.feed, seq, base.id, base.time, base.title, base.content, base.contentType,
-      chain?.prevHash ?? null, chain?.hash ?? null);
+      chain?.prevHash ?? null, chain?.hash ?? null, entry.key ?? null);
     this.#sql.advanceFeed.run(seq, chain?.hash ?? null, feed);
-    return chain === undefined ? base : { ...base, ...chain };
+    return { entry: chain === undefined ? base : { ...base, ...chain }, created: true };
   }
 
   #checkEntry(entry: NewEntry): void {
@@ -147,6 +162,9 @@ class SqliteFeedStore implements FeedStore {
     }
     if (typeof entry.content !== 'string' || Buffer.byteLength(entry.content, 'utf8') > this.#options.maxContentBytes) {
       throw new FeedError('FEED_BAD_ENTRY', `an entry's content must be a string of at most ${this.#options.maxContentBytes} bytes`);
+    }
+    if (entry.key !== undefined && (typeof entry.key !== 'string' || entry.key.length < 1 || entry.key.length > 256)) {
+      throw new FeedError('FEED_BAD_ENTRY', "an entry's key must be a string of 1-256 characters");
     }
   }
 
@@ -180,14 +198,15 @@ class SqliteFeedStore implements FeedStore {
 }
 
 function prepare(db: SqliteDatabase): Record<
-  'feedByName' | 'insertFeed' | 'insertEntry' | 'advanceFeed' | 'pageFrom' | 'entryById' | 'seqById' | 'allFeeds' | 'walk' | 'idByHash',
+  'feedByName' | 'insertFeed' | 'insertEntry' | 'entryByKey' | 'advanceFeed' | 'pageFrom' | 'entryById' | 'seqById' | 'allFeeds' | 'walk' | 'idByHash',
   Statement
 > {
   return {
     feedByName: db.prepare('SELECT name, chained, created, last_seq, last_hash FROM feeds WHERE name = ?'),
     insertFeed: db.prepare('INSERT INTO feeds (name, chained, created) VALUES (?, ?, ?)'),
-    insertEntry: db.prepare(`INSERT INTO entries (feed, seq, id, time, title, content, content_type, prev_hash, hash)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertEntry: db.prepare(`INSERT INTO entries (feed, seq, id, time, title, content, content_type, prev_hash, hash, key)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    entryByKey: db.prepare('SELECT * FROM entries WHERE feed = ? AND key = ?'),
     advanceFeed: db.prepare('UPDATE feeds SET last_seq = ?, last_hash = ? WHERE name = ?'),
     pageFrom: db.prepare('SELECT * FROM entries WHERE feed = ? AND seq >= ? ORDER BY seq LIMIT ?'),
     entryById: db.prepare('SELECT * FROM entries WHERE feed = ? AND id = ?'),

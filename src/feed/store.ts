@@ -12,6 +12,26 @@ export interface NewEntry {
   readonly content: string;
   /** The content's media type; `text/plain` when absent. */
   readonly contentType?: string;
+  /**
+   * A de-duplication key (1-256 characters), unique within the feed: appending an entry whose key
+   * the feed already holds appends nothing and returns the entry stored under it. It lets an
+   * at-least-once producer (a redelivered message) be recorded exactly once. Not part of the
+   * chain's canonical form: it is bookkeeping, derived by the producer from the content.
+   */
+  readonly key?: string;
+}
+
+/** One append of {@link FeedStore.appendMany}. */
+export interface AppendRequest {
+  readonly feed: string;
+  readonly entry: NewEntry;
+  readonly options?: AppendOptions;
+}
+
+/** What an append gave: the entry, and whether it is new (false: its key was already stored). */
+export interface AppendResult {
+  readonly entry: FeedEntry;
+  readonly created: boolean;
 }
 
 /** How a feed is created on its first append. */
@@ -86,8 +106,17 @@ export interface ChainReport {
 
 /** The storage of `paygate feed`. Every method is synchronous and fails only with a `FeedError`. */
 export interface FeedStore {
-  /** Appends an entry, creating the feed on the first append. Durable when it returns. */
+  /**
+   * Appends an entry, creating the feed on the first append. Durable when it returns. With a
+   * `key` the feed already holds: appends nothing and returns the stored entry.
+   */
   append(feed: string, entry: NewEntry, options?: AppendOptions): FeedEntry;
+  /**
+   * Several appends in one transaction (one commit, one fsync): all are stored or none is. Each
+   * is checked first; an invalid one fails the whole call with its FeedError and nothing is
+   * written. Results in the order given.
+   */
+  appendMany(requests: readonly AppendRequest[]): AppendResult[];
   /** Entries oldest first, per {@link PageQuery}. */
   page(feed: string, query?: PageQuery): FeedPage;
   /** One entry by id (FEED_UNKNOWN_ENTRY when absent). */

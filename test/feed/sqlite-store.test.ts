@@ -209,3 +209,55 @@ describe('the store', () => {
     expect(codeOf(() => store.append('f', { title: 't', content: 'c' }))).toBe('FEED_CLOSED');
   });
 });
+
+describe('de-duplication keys and appendMany', () => {
+  it('an entry whose key the feed holds is not appended again; the stored one is returned', () => {
+    const { store } = stores.open();
+    const first = store.append('audit', { title: 'one', content: 'a', key: 'k1' });
+    const again = store.append('audit', { title: 'other', content: 'b', key: 'k1' });
+    expect(again).toEqual(first);
+    expect(titles(store, 'audit')).toEqual(['one']);
+    // Keys are per feed.
+    expect(store.append('payments', { title: 'p', content: 'c', key: 'k1' }).seq).toBe(1);
+    expect(store.verifyChain('audit')).toEqual({ count: 1 });
+  });
+
+  it('appendMany commits every append in order, reporting which were new', () => {
+    const { store } = stores.open();
+    store.append('audit', { title: 'zero', content: 'z', key: 'k0' });
+    const results = store.appendMany([
+      { feed: 'audit', entry: { title: 'one', content: 'a', key: 'k1' } },
+      { feed: 'audit', entry: { title: 'dup', content: 'a', key: 'k0' } },
+      { feed: 'payments', entry: { title: 'p', content: 'b' } },
+      { feed: 'audit', entry: { title: 'dup-in-batch', content: 'a', key: 'k1' } },
+    ]);
+    expect(results.map((r) => [r.entry.title, r.created])).toEqual([['one', true], ['zero', false], ['p', true], ['one', false]]);
+    expect(titles(store, 'audit')).toEqual(['zero', 'one']);
+    expect(store.verifyChain('audit')).toEqual({ count: 2 });
+  });
+
+  it('appendMany with one invalid append writes nothing', () => {
+    const { store } = stores.open();
+    const code = codeOf(() => store.appendMany([
+      { feed: 'audit', entry: { title: 'one', content: 'a' } },
+      { feed: 'audit', entry: { title: '', content: 'b' } },
+    ]));
+    expect(code).toBe('FEED_BAD_ENTRY');
+    expect(store.feeds()).toEqual([]);
+    expect(codeOf(() => store.append('audit', { title: 't', content: 'c', key: '' }))).toBe('FEED_BAD_ENTRY');
+  });
+
+  it('upgrades a version-1 file in place: its entries stay, keys work', () => {
+    const { path } = stores.open();
+    const db = new Database(path);
+    db.exec('DROP INDEX entries_by_key; ALTER TABLE entries DROP COLUMN key; PRAGMA user_version = 1;');
+    db.close();
+    const store = openSqliteFeedStore({ path });
+    store.append('audit', { title: 'k', content: 'x', key: 'k' });
+    expect(store.append('audit', { title: 'k2', content: 'y', key: 'k' }).title).toBe('k');
+    store.close();
+    const check = new Database(path);
+    expect(check.pragma('user_version', { simple: true })).toBe(FEED_SCHEMA_VERSION);
+    check.close();
+  });
+});
