@@ -24,8 +24,8 @@ export { issueSignerFiles, ISSUABLE_ROLES, type IssueSignerOptions, type IssuedS
 export { SIGNER_ROLE_OIDS, type SignerRole } from '../wire/roles.ts';
 export type { CertsErrorCode } from './errors.ts';
 
-/** The four identities of the dev PKI. */
-export type DevRole = 'ca' | 'gateway' | 'client' | 'tls';
+/** The five identities of the dev PKI. */
+export type DevRole = 'ca' | 'gateway' | 'client' | 'feed' | 'tls';
 
 /** The dev PKI in memory, each identity as PEM. */
 export type DevPki = Record<DevRole, PemPair>;
@@ -40,7 +40,7 @@ export interface DevPkiFile {
   /** One line on what the file is for (printed by `paygate certs init`). */
   purpose: string;
   /** The signer role a certificate carries in its extendedKeyUsage, if any. */
-  signerRole?: 'client' | 'gateway';
+  signerRole?: 'client' | 'gateway' | 'feed';
 }
 
 /** Every file of a dev PKI folder, in the order they are listed to the user. */
@@ -51,23 +51,26 @@ export const DEV_PKI_FILES: readonly DevPkiFile[] = [
   file('gateway.key', 'gateway', 'key', 'gateway private key: on the workers only (decrypt requests, sign replies)'),
   file('client.crt', 'client', 'cert', 'client certificate: workers verify requests with it and encrypt replies to it', 'client'),
   file('client.key', 'client', 'key', 'client private key: on the storefront only (sign requests, decrypt replies)'),
+  file('feed.crt', 'feed', 'cert', 'feed certificate: the feed server signs audit checkpoints with it; workers encrypt audit events to it', 'feed'),
+  file('feed.key', 'feed', 'key', 'feed private key: on the feed server only (sign checkpoints, decrypt audit events)'),
   file('tls.crt', 'tls', 'cert', 'TLS server certificate of the provider sandboxes (localhost, 127.0.0.1, ::1)'),
   file('tls.key', 'tls', 'key', 'TLS server private key of the provider sandboxes'),
 ];
 
 /**
  * Generates a fresh dev PKI in memory: CA `paygate dev CA`, S/MIME leaves `paygate dev gateway`
- * and `paygate dev client`, TLS leaf `localhost`. All keys use `spec`; leaves are generated in
+ * `paygate dev client` and `paygate dev feed`, TLS leaf `localhost`. All keys use `spec`; leaves are generated in
  * parallel (WebCrypto key generation runs off the main thread, which matters for RSA-3072).
  */
 export async function generateDevPki(spec: KeySpec): Promise<DevPki> {
   const ca = await createCa({ ...spec, commonName: 'paygate dev CA' });
-  const [gateway, client, tls] = await Promise.all([
+  const [gateway, client, feed, tls] = await Promise.all([
     issueCertificate({ ...spec, issuer: ca, commonName: 'paygate dev gateway', profile: 'smime', signerRole: 'gateway' }),
     issueCertificate({ ...spec, issuer: ca, commonName: 'paygate dev client', profile: 'smime', signerRole: 'client' }),
+    issueCertificate({ ...spec, issuer: ca, commonName: 'paygate dev feed', profile: 'smime', signerRole: 'feed' }),
     issueCertificate({ ...spec, issuer: ca, commonName: 'localhost', profile: 'tls' }),
   ]);
-  return { ca, gateway, client, tls };
+  return { ca, gateway, client, feed, tls };
 }
 
 /** Options of {@link writeDevPki}. */
@@ -86,7 +89,7 @@ export interface WrittenDevPki {
 }
 
 /**
- * Generates a dev PKI and writes the eight files of {@link DEV_PKI_FILES} into `dir` (created if
+ * Generates a dev PKI and writes the ten files of {@link DEV_PKI_FILES} into `dir` (created if
  * missing): keys mode 0600, certificates 0644.
  *
  * All content is generated and written to temporary files in `dir` first and only then moved
@@ -112,6 +115,6 @@ export async function writeDevPki(dir: string, options: WriteDevPkiOptions): Pro
   return { dir: root, files: targets, pki };
 }
 
-function file(name: string, role: DevRole, kind: 'cert' | 'key', purpose: string, signerRole?: 'client' | 'gateway'): DevPkiFile {
+function file(name: string, role: DevRole, kind: 'cert' | 'key', purpose: string, signerRole?: 'client' | 'gateway' | 'feed'): DevPkiFile {
   return { name, role, kind, mode: kind === 'key' ? 0o600 : 0o644, purpose, ...(signerRole === undefined ? {} : { signerRole }) };
 }

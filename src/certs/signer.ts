@@ -12,7 +12,7 @@ import { refuseExisting, writeFilesAtomically } from './files.ts';
 import { checkKeySpec, issueCertificate, type KeySpec, type PemPair } from './issue.ts';
 
 /** The roles an operator issues certificates for. */
-export const ISSUABLE_ROLES = ['client', 'gateway'] as const satisfies readonly SignerRole[];
+export const ISSUABLE_ROLES = ['client', 'gateway', 'feed'] as const satisfies readonly SignerRole[];
 
 /** Options of {@link issueSignerFiles}. */
 export type IssueSignerOptions = KeySpec & {

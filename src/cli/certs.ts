@@ -2,7 +2,7 @@
  * `paygate certs init --dir DIR [--algo rsa|ec] [--bits 2048|3072] [--force]`:
  * writes the throw-away development PKI described in certs/README.md.
  *
- * `paygate certs issue --role client|gateway --ca-dir DIR --name NAME [--out DIR] [--cn CN]
+ * `paygate certs issue --role client|gateway|feed --ca-dir DIR --name NAME [--out DIR] [--cn CN]
  * [--algo rsa|ec] [--bits 2048|3072] [--force]`: one more identity from that CA (a second
  * storefront, another gateway), with its signer role in the extendedKeyUsage.
  *
@@ -38,15 +38,16 @@ interface IssueOptions extends KeyOptions {
 }
 
 /** What each role's certificate may sign, for the printed summary. */
-const ROLE_DUTY: Readonly<Record<'client' | 'gateway', string>> = {
+const ROLE_DUTY: Readonly<Record<'client' | 'gateway' | 'feed', string>> = {
   client: 'signs requests; the SDK refuses replies it signs',
   gateway: 'signs replies; workers refuse requests it signs',
+  feed: 'signs audit checkpoints; nothing else accepts its signature',
 };
 
 /** The `certs` sub-command and its `init` and `issue` actions. */
 export function certsCommand(): Command {
   const certs = new Command('certs')
-    .description('Development certificates: a throw-away CA, gateway, client and sandbox TLS identities')
+    .description('Development certificates: a throw-away CA, gateway, client, feed and sandbox TLS identities')
     .exitOverride(toUsageExit);
 
   certs
@@ -68,14 +69,14 @@ export function certsCommand(): Command {
       for (const { name, signerRole: role } of DEV_PKI_FILES) {
         if (role !== undefined) console.log(`  ${name.padEnd(width)}  ${role.padEnd(7)}  ${SIGNER_ROLE_OIDS[role]}  ${ROLE_DUTY[role]}`);
       }
-      console.log('More identities from this CA: paygate certs issue --role client|gateway --ca-dir DIR --name NAME');
+      console.log('More identities from this CA: paygate certs issue --role client|gateway|feed --ca-dir DIR --name NAME');
       console.log('Keys are mode 0600 and git-ignored. For development only: see certs/README.md.');
     }));
 
   certs
     .command('issue')
-    .description('Issue one more client or gateway certificate (with its signer role) from the CA in a dev PKI folder')
-    .addOption(new Option('--role <role>', 'signer role: client (signs requests) or gateway (signs replies)').choices(['client', 'gateway']).makeOptionMandatory())
+    .description('Issue one more client, gateway or feed certificate (with its signer role) from the CA in a dev PKI folder')
+    .addOption(new Option('--role <role>', 'signer role: client (signs requests), gateway (signs replies) or feed (signs audit checkpoints)').choices(['client', 'gateway', 'feed']).makeOptionMandatory())
     .requiredOption('--ca-dir <dir>', 'folder holding the issuing ca.crt and ca.key (e.g. certs/dev)')
     .requiredOption('--name <name>', 'file name: writes <name>.crt and <name>.key')
     .option('--out <dir>', 'output folder (default: the --ca-dir folder)')
@@ -102,7 +103,7 @@ export function certsCommand(): Command {
       );
       console.log(`Issued a ${options.role} certificate (${labelOf(spec)}) from ${options.caDir}:`);
       console.log(`  ${issued.certPath}  signer role ${options.role} (${SIGNER_ROLE_OIDS[options.role]}): ${ROLE_DUTY[options.role]}`);
-      console.log(`  ${issued.keyPath}  its private key (mode 0600): ${options.role === 'client' ? 'on that storefront only' : 'on the workers only'}`);
+      console.log(`  ${issued.keyPath}  its private key (mode 0600): ${{ client: 'on that storefront only', gateway: 'on the workers only', feed: 'on the feed server only' }[options.role]}`);
       if (options.role === 'gateway') console.log('Clients accept replies only from the gateway certificates they are configured with: add it there.');
     }));
 

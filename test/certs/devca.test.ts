@@ -193,7 +193,7 @@ describe('writeDevPki', () => {
   const ec: KeySpec = { algo: 'ec' };
   const fresh = (): string => makeTempDir('devca');
 
-  it('writes exactly the eight files (keys 0600, certificates 0644) into a folder it creates', async () => {
+  it('writes exactly the ten files (keys 0600, certificates 0644) into a folder it creates', async () => {
     const dir = join(fresh(), 'certs', 'dev');
     const written = await writeDevPki(dir, ec);
     expect(readdirSync(dir).sort()).toEqual(DEV_PKI_FILES.map((f) => f.name).sort());
@@ -221,7 +221,7 @@ describe('writeDevPki', () => {
     const second = await writeDevPki(dir, { ...ec, force: true });
     expect(second.pki.ca.certPem).not.toBe(first.pki.ca.certPem);
     expect(readFileSync(join(dir, 'ca.crt'), 'utf8')).toBe(second.pki.ca.certPem);
-    expect(readdirSync(dir)).toHaveLength(8);
+    expect(readdirSync(dir)).toHaveLength(DEV_PKI_FILES.length);
   });
 });
 

@@ -70,7 +70,7 @@ describe('issueSignerFiles', () => {
     ['a folder whose ca.crt is a leaf', { caDir: 'leaf' }, 'CERTS_BAD_ISSUER'],
     ['a name with a slash', { name: '../escape' }, 'CERTS_INVALID_OPTION'],
     ['the CA file name', { name: 'ca' }, 'CERTS_INVALID_OPTION'],
-    ['a role that is not issued', { role: 'feed' }, 'CERTS_INVALID_OPTION'],
+    ['a role that is not issued', { role: 'auditor' }, 'CERTS_INVALID_OPTION'],
     ['RSA-1024', { algo: 'rsa', bits: 1024 }, 'CERTS_INVALID_OPTION'],
   ])('refuses %s', async (_what, change, code) => {
     const out = makeTempDir('issue-bad');

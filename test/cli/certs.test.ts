@@ -46,7 +46,7 @@ function keyText(dir: string, name: string): string {
 // Every run pays ~0.7 s of tsx start-up, so the suite keeps to few runs: RSA-3072 and the
 // key profiles are covered in-process by test/certs/devca.test.ts; this file covers the command.
 describe('paygate certs init', () => {
-  it.concurrent('writes the eight files, refuses to overwrite them, and replaces them with --force', async () => {
+  it.concurrent('writes the ten files, refuses to overwrite them, and replaces them with --force', async () => {
     const dir = join(makeTempDir('cli'), 'certs', 'dev');
     const first = await paygate('certs', 'init', '--dir', dir);
     expect(first).toMatchObject({ code: 0, stderr: '' });
@@ -60,6 +60,7 @@ describe('paygate certs init', () => {
     // The signer roles, with their OIDs: the gateway signs replies, the client requests.
     expect(first.stdout).toMatch(new RegExp(`^ +gateway\\.crt +gateway +${SIGNER_ROLE_OIDS.gateway.replaceAll('.', '\\.')} +signs replies`, 'm'));
     expect(first.stdout).toMatch(new RegExp(`^ +client\\.crt +client +${SIGNER_ROLE_OIDS.client.replaceAll('.', '\\.')} +signs requests`, 'm'));
+    expect(first.stdout).toMatch(new RegExp(`^ +feed\\.crt +feed +${SIGNER_ROLE_OIDS.feed.replaceAll('.', '\\.')} +signs audit checkpoints`, 'm'));
     expect(keyText(dir, 'gateway.crt')).toContain('Public-Key: (2048 bit)');
     const verify = ['verify', '-CAfile', join(dir, 'ca.crt'), '-purpose', 'smimesign', join(dir, 'client.crt')];
     expect(openssl(verify).toString()).toContain('OK');
@@ -111,12 +112,12 @@ describe('paygate certs issue', () => {
 
     const runs = await Promise.all([
       paygate('certs', 'issue', '--role', 'client', '--ca-dir', pki.dir, '--name', 'shop-2', '--out', out),
-      paygate('certs', 'issue', '--role', 'feed', '--ca-dir', pki.dir, '--name', 'x', '--out', out),
+      paygate('certs', 'issue', '--role', 'auditor', '--ca-dir', pki.dir, '--name', 'x', '--out', out),
       paygate('certs', 'issue', '--role', 'gateway', '--ca-dir', join(out, 'nowhere'), '--name', 'x', '--out', out),
     ]);
     expect(runs.map((r) => r.code)).toEqual([2, 2, 2]);
     expect(runs[0]?.stderr).toBe(`error: ${certPath} already exists; use --force to overwrite it\n`);
-    expect(runs[1]?.stderr).toMatch(/^error: option '--role <role>' argument 'feed' is invalid\. Allowed choices are client, gateway\.\n$/);
+    expect(runs[1]?.stderr).toMatch(/^error: option '--role <role>' argument 'auditor' is invalid\. Allowed choices are client, gateway, feed\.\n$/);
     expect(runs[2]?.stderr).toMatch(/^paygate: FILE_UNREADABLE: --ca-dir .*nowhere\/ca\.crt: no such file or directory \(ENOENT\)\n$/);
     expect(readdirSync(out).sort()).toEqual(['shop-2.crt', 'shop-2.key']);
   });

@@ -25,7 +25,7 @@ export interface PkiIdentity {
 
 /** A dev PKI written to disk, as `paygate certs init` would. */
 export type TestPki = Record<DevRole, PkiIdentity> & {
-  /** The temporary folder holding the eight files. */
+  /** The temporary folder holding the ten files. */
   dir: string;
   spec: KeySpec;
 };
@@ -68,6 +68,7 @@ export function makeTestPki(spec: KeySpec = { algo: 'rsa' }): Promise<TestPki> {
       ca: identity('ca'),
       gateway: identity('gateway'),
       client: identity('client'),
+      feed: identity('feed'),
       tls: identity('tls'),
     };
   });
