@@ -22,7 +22,7 @@ export {
 } from './card.ts';
 export { moneySchema, currencySchema, currencyExponent, formatMoney, type Money } from './money.ts';
 export {
-  requestDocumentSchema, replyDocumentSchema, parseRequestDocument, parseReplyDocument, schemaInvalid, nameSchema, REPLY_STATUSES,
+  requestDocumentSchema, replyDocumentSchema, parseRequestDocument, parseReplyDocument, schemaInvalid, nameSchema, timestampSchema, REPLY_STATUSES,
   cardNumberOutsidePayload, cardDataInText, shownIssue, type ShownIssue, type RequestDocument, type RequestDocumentInput, type ReplyDocument, type ReplyDocumentInput, type ReplyStatus,
 } from './documents.ts';
 export {
