@@ -29,3 +29,4 @@ export {
   HEADER, PAYGATE_VERSION, sealedContentType, isSealedContentType, requestHeaders, replyHeaders, expiresOf,
   type BodyCipher,
 } from './frame-headers.ts';
+export { buildDetachedSignedData, verifySignedData, type VerifiedSignedData } from './signed-data.ts';

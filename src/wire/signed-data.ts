@@ -13,6 +13,20 @@ import { Certificate, type Identity } from './x509.ts';
 
 /** Build a DER ContentInfo(SignedData) over `content`, signed by `signer`, its certificate and chain included. */
 export function buildSignedData(content: Buffer, signer: Identity, signingTime = new Date()): Buffer {
+  return signedDataOver(content, signer, signingTime, false);
+}
+
+/**
+ * Build a detached DER ContentInfo(SignedData) over `content`: the same signer, attributes and
+ * certificates as {@link buildSignedData}, without the content itself (RFC 5652 §5.2: eContent
+ * absent), so the signature can travel beside data stored elsewhere. Verify it with
+ * `verifySignedData(der, content)` or `openssl cms -verify -binary -inform DER -content <file>`.
+ */
+export function buildDetachedSignedData(content: Buffer, signer: Identity, signingTime = new Date()): Buffer {
+  return signedDataOver(content, signer, signingTime, true);
+}
+
+function signedDataOver(content: Buffer, signer: Identity, signingTime: Date, detached: boolean): Buffer {
   const cert = signer.certificate;
   const attrs = [
     attribute(OID.contentType, oid(OID.data)),
@@ -36,7 +50,7 @@ export function buildSignedData(content: Buffer, signer: Identity, signingTime =
   const signedData = seq([
     int(1),
     set([algorithm(OID.sha256)]),
-    seq([oid(OID.data), ctx(0, [octets(content)])]),
+    seq(detached ? [oid(OID.data)] : [oid(OID.data), ctx(0, [octets(content)])]),
     ctx(0, [cert.node, ...signer.chain.map((c) => c.node)]),
     set([signerInfo]),
   ]);
