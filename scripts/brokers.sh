@@ -30,10 +30,10 @@ AMQ_PID=$AMQ_DIR/activemq.pid
 AMQ_LOG=$AMQ_DIR/console.log
 
 # The test logins, the same on both brokers (and on the embedded one, test/helpers/brokers.ts):
-# the four paygate roles, a second storefront for "another client" attacks, and stomp-test for
+# the five paygate roles, a second storefront for "another client" attacks, and stomp-test for
 # the tests of the STOMP layer itself. Fixed test passwords on a loopback-only broker:
 # "<login>-test-pass". scripts/activemq/activemq.xml names the same ones.
-LOGINS=(storefront storefront-2 worker operator audit stomp-test)
+LOGINS=(storefront storefront-2 worker operator audit feed stomp-test)
 passcode_of() { echo "$1-test-pass"; }
 # The probes log in with the login that may do least.
 PROBE_LOGIN=audit
@@ -109,12 +109,16 @@ EOF
 #   (configure + write + read on it, read on amq.topic); topic permissions limit the routing
 #   keys (T) a login may bind to (read) and publish to (write).
 # Request queues are paygate.<provider> (provider names have no dot), dead letters
-# paygate.<provider>.dlq.
+# paygate.<provider>.dlq. Events queues are paygate.feed.<name> (default paygate.feed.events):
+# workers SEND to them (a SEND declares: configure), the feed login consumes them and
+# dead-letters into paygate.feed.<name>.dlq.
 REQUEST_QUEUE='paygate\.[a-z0-9_-]+'
+EVENTS_QUEUE='paygate\.feed\.[a-z0-9_-]+'
 rabbit_permissions() { # LOGIN -> "configure write read"
   case $1 in
     storefront | storefront-2) echo "^($REQUEST_QUEUE|amq\.gen-.*)\$ ^amq\.default\$ ^amq\.gen-.*\$" ;;
-    worker) echo "^$REQUEST_QUEUE(\.dlq)?\$ ^amq\.default\$ ^$REQUEST_QUEUE\$" ;;
+    worker) echo "^($REQUEST_QUEUE(\.dlq)?|$EVENTS_QUEUE)\$ ^amq\.default\$ ^$REQUEST_QUEUE\$" ;;
+    feed) echo "^$EVENTS_QUEUE(\.dlq)?\$ ^amq\.default\$ ^$EVENTS_QUEUE\$" ;;
     operator) echo "^(paygate\..*|stomp-subscription-.*)\$ ^(amq\.default|amq\.topic|stomp-subscription-.*)\$ ^(paygate\..*|amq\.topic|stomp-subscription-.*)\$" ;;
     audit) echo "^stomp-subscription-.*\$ ^stomp-subscription-.*\$ ^(stomp-subscription-.*|amq\.topic)\$" ;;
     stomp-test) echo "^(stomptest\..*|amq\.gen-.*|stomp-subscription-.*)\$ ^(amq\.default|amq\.topic|stomp-subscription-.*)\$ ^(stomptest\..*|amq\.gen-.*|amq\.topic|stomp-subscription-.*)\$" ;;

@@ -16,10 +16,16 @@ import { phcProblem } from './password.ts';
 import { patternProblem } from './patterns.ts';
 
 /** The built-in roles; their rights are in {@link roleRights}. */
-export const BROKER_ROLES = ['storefront', 'worker', 'operator', 'audit'] as const;
+export const BROKER_ROLES = ['storefront', 'worker', 'operator', 'audit', 'feed'] as const;
 export type BrokerRole = (typeof BROKER_ROLES)[number];
 
 export const DEFAULT_QUEUE_PREFIX = 'paygate.';
+
+/**
+ * The events queues' name segment: events queues are `/queue/<prefix>feed.<name>` (default
+ * `feed.events`), one segment more than a request queue, so no storefront right covers them.
+ */
+export const EVENTS_QUEUE_SEGMENT = 'feed.';
 
 /** What one login may do: destination patterns it may SUBSCRIBE to (read) and SEND to (write). */
 export interface Rights {
@@ -39,11 +45,15 @@ export function roleRights(role: BrokerRole, prefix: string): Rights {
     case 'storefront':
       return { read: [], write: [`${q}*`], reply: false };
     case 'worker':
-      return { read: [`${q}*`], write: [`${q}*.dlq`], reply: true };
+      // The events queues too: a worker SENDs each request's audit record there (never reads it).
+      return { read: [`${q}*`], write: [`${q}*.dlq`, `${q}${EVENTS_QUEUE_SEGMENT}*`], reply: true };
     case 'operator':
       return { read: [`${q}>`], write: [`${q}>`], reply: false };
     case 'audit':
       return { read: [`/topic/${prefix}>`], write: [], reply: false };
+    case 'feed':
+      // `paygate feed`'s events consumer: takes the events off their queue, dead-letters a refused one.
+      return { read: [`${q}${EVENTS_QUEUE_SEGMENT}*`], write: [`${q}${EVENTS_QUEUE_SEGMENT}*.dlq`], reply: false };
   }
 }
 
@@ -71,7 +81,7 @@ const userSchema = z
   })
   .strict()
   .refine((user) => user.role !== undefined || user.read.length > 0 || user.write.length > 0 || user.reply !== undefined, {
-    message: 'give a role (storefront, worker, operator, audit) or rights (read, write, reply)',
+    message: 'give a role (storefront, worker, operator, audit, feed) or rights (read, write, reply)',
   });
 
 /** Printable, no white space or colon: a login appears in ERROR messages and log lines. */

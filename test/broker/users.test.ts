@@ -94,14 +94,15 @@ describe('destination patterns', () => {
 describe('roles', () => {
   it('gives each built-in role its least-privilege rights under the prefix', () => {
     expect(roleRights('storefront', 'paygate.')).toEqual({ read: [], write: ['/queue/paygate.*'], reply: false });
-    expect(roleRights('worker', 'paygate.')).toEqual({ read: ['/queue/paygate.*'], write: ['/queue/paygate.*.dlq'], reply: true });
+    expect(roleRights('worker', 'paygate.')).toEqual({ read: ['/queue/paygate.*'], write: ['/queue/paygate.*.dlq', '/queue/paygate.feed.*'], reply: true });
     expect(roleRights('operator', 'shop.')).toEqual({ read: ['/queue/shop.>'], write: ['/queue/shop.>'], reply: false });
     expect(roleRights('audit', 'paygate.')).toEqual({ read: ['/topic/paygate.>'], write: [], reply: false });
+    expect(roleRights('feed', 'paygate.')).toEqual({ read: ['/queue/paygate.feed.*'], write: ['/queue/paygate.feed.*.dlq'], reply: false });
   });
 
   it('adds a login’s own rights to its role’s, and its reply flag overrides the role’s', () => {
     const user = { password: 'h', role: 'worker' as const, read: ['/topic/x'], write: [], reply: false };
-    expect(rightsOf(user, 'paygate.')).toEqual({ read: ['/queue/paygate.*', '/topic/x'], write: ['/queue/paygate.*.dlq'], reply: false });
+    expect(rightsOf(user, 'paygate.')).toEqual({ read: ['/queue/paygate.*', '/topic/x'], write: ['/queue/paygate.*.dlq', '/queue/paygate.feed.*'], reply: false });
   });
 });
 

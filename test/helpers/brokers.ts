@@ -9,11 +9,11 @@ import { EmbeddedBroker, hashPassword, type BrokerOptions, type BrokerRole, type
 export type BrokerName = 'embedded' | 'rabbitmq' | 'activemq';
 
 /**
- * The test logins, the same on every broker (docs/broker-access.md): the four paygate roles, a
+ * The test logins, the same on every broker (docs/broker-access.md): the five paygate roles, a
  * second storefront for "another client's queue" attacks, and `stomp-test`, a test-only login
  * for the tests of the STOMP layer itself, whose rights cover `stomptest.` names only.
  */
-export const TEST_ROLES = ['storefront', 'storefront-2', 'worker', 'operator', 'audit', 'stomp-test'] as const;
+export const TEST_ROLES = ['storefront', 'storefront-2', 'worker', 'operator', 'audit', 'feed', 'stomp-test'] as const;
 export type TestRole = (typeof TEST_ROLES)[number];
 
 export interface Credentials {
@@ -271,6 +271,7 @@ const EMBEDDED_ROLE: Record<TestRole, BrokerRole | typeof STOMP_TEST_RIGHTS> = {
   worker: 'worker',
   operator: 'operator',
   audit: 'audit',
+  feed: 'feed',
   'stomp-test': STOMP_TEST_RIGHTS,
 };
 

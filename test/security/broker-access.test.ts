@@ -30,6 +30,9 @@ const REFUSED: Record<BrokerDescriptor['name'], RegExp> = {
 /** A fresh request queue of this suite: one name segment after `paygate.`, like `paygate.<provider>`. */
 const requestQueue = (): string => `/queue/paygate.t${randomUUID().slice(0, 8)}-access`;
 
+/** A fresh events queue: one name segment after `paygate.feed.`, like the default `paygate.feed.events`. */
+const eventsQueue = (): string => `/queue/paygate.feed.events-t${randomUUID().slice(0, 8)}`;
+
 /** What became of one frame: the broker's RECEIPT, or the message of its ERROR frame. */
 type Outcome = { readonly accepted: true } | { readonly refused: string };
 
@@ -278,6 +281,101 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('broker access
       expect(await attempt(broker, 'audit', 'SEND', { destination: topic }, 'forged event')).toEqual(refused());
       expect(await attempt(broker, 'audit', 'SUBSCRIBE', { destination: `/topic/stomptest.${randomUUID()}`, id: 'other', ack: 'auto' })).toEqual(refused());
       expect(await attempt(broker, 'storefront', 'SUBSCRIBE', { destination: topic, id: 'feed', ack: 'auto' })).toEqual(refused());
+    });
+  });
+  describe('the events queue', () => {
+    it('a worker may SEND to it but not consume it; the feed login consumes it', async () => {
+      const queue = eventsQueue();
+      const worker = await session(broker, 'worker');
+      try {
+        await sendConfirmed(worker, { destination: queue, ...queueHeaders() }, 'event');
+      } finally {
+        worker.close();
+      }
+      for (const role of ['worker', 'storefront', 'storefront-2', 'audit'] as const) {
+        expect(await attempt(broker, role, 'SUBSCRIBE', { destination: queue, id: 'steal', ack: 'auto', ...queueHeaders() }), role).toEqual(refused());
+      }
+      const feed = await session(broker, 'feed');
+      try {
+        subscribe(feed, { destination: queue, id: 'events', ack: 'client-individual', ...queueHeaders() });
+        const event = await nextMessage(feed);
+        expect(event.body).toBe('event');
+        feed.send('ACK', { id: event.headers.ack ?? event.headers['message-id'] ?? '', receipt: 'ack' });
+        expect((await feed.receive(WAIT_MS)).command).toBe('RECEIPT');
+      } finally {
+        feed.close();
+      }
+    });
+
+    it('a storefront or an audit login cannot SEND to it by name (on RabbitMQ a storefront can through the default exchange, the documented limit)', async () => {
+      const queue = eventsQueue();
+      for (const role of ['storefront', 'audit'] as const) {
+        expect(await attempt(broker, role, 'SEND', { destination: queue, ...queueHeaders() }, 'forged event'), role).toEqual(refused());
+      }
+      const feed = await session(broker, 'feed');
+      try {
+        await subscribeConfirmed(feed, { destination: queue, id: 'events', ack: 'auto', ...queueHeaders() });
+        const injected = await attempt(broker, 'storefront', 'SEND', { destination: `/amq/queue/${queue.slice('/queue/'.length)}` }, 'injected');
+        if (descriptor.name === 'rabbitmq') {
+          // The feed server opens every event and stores only those signed by a gateway-role certificate.
+          expect(injected).toEqual({ accepted: true });
+          expect((await nextMessage(feed)).body).toBe('injected');
+        } else {
+          expect(injected).toEqual(refused());
+        }
+        const worker = await session(broker, 'worker');
+        try {
+          await sendConfirmed(worker, { destination: queue, ...queueHeaders() }, 'genuine');
+        } finally {
+          worker.close();
+        }
+        expect((await nextMessage(feed)).body).toBe('genuine');
+      } finally {
+        feed.close();
+      }
+    });
+
+    it('the feed login may SEND to the events DLQ, which only an operator reads', async () => {
+      const dlq = `${eventsQueue()}.dlq`;
+      const feed = await session(broker, 'feed');
+      try {
+        await sendConfirmed(feed, { destination: dlq, ...queueHeaders() }, 'refused event');
+      } finally {
+        feed.close();
+      }
+      for (const role of ['feed', 'worker', 'storefront', 'audit'] as const) {
+        expect(await attempt(broker, role, 'SUBSCRIBE', { destination: dlq, id: 'steal', ack: 'auto', ...queueHeaders() }), role).toEqual(refused());
+      }
+      for (const role of ['worker', 'storefront'] as const) {
+        expect(await attempt(broker, role, 'SEND', { destination: dlq, ...queueHeaders() }, 'forged'), role).toEqual(refused());
+      }
+      const operator = await session(broker, 'operator');
+      try {
+        subscribe(operator, { destination: dlq, id: 'inspect', ack: 'auto', ...queueHeaders() });
+        expect((await nextMessage(operator)).body).toBe('refused event');
+      } finally {
+        operator.close();
+      }
+    });
+
+    it('the feed login can do nothing else: request queues, their DLQs, topics (its own queue on RabbitMQ: the documented limit)', async () => {
+      const queue = requestQueue();
+      const denied: [string, StompHeaders][] = [
+        ['SUBSCRIBE', { destination: queue, id: 'steal', ack: 'auto', ...queueHeaders() }],
+        ['SEND', { destination: queue, ...queueHeaders() }],
+        ['SUBSCRIBE', { destination: `${queue}.dlq`, id: 'steal', ack: 'auto', ...queueHeaders() }],
+        ['SEND', { destination: `${queue}.dlq`, ...queueHeaders() }],
+        ['SUBSCRIBE', { destination: `/topic/paygate.feed.${randomUUID()}`, id: 'topic', ack: 'auto' }],
+        ['SEND', { destination: `/topic/paygate.feed.${randomUUID()}` }],
+      ];
+      for (const [command, headers] of denied) {
+        expect(await attempt(broker, 'feed', command, headers, 'x'), `${command} ${headers.destination}`).toEqual(refused());
+      }
+      // SEND into the events queue itself: refused where the broker separates read from write;
+      // RabbitMQ's SUBSCRIBE needs configure on the queue, and configure + write on the default
+      // exchange is a SEND. A forged event still needs a gateway signature to be stored.
+      const own = await attempt(broker, 'feed', 'SEND', { destination: eventsQueue(), ...queueHeaders() }, 'x');
+      expect(own).toEqual(descriptor.name === 'rabbitmq' ? { accepted: true } : refused());
     });
   });
 });
