@@ -1,0 +1,102 @@
+/**
+ * `verifyFeed`: walks a chained feed from its first entry to its last, checking every link of the
+ * hash chain and every signed checkpoint, and reports how much verified and the first broken link.
+ * A broken chain is a finding, not an error: it is in the report; errors (AuditError) mean the
+ * feed could not be read at all.
+ */
+import { z } from 'zod';
+import type { ChainProblem } from '../feed/index.ts';
+import { SIGNER_ROLE_OIDS, TrustStore } from '../wire/index.ts';
+import { checkCheckpoint, isCheckpoint, type CheckpointTrust } from './checkpoint.ts';
+import { AuditError } from './errors.ts';
+import type { ChainSource } from './sources.ts';
+import { checkEnd, checkLink, type ChainedEntry } from './walk.ts';
+
+/** What can be wrong at the first broken link. */
+export type AuditProblem = ChainProblem | 'bad_checkpoint';
+
+/** An entry's place in the feed. */
+export interface EntryMark {
+  readonly seq: number;
+  readonly id: string;
+  readonly time: string;
+}
+
+/** The verifier's findings. */
+export interface VerifyReport {
+  readonly feed: string;
+  /** Entries verified, in order, before the first broken link (all of them when intact). */
+  readonly count: number;
+  /** The first and last verified entries (absent when none verified). */
+  readonly first?: EntryMark;
+  readonly last?: EntryMark;
+  /** Checkpoints whose signature, signer and citation verified. */
+  readonly checkpoints: number;
+  /** The last verified checkpoint. */
+  readonly lastCheckpoint?: EntryMark;
+  /** Verified entries after the last verified checkpoint (all of them when there is none): what no signature vouches for yet. */
+  readonly uncheckpointed: number;
+  /** The first broken link; absent when the feed is intact. */
+  readonly broken?: { readonly seq: number; readonly id: string; readonly problem: AuditProblem; readonly detail: string };
+}
+
+const verifyOptionsSchema = z.strictObject({
+  /** PEM text of the certificates checkpoint signers must chain to (the feed certificate itself, or its CA). */
+  trust: z.array(z.union([z.string(), z.instanceof(Buffer)])).min(1),
+  /** The extendedKeyUsage OIDs that make a signer a feed signer; empty switches the role check off. */
+  feedRoleOids: z.array(z.string().regex(/^[0-9]+(\.[0-9]+)+$/)).default([SIGNER_ROLE_OIDS.feed]),
+});
+
+/** Options of {@link verifyFeed}. */
+export type VerifyOptions = z.input<typeof verifyOptionsSchema>;
+
+/**
+ * Verifies the feed `source` reads. Streams: only the previous entry is kept.
+ * @throws AuditError when the options are invalid or the source cannot be read.
+ */
+export async function verifyFeed(source: ChainSource, options: VerifyOptions): Promise<VerifyReport> {
+  const who = checkpointTrust(options);
+  let prev: ChainedEntry | undefined;
+  let first: EntryMark | undefined;
+  let count = 0;
+  let checkpoints = 0;
+  let lastCheckpoint: EntryMark | undefined;
+  const report = (broken?: VerifyReport['broken']): VerifyReport => ({
+    feed: source.feed, count, checkpoints, uncheckpointed: count - (lastCheckpoint?.seq ?? 0),
+    ...(first === undefined ? {} : { first }),
+    ...(prev === undefined ? {} : { last: mark(prev) }),
+    ...(lastCheckpoint === undefined ? {} : { lastCheckpoint }),
+    ...(broken === undefined ? {} : { broken }),
+  });
+  for await (const entry of source.entries()) {
+    const broken = checkLink(entry, prev, (hash) => source.idOfHash(hash));
+    if (broken !== undefined) return report(broken);
+    if (isCheckpoint(entry)) {
+      const problem = checkCheckpoint(entry, prev, who);
+      if (problem !== undefined) return report({ seq: entry.seq, id: entry.id, problem: 'bad_checkpoint', detail: problem });
+      checkpoints += 1;
+      lastCheckpoint = mark(entry);
+    }
+    count += 1;
+    prev = entry;
+    first ??= mark(entry);
+  }
+  return report(checkEnd(prev, source.lastSeq));
+}
+
+function mark(entry: ChainedEntry): EntryMark {
+  return { seq: entry.seq, id: entry.id, time: entry.time };
+}
+
+function checkpointTrust(options: VerifyOptions): CheckpointTrust {
+  const parsed = verifyOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ');
+    throw new AuditError('AUDIT_BAD_OPTION', `invalid verify options: ${problems}`);
+  }
+  try {
+    return { trust: new TrustStore(parsed.data.trust), roleOids: parsed.data.feedRoleOids };
+  } catch (error) {
+    throw new AuditError('AUDIT_BAD_OPTION', `the trusted certificates cannot be used: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}

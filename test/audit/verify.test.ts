@@ -1,0 +1,143 @@
+/**
+ * verifyFeed on the SQLite source: an untouched store verifies whole, and each kind of tampering
+ * done to the file directly (sqlite3, no paygate code) is named at the right entry: a field
+ * altered, an entry deleted, the tail deleted, two entries swapped, a checkpoint forged (content
+ * changed and the chain re-hashed after it, so only its signature can tell), a checkpoint signed
+ * by a certificate without the feed role or of another CA, a checkpoint citing the wrong entry.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { openSqliteSource, signCheckpoint, startCheckpointer, verifyFeed, type VerifyReport } from '../../src/audit/index.ts';
+import type { FeedStore } from '../../src/feed/index.ts';
+import { loadIdentity, type Identity } from '../../src/wire/index.ts';
+import { feedStores } from '../feed/support.ts';
+import { makeForeignPki, makeTestPki, type TestPki } from '../helpers/pki.ts';
+import { rehashFrom, rowAt, swapSeq, tamper } from './support.ts';
+
+const stores = feedStores();
+let pki: TestPki;
+let feedId: Identity;
+
+beforeAll(async () => {
+  pki = await makeTestPki();
+  feedId = loadIdentity(pki.feed.certPem, pki.feed.keyPem);
+});
+
+/** 1-4 entries, 5 checkpoint, 6-8 entries, 9 checkpoint, 10-11 entries. */
+function build(): { store: FeedStore; path: string } {
+  const opened = stores.open();
+  const cp = startCheckpointer({ store: opened.store, identity: feedId, intervalMs: 0 });
+  const add = (n: number): void => {
+    for (let i = 0; i < n; i += 1) opened.store.append('audit', { title: `card capture ok ${i}`, content: `{"n":${i},"note":"Zoë\\r\\n"}`, contentType: 'application/json' });
+  };
+  add(4);
+  cp.checkpoint('audit');
+  add(3);
+  cp.checkpoint('audit');
+  add(2);
+  return opened;
+}
+
+async function verify(path: string, trust: string[] = [pki.ca.certPem]): Promise<VerifyReport> {
+  const source = openSqliteSource(path, 'audit');
+  try {
+    return await verifyFeed(source, { trust });
+  } finally {
+    source.close();
+  }
+}
+
+describe('verifyFeed (SQLite file)', () => {
+  it('an untouched store verifies whole: count, range, checkpoints, what no checkpoint covers yet', async () => {
+    const { path } = build();
+    const report = await verify(path);
+    expect(report.broken).toBeUndefined();
+    expect(report).toMatchObject({ feed: 'audit', count: 11, checkpoints: 2, uncheckpointed: 2, first: { seq: 1 }, last: { seq: 11 }, lastCheckpoint: { seq: 9 } });
+    expect(report.first?.time).toBe(rowAt(path, 'audit', 1).time);
+    // Trusting the feed certificate itself (pinned) works as well as its CA.
+    expect((await verify(path, [pki.feed.certPem])).broken).toBeUndefined();
+  });
+
+  it('names an entry whose field was altered in the file', async () => {
+    const { path } = build();
+    tamper(path, (db) => db.prepare("UPDATE entries SET content = replace(content, '\"n\":1', '\"n\":7') WHERE feed = 'audit' AND seq = 2").run());
+    const report = await verify(path);
+    expect(report.broken).toMatchObject({ seq: 2, id: rowAt(path, 'audit', 2).id, problem: 'altered' });
+    expect(report.count).toBe(1);
+  });
+
+  it('names the entry after a deleted one, and the last one left when the tail is deleted', async () => {
+    const { path } = build();
+    tamper(path, (db) => db.prepare("DELETE FROM entries WHERE feed = 'audit' AND seq = 7").run());
+    expect((await verify(path)).broken).toMatchObject({ seq: 8, id: rowAt(path, 'audit', 8).id, problem: 'missing' });
+    const other = build();
+    tamper(other.path, (db) => db.prepare("DELETE FROM entries WHERE feed = 'audit' AND seq >= 10").run());
+    const report = await verify(other.path);
+    expect(report.broken).toMatchObject({ seq: 9, problem: 'missing' });
+    expect(report.broken?.detail).toContain('10..11');
+  });
+
+  it('names an entry moved before its predecessor (two entries swapped)', async () => {
+    const { path } = build();
+    const third = rowAt(path, 'audit', 3);
+    const fourth = rowAt(path, 'audit', 4);
+    tamper(path, (db) => swapSeq(db, 'audit', 3, 4));
+    const report = await verify(path);
+    expect(report.broken).toMatchObject({ seq: 3, id: fourth.id, problem: 'out_of_order' });
+    expect(report.broken?.detail).toContain(third.id);
+  });
+
+  it('names a forged checkpoint whose chain was re-hashed after it: only the signature catches it', async () => {
+    const { path } = build();
+    const row = rowAt(path, 'audit', 5);
+    const forged = JSON.stringify({ ...JSON.parse(row.content) as object, time: '2020-01-01T00:00:00.000Z' });
+    tamper(path, (db) => {
+      db.prepare("UPDATE entries SET content = ? WHERE feed = 'audit' AND seq = 5").run(forged);
+      rehashFrom(db, 'audit', 5);
+    });
+    const report = await verify(path);
+    expect(report.broken).toMatchObject({ seq: 5, id: row.id, problem: 'bad_checkpoint' });
+    expect(report.broken?.detail).toMatch(/signature does not verify/);
+    expect(report.count).toBe(4);
+  });
+
+  it('names a checkpoint signed by a certificate without the feed role, or of another CA', async () => {
+    const { store, path } = build();
+    const tail = store.page('audit', { startAt: rowAt(path, 'audit', 11).id }).entries[0];
+    const gateway = loadIdentity(pki.gateway.certPem, pki.gateway.keyPem);
+    const claim = { feed: 'audit', seq: 11, hash: tail?.hash ?? '', time: new Date().toISOString() };
+    const entry = store.append('audit', { title: 'checkpoint', content: signCheckpoint(claim, gateway), contentType: 'application/json' });
+    const report = await verify(path);
+    expect(report.broken).toMatchObject({ seq: 12, id: entry.id, problem: 'bad_checkpoint' });
+    expect(report.broken?.detail).toMatch(/may not sign checkpoints.*gateway/);
+
+    const foreign = await makeForeignPki();
+    const other = build();
+    const last = rowAt(other.path, 'audit', 11);
+    const stranger = loadIdentity(foreign.client.certPem, foreign.client.keyPem);
+    other.store.append('audit', { title: 'checkpoint', content: signCheckpoint({ ...claim, hash: last.hash }, stranger), contentType: 'application/json' });
+    expect((await verify(other.path)).broken).toMatchObject({ seq: 12, problem: 'bad_checkpoint', detail: expect.stringMatching(/not trusted/) });
+  });
+
+  it('names a validly signed checkpoint that cites another entry than its predecessor', async () => {
+    const { store, path } = build();
+    const earlier = rowAt(path, 'audit', 10);
+    store.append('audit', { title: 'checkpoint', content: signCheckpoint({ feed: 'audit', seq: 10, hash: earlier.hash, time: new Date().toISOString() }, feedId), contentType: 'application/json' });
+    const report = await verify(path);
+    expect(report.broken).toMatchObject({ seq: 12, problem: 'bad_checkpoint', detail: expect.stringMatching(/cites seq 10.*follows seq 11/) });
+    expect(report.count).toBe(11);
+  });
+
+  it('refuses what it cannot read: a missing file, an unknown or unchained feed, no trust', async () => {
+    expect(() => openSqliteSource('/nonexistent/feed.sqlite', 'audit')).toThrow(expect.objectContaining({ code: 'AUDIT_SOURCE_FAILED' }));
+    const { store, path } = build();
+    expect(() => openSqliteSource(path, 'nope')).toThrow(expect.objectContaining({ code: 'AUDIT_SOURCE_FAILED' }));
+    store.append('plain', { title: 't', content: 'c' }, { chained: false });
+    expect(() => openSqliteSource(path, 'plain')).toThrow(expect.objectContaining({ code: 'AUDIT_NOT_CHAINED' }));
+    const source = openSqliteSource(path, 'audit');
+    try {
+      await expect(verifyFeed(source, { trust: [] })).rejects.toMatchObject({ code: 'AUDIT_BAD_OPTION' });
+    } finally {
+      source.close();
+    }
+  });
+});
