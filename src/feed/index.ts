@@ -7,3 +7,10 @@ export { feedStoreOptionsSchema, type FeedStoreOptions, type ResolvedFeedStoreOp
 export { FeedError, FEED_ERROR_CODES, type FeedErrorCode } from './errors.ts';
 export { canonicalForm, entryHash, ZERO_HASH } from './chain.ts';
 export { FEED_SCHEMA_VERSION } from './schema.ts';
+export {
+  ATOM_MEDIA_TYPE, ATOM_NS, APP_NS, PG_NS, entryTagId, entryUrl, feedTagId, feedUrl, parseAtomEntry, parseAtomFeed, renderEntry, renderFeed, renderService,
+  type AtomContext, type FeedDocument, type ParsedEntry, type ParsedFeed,
+} from './atom.ts';
+export { FeedProtocolError, FEED_PROTOCOL_ERROR_CODES, type FeedProtocolErrorCode } from './protocol-errors.ts';
+export { startFeedServer, type FeedServer } from './http/server.ts';
+export { feedServerOptionsSchema, FEED_RIGHTS, type FeedRight, type FeedServerLog, type FeedServerOptions, type ResolvedFeedServerOptions } from './http/options.ts';
