@@ -18,8 +18,8 @@ import { makeTestPki, makeTempDir, type TestPki } from '../helpers/pki.ts';
 import { roleNode } from '../integration/support.ts';
 import { eventsDocument, sealEvents } from './consumer-support.ts';
 
-const CONSUMER_ROLE: TestRole = 'operator';
-const SENDER_ROLE: TestRole = 'operator';
+const CONSUMER_ROLE: TestRole = 'feed';
+const SENDER_ROLE: TestRole = 'worker';
 const CHILD = fileURLToPath(new URL('./consumer-child.ts', import.meta.url));
 const MESSAGES = 30;
 

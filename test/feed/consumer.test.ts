@@ -21,9 +21,9 @@ import { Inbox, roleNode } from '../integration/support.ts';
 import { eventsDocument, sealEvents, until } from './consumer-support.ts';
 import { feedStores } from './support.ts';
 
-/** The login the consumer uses, and the one that sends events (a worker's). */
-const CONSUMER_ROLE: TestRole = 'operator';
-const SENDER_ROLE: TestRole = 'operator';
+/** The login the consumer uses (paygate feed's), and the one that sends events (a worker's). */
+const CONSUMER_ROLE: TestRole = 'feed';
+const SENDER_ROLE: TestRole = 'worker';
 
 const stores = feedStores();
 
@@ -110,7 +110,8 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('events consum
     const { store } = stores.open();
     const queue = testQueue();
     const dlq = new Inbox();
-    const watcher = await StompConnection.connect({ nodes: [roleNode(broker.descriptor, CONSUMER_ROLE)] });
+    // The feed login may only SEND to the dead-letter queue: an operator reads it.
+    const watcher = await StompConnection.connect({ nodes: [roleNode(broker.descriptor, 'operator')] });
     try {
       await watcher.subscribe(`${queue}.dlq`, (m) => (dlq.handler(m), void m.ack()), {}).ready;
       const consumer = await consume(store, queue);
