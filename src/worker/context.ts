@@ -5,6 +5,7 @@
 import type { ActionLogger } from '../providers/index.ts';
 import type { StompConnection } from '../stomp/index.ts';
 import type { Identity, ReplyStatus, TrustStore } from '../wire/index.ts';
+import type { EventsTarget } from './audit-events.ts';
 import type { HandlerErrorEvent, WorkerErrorEvent } from './events.ts';
 import type { GroupCommitStore } from './group-commit.ts';
 import type { Publisher } from './publisher.ts';
@@ -28,6 +29,10 @@ export interface WorkerContext {
   readonly digestKey: Buffer;
   /** The HMAC key of a withheld dead-letter body's digest (dead-letter.ts). */
   readonly deadLetterKey: Buffer;
+  /** The HMAC key of the audit records' `idempotency_key_hmac` (audit-events.ts). */
+  readonly auditKey: Buffer;
+  /** Where each finished request's events go; undefined: no events (the `events` option is absent). */
+  readonly events: EventsTarget | undefined;
   readonly options: ResolvedWorkerOptions;
   /** What each provider's `setup` returned: its handlers' `context.resources`. */
   readonly resources: ReadonlyMap<string, unknown>;

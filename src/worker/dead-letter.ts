@@ -12,11 +12,16 @@
  * body is withheld: the dead letter carries the headers, the body's size and a keyed digest of
  * it (HMAC-SHA-256; a plain hash of a short body such as a bare card number could be reversed by
  * trying every card number), and no body.
+ *
+ * Between the dead letter's SEND and the ACK, the request's audit record is sent to the events
+ * queue (audit-events.ts), like after a reply.
  */
-import { createHmac, hkdfSync, type KeyObject } from 'node:crypto';
-import type { StompMessage } from '../stomp/index.ts';
+import { createHash, createHmac, hkdfSync, type KeyObject } from 'node:crypto';
+import { quirksOf, type StompMessage } from '../stomp/index.ts';
 import { HEADER, maskPan, open } from '../wire/index.ts';
+import { publishEvents, type Seen } from './audit-events.ts';
 import type { Disposition, WorkerContext } from './context.ts';
+import { describeError } from './describe-error.ts';
 
 /** Headers of a dead letter whose body was withheld. */
 export const DLQ_BODY_HEADER = Object.freeze({
@@ -53,6 +58,22 @@ export function evidenceOfBody(context: WorkerContext, message: StompMessage): B
   }
 }
 
+/**
+ * After a failed events SEND of a dead letter: whether to requeue the message (the caller NACKs)
+ * rather than ACK it without its record. As for replies, at most `maxReplyAttempts` times (counted
+ * in the store under the body's digest: such a message may have no request id), and never on a
+ * broker that does not redeliver a NACKed message. The dead letter itself is in the DLQ already.
+ */
+async function sendAgainLater(context: WorkerContext, provider: string, message: StompMessage): Promise<boolean> {
+  if (quirksOf(context.connection.brokerKind ?? 'unknown').nack !== 'requeue') return false;
+  const key = `dead-letter|${provider}|${createHash('sha256').update(message.body).digest('hex')}`;
+  try {
+    return (await context.store.replyFailed(key, context.options.clock())) < context.options.maxReplyAttempts;
+  } catch {
+    return true;
+  }
+}
+
 /** The HKDF label of the dead-letter digest key (distinct from the payload digest's). */
 const DEAD_LETTER_INFO = 'paygate dead-letter body digest v1';
 
@@ -72,9 +93,11 @@ export function deadLetterQueue(context: WorkerContext, provider: string): strin
  * receipt), then ACKs it. Its body is copied when `evidence` is `decrypted`, else withheld (see
  * the module comment). The original `expires` is not copied: an expired request would be dropped
  * by the broker on its way to the DLQ, which is the silent loss the DLQ exists to prevent.
- * Copied header values pass `maskPan` (a client may put anything in them).
+ * Copied header values pass `maskPan` (a client may put anything in them). Then the request's
+ * audit record (`seen`: what was known of it) is sent, unless `options.events` is false (a
+ * request dead-lettered because its events could not be sent), and only then the ACK.
  *
- * @throws whatever the SEND or ACK throws; the caller requeues the message then.
+ * @throws whatever the SENDs or the ACK throw; the caller requeues the message then.
  */
 export async function deadLetter(
   context: WorkerContext,
@@ -82,6 +105,8 @@ export async function deadLetter(
   message: StompMessage,
   reason: string,
   evidence: BodyEvidence,
+  seen: Seen,
+  options: { readonly events?: boolean; readonly requestId?: string } = {},
 ): Promise<Disposition> {
   const headers: Record<string, string> = {
     [HEADER.dlqReason]: reason,
@@ -100,6 +125,14 @@ export async function deadLetter(
     body = '';
   }
   await context.publisher.send(deadLetterQueue(context, provider), body, headers, message.node);
+  if (options.events !== false) {
+    try {
+      await publishEvents(context, provider, message, seen, { kind: 'dead-lettered', reason, ...(options.requestId === undefined ? {} : { requestId: options.requestId }) });
+    } catch (error) {
+      if (await sendAgainLater(context, provider, message)) throw error;
+      context.reportError({ stage: 'events', provider, ...describeError(error), requeued: false });
+    }
+  }
   await message.ack();
   context.log.warn('request dead-lettered', { provider, reason, bodyWithheld: evidence !== 'decrypted' });
   return { kind: 'dead-lettered', reason };

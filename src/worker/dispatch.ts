@@ -9,7 +9,8 @@
  * e. `ping` is answered here; f. the action's request schema (card numbers only in card fields);
  * g.–h. payload digest, then ONE store operation: the request id's recorded answer (sent again,
  *    the provider never reached) or the idempotency claim; then the plugin (provider-call.ts);
- * i. reply: recorded, sealed to the signer, SENT to `reply-to`, then ACK (respond.ts).
+ * i. reply: recorded, sealed to the signer, SENT to `reply-to`, then the request's events
+ *    (audit-events.ts), then ACK (respond.ts). A dead letter is followed by its events too.
  *
  * No decision rests on a header the sender controls beyond where to send the answer: replays and
  * redeliveries are told apart by the store alone (a captured request resent with
@@ -26,13 +27,17 @@ import { beginInput, refOf, runIdempotent } from './provider-call.ts';
 import { errorAnswer, rewriteStoredReply, type Answer } from './reply.ts';
 import { replyToProblem } from './reply-to.ts';
 import { readRequest, type ReadRequest } from './request-reading.ts';
-import { answerKeyOf, deliver, requeue, respond, type Exchange } from './respond.ts';
+import { answerKeyOf } from './answer-key.ts';
+import { deliver, requeue, respond, type Exchange } from './respond.ts';
 
-/** Takes one request message of `provider`'s queue through the pipeline; resolves once it is ACKed, dead-lettered or NACKed. */
-export async function handleMessage(context: WorkerContext, provider: ProviderDefinition, message: StompMessage): Promise<Disposition> {
+/**
+ * Takes one request message of `provider`'s queue through the pipeline; resolves once it is ACKed,
+ * dead-lettered or NACKed. `receivedAt` (`performance.now()` at its arrival) dates its audit record.
+ */
+export async function handleMessage(context: WorkerContext, provider: ProviderDefinition, message: StompMessage, receivedAt = performance.now()): Promise<Disposition> {
   const now = context.options.clock();
   const problem = frameProblem(context, message, now);
-  if (problem !== undefined) return deadLetter(context, provider.name, message, problem, evidenceOfBody(context, message));
+  if (problem !== undefined) return deadLetter(context, provider.name, message, problem, evidenceOfBody(context, message), { receivedAt });
 
   let opened: OpenedMessage;
   try {
@@ -40,13 +45,13 @@ export async function handleMessage(context: WorkerContext, provider: ProviderDe
   } catch (error) {
     // Unreadable or untrusted: nobody to answer safely. The wire's messages hold no content.
     const code = error instanceof PaygateError ? error.code : 'MALFORMED_CMS';
-    return deadLetter(context, provider.name, message, code, evidenceOfOpenFailure(code));
+    return deadLetter(context, provider.name, message, code, evidenceOfOpenFailure(code), { receivedAt });
   }
-  const exchange: Exchange = { context, provider, message, opened };
   const read = readRequest(opened.yaml, provider.name);
+  const exchange: Exchange = { context, provider, message, opened, receivedAt, ...(read.kind === 'request' ? { request: read.document } : {}) };
   const wrongRole = signerRoleProblem(context, opened);
   if (wrongRole !== undefined) return refuseSigner(exchange, read, wrongRole);
-  if (read.kind === 'unreadable') return deadLetter(context, provider.name, message, read.reason, 'decrypted');
+  if (read.kind === 'unreadable') return deadLetter(context, provider.name, message, read.reason, 'decrypted', exchange);
   if (read.kind === 'refused') return respond(exchange, read.request, read.answer);
   return answerRequest(exchange, read.document);
 }
@@ -76,7 +81,7 @@ function signerRoleProblem(context: WorkerContext, opened: OpenedMessage): Answe
  */
 function refuseSigner(exchange: Exchange, read: ReadRequest, answer: Answer): Promise<Disposition> {
   const { context, provider, message } = exchange;
-  if (read.kind === 'unreadable') return deadLetter(context, provider.name, message, answer.error?.code ?? 'WRONG_SIGNER_ROLE', 'decrypted');
+  if (read.kind === 'unreadable') return deadLetter(context, provider.name, message, answer.error?.code ?? 'WRONG_SIGNER_ROLE', 'decrypted', exchange);
   return respond(exchange, read.kind === 'request' ? refOf(read.document) : read.request, answer);
 }
 

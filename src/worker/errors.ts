@@ -54,6 +54,13 @@ export const WORKER_ERROR_CODES = [
    */
   'REPLY_UNDELIVERABLE',
   /**
+   * A dead-letter reason: the request was answered, but its events (audit record, payment event)
+   * could not be sent to the events queue `maxReplyAttempts` times (at once on a broker that never
+   * redelivers a NACKed message), or did not validate; the answer stays recorded, and a re-drive
+   * from the DLQ is answered from the store and sends them. Also the code of that failure.
+   */
+  'EVENTS_UNDELIVERABLE',
+  /**
    * A reply code: the handler said the provider was never called (`notSent: true`, e.g.
    * `providerNotCalled()` when a breaker is open), so the idempotency key was freed; retryable.
    */

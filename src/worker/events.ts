@@ -21,7 +21,7 @@ export interface ProcessedEvent {
 /** A message that cannot be answered was moved to the provider's dead-letter queue and ACKed. */
 export interface DeadLetterEvent {
   readonly provider: string;
-  /** The `paygate-dlq-reason` header: a wire code (`BAD_SIGNATURE`, …), `REQUEST_EXPIRED`, `NO_REPLY_TO`, `BAD_REPLY_TO` or `REPLY_UNDELIVERABLE`. */
+  /** The `paygate-dlq-reason` header: a wire code (`BAD_SIGNATURE`, …), `REQUEST_EXPIRED`, `NO_REPLY_TO`, `BAD_REPLY_TO`, `REPLY_UNDELIVERABLE` or `EVENTS_UNDELIVERABLE`. */
   readonly reason: string;
 }
 

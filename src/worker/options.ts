@@ -31,6 +31,20 @@ export const clientRoleOidsSchema = z.array(oidSchema).max(32);
 /** `replyToPattern` (the config file's `reply_to_pattern`). */
 export const replyToPatternSchema = z.string().min(1).max(1_000).refine(isReplyToPattern, 'a valid regular expression');
 
+/** Where workers send their events by default (docs/audit.md): a queue only the `feed` broker role reads. */
+export const DEFAULT_EVENTS_QUEUE = '/queue/paygate.feed.events';
+
+/** A queue destination such as `/queue/paygate.feed.events`. */
+export const eventsQueueSchema = z.string().regex(/^\/queue\/\S+$/, 'a queue destination such as /queue/paygate.feed.events, without spaces');
+
+/** `events` (the config file's `events`): where each finished request's audit record and payment event go. */
+export const eventsOptionsSchema = z.strictObject({
+  /** The events queue; the `feed` broker role consumes `/queue/<prefix>feed.<name>` queues. */
+  queue: eventsQueueSchema.default(DEFAULT_EVENTS_QUEUE),
+  /** The feed server's certificate (PEM): the events are encrypted to it. */
+  recipient: pemText,
+});
+
 /** `maxReplyAttempts` without its default (the config file's `max_reply_attempts`). */
 export const maxReplyAttemptsSchema = z.number().int().min(1).max(100);
 
@@ -111,6 +125,12 @@ export const workerOptionsSchema = z.strictObject({
    * the broker once more (RabbitMQ requeues a NACKed message without limit).
    */
   maxReplyAttempts: maxReplyAttemptsSchema.default(3),
+  /**
+   * The audit trail (docs/audit.md): for every request taken off a queue and finished (answered,
+   * refused, dead-lettered), one events message, sealed to `recipient`, is SENT to `queue` after
+   * the reply and before the ACK. Absent: no events are sent.
+   */
+  events: eventsOptionsSchema.optional(),
   /** Unique per worker process; reported by `ping` and owner of the idempotency entries it begins. */
   workerId: z.string().min(1).max(200).default(defaultWorkerId),
   /** Where the worker and the handlers log (through a card-number mask); silent by default. */

@@ -7,7 +7,7 @@
  * `correlation-id` header. A reply is stored in the idempotency store as it is
  * encoded here, so this is also what keeps card data out of the store (docs/idempotency.md).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { StompMessage } from '../stomp/index.ts';
 import {
   decodeYaml, encodeYaml, HEADER, maskPan, replyDocumentSchema, replyHeaders, seal, Secret, type OpenedMessage, type ReplyDocument,
@@ -109,14 +109,15 @@ export function encodeReply(document: ReplyDocument): string {
 /**
  * Seals `yaml` to the request's signer (signed by the gateway, in the request's cipher family)
  * and SENDs it to the `reply-to` the request carried (checked by reply-to.ts before anything
- * else), on the publishing connection, waiting for the broker's receipt.
+ * else), on the publishing connection, waiting for the broker's receipt. Resolves with the
+ * SHA-256 (hex) of the body as sent (the audit record's `reply_body_sha256`).
  */
 export async function sendReply(
   context: WorkerContext,
   message: StompMessage,
   opened: OpenedMessage,
   reply: { readonly yaml: string; readonly requestId: string },
-): Promise<void> {
+): Promise<string> {
   const cipher = opened.algorithms.contentEncryption;
   const body = seal(reply.yaml, { recipients: [opened.signer], signer: context.identity, cipher });
   const replyTo = message.headers[HEADER.replyTo] as string;
@@ -125,6 +126,8 @@ export async function sendReply(
   const correlationId = maskPan(message.headers[HEADER.correlationId] ?? reply.requestId);
   // Through the node that delivered the request: its reply-to exists there (publisher.ts).
   await context.publisher.send(replyTo, body, replyHeaders({ correlationId, cipher }), message.node);
+  // The S/MIME text is ASCII: these are the bytes the frame carried.
+  return createHash('sha256').update(body, 'utf8').digest('hex');
 }
 
 /**

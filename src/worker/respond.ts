@@ -10,10 +10,16 @@
  *   store; after `maxReplyAttempts` the request is dead-lettered as `REPLY_UNDELIVERABLE`
  *   instead, so a reply destination that always refuses cannot loop a message for ever (at the
  *   first failure on a broker that never redelivers a NACKed message).
+ * - After the reply, before the ACK: the request's events (its audit record, and its payment
+ *   event when it is one) are sent to the events queue (audit-events.ts). A failed events SEND
+ *   is handled like a failed reply: NACK, and after `maxReplyAttempts` (at once on a broker that
+ *   never redelivers) a dead letter `EVENTS_UNDELIVERABLE`, so no request is ever ACKed without
+ *   its record, and none loops for ever while the events queue refuses it.
  */
 import type { ProviderDefinition } from '../providers/index.ts';
 import { quirksOf, type StompMessage } from '../stomp/index.ts';
-import type { OpenedMessage, ReplyDocument } from '../wire/index.ts';
+import type { OpenedMessage, ReplyDocument, RequestDocument } from '../wire/index.ts';
+import { publishEvents } from './audit-events.ts';
 import type { Disposition, WorkerContext } from './context.ts';
 import { deadLetter } from './dead-letter.ts';
 import { describeError } from './describe-error.ts';
@@ -29,23 +35,16 @@ export interface AnswerKey {
   readonly expiresAt: number;
 }
 
-/**
- * The store's key for a request's recorded answer: the request id, scoped to the certificate
- * that signed it and the provider's queue. A request id is chosen by its sender and travels in
- * clear (`correlation-id`): scoped to the id alone, one shop could send a request of its own
- * under another shop's id and be answered with that shop's recorded reply (sealed to the new
- * signer), or, first in, make the other shop's payment come back with its own answer.
- */
-export function answerKeyOf(signerFingerprint: string, provider: string, requestId: string): string {
-  return `${requestId}|${provider}|${signerFingerprint}`;
-}
-
 /** One opened request on its way through the pipeline. */
 export interface Exchange {
   readonly context: WorkerContext;
   readonly provider: ProviderDefinition;
   readonly message: StompMessage;
   readonly opened: OpenedMessage;
+  /** `performance.now()` when the message arrived (the audit record's `duration_ms`). */
+  readonly receivedAt: number;
+  /** Set once the request document validated: what its audit record and payment event are made of. */
+  readonly request?: RequestDocument;
   /** Set once the request id went through the claim: every answer from then on is recorded before it is sent. */
   readonly claimed?: AnswerKey;
 }
@@ -92,10 +91,17 @@ export function recordIn(store: IdempotencyStore, claimed: AnswerKey, outgoing: 
 /** Sends a reply already recorded (or one that needs no record), then ACKs. */
 export async function deliver(exchange: Exchange, outgoing: Outgoing): Promise<Disposition> {
   const { document } = outgoing;
+  const { context, provider, message } = exchange;
+  let replyBodySha256: string;
   try {
-    await sendReply(exchange.context, exchange.message, exchange.opened, { yaml: encodeReply(document), requestId: document.request_id });
+    replyBodySha256 = await sendReply(context, message, exchange.opened, { yaml: encodeReply(document), requestId: document.request_id });
   } catch (error) {
     return replyFailed(exchange, document.request_id, error);
+  }
+  try {
+    await publishEvents(context, provider.name, message, exchange, { kind: 'replied', document, replyBodySha256, fromStore: outgoing.fromStore });
+  } catch (error) {
+    return sendFailed(exchange, document.request_id, error, { stage: 'events', reason: 'EVENTS_UNDELIVERABLE' });
   }
   // An ACK that fails (connection lost) throws to the worker: the broker redelivers the request
   // and the redelivery gets the recorded answer again.
@@ -115,7 +121,16 @@ export async function deliver(exchange: Exchange, outgoing: Outgoing): Promise<D
  * redelivering it (ActiveMQ: to `ActiveMQ.DLQ`, without a reason), it is dead-lettered here at
  * once, with its reason.
  */
-async function replyFailed(exchange: Exchange, requestId: string, error: unknown): Promise<Disposition> {
+function replyFailed(exchange: Exchange, requestId: string, error: unknown): Promise<Disposition> {
+  return sendFailed(exchange, requestId, error, { stage: 'reply', reason: 'REPLY_UNDELIVERABLE' });
+}
+
+/**
+ * A SEND of the answer's (the reply, or the events after it) that failed: NACK, or dead-letter
+ * with `failure.reason` once the request's sends failed `maxReplyAttempts` times (one counter for
+ * both), or at once on a broker that never redelivers a NACKed message.
+ */
+async function sendFailed(exchange: Exchange, requestId: string, error: unknown, failure: { stage: string; reason: 'REPLY_UNDELIVERABLE' | 'EVENTS_UNDELIVERABLE' }): Promise<Disposition> {
   const { context, provider, message } = exchange;
   const key = exchange.claimed ?? { requestId, expiresAt: context.options.clock() };
   let attempts = 0;
@@ -125,10 +140,11 @@ async function replyFailed(exchange: Exchange, requestId: string, error: unknown
     context.reportError({ stage: 'store', provider: provider.name, ...describeError(storeError), requeued: true });
   }
   const redelivers = quirksOf(context.connection.brokerKind ?? 'unknown').nack === 'requeue';
-  if (redelivers && attempts < context.options.maxReplyAttempts) return requeue(exchange, 'reply', error);
-  context.reportError({ stage: 'reply', provider: provider.name, ...describeError(error), requeued: false });
-  // The request opened, so its body is ciphertext: it is kept.
-  return deadLetter(context, provider.name, message, 'REPLY_UNDELIVERABLE', 'decrypted');
+  if (redelivers && attempts < context.options.maxReplyAttempts) return requeue(exchange, failure.stage, error);
+  context.reportError({ stage: failure.stage, provider: provider.name, ...describeError(error), requeued: false });
+  // The request opened, so its body is ciphertext: it is kept. A request whose events cannot be
+  // sent is dead-lettered without them (sending them again would fail again): the DLQ keeps it.
+  return deadLetter(context, provider.name, message, failure.reason, 'decrypted', exchange, { events: failure.reason !== 'EVENTS_UNDELIVERABLE', requestId });
 }
 
 /**

@@ -13,7 +13,8 @@
 import { EventEmitter } from 'node:events';
 import { maskingLogger, type ActionLogger, type BreakerSnapshot, type ProviderDefinition } from '../providers/index.ts';
 import { StompConnection, StompError, type StompMessage, type Subscription } from '../stomp/index.ts';
-import { loadIdentity, TrustStore } from '../wire/index.ts';
+import { Certificate, loadIdentity, TrustStore } from '../wire/index.ts';
+import { deriveAuditKey } from './audit-events.ts';
 import type { Disposition, WorkerContext } from './context.ts';
 import { describeError } from './describe-error.ts';
 import { handleMessage } from './dispatch.ts';
@@ -77,7 +78,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private constructor(
     options: ResolvedWorkerOptions,
-    parts: Pick<WorkerContext, 'connection' | 'publisher' | 'identity' | 'trust' | 'log'> & { readonly store: IdempotencyStore; readonly plugins: StartedPlugins },
+    parts: Pick<WorkerContext, 'connection' | 'publisher' | 'identity' | 'trust' | 'log' | 'events'> & { readonly store: IdempotencyStore; readonly plugins: StartedPlugins },
   ) {
     super();
     const { store, plugins, ...resources } = parts;
@@ -89,6 +90,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       resources: plugins.resources,
       digestKey: deriveDigestKey(resources.identity.privateKey),
       deadLetterKey: deriveDeadLetterKey(resources.identity.privateKey),
+      auditKey: deriveAuditKey(resources.identity.privateKey),
       replyToPattern: options.replyToPattern === undefined ? undefined : compileReplyToPattern(options.replyToPattern),
       options,
       hardStop: this.#hardStop.signal,
@@ -111,6 +113,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const resolved = parseWorkerOptions(options);
     const identity = loadIdentity(resolved.identity.cert, resolved.identity.key);
     const trust = new TrustStore(resolved.trust);
+    // The feed server's certificate, read before any connection is made: a bad one fails the start.
+    const events = resolved.events === undefined ? undefined : { queue: resolved.events.queue, recipient: Certificate.from(resolved.events.recipient) };
     const log = maskingLogger(resolved.log ?? SILENT);
     const plugins = await startPlugins(resolved, log, resolved.transcript);
     let store: IdempotencyStore | undefined;
@@ -127,7 +131,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       await plugins.close();
       throw error;
     }
-    const worker = new Worker(resolved, { connection, publisher, identity, trust, store, plugins, log });
+    const worker = new Worker(resolved, { connection, publisher, identity, trust, store, plugins, log, events });
     try {
       await worker.#subscribeAll();
     } catch (error) {
@@ -300,7 +304,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const startedAt = performance.now();
     let disposition: Disposition;
     try {
-      disposition = await handleMessage(this.#context, provider, message);
+      disposition = await handleMessage(this.#context, provider, message, startedAt);
     } catch (error) {
       // A bug or a lost connection (ACK, dead-letter SEND): hand the message back, carry on.
       this.#reportError({ stage: 'dispatch', provider: provider.name, ...describeError(error), requeued: true });
