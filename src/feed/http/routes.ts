@@ -56,7 +56,7 @@ export async function handle(ctx: RouteContext, req: IncomingMessage): Promise<A
       return { ...answer, headers: { ...answer.headers, allow } };
     }
     if (route.kind === 'service') return service(ctx, client, req);
-    if (route.kind === 'entry') return getEntry(ctx, client, route.feed, route.id);
+    if (route.kind === 'entry') return getEntry(ctx, client, route.feed, route.id, req);
     return method === 'POST' ? await postEntry(ctx, client, route.feed, req) : getFeed(ctx, client, route.feed, url.searchParams, req);
   } catch (error) {
     if (error instanceof RouteError) return problemAnswer(error.problem);
@@ -117,11 +117,12 @@ function getFeed(ctx: RouteContext, client: FeedClient, feed: string, params: UR
   return { status: 200, headers: { 'content-type': FEED_TYPE, etag }, body };
 }
 
-function getEntry(ctx: RouteContext, client: FeedClient, feed: string, id: string): Answer {
+function getEntry(ctx: RouteContext, client: FeedClient, feed: string, id: string, req: IncomingMessage): Answer {
   requireRight(client, feed, 'read');
   try {
     const entry = ctx.store.get(feed, shortId(feed, id));
-    return { status: 200, headers: { 'content-type': ENTRY_TYPE, etag: `"e.${entry.id}"` }, body: renderEntry(entry, ctx) };
+    // Entries never change: the id is a strong tag.
+    return conditional(req, `"e.${entry.id}"`, { 'content-type': ENTRY_TYPE }, renderEntry(entry, ctx));
   } catch (error) {
     if (error instanceof FeedError && error.code === 'FEED_UNKNOWN_ENTRY') throw new RouteError(problemOf(error, 404));
     throw error;
