@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import type { FeedEntry, FeedStore } from '../feed/index.ts';
-import type { TrustStore} from '../wire/index.ts';
+import type { TrustStore } from '../wire/index.ts';
 import {
   buildDetachedSignedData, requireSignerRole, SIGNER_ROLE_OIDS, verifySignedData, type Identity,
 } from '../wire/index.ts';

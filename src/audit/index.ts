@@ -5,4 +5,5 @@ export {
 } from './checkpoint.ts';
 export { verifyFeed, type VerifyOptions, type VerifyReport, type AuditProblem, type EntryMark } from './verify.ts';
 export { openSqliteSource, type ChainSource } from './sources.ts';
+export { openHttpSource, type HttpSourceOptions } from './http-source.ts';
 export { AuditError, AUDIT_ERROR_CODES, type AuditErrorCode } from './errors.ts';

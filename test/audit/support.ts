@@ -4,7 +4,25 @@
  * chain after an edit when the test wants only the checkpoints' signatures to catch it.
  */
 import Database from 'better-sqlite3';
-import { entryHash } from '../../src/feed/index.ts';
+import { startCheckpointer } from '../../src/audit/index.ts';
+import { entryHash, type FeedStore } from '../../src/feed/index.ts';
+import type { Identity } from '../../src/wire/index.ts';
+
+/**
+ * Fills feed `audit` of `store` as the feed server would: 1-4 entries, 5 checkpoint, 6-8
+ * entries, 9 checkpoint, 10-11 entries (JSON content with a CR and non-ASCII text).
+ */
+export function fillAudit(store: FeedStore, feedSigner: Identity): void {
+  const cp = startCheckpointer({ store, identity: feedSigner, intervalMs: 0 });
+  const add = (n: number): void => {
+    for (let i = 0; i < n; i += 1) store.append('audit', { title: `card capture ok ${i}`, content: `{"n":${i}}\r\nZoë`, contentType: 'application/json' });
+  };
+  add(4);
+  cp.checkpoint('audit');
+  add(3);
+  cp.checkpoint('audit');
+  add(2);
+}
 
 /** An entry row as stored. */
 export interface Row {

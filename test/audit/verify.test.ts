@@ -6,12 +6,12 @@
  * by a certificate without the feed role or of another CA, a checkpoint citing the wrong entry.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openSqliteSource, signCheckpoint, startCheckpointer, verifyFeed, type VerifyReport } from '../../src/audit/index.ts';
+import { openSqliteSource, signCheckpoint, verifyFeed, type VerifyReport } from '../../src/audit/index.ts';
 import type { FeedStore } from '../../src/feed/index.ts';
 import { loadIdentity, type Identity } from '../../src/wire/index.ts';
 import { feedStores } from '../feed/support.ts';
 import { makeForeignPki, makeTestPki, type TestPki } from '../helpers/pki.ts';
-import { rehashFrom, rowAt, swapSeq, tamper } from './support.ts';
+import { fillAudit, rehashFrom, rowAt, swapSeq, tamper } from './support.ts';
 
 const stores = feedStores();
 let pki: TestPki;
@@ -22,18 +22,10 @@ beforeAll(async () => {
   feedId = loadIdentity(pki.feed.certPem, pki.feed.keyPem);
 });
 
-/** 1-4 entries, 5 checkpoint, 6-8 entries, 9 checkpoint, 10-11 entries. */
+/** A store with feed `audit` filled by {@link fillAudit}. */
 function build(): { store: FeedStore; path: string } {
   const opened = stores.open();
-  const cp = startCheckpointer({ store: opened.store, identity: feedId, intervalMs: 0 });
-  const add = (n: number): void => {
-    for (let i = 0; i < n; i += 1) opened.store.append('audit', { title: `card capture ok ${i}`, content: `{"n":${i},"note":"Zoë\\r\\n"}`, contentType: 'application/json' });
-  };
-  add(4);
-  cp.checkpoint('audit');
-  add(3);
-  cp.checkpoint('audit');
-  add(2);
+  fillAudit(opened.store, feedId);
   return opened;
 }
 
