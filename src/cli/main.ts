@@ -3,6 +3,7 @@
  * this file only assembles them and turns typed errors into one stderr line and an exit code.
  */
 import { Command } from 'commander';
+import { auditCommand } from './audit.ts';
 import { brokerCommand } from './broker.ts';
 import { certsCommand } from './certs.ts';
 import { demoCommand } from './demo/command.ts';
@@ -26,6 +27,7 @@ program.addCommand(brokerCommand());
 program.addCommand(workerCommand());
 program.addCommand(gatewayCommand());
 program.addCommand(requestCommand());
+program.addCommand(auditCommand());
 program.addCommand(feedCommand());
 
 await program.parseAsync(process.argv);
