@@ -99,7 +99,6 @@ export const FEED_CONFIG_KEYS: ConfigKeys = Object.freeze({
   'clients[].name': { expect: 'a non-empty string (at most 128 characters)', fix: 'name the client (it is logged, never its token)' },
   'clients[].token_sha256': { expect: 'a SHA-256 as 64 hex digits', fix: 'run `paygate feed new-token` (or `hash-token`) and paste the hash, never the token' },
   'clients[].feeds': { expect: 'a mapping of feed names (or *) to lists of rights', fix: 'write e.g. feeds: {audit: [read], orders: [read, append]}' },
-  'clients[].feeds.*': { expect: 'a non-empty list of read and append', fix: 'give [read], [append] or [read, append]' },
   identity: { expect: 'a mapping (cert, key)', fix: "give the feed server's certificate (feed role) and key files" },
   'identity.cert': { expect: 'a file path', fix: "give the PEM file of the feed server's certificate (paygate certs issue --role feed)" },
   'identity.key': { expect: 'a file path', fix: "give the PEM file of that certificate's private key" },
@@ -177,13 +176,21 @@ export function parseFeedConfig(
   if (!parsed.success) {
     const failed = new Set(problems.map((p) => p.path));
     for (const issue of parsed.error.issues) {
-      for (const problem of describeIssue(issue, input, FEED_CONFIG_KEYS)) if (!failed.has(problem.path)) problems.push(problem);
+      for (const problem of describeIssue(issue, input, FEED_CONFIG_KEYS)) if (!failed.has(problem.path)) problems.push(ownWording(problem));
     }
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(source, problems, { what: WHAT });
   const resolved = resolveFile(parsed.data, new FileChecker(baseDir, fromEnv, problems), problems);
   if (problems.length > 0 || resolved === undefined) throw new ConfigError(source, problems, { what: WHAT });
   return deepFreeze({ source, ...resolved });
+}
+
+/** A client's rights sit under feed names the key table cannot list: their wording is given here. */
+function ownWording(problem: ConfigProblem): ConfigProblem {
+  if (/^clients\[\d+\]\.feeds\.[^.]+(\[\d+\])?$/.test(problem.path) && problem.problem !== 'unknown key') {
+    return { path: problem.path, problem: 'expected a non-empty list of read and append', fix: 'give [read], [append] or [read, append]' };
+  }
+  return problem.fix === 'see docs/operations.md' ? { ...problem, fix: 'see docs/feed-server.md' } : problem;
 }
 
 /** Resolves and checks the files a config names (relative to its folder); problems are recorded. */
