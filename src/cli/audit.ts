@@ -25,6 +25,7 @@ interface VerifyCliOptions {
   db?: string;
   name: string;
   trust: string[];
+  roleOid?: string[];
   json?: boolean;
 }
 
@@ -41,6 +42,7 @@ export function auditCommand(): Command {
       .option('--db <file>', 'the feed store\'s SQLite file instead (opened read-only; a copy works)')
       .option('--name <feed>', 'the feed to verify in --db', 'audit')
       .requiredOption('--trust <file>', 'certificate (PEM) checkpoint signers must chain to: the feed certificate or its CA; repeatable', repeatable)
+      .option('--role-oid <oid>', 'extendedKeyUsage OID that makes a certificate a feed signer (default: paygate\'s feed role); repeatable', repeatable)
       .option('--json', 'print the report as JSON')
       .action(async (o: VerifyCliOptions, command: Command) => {
         if ((o.feed === undefined) === (o.db === undefined)) command.error('error: give exactly one of --feed <url> and --db <file>', { exitCode: UNVERIFIED_EXIT_CODE });
@@ -70,7 +72,7 @@ async function verify(o: VerifyCliOptions): Promise<VerifyReport> {
       ...(o.pageSize === undefined ? {} : { pageSize: Number(o.pageSize) }),
     });
   try {
-    return await verifyFeed(source, { trust });
+    return await verifyFeed(source, { trust, ...(o.roleOid === undefined ? {} : { feedRoleOids: o.roleOid }) });
   } finally {
     source.close();
   }

@@ -56,6 +56,12 @@ afterAll(async () => {
 });
 
 describe('paygate audit verify', () => {
+  it('--role-oid replaces the feed role: with serverAuth asked for, the feed\'s checkpoints (signed by a certificate without it) are bad', async () => {
+    const run = await paygate(['audit', 'verify', '--db', intact, '--trust', pki.ca.certPath, '--role-oid', '1.3.6.1.5.5.7.3.1']);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toMatch(/BROKEN at seq 5 .*bad_checkpoint: its signer may not sign checkpoints/);
+  });
+
   it('exit 0 for an intact feed (file or HTTP with the token from the environment), 2 naming the first broken link', async () => {
     const [file, http, tampered, json] = await Promise.all([
       paygate(['audit', 'verify', '--db', intact, '--trust', pki.ca.certPath]),
@@ -84,9 +90,11 @@ describe('paygate audit verify', () => {
       paygate(['audit', 'verify', '--db', `${intact}.missing`, '--trust', pki.ca.certPath]),
       paygate(['audit', 'verify', '--db', intact, '--trust', `${pki.dir}/nope.pem`]),
       paygate(['audit', 'verify', '--feed', `${server.url}/feeds/audit`, '--token', 'wrong', '--trust', pki.ca.certPath]),
+      paygate(['audit', 'verify', '--db', intact, '--trust', pki.ca.certPath, '--role-oid', 'feed']),
     ]);
-    expect(runs.map((r) => r.code)).toEqual([1, 1, 1, 1, 1, 1]);
-    const [neither, both, noTrust, missing, trust, token] = runs as [Run, Run, Run, Run, Run, Run];
+    expect(runs.map((r) => r.code)).toEqual([1, 1, 1, 1, 1, 1, 1]);
+    const [neither, both, noTrust, missing, trust, token, oid] = runs as [Run, Run, Run, Run, Run, Run, Run];
+    expect(oid.stderr).toMatch(/^paygate: AUDIT_BAD_OPTION: .*feedRoleOids/);
     expect(neither.stderr).toMatch(/exactly one of --feed <url> and --db <file>/);
     expect(both.stderr).toMatch(/exactly one of/);
     expect(noTrust.stderr).toMatch(/--trust/);

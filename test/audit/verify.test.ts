@@ -5,6 +5,8 @@
  * changed and the chain re-hashed after it, so only its signature can tell), a checkpoint signed
  * by a certificate without the feed role or of another CA, a checkpoint citing the wrong entry.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteSource, signCheckpoint, verifyFeed, type VerifyReport } from '../../src/audit/index.ts';
 import type { FeedStore } from '../../src/feed/index.ts';
@@ -29,6 +31,10 @@ function build(): { store: FeedStore; path: string } {
   return opened;
 }
 
+function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
 async function verify(path: string, trust: string[] = [pki.ca.certPem]): Promise<VerifyReport> {
   const source = openSqliteSource(path, 'audit');
   try {
@@ -40,11 +46,15 @@ async function verify(path: string, trust: string[] = [pki.ca.certPem]): Promise
 
 describe('verifyFeed (SQLite file)', () => {
   it('an untouched store verifies whole: count, range, checkpoints, what no checkpoint covers yet', async () => {
-    const { path } = build();
+    const { store, path } = build();
+    store.close(); // everything in the main file, as an auditor's copy would be
+    const before = sha256(path);
     const report = await verify(path);
     expect(report.broken).toBeUndefined();
     expect(report).toMatchObject({ feed: 'audit', count: 11, checkpoints: 2, uncheckpointed: 2, first: { seq: 1 }, last: { seq: 11 }, lastCheckpoint: { seq: 9 } });
     expect(report.first?.time).toBe(rowAt(path, 'audit', 1).time);
+    // Read-only: the database file is the same bytes after the walk.
+    expect(sha256(path)).toBe(before);
     // Trusting the feed certificate itself (pinned) works as well as its CA.
     expect((await verify(path, [pki.feed.certPem])).broken).toBeUndefined();
   });
