@@ -138,8 +138,9 @@ export interface Checkpointer {
  * alive). Reading the tail, signing and appending are synchronous, so no other append of this
  * process can come between them. Another process writing the same file could; the checkpoint is
  * then checked after its append, and a checkpoint that does not follow the entry it cites fails
- * with AUDIT_CHECKPOINT_RACE (the verifier reports it as bad_checkpoint; the next checkpoint is
- * written at once after it).
+ * with AUDIT_CHECKPOINT_RACE (the verifier reports it as bad_checkpoint; the next call writes a
+ * sound checkpoint after it). A store hook appending only when the tail is still the one read
+ * would close that window; FeedStore has none yet.
  */
 export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
   const parsed = checkpointerSchema.safeParse(options);
