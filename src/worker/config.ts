@@ -29,6 +29,7 @@ import type { ResolvedOptions as ResolvedStompOptions, StompOptions } from '../s
 import { decodeYaml } from '../wire/index.ts';
 import { BROKER_SELECTION_KEYS, brokerFailbackSchema, brokerOrderSchema, brokerSelection, checkBrokerSelection } from './config-brokers.ts';
 import { durationSchema } from './config-duration.ts';
+import { EVENTS_CONFIG_KEYS, eventsSectionSchema, resolveEventsSection, type EventsSettings } from './config-events.ts';
 import { GATEWAY_CONFIG_KEYS, gatewaySectionSchema, resolveGatewaySection, type GatewaySettings } from './config-gateway.ts';
 import { PROVIDER_CONFIG_KEYS, providerEntrySchema, resolveProvider, type ProviderConfig } from './config-providers.ts';
 import { idempotencyOptionsSchema } from './idempotency-store.ts';
@@ -130,6 +131,8 @@ export const workerConfigFileSchema = z
       }),
     idempotency: z.strictObject({ path: filePath, retention: duration.optional(), lease: duration.optional() }),
     dlq_suffix: z.string().regex(/^\S+$/).default('.dlq'),
+    /** Where each finished request's events go (config-events.ts); absent: none are sent. */
+    events: eventsSectionSchema,
     /** The worker pool of `paygate gateway` (config-gateway.ts); a lone worker ignores it. */
     gateway: gatewaySectionSchema,
   })
@@ -170,6 +173,7 @@ export const CONFIG_KEYS: Readonly<Record<string, { readonly expect: string; rea
   'idempotency.retention': { expect: 'a duration such as 7d, 36h, 90m, 30s or 500ms', fix: 'write a whole number followed by ms, s, m, h or d' },
   'idempotency.lease': { expect: 'a duration such as 60s, longer than every provider call may take', fix: 'write a whole number followed by ms, s, m, h or d, above every providers[].timeout_ms' },
   dlq_suffix: { expect: 'a non-empty string without spaces', fix: 'use e.g. .dlq' },
+  ...EVENTS_CONFIG_KEYS,
   ...GATEWAY_CONFIG_KEYS,
 });
 
@@ -179,6 +183,7 @@ export const CONFIG_KEYS: Readonly<Record<string, { readonly expect: string; rea
 
 export type { ProviderConfig } from './config-providers.ts';
 export type { GatewaySettings } from './config-gateway.ts';
+export type { EventsSettings } from './config-events.ts';
 
 /** The validated, resolved configuration (deeply frozen). */
 export interface WorkerConfig {
@@ -206,6 +211,8 @@ export interface WorkerConfig {
   readonly idempotency: Readonly<ResolvedIdempotencyStoreOptions>;
   /** The `gateway:` section, defaults filled in (used by `paygate gateway`, ignored by a lone worker). */
   readonly gateway: GatewaySettings;
+  /** Where the events go (the recipient's path absolute), when configured. */
+  readonly events?: EventsSettings;
 }
 
 export interface ParseOptions {
@@ -289,6 +296,7 @@ export function parseWorkerConfig(text: string | Uint8Array, options: ParseOptio
   const identity = { cert: checkFile('identity.cert', file.identity.cert), key: checkFile('identity.key', file.identity.key) };
   const clientCa = file.trust.client_ca.map((p, i) => checkFile(`trust.client_ca[${i}]`, p));
   const providers = file.providers.map((entry, i) => resolveProvider(entry, i, { baseDir, checkFile, readPem }));
+  const events = resolveEventsSection(file.events, checkFile);
   if (problems.length > 0) throw new ConfigError(source, problems);
 
   const stompInput: StompOptions = {
@@ -328,6 +336,7 @@ export function parseWorkerConfig(text: string | Uint8Array, options: ParseOptio
     providers,
     idempotency: idempotency.data,
     gateway: resolveGatewaySection(file.gateway),
+    ...(events === undefined ? {} : { events }),
   });
 }
 

@@ -56,6 +56,7 @@ export async function workerOptionsFromConfig(config: WorkerConfig): Promise<Wor
     queuePrefix: config.queuePrefix,
     dlqSuffix: config.dlqSuffix,
     ...(config.stomp.prefetch > 0 ? { prefetch: config.stomp.prefetch } : {}),
+    ...(config.events === undefined ? {} : { events: { queue: config.events.queue, recipient: readPem(config.events.recipient, 'feed server certificate') } }),
   };
 }
 
