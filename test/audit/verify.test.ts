@@ -12,6 +12,7 @@ import { openSqliteSource, signCheckpoint, verifyFeed, type VerifyReport } from 
 import type { FeedStore } from '../../src/feed/index.ts';
 import { loadIdentity, type Identity } from '../../src/wire/index.ts';
 import { feedStores } from '../feed/support.ts';
+import { issueCertificate } from '../../src/certs/devca.ts';
 import { makeForeignPki, makeTestPki, type TestPki } from '../helpers/pki.ts';
 import { fillAudit, rehashFrom, rowAt, swapSeq, tamper } from './support.ts';
 
@@ -118,6 +119,30 @@ describe('verifyFeed (SQLite file)', () => {
     const stranger = loadIdentity(foreign.client.certPem, foreign.client.keyPem);
     other.store.append('audit', { title: 'checkpoint', content: signCheckpoint({ ...claim, hash: last.hash }, stranger), contentType: 'application/json' });
     expect((await verify(other.path)).broken).toMatchObject({ seq: 12, problem: 'bad_checkpoint', detail: expect.stringMatching(/not trusted/) });
+  });
+
+  it('judges a signer\'s validity at the checkpoint\'s time: an expired feed certificate still vouches for what it signed in time', async () => {
+    // Inside the test CA's validity (from 5 minutes before it was made): valid 4 to 1 minutes ago.
+    const minute = 60_000;
+    const now = Date.now();
+    const { certPem, keyPem } = await issueCertificate({
+      keyPem: pki.feed.keyPem, issuer: pki.ca, commonName: 'paygate old feed', profile: 'smime', signerRole: 'feed',
+      notBefore: new Date(now - 4 * minute), notAfter: new Date(now - minute),
+    });
+    const old = loadIdentity(certPem, keyPem);
+    const { store, path } = stores.open();
+    const checkpointAt = (time: Date): void => {
+      const tail = store.page('audit', { pageSize: 10_000 }).entries.at(-1);
+      const claim = { feed: 'audit', seq: tail?.seq ?? 0, hash: tail?.hash ?? '', time: time.toISOString() };
+      store.append('audit', { title: 'checkpoint', content: signCheckpoint(claim, old), contentType: 'application/json' });
+    };
+    store.append('audit', { title: 'e', content: 'one' });
+    checkpointAt(new Date(now - 2 * minute));
+    store.append('audit', { title: 'e', content: 'two' });
+    checkpointAt(new Date(now));
+    const report = await verify(path);
+    expect(report.checkpoints, JSON.stringify(report.broken)).toBe(1);
+    expect(report.broken).toMatchObject({ seq: 4, problem: 'bad_checkpoint', detail: expect.stringMatching(/not trusted: .*expired/) });
   });
 
   it('names a validly signed checkpoint that cites another entry than its predecessor', async () => {
