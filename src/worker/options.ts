@@ -122,7 +122,8 @@ export const workerOptionsSchema = z.strictObject({
   /**
    * Failed attempts to send a reply (the broker refused it or the publishing connection was lost)
    * before the request is dead-lettered as `REPLY_UNDELIVERABLE` instead of being handed back to
-   * the broker once more (RabbitMQ requeues a NACKed message without limit).
+   * the broker once more (RabbitMQ requeues a NACKed message without limit). A failed SEND of the
+   * request's events counts too (`EVENTS_UNDELIVERABLE`).
    */
   maxReplyAttempts: maxReplyAttemptsSchema.default(3),
   /**
