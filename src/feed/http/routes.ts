@@ -16,6 +16,7 @@ import { ATOM_MEDIA_TYPE, entryTagId, entryUrl, parseAtomEntry, renderEntry, ren
 import { FeedError } from '../errors.ts';
 import { FeedProtocolError } from '../protocol-errors.ts';
 import type { FeedStore, PageQuery } from '../store.ts';
+import type { GroupAppender } from './appender.ts';
 import { allowed, authenticate, requireRight, type FeedClient } from './auth.ts';
 import { readBody } from './body.ts';
 import type { ResolvedFeedServerOptions } from './options.ts';
@@ -35,6 +36,8 @@ export interface RouteContext {
   readonly store: FeedStore;
   readonly options: ResolvedFeedServerOptions;
   readonly publicUrl: string;
+  /** Where POSTs append (group commit over `store`). */
+  readonly appender: GroupAppender;
 }
 
 type Route = { kind: 'service' } | { kind: 'feed'; feed: string } | { kind: 'entry'; feed: string; id: string };
@@ -140,7 +143,7 @@ async function postEntry(ctx: RouteContext, client: FeedClient, feed: string, re
   }
   const xml = await readBody(req, ctx.options.maxEntryBytes);
   const parsed = parseAtomEntry(xml, { maxBytes: ctx.options.maxEntryBytes });
-  const entry = ctx.store.append(feed, parsed);
+  const entry = await ctx.appender.append(feed, parsed);
   return {
     status: 201,
     headers: { 'content-type': ENTRY_TYPE, location: entryUrl(ctx, feed, entry.id), 'content-location': entryUrl(ctx, feed, entry.id), etag: `"e.${entry.id}"` },

@@ -7,8 +7,9 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { FeedStore } from '../store.ts';
-import { resolveFeedServerOptions, type FeedServerOptions, type ResolvedFeedServerOptions } from './options.ts';
-import { handle, type Answer } from './routes.ts';
+import { resolveFeedServerOptions, type FeedServerOptions } from './options.ts';
+import { GroupAppender } from './appender.ts';
+import { handle, type Answer, type RouteContext } from './routes.ts';
 import { problemOf } from './problems.ts';
 
 /** A running feed server. */
@@ -28,8 +29,9 @@ export interface FeedServer {
 export async function startFeedServer(store: FeedStore, options: FeedServerOptions): Promise<FeedServer> {
   const resolved = resolveFeedServerOptions(options);
   let publicUrl = resolved.publicUrl ?? '';
+  const appender = new GroupAppender(store);
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    serve(store, resolved, publicUrl, req, res).catch((error: unknown) => {
+    serve({ store, options: resolved, publicUrl, appender }, req, res).catch((error: unknown) => {
       resolved.log?.error('feed server: request failed', { error: String(error) });
       if (!res.headersSent) send(res, 'GET', jsonProblem(problemOf(error)));
       else res.destroy();
@@ -63,9 +65,10 @@ export async function startFeedServer(store: FeedStore, options: FeedServerOptio
   };
 }
 
-async function serve(store: FeedStore, options: ResolvedFeedServerOptions, publicUrl: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serve(ctx: RouteContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { options } = ctx;
   const method = req.method ?? 'GET';
-  const answer = await handle({ store, options, publicUrl }, req);
+  const answer = await handle(ctx, req);
   if (answer.status >= 500) {
     options.log?.error('feed request failed', { method, path: pathOnly(req.url), status: answer.status, code: answer.code });
   } else if (answer.status >= 400) {
