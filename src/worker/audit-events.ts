@@ -82,11 +82,26 @@ export function bodySha256(body: string | Buffer): string {
  *   SEND throws (the caller requeues the request).
  */
 export async function publishEvents(context: WorkerContext, provider: string, message: StompMessage, seen: Seen, ending: Ending): Promise<void> {
+  await prepareEvents(context, provider, message, seen, ending)?.send();
+}
+
+/** Events sealed and ready to go: `send()` SENDs them (persistent, receipt). */
+export interface PreparedEvents {
+  send(): Promise<void>;
+}
+
+/**
+ * The first half of {@link publishEvents}: builds, validates and seals the events now (the CPU
+ * part, which a caller can do while a reply's receipt is on its way); undefined without the
+ * `events` option. @throws WorkerError `EVENTS_UNDELIVERABLE` when the document does not validate.
+ */
+export function prepareEvents(context: WorkerContext, provider: string, message: StompMessage, seen: Seen, ending: Ending): PreparedEvents | undefined {
   const target = context.events;
-  if (target === undefined) return;
+  if (target === undefined) return undefined;
   const document = eventsDocument(context, provider, message, seen, ending);
   const body = seal(encodeYaml(document), { recipients: [target.recipient], signer: context.identity });
-  await context.publisher.send(target.queue, body, { [HEADER.persistent]: 'true', 'content-type': 'application/pkcs7-mime' }, message.node);
+  const headers = { [HEADER.persistent]: 'true', 'content-type': 'application/pkcs7-mime' };
+  return { send: () => context.publisher.send(target.queue, body, headers, message.node) };
 }
 
 /** The events document of a finished request, validated by the contract's schema. */

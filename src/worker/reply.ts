@@ -106,11 +106,19 @@ export function encodeReply(document: ReplyDocument): string {
   return encodeYaml(replyDocumentSchema.parse(document));
 }
 
+/** A reply sealed and on its way: the SHA-256 (hex) of its body, and the SEND's receipt. */
+export interface StartedReply {
+  /** SHA-256 of the body exactly as sent (the audit record's `reply_body_sha256`). */
+  readonly bodySha256: string;
+  /** Resolves once the broker confirmed the SEND; rejects like {@link sendReply}. */
+  readonly sent: Promise<void>;
+}
+
 /**
  * Seals `yaml` to the request's signer (signed by the gateway, in the request's cipher family)
  * and SENDs it to the `reply-to` the request carried (checked by reply-to.ts before anything
  * else), on the publishing connection, waiting for the broker's receipt. Resolves with the
- * SHA-256 (hex) of the body as sent (the audit record's `reply_body_sha256`).
+ * SHA-256 (hex) of the body as sent.
  */
 export async function sendReply(
   context: WorkerContext,
@@ -118,6 +126,21 @@ export async function sendReply(
   opened: OpenedMessage,
   reply: { readonly yaml: string; readonly requestId: string },
 ): Promise<string> {
+  const started = startReply(context, message, opened, reply);
+  await started.sent;
+  return started.bodySha256;
+}
+
+/**
+ * {@link sendReply} without waiting: seals now (throws what `seal` throws) and starts the SEND;
+ * the caller can work while the receipt is on its way, and must await `sent`.
+ */
+export function startReply(
+  context: WorkerContext,
+  message: StompMessage,
+  opened: OpenedMessage,
+  reply: { readonly yaml: string; readonly requestId: string },
+): StartedReply {
   const cipher = opened.algorithms.contentEncryption;
   const body = seal(reply.yaml, { recipients: [opened.signer], signer: context.identity, cipher });
   const replyTo = message.headers[HEADER.replyTo] as string;
@@ -125,9 +148,9 @@ export async function sendReply(
   // header is the client's own text: masked, so a card number put there is never sent back in clear.
   const correlationId = maskPan(message.headers[HEADER.correlationId] ?? reply.requestId);
   // Through the node that delivered the request: its reply-to exists there (publisher.ts).
-  await context.publisher.send(replyTo, body, replyHeaders({ correlationId, cipher }), message.node);
+  const sent = context.publisher.send(replyTo, body, replyHeaders({ correlationId, cipher }), message.node);
   // The S/MIME text is ASCII: these are the bytes the frame carried.
-  return createHash('sha256').update(body, 'utf8').digest('hex');
+  return { bodySha256: createHash('sha256').update(body, 'utf8').digest('hex'), sent };
 }
 
 /**
