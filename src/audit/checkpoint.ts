@@ -129,7 +129,13 @@ export type CheckpointerOptions = z.input<typeof checkpointerSchema>;
 export interface Checkpointer {
   /** Checkpoints `feed` now: the checkpoint entry, or undefined when nothing was appended since the last one (or the feed is empty, absent or unchained). */
   checkpoint(feed: string): FeedEntry | undefined;
-  /** Stops the timer (a direct `checkpoint` call still works). */
+  /**
+   * Settles once the tail of every feed is known, found page by page without blocking the event
+   * loop (a feed of millions of entries takes seconds to page through): a checkpoint then reads
+   * one page. A checkpoint before that still works; it pages to the tail itself, synchronously.
+   */
+  readonly ready: Promise<void>;
+  /** Stops the timer and the search for tails (a direct `checkpoint` call still works). */
   stop(): void;
 }
 
@@ -165,7 +171,36 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
     }
   }, o.intervalMs);
   timer?.unref();
-  return { checkpoint, stop: () => clearInterval(timer) };
+  let stopped = false;
+  const ready = findTails(o.store, o.feeds, tails, () => stopped).catch((error: unknown) => {
+    if (!stopped) onError(error);
+  });
+  return {
+    checkpoint,
+    ready,
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
+}
+
+/** Pages each chained feed to its tail, one page per turn of the event loop, into `tails`. */
+async function findTails(store: FeedStore, feeds: readonly string[], tails: Map<string, FeedEntry>, stopped: () => boolean): Promise<void> {
+  const chained = new Set(store.feeds().filter((f) => f.chained).map((f) => f.name));
+  for (const feed of feeds.filter((f) => chained.has(f))) {
+    let after = tails.get(feed)?.id;
+    for (;;) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (stopped()) return;
+      const page = store.page(feed, after === undefined ? {} : { startAfter: after });
+      const last = page.entries.at(-1);
+      // A checkpoint made meanwhile may have moved the known tail further: never move it back.
+      if (last !== undefined && last.seq > (tails.get(feed)?.seq ?? 0)) tails.set(feed, last);
+      if (page.next === undefined) break;
+      after = page.next;
+    }
+  }
 }
 
 function checkpointFeed(store: FeedStore, feed: string, identity: Identity, clock: () => Date, tails: Map<string, FeedEntry>): FeedEntry | undefined {

@@ -69,6 +69,32 @@ describe('startCheckpointer', () => {
     expect(again.checkpoint('audit')).toBeUndefined();
   });
 
+  it('finds each feed\'s tail in the background (ready), so that a checkpoint then reads one page', async () => {
+    const { store } = stores.open({ defaultPageSize: 100 });
+    for (let i = 0; i < 5; i += 1) store.appendMany(Array.from({ length: 100 }, (_, n) => ({ feed: 'audit', entry: { title: `e${i}.${n}`, content: 'x' } })));
+    let pages = 0;
+    const counting = new Proxy(store, {
+      get(target, name) {
+        const value = Reflect.get(target, name) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (name === 'page') pages += 1;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const cp = startCheckpointer({ store: counting, identity: feedId, intervalMs: 0 });
+    await cp.ready;
+    expect(pages).toBe(5); // 500 entries, pages of 100
+    pages = 0;
+    expect(cp.checkpoint('audit')?.seq).toBe(501);
+    expect(pages).toBe(0); // the tail was known and is still the feed's last entry
+    store.append('audit', { title: 'late', content: 'y' });
+    expect(cp.checkpoint('audit')?.seq).toBe(503);
+    expect(pages).toBe(1);
+    cp.stop();
+  });
+
   it('checkpoints every feed that grew on each interval, and stops', () => {
     vi.useFakeTimers();
     const { store } = stores.open();
