@@ -185,6 +185,23 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('worker events
     return received;
   }
 
+  it('a correlation-id with a card number in it is recorded masked', async () => {
+    const doc = requestDoc({ type: 'ping', payload: {} });
+    await h.send(h.seal(doc), { correlationId: `order ${TEST_PAN}` });
+    const received = await reader.waitFor((r) => r.audit.request_id === doc.id);
+    expect(received.audit.correlation_id).toBe(`order ${MASKED_PAN}`);
+  });
+
+  it('a request signed by a trusted certificate without the client role: refused, the signer recorded', async () => {
+    const doc = requestDoc();
+    const gateway = loadIdentity(pki.gateway.certPem, pki.gateway.keyPem);
+    // Answered to its signer (the gateway here), so the test client cannot open the reply: the record is what is checked.
+    await h.send(h.seal(doc, gateway), { correlationId: doc.id });
+    const events = await reader.waitFor((r) => r.audit.request_id === doc.id);
+    expect(events.audit).toMatchObject({ outcome: { status: 'error', code: 'WRONG_SIGNER_ROLE' }, requester: { sha256: gateway.certificate.fingerprint } });
+    expect(events.payment).toBeUndefined();
+  });
+
   it('no card number anywhere in the events, whatever the request carried', async () => {
     const payload = authorizePayload();
     payload.description = 'a note';
