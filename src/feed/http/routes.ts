@@ -66,6 +66,8 @@ export async function handle(ctx: RouteContext, req: IncomingMessage): Promise<A
     const answer = problemAnswer(problemOf(error));
     if (answer.status === 401) return { ...answer, headers: { ...answer.headers, 'www-authenticate': 'Bearer realm="paygate-feed"' } };
     if (answer.status === 413) return { ...answer, headers: { ...answer.headers, connection: 'close' } };
+    // A store failure is transient (a held lock, a full disk being cleared): say when to retry.
+    if (answer.status === 503) return { ...answer, headers: { ...answer.headers, 'retry-after': '1' } };
     return answer;
   }
 }

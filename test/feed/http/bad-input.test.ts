@@ -101,6 +101,7 @@ describe('feed server, bad input', () => {
     await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
     const refused = await post(`${locked.url}/feeds/widgets`, TOKENS.admin, atomEntry('t', 'c'));
     expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
     expect(await refused.json()).toMatchObject({ code: 'FEED_STORE_FAILED' });
     holder.stdin.write('go\n');
     await new Promise((resolve) => holder.once('exit', resolve));
