@@ -208,6 +208,14 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('worker events
     await exchange(requestDoc({ payload }));
     await sentinel();
     expect(reader.received.length).toBeGreaterThan(3);
+    // One message per finished request: each request id once, but the replayed request (sent twice).
+    const perRequest = new Map<string, number>();
+    for (const { audit } of reader.received) {
+      if (audit.request_id !== null) perRequest.set(audit.request_id, (perRequest.get(audit.request_id) ?? 0) + 1);
+    }
+    const replayed = reader.received.filter((r) => r.audit.replayed_from_store).map((r) => r.audit.request_id);
+    expect(replayed).toHaveLength(1);
+    for (const [id, count] of perRequest) expect(count, id).toBe(id === replayed[0] ? 2 : 1);
     for (const received of reader.received) {
       // SHA-256 digests (keys, body hashes, fingerprints, the HMAC) are hex: a digit run inside
       // one is Luhn-valid with a card's prefix now and then, and is no card number. Blanked.
