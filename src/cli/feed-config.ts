@@ -10,6 +10,7 @@
  * It lives beside the command rather than in src/feed because it reuses the worker file's
  * loader helpers and broker keys, and src/feed may not import src/worker.
  */
+import { createHash } from 'node:crypto';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
@@ -25,6 +26,9 @@ import { deepFreeze, describeIssue, patternOf, substituteEnv, type ConfigKeys } 
 import { CONFIG_KEYS as WORKER_KEYS, ConfigError, resolveBrokerNodes, workerConfigFileSchema, type ConfigProblem } from '../worker/config.ts';
 
 const WHAT = 'feed server configuration';
+
+/** The SHA-256 (hex) a client's `token_sha256` holds for `token`. */
+export const tokenSha256 = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
 const filePath = z.string().min(1);
 const feedName = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/);
 const oid = z.string().regex(/^[0-2](\.(0|[1-9][0-9]*)){1,40}$/);

@@ -13,18 +13,16 @@
  * `paygate feed hash-token` prints the SHA-256 of a token read from stdin (for `token_sha256`);
  * `paygate feed new-token` prints a new random token and its hash.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import { Command } from 'commander';
 import type { CommanderError } from 'commander';
+import { tokenSha256 } from './feed-config.ts';
 import { checkReadable, guarded, REFUSED_EXIT_CODE } from './io.ts';
 
 interface FeedCliOptions {
   config?: string;
 }
-
-/** The SHA-256 (hex) a config's `token_sha256` holds for `token`. */
-export const tokenSha256 = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
 
 const exitOverride = (error: CommanderError): never => process.exit(error.exitCode === 0 ? 0 : REFUSED_EXIT_CODE);
 

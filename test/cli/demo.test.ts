@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { parseAtomFeed } from '../../src/feed/atom.ts';
 import { findPans } from '../helpers/pan-scan.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -102,6 +103,7 @@ interface Summary {
   steps: { name: string; expected: string; outcome: string; latencyMs: number; ok: boolean; detail?: string }[];
   totalMs: number;
   metricsUrl?: string;
+  feed: { auditRecords: number; payments: number; requests: number };
 }
 
 describe('paygate demo', () => {
@@ -116,6 +118,11 @@ describe('paygate demo', () => {
     for (const step of summary.steps) expect(step.latencyMs).toBeGreaterThanOrEqual(0);
     expect(summary.totalMs).toBeGreaterThan(0);
     expect(summary.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    // The feed server stored one audit record per request the gateway finished, and the payments among them.
+    expect(summary.feed.requests).toBeGreaterThanOrEqual(TOUR.length);
+    expect(summary.feed.auditRecords).toBe(summary.feed.requests);
+    expect(summary.feed.payments).toBeGreaterThanOrEqual(6);
+    expect(summary.feed.payments).toBeLessThan(summary.feed.auditRecords);
     // The hard steps say what they proved.
     const detail = (name: string): string => summary.steps.find((s) => s.name === name)?.detail ?? '';
     expect(detail('card outage: breaker opens')).toMatch(/card breaker open in 2 of 2 workers/);
@@ -140,7 +147,7 @@ describe('paygate demo', () => {
       expect(demo.stdout).toMatch(/broker {9}stomp:\/\/127\.0\.0\.1:\d+/);
       const statusUrl = /metrics {8}(http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(demo.stdout)?.[1];
       expect(statusUrl).toBeDefined();
-      for (const file of ['certs/ca.crt', 'certs/client.crt', 'certs/client.key', 'certs/gateway.crt', 'paygate-client.yaml', 'authorize.yaml']) {
+      for (const file of ['certs/ca.crt', 'certs/client.crt', 'certs/client.key', 'certs/gateway.crt', 'certs/feed.crt', 'paygate-client.yaml', 'authorize.yaml', 'feed.yaml']) {
         expect(demo.stdout).toContain(join(dir, file));
         expect(existsSync(join(dir, file))).toBe(true);
       }
@@ -154,6 +161,23 @@ describe('paygate demo', () => {
       expect(sdkCommand).toBeDefined();
       const order = await promisify(execFile)('sh', ['-c', sdkCommand as string], { cwd: ROOT, timeout: 60_000 });
       expect(order.stdout).toMatch(/authorized 30\.00 EUR as cg-\d+\n.*capture approved.*\n.*gift card approved, balance now 95\.05 EUR/);
+
+      // The feed server holds the payments just made; the printed curl command reads them.
+      const [, curl] = demo.stdout.match(/^ {2}(curl -H 'Authorization: Bearer [A-Za-z0-9_-]+' http:\/\/127\.0\.0\.1:\d+\/feeds\/payments)$/m) ?? [];
+      expect(curl).toBeDefined();
+      let atom = '';
+      for (const deadline = Date.now() + 15_000; Date.now() < deadline && (atom.match(/<entry/g) ?? []).length < 4; ) {
+        atom = (await promisify(execFile)('sh', ['-c', `${curl as string} --silent --fail`], { cwd: ROOT, timeout: 10_000 })).stdout;
+        if ((atom.match(/<entry/g) ?? []).length < 4) await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      // The `paygate request` authorize, the SDK example's authorize, capture and gift card redeem.
+      expect((atom.match(/<entry/g) ?? []).length).toBe(4);
+      expect(atom).toContain('card authorize approved');
+      expect(atom).toContain('giftcard redeem approved');
+      // The records (base64 JSON in the Atom) hold masked card numbers only.
+      const records = parseAtomFeed(atom).entries.map((entry) => `${entry.title} ${entry.content}`).join('\n');
+      expect(records).toMatch(/"card":"411111\*+1111"/);
+      expect(findPans(records, { thorough: true })).toEqual([]);
 
       // The status endpoint is live while serving; remember the worker processes.
       const health = (await (await fetch(`${statusUrl}/healthz`)).json()) as { workers: { processes: { pid: number }[] } };

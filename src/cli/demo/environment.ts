@@ -22,11 +22,15 @@ import { startPaypalSandbox } from '../../../providers/paypal/sandbox/index.ts';
 import { EmbeddedBroker } from '../../broker/index.ts';
 import { writeDevPki, type KeySpec } from '../../certs/devca.ts';
 import { createGateway, type Gateway } from '../../client/index.ts';
-import { createLogger } from '../../logging.ts';
+import type { EventsConsumer } from '../../feed/events-consumer.ts';
+import type { FeedStore } from '../../feed/index.ts';
+import { actionLogger, createLogger } from '../../logging.ts';
 import { Supervisor } from '../../supervisor/index.ts';
 import { unwritable } from '../errors.ts';
+import { loadFeedConfig, tokenSha256 } from '../feed-config.ts';
+import { startFeedService } from '../feed-service.ts';
 import { DemoError, setupFailure } from './errors.ts';
-import { layoutOf, writeClientFiles, writeGatewayConfig, type DemoLayout, type DemoProvider, type SandboxEndpoint } from './files.ts';
+import { layoutOf, writeClientFiles, writeFeedConfig, writeGatewayConfig, type DemoLayout, type DemoProvider, type SandboxEndpoint } from './files.ts';
 import { DEMO_SETTINGS, type DemoOptions } from './options.ts';
 import type { Progress } from './report.ts';
 import type { DemoPlugins, TourContext } from './tour.ts';
@@ -40,6 +44,15 @@ export interface DemoParts {
   readonly gateway: Gateway<DemoPlugins>;
   /** `http://127.0.0.1:PORT` of /healthz and /metrics. */
   readonly statusUrl: string | undefined;
+  readonly feed: DemoFeed;
+}
+
+/** The demo's feed server: where it serves, the token printed for the user, its store and consumer. */
+export interface DemoFeed {
+  readonly url: string;
+  readonly token: string;
+  readonly store: FeedStore;
+  readonly consumer: EventsConsumer | undefined;
 }
 
 /** One way to stop a started part. */
@@ -84,6 +97,7 @@ export class DemoEnvironment {
   #aborted = false;
   #layout: DemoLayout | undefined;
   #dirCreated = false;
+  #target: { logger: Logger; fd: number; level: 'info' | 'warn' } | undefined;
 
   constructor(options: DemoOptions, progress: Progress) {
     this.#options = options;
@@ -111,16 +125,17 @@ export class DemoEnvironment {
     await this.#part('certificates', async () => {
       const spec: KeySpec = this.#options.algo === 'ec' ? { algo: 'ec' } : { algo: 'rsa', bits: 2048 };
       await writeDevPki(layout.certsDir, spec);
-      return [undefined, `${spec.algo === 'ec' ? 'EC P-256' : 'RSA 2048'} CA, gateway, client and TLS identities in ${layout.certsDir}`];
+      return [undefined, `${spec.algo === 'ec' ? 'EC P-256' : 'RSA 2048'} CA, gateway, client, feed and TLS identities in ${layout.certsDir}`];
     });
     const broker = await this.#part('broker', async () => {
       const started = await EmbeddedBroker.start({ host: DEMO_SETTINGS.host, port: 0 });
       this.#onClose('broker', () => started.stop());
       return [started, `embedded STOMP broker on ${started.url}`];
     });
+    const feed = await this.#part('feed server', () => this.#startFeed(layout, broker.port));
     const sandboxes = await this.#part('sandboxes', () => this.#startSandboxes(layout));
     await this.#part('gateway config', () => {
-      writeGatewayConfig(layout, { brokerPort: broker.port, sandboxes: sandboxes.endpoints });
+      writeGatewayConfig(layout, { brokerPort: broker.port, sandboxes: sandboxes.endpoints, feedRecipient: 'certs/feed.crt' });
       writeClientFiles(layout, broker.port);
       return Promise.resolve([undefined, `${layout.gatewayConfig} (${DEMO_SETTINGS.workers} workers, breaker reset ${DEMO_SETTINGS.breakerResetMs / 1000} s)`]);
     });
@@ -129,7 +144,7 @@ export class DemoEnvironment {
       const started = await this.#startSdk(layout, broker.port);
       return [started, `typed SDK connected (createGateway with card, paypal, giftcard)`];
     });
-    return { layout, broker, sandboxes: sandboxes.running, supervisor, gateway, statusUrl: supervisor.statusUrl };
+    return { layout, broker, sandboxes: sandboxes.running, supervisor, gateway, statusUrl: supervisor.statusUrl, feed };
   }
 
   /**
@@ -169,6 +184,20 @@ export class DemoEnvironment {
       .catch(() => undefined);
   }
 
+  /**
+   * The feed server, as `paygate feed --config feed.yaml` runs it, in-process: the gateway's
+   * events arrive on the broker, the user reads them over HTTP with the token printed at the end.
+   * Started before the gateway and stopped after it, so that the workers' last events are stored.
+   */
+  async #startFeed(layout: DemoLayout, brokerPort: number): Promise<[DemoFeed, string]> {
+    const token = randomBytes(32).toString('base64url');
+    writeFeedConfig(layout, { brokerPort, tokenSha256: tokenSha256(token) });
+    const service = await startFeedService(loadFeedConfig(layout.feedConfig), actionLogger(this.#logTarget(layout).logger));
+    this.#onClose('feed server', () => service.stop());
+    await service.consuming;
+    return [{ url: service.url, token, store: service.store, consumer: service.consumer }, `${service.url} (Atom feeds audit and payments, from the events queue; ${layout.feedStore})`];
+  }
+
   async #startSandboxes(layout: DemoLayout) {
     const tls = { cert: readFileSync(join(layout.certsDir, 'tls.crt'), 'utf8'), key: readFileSync(join(layout.certsDir, 'tls.key'), 'utf8') };
     const cardCredentials = { username: 'demo-merchant', password: secret() };
@@ -197,10 +226,15 @@ export class DemoEnvironment {
    * pure JSON with `--json`).
    */
   #logTarget(layout: DemoLayout): { logger: Logger; fd: number; level: 'info' | 'warn' } {
-    if (this.#options.verbose) return { logger: createLogger({ name: 'paygate-demo', level: 'info', destination: 2 }), fd: 2, level: 'info' };
+    if (this.#target !== undefined) return this.#target;
+    if (this.#options.verbose) {
+      this.#target = { logger: createLogger({ name: 'paygate-demo', level: 'info', destination: 2 }), fd: 2, level: 'info' };
+      return this.#target;
+    }
     const fd = openSync(layout.gatewayLog, 'a', 0o600);
     this.#onClose('gateway log', () => closeSync(fd));
-    return { logger: createLogger({ name: 'paygate-demo', level: 'warn', destination: fd }), fd, level: 'warn' };
+    this.#target = { logger: createLogger({ name: 'paygate-demo', level: 'warn', destination: fd }), fd, level: 'warn' };
+    return this.#target;
   }
 
   async #startSupervisor(layout: DemoLayout): Promise<[Supervisor, string]> {

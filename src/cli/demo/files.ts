@@ -19,6 +19,10 @@ export interface DemoLayout {
   readonly exampleData: string;
   readonly gatewayLog: string;
   readonly idempotency: string;
+  /** The feed server's config (`paygate feed --config` reads the same file). */
+  readonly feedConfig: string;
+  /** The feed server's SQLite file: the audit and payments feeds. */
+  readonly feedStore: string;
 }
 
 /** The layout of the demo folder `dir`. */
@@ -31,6 +35,8 @@ export function layoutOf(dir: string): DemoLayout {
     exampleData: join(dir, 'authorize.yaml'),
     gatewayLog: join(dir, 'gateway.log'),
     idempotency: join(dir, 'idempotency.sqlite'),
+    feedConfig: join(dir, 'feed.yaml'),
+    feedStore: join(dir, 'feed.sqlite'),
   };
 }
 
@@ -59,6 +65,8 @@ export interface SandboxEndpoint {
 export interface GatewayConfigInput {
   readonly brokerPort: number;
   readonly sandboxes: Readonly<Record<DemoProvider, SandboxEndpoint>>;
+  /** The feed server's certificate, relative to the folder: every finished request's events are sealed to it. Absent: no events. */
+  readonly feedRecipient?: string;
 }
 
 const { breaker } = DEMO_SETTINGS;
@@ -85,6 +93,8 @@ export function gatewayConfig(input: GatewayConfigInput): Record<string, unknown
       options: { ...input.sandboxes[name].options },
     })),
     idempotency: { path: 'idempotency.sqlite' },
+    // Every finished request's audit record (and payment event) goes to the demo's feed server.
+    ...(input.feedRecipient === undefined ? {} : { events: { recipient: input.feedRecipient } }),
     gateway: {
       workers: DEMO_SETTINGS.workers,
       http: { host: DEMO_SETTINGS.host, port: 0 },
@@ -92,6 +102,34 @@ export function gatewayConfig(input: GatewayConfigInput): Record<string, unknown
       restart: { backoff_initial: '100ms', backoff_max: '2s', max_restarts: 10, within: '60s' },
     },
   };
+}
+
+/** What the feed server's config needs: the broker, and the hash of the token printed for the user. */
+export interface FeedConfigInput {
+  readonly brokerPort: number;
+  readonly tokenSha256: string;
+}
+
+/** The feed server's config as data (docs/feed-server.md): loopback HTTP, its own SQLite file, the events of the demo's gateway. */
+export function feedConfig(input: FeedConfigInput): Record<string, unknown> {
+  return {
+    listen: { host: DEMO_SETTINGS.host, port: 0 },
+    store: { path: 'feed.sqlite' },
+    clients: [{ name: 'demo', token_sha256: input.tokenSha256, feeds: { '*': ['read'] } }],
+    identity: { cert: 'certs/feed.crt', key: 'certs/feed.key' },
+    checkpoints: { interval: DEMO_SETTINGS.feedCheckpointInterval, feeds: ['audit', 'payments'] },
+    events: { brokers: [{ host: DEMO_SETTINGS.host, port: input.brokerPort }], trust: { gateway_ca: ['certs/ca.crt'] } },
+  };
+}
+
+const FEED_HEADER = `# The feed server of \`paygate demo\` (docs/feed-server.md): the audit and payments feeds, filled from
+# the gateway's events queue. Paths are relative to this file; the token itself is never written, only its hash.
+`;
+
+/** Writes the feed server's config file; returns its path. */
+export function writeFeedConfig(layout: DemoLayout, input: FeedConfigInput): string {
+  writePrivate(layout.feedConfig, FEED_HEADER + encodeYaml(feedConfig(input)));
+  return layout.feedConfig;
 }
 
 const GATEWAY_HEADER = `# The gateway of \`paygate demo\`: the worker keys of docs/operations.md ("Worker configuration")

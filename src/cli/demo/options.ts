@@ -60,6 +60,10 @@ export const DEMO_SETTINGS = Object.freeze({
   drainGraceMs: 10_000,
   /** How long the SDK gateway waits for in-flight replies when the demo closes it. */
   sdkCloseMs: 2_000,
+  /** How often the feed server signs a checkpoint of the audit and payments feeds. */
+  feedCheckpointInterval: '10s',
+  /** After the tour, how long the report waits for the last events to be stored in the feed. */
+  feedSettleMs: 10_000,
 });
 
 /** The test payment data of the tour (documented test cards of each sandbox's README). */

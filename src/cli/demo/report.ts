@@ -25,6 +25,8 @@ export interface DemoSummary {
   readonly steps: readonly StepResult[];
   readonly totalMs: number;
   readonly metricsUrl?: string;
+  /** What the feed server holds after the tour. */
+  readonly feed?: { readonly auditRecords: number; readonly payments: number; readonly requests?: number };
 }
 
 /** A place to write lines (stdout, stderr, or a test's buffer). */
@@ -140,6 +142,7 @@ export function renderNextSteps(next: NextSteps): string[] {
     '  docs/architecture.md    how one payment travels: SDK → broker → worker → provider → reply',
     '  docs/operations.md      brokers, workers, the gateway config and its supervisor',
     '  docs/providers.md       provider plugins, breakers, and writing your own from providers/_template',
+    '  docs/feed-server.md     the feed server: the audit trail and the payment events as Atom feeds',
   ];
   if (!next.serving) lines.push('  npx paygate demo --serve   keep it all running and send your own payment with `paygate request`');
   if (next.metricsUrl !== undefined) {
@@ -164,6 +167,7 @@ export function renderSummaryJson(summary: DemoSummary): string {
     steps,
     totalMs: Math.round(summary.totalMs),
     ...(summary.metricsUrl === undefined ? {} : { metricsUrl: summary.metricsUrl }),
+    ...(summary.feed === undefined ? {} : { feed: summary.feed }),
   };
   return maskPan(JSON.stringify(document, null, 2));
 }

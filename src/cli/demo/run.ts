@@ -11,7 +11,8 @@ import { PaygateError } from '../../errors.ts';
 import { REFUSED_EXIT_CODE } from '../io.ts';
 import { DemoEnvironment, type DemoParts } from './environment.ts';
 import { DemoError, setupFailure } from './errors.ts';
-import { demoOptionsSchema, type DemoOptions, type DemoOptionsInput } from './options.ts';
+import { renderFeed, settleFeed, type FeedSummary } from './feed.ts';
+import { DEMO_SETTINGS, demoOptionsSchema, type DemoOptions, type DemoOptionsInput } from './options.ts';
 import { outageSteps } from './outage.ts';
 import { paymentSteps } from './payments.ts';
 import { Output, Progress, renderNextSteps, renderSummaryJson, renderTable, renderVerdict, type StepResult } from './report.ts';
@@ -71,7 +72,8 @@ export async function runDemo(input: DemoOptionsInput): Promise<void> {
     const parts = await environment.start();
     phase = 'tour';
     const steps = options.tour ? await tour(parts, progress, interrupt.signal) : [];
-    report(options, human, parts, steps, performance.now() - started);
+    const feed = await settleFeed(parts.feed, parts.statusUrl === undefined ? undefined : `${parts.statusUrl}/metrics`, DEMO_SETTINGS.feedSettleMs);
+    report(options, human, parts, steps, performance.now() - started, feed);
     process.exitCode = steps.every((step) => step.ok) ? 0 : TOUR_FAILED_EXIT_CODE;
     if (options.serve) {
       phase = 'serve';
@@ -104,13 +106,14 @@ async function tour(parts: DemoParts, progress: Progress, signal: AbortSignal): 
 }
 
 /** The table and next steps, or the JSON summary on stdout. */
-function report(options: DemoOptions, human: Output, parts: DemoParts, steps: StepResult[], totalMs: number): void {
+function report(options: DemoOptions, human: Output, parts: DemoParts, steps: StepResult[], totalMs: number, feed: FeedSummary): void {
   const metricsUrl = parts.statusUrl === undefined ? undefined : `${parts.statusUrl}/metrics`;
   const ok = steps.every((step) => step.ok);
+  const feedCounts = { auditRecords: feed.auditRecords, payments: feed.payments, ...(feed.requests === undefined ? {} : { requests: feed.requests }) };
   if (options.json) {
-    process.stdout.write(`${renderSummaryJson({ ok, steps, totalMs, ...(metricsUrl === undefined ? {} : { metricsUrl }) })}\n`);
+    process.stdout.write(`${renderSummaryJson({ ok, steps, totalMs, feed: feedCounts, ...(metricsUrl === undefined ? {} : { metricsUrl }) })}\n`);
   } else if (steps.length > 0) {
-    human.lines('', ...renderTable(steps), '', ...renderVerdict(steps, totalMs));
+    human.lines('', ...renderTable(steps), '', ...renderVerdict(steps, totalMs), '', ...renderFeed(feed));
   }
   const keptDir = options.keep || options.serve ? parts.layout.dir : undefined;
   human.lines('', ...renderNextSteps({ serving: options.serve, ...(metricsUrl === undefined ? {} : { metricsUrl }), ...(keptDir === undefined ? {} : { keptDir }) }), '');

@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import type { DemoParts } from './environment.ts';
+import { curlCommand } from './feed.ts';
 import type { Output } from './report.ts';
 
 /**
@@ -27,8 +28,8 @@ export function requestCommandLine(parts: Pick<DemoParts, 'layout'>): string {
 }
 
 /** The connection block `--serve` prints. */
-export function connectionInfo(parts: Pick<DemoParts, 'layout' | 'broker' | 'sandboxes' | 'statusUrl'>): string[] {
-  const { layout, broker, sandboxes, statusUrl } = parts;
+export function connectionInfo(parts: Pick<DemoParts, 'layout' | 'broker' | 'sandboxes' | 'statusUrl' | 'feed'>): string[] {
+  const { layout, broker, sandboxes, statusUrl, feed } = parts;
   const certs = layout.certsDir;
   return [
     `paygate demo is running; Ctrl-C stops it (the folder ${layout.dir} is kept).`,
@@ -36,12 +37,17 @@ export function connectionInfo(parts: Pick<DemoParts, 'layout' | 'broker' | 'san
     `  certificates   ${join(certs, 'ca.crt')}  (the CA both sides trust)`,
     `                 ${join(certs, 'client.crt')}, ${join(certs, 'client.key')}  (the storefront: signs requests)`,
     `                 ${join(certs, 'gateway.crt')}  (the gateway: encrypt requests to it, it signs replies)`,
+    `                 ${join(certs, 'feed.crt')}  (the feed server: the gateway's events are encrypted to it, it signs checkpoints)`,
     `  client config  ${layout.clientConfig}`,
     `  example data   ${layout.exampleData}  (an approved test card)`,
     ...(statusUrl === undefined ? [] : [`  metrics        ${statusUrl}/metrics`, `  healthz        ${statusUrl}/healthz`]),
     `  gateway config ${layout.gatewayConfig}`,
     `  gateway log    ${layout.gatewayLog}`,
     `  sandboxes      card ${sandboxes.card.url}, paypal ${sandboxes.paypal.url}, giftcard ${sandboxes.giftcard.url}`,
+    `  feed server    ${feed.url}  (Atom feeds audit and payments; token ${feed.token})`,
+    `  feed config    ${layout.feedConfig}`,
+    'Read the payments feed (and /feeds/audit, the audit trail):',
+    `  ${curlCommand(feed)}`,
     'Send your own payment:',
     `  ${requestCommandLine(parts)}`,
     ...(RUNNING_FROM_SOURCES
