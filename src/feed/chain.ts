@@ -51,22 +51,36 @@ export function walkChain(rows: Iterable<ChainedRow>, lastSeq: number, idOfHash:
   let count = 0;
   let prev: ChainedRow | undefined;
   for (const row of rows) {
-    const broken = checkLink(row, prev, idOfHash);
+    const broken = checkChainLink(row, prev, idOfHash);
     if (broken !== undefined) return { count, broken };
     count += 1;
     prev = row;
   }
-  const seenSeq = prev?.seq ?? 0;
-  if (seenSeq < lastSeq && prev !== undefined) {
-    return { count, broken: { id: prev.id, seq: prev.seq, problem: 'missing', detail: `entries ${seenSeq + 1}..${lastSeq} after it are missing` } };
-  }
-  if (seenSeq < lastSeq) {
-    return { count, broken: { id: '', seq: 0, problem: 'missing', detail: `every entry (1..${lastSeq}) is missing` } };
-  }
-  return { count };
+  const broken = checkChainEnd(prev, lastSeq);
+  return broken === undefined ? { count } : { count, broken };
 }
 
-function checkLink(row: ChainedRow, prev: ChainedRow | undefined, idOfHash: (hash: string) => string | undefined): ChainReport['broken'] {
+/** A broken link: the entry named and what is wrong. */
+export type BrokenLink = NonNullable<ChainReport['broken']>;
+
+/**
+ * The end of a walk: entries recorded after the last one seen (`lastSeq`, when known) are
+ * missing, i.e. a deleted tail.
+ */
+export function checkChainEnd(last: ChainedRow | undefined, lastSeq: number | undefined): BrokenLink | undefined {
+  const seen = last?.seq ?? 0;
+  if (lastSeq === undefined || seen >= lastSeq) return undefined;
+  if (last === undefined) return { id: '', seq: 0, problem: 'missing', detail: `every entry (1..${lastSeq}) is missing` };
+  return { id: last.id, seq: last.seq, problem: 'missing', detail: `entries ${seen + 1}..${lastSeq} after it are missing` };
+}
+
+/**
+ * One link: `row` after `prev` (undefined for the first entry). Exported for walkers that
+ * stream entries in asynchronously (the auditor's verifier reads pages over HTTP); walkChain is
+ * this in a loop. Link checks come before the entry's own hash check: a reordered entry also
+ * fails its own hash (its `seq` changed), and "out of order" is the truer report.
+ */
+export function checkChainLink(row: ChainedRow, prev: ChainedRow | undefined, idOfHash: (hash: string) => string | undefined): BrokenLink | undefined {
   const at = { id: row.id, seq: row.seq };
   const expectedSeq = (prev?.seq ?? 0) + 1;
   if (row.seq < expectedSeq) {

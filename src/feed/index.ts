@@ -5,7 +5,7 @@ export type {
 export { openSqliteFeedStore } from './sqlite-store.ts';
 export { feedStoreOptionsSchema, type FeedStoreOptions, type ResolvedFeedStoreOptions } from './options.ts';
 export { FeedError, FEED_ERROR_CODES, type FeedErrorCode } from './errors.ts';
-export { canonicalForm, entryHash, ZERO_HASH } from './chain.ts';
+export { canonicalForm, checkChainEnd, checkChainLink, entryHash, ZERO_HASH, type BrokenLink, type ChainedRow } from './chain.ts';
 export { FEED_SCHEMA_VERSION } from './schema.ts';
 export {
   ATOM_MEDIA_TYPE, ATOM_NS, APP_NS, PG_NS, entryTagId, entryUrl, feedTagId, feedUrl, parseAtomEntry, parseAtomFeed, renderEntry, renderFeed, renderService,
