@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_FEED } from '../../src/audit/events.ts';
@@ -94,6 +95,33 @@ describe('paygate feed --config', () => {
     const run = paygate(['feed', '--config', config]);
     expect(await run.exited).toEqual([2, null]);
     expect(run.stderr).toMatch(/^paygate: CONFIG_INVALID: invalid feed server configuration .+ \(2 problems\):\n {2}listen\.port: .+\n {2}store\.path: .+\n$/);
+  });
+
+  it('a broker that is not up yet: it serves HTTP meanwhile, logs the retries, and SIGTERM still stops it (exit 0)', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const config = join(dir, 'no-broker.yaml');
+    writeFileSync(
+      config,
+      [
+        'listen: {port: 0}',
+        'store: {path: no-broker.sqlite}',
+        `identity: {cert: "${pki.feed.certPath}", key: "${pki.feed.keyPath}"}`,
+        `events: {brokers: [{host: 127.0.0.1, port: ${port}}], trust: {gateway_ca: ["${pki.ca.certPath}"]}}`,
+      ].join('\n'),
+    );
+    const run = paygate(['feed', '--config', config]);
+    const [, url] = await waitForOutput(run, /^paygate feed serving (http:\/\/127\.0\.0\.1:\d+)$/m);
+    expect((await fetch(`${url}/feeds/audit`)).status).toBe(401);
+    for (const deadline = Date.now() + 10_000; !run.stderr.includes('events broker unreachable') && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(run.stderr).toContain('events broker unreachable; retrying');
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toEqual([0, null]);
+    expect(run.stdout).not.toContain('consuming');
   });
 
   it('serves the events it consumes to a token holder; SIGTERM stops it with a last checkpoint, exit 0', async () => {
