@@ -39,7 +39,7 @@ export interface HandlerErrorEvent {
 
 /** The worker could not finish with a message or a resource (store, broker); it carries on. */
 export interface WorkerErrorEvent {
-  /** Which step failed, e.g. `store`, `reply`, `ack`, `dead-letter`, `connection` (consuming), `publisher` (publishing connection). */
+  /** Which step failed, e.g. `store`, `reply`, `events` (the audit record's SEND), `ack`, `dead-letter`, `connection` (consuming), `publisher` (publishing connection). */
   readonly stage: string;
   readonly provider?: string;
   /** The error's `code` when it has one, else its class name. */

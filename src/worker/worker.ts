@@ -358,7 +358,7 @@ const CONNECTION_LOST = new Set(['STOMP_IO', 'STOMP_CLOSED_BY_PEER', 'STOMP_READ
  */
 export function expectedFailover(event: WorkerErrorEvent): { level: 'info' | 'warn'; msg: string } | undefined {
   if (event.code === 'STOMP_STALE_MESSAGE') return { level: 'info', msg: 'acknowledgement refused after a broker failover; the broker redelivers the request' };
-  if (event.code === 'STOMP_CANNOT_CONNECT' && (event.stage === 'reply' || event.stage === 'dead-letter')) {
+  if (event.code === 'STOMP_CANNOT_CONNECT' && (event.stage === 'reply' || event.stage === 'dead-letter' || event.stage === 'events')) {
     // The node that delivered the request is gone (replies leave through it): its client's retry is answered elsewhere.
     return { level: 'warn', msg: `${event.stage} not sent: the broker that delivered the request is gone; it is answered on redelivery or retry` };
   }
