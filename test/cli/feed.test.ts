@@ -174,5 +174,11 @@ describe('paygate feed --config', () => {
     } finally {
       store.close();
     }
+    // The auditor's tool agrees: the chain and the signed checkpoint verify.
+    const verify = paygate(['audit', 'verify', '--db', join(dir, 'feed.sqlite'), '--trust', pki.feed.certPath]);
+    expect(await verify.exited, verify.stdout + verify.stderr).toEqual([0, null]);
+    expect(verify.stdout).toMatch(/^entries verified: 3 \(seq 1\.\.3,/m);
+    expect(verify.stdout).toMatch(/^checkpoints verified: 1 /m);
+    expect(verify.stdout).toMatch(/^INTACT$/m);
   }, 60_000);
 });

@@ -177,6 +177,9 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('events consum
     expect(store.page(PAYMENTS_FEED).entries).toHaveLength(2);
     expect(store.verifyChain(AUDIT_FEED)).toEqual({ count: 3 });
     expect(consumer.stats.stored).toBe(5);
+    // Handed back to the broker where a NACK requeues (so they were delivered again); kept in hand on ActiveMQ.
+    if (descriptor.name === 'activemq') expect(consumer.stats.received).toBe(3);
+    else expect(consumer.stats.received).toBeGreaterThan(3);
   });
 
   it('a connection lost between the commit and the ACKs: the messages come back and are not stored twice', async () => {
