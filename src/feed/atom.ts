@@ -26,6 +26,8 @@ export const PG_NS = 'urn:uuid:a1869485-40b3-4a75-9a3d-76b7e268990d';
 /** The media type of an Atom feed or entry document. */
 export const ATOM_MEDIA_TYPE = 'application/atom+xml';
 const TAG_PREFIX = 'tag:paygate,2026:';
+/** A character outside XML 1.0's Char production (control characters, lone surrogates, U+FFFE/FFFF). */
+const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
 /** Where links point: the server's configured public base URL (never the request's Host header). */
 export interface AtomContext {
@@ -124,6 +126,14 @@ export function renderService(feeds: readonly string[], ctx: AtomContext): strin
 }
 
 function writeEntry(el: XMLBuilder, entry: FeedEntry, ctx: AtomContext, standalone: boolean): void {
+  const { type, text } = contentOut(entry.contentType, entry.content);
+  for (const [field, value] of [['title', entry.title], ['content', text], ['content type', type]] as const) {
+    // XML 1.0 cannot carry these, not even as references: writing them would make the whole page
+    // unreadable to every parser, so the page fails here, naming the entry (never its text).
+    if (NOT_XML_CHAR.test(value)) {
+      throw new FeedProtocolError('FEED_INTERNAL_ERROR', `entry ${entry.id} of feed ${entry.feed} has a character XML 1.0 cannot carry in its ${field}`);
+    }
+  }
   el.ele(ATOM_NS, 'id').txt(amp(entryTagId(entry.feed, entry.id)));
   el.ele(ATOM_NS, 'title').att('type', 'text').txt(amp(entry.title));
   el.ele(ATOM_NS, 'published').txt(amp(entry.time));
@@ -131,7 +141,6 @@ function writeEntry(el: XMLBuilder, entry: FeedEntry, ctx: AtomContext, standalo
   // A standalone entry has no feed to inherit the author from (RFC 4287 §4.1.2).
   if (standalone) el.ele(ATOM_NS, 'author').ele(ATOM_NS, 'name').txt(amp('paygate'));
   el.ele(ATOM_NS, 'link').att(attrs({ rel: 'self', type: ATOM_MEDIA_TYPE, href: entryUrl(ctx, entry.feed, entry.id) }));
-  const { type, text } = contentOut(entry.contentType, entry.content);
   el.ele(ATOM_NS, 'content').att('type', amp(type)).txt(amp(text));
   el.ele(PG_NS, 'pg:seq').txt(amp(String(entry.seq)));
   if (entry.prevHash !== undefined) el.ele(PG_NS, 'pg:prev-hash').txt(amp(entry.prevHash));

@@ -52,6 +52,29 @@ describe('Atom representation', () => {
     expect(store.verifyChain('audit')).toEqual({ count: TRICKY.length });
   });
 
+  it('round-trips 300 random strings of markup, whitespace, quotes and astral characters', () => {
+    const pool = ['a', 'Z', '0', ' ', '\t', '\n', '\r', '<', '>', '&', '"', "'", ']]>', '&amp;', '&#13;', '<![CDATA[', 'é', '€', '😀', '\u2028', '\uFFFD', '\u00A0'];
+    let seed = 42;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const text = (): string => Array.from({ length: random(40) }, () => pool[random(pool.length)]).join('');
+    const entries = Array.from({ length: 300 }, (_, i) => entry({
+      id: `${i + 1}-r${i}`, seq: i + 1, title: text() || 't', content: text(), contentType: ['text/plain', 'text/html', 'text/csv', 'application/json'][i % 4]!,
+    }));
+    expect(parseAtomFeed(renderFeed({ name: 'audit', entries, updated: entries[0]!.time }, ctx)).entries).toEqual(entries);
+  });
+
+  it.each([['a title', { title: 'bell \u0007' }], ['text content', { content: 'nul \u0000' }], ['a lone surrogate', { content: 'half \uD800' }]])(
+    'refuses to render %s XML cannot carry, naming the entry and not its text',
+    (_, over) => {
+      expect(() => renderEntry(entry(over), ctx)).toThrowError(expect.objectContaining({
+        code: 'FEED_INTERNAL_ERROR', message: expect.stringMatching(/^entry 1-abcdefghijkl of feed audit has a character XML 1.0 cannot carry/),
+      }));
+    },
+  );
+
   it('writes CR as a character reference and links from the public URL', () => {
     const xml = renderEntry(entry({ content: 'a\r\nb' }), ctx);
     expect(xml).not.toContain('\r');

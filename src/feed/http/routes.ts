@@ -64,6 +64,8 @@ export async function handle(ctx: RouteContext, req: IncomingMessage): Promise<A
   } catch (error) {
     if (error instanceof RouteError) return problemAnswer(error.problem);
     const answer = problemAnswer(problemOf(error));
+    // The answer says only "see the log": the cause goes there (messages name ids, never content).
+    if (answer.status === 500) ctx.options.log?.error('feed server error', { error: String(error) });
     if (answer.status === 401) return { ...answer, headers: { ...answer.headers, 'www-authenticate': 'Bearer realm="paygate-feed"' } };
     if (answer.status === 413) return { ...answer, headers: { ...answer.headers, connection: 'close' } };
     // A store failure is transient (a held lock, a full disk being cleared): say when to retry.

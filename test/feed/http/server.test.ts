@@ -111,6 +111,19 @@ describe('feed server', () => {
     expect(parseAtomFeed(body).entries.map((e) => e.title)).toEqual(['secure']);
   });
 
+  it('answers 500 for a page holding an entry XML cannot carry, logs which entry (not its text), and keeps serving', async () => {
+    const { server, store, logs } = await servers.start();
+    const bad = store.append('odd', { title: 'bell \u0007 SECRET-TITLE', content: 'x' });
+    store.append('widgets', { title: 'fine', content: 'y' });
+    const res = await call(`${server.url}/feeds/odd`, TOKENS.reader);
+    expect(res.status).toBe(500);
+    expect(await res.json()).toMatchObject({ code: 'FEED_INTERNAL_ERROR', detail: 'the feed server failed; see its log' });
+    const logged = JSON.stringify(logs.filter((l) => l.level === 'error'));
+    expect(logged).toContain(bad.id);
+    expect(logged).not.toContain('SECRET-TITLE');
+    expect((await call(`${server.url}/feeds/widgets`, TOKENS.reader)).status).toBe(200);
+  });
+
   it('refuses to listen off loopback without TLS, naming the fix', async () => {
     const { store } = feedStores().open();
     await expect(startFeedServer(store, { listen: { host: '0.0.0.0', port: 0 }, clients: CLIENTS })).rejects.toMatchObject({
