@@ -17,7 +17,7 @@ import { createHash, createHmac, hkdfSync, type KeyObject } from 'node:crypto';
 import { PING_TYPE } from '../providers/index.ts';
 import type { StompMessage } from '../stomp/index.ts';
 import {
-  CardNumber, containsCardNumber, encodeYaml, HEADER, maskPan, moneySchema, seal, type Certificate, type Money, type OpenedMessage, type ReplyDocument,
+  CardNumber, containsCardNumber, encodeYaml, HEADER, maskPan, moneySchema, seal, sealedContentType, type Certificate, type Money, type OpenedMessage, type ReplyDocument,
   type RequestDocument,
 } from '../wire/index.ts';
 import {
@@ -99,8 +99,8 @@ export function prepareEvents(context: WorkerContext, provider: string, message:
   const target = context.events;
   if (target === undefined) return undefined;
   const document = eventsDocument(context, provider, message, seen, ending);
-  const body = seal(encodeYaml(document), { recipients: [target.recipient], signer: context.identity });
-  const headers = { [HEADER.persistent]: 'true', 'content-type': 'application/pkcs7-mime' };
+  const body = seal(encodeYaml(document), { recipients: [target.recipient], signer: context.identity, cipher: 'aes-256-gcm' });
+  const headers = { [HEADER.persistent]: 'true', [HEADER.contentType]: sealedContentType('aes-256-gcm') };
   return { send: () => context.publisher.send(target.queue, body, headers, message.node) };
 }
 

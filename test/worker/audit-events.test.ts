@@ -100,6 +100,7 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('worker events
     expect(payment?.provider_ids).toEqual({ authorization_id: expect.stringMatching(/^auth_\d+$/) as unknown as string });
     expect(events.paymentKey).toBe(sha256(`payment|${doc.id}|counting|${client.fingerprint}|approved|`));
     expect(events.message.headers.persistent).toBe('true');
+    expect(events.message.headers['content-type']).toBe('application/pkcs7-mime; smime-type=authEnveloped-data');
   });
 
   it('a decline: the payment event carries the decline code', async () => {
