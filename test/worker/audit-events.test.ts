@@ -22,6 +22,7 @@ import type { RequestDocumentInput } from '../../src/wire/index.ts';
 import { deriveAuditKey } from '../../src/worker/audit-events.ts';
 
 const MASKED_PAN = `${TEST_PAN.slice(0, 6)}******${TEST_PAN.slice(-4)}`;
+const FORBIDDEN_REPLY_TO = '/queue/paygate-forbidden.replies';
 
 describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('worker events on $name', (descriptor) => {
   let h: Harness;
@@ -31,7 +32,9 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('worker events
   beforeAll(async () => {
     pki = await makeTestPki();
     const queue = freshEventsQueue();
-    h = await startHarness({ broker: descriptor, worker: { events: { queue, recipient: pki.feed.certPem } } });
+    // The pattern admits a reply-to no worker login may SEND to: a reply that cannot be delivered.
+    const replyToPattern = FORBIDDEN_REPLY_TO.replace(/\./g, '\\.');
+    h = await startHarness({ broker: descriptor, worker: { events: { queue, recipient: pki.feed.certPem }, replyToPattern } });
     reader = await EventsReader.start(h.broker.descriptor, queue, pki);
   });
   afterAll(async () => {
@@ -201,6 +204,19 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('worker events
     const events = await reader.waitFor((r) => r.audit.request_id === doc.id);
     expect(events.audit).toMatchObject({ outcome: { status: 'error', code: 'WRONG_SIGNER_ROLE' }, requester: { sha256: gateway.certificate.fingerprint } });
     expect(events.payment).toBeUndefined();
+  });
+
+  it('a reply that cannot be delivered: dead-lettered REPLY_UNDELIVERABLE, the record keeps the request id', async () => {
+    const doc = requestDoc({ type: 'ping', payload: {} });
+    await h.send(h.seal(doc), { correlationId: doc.id, headers: { 'reply-to': FORBIDDEN_REPLY_TO } });
+    const received = await reader.waitFor((r) => r.audit.request_id === doc.id);
+    expect(received.audit).toMatchObject({
+      type: 'ping',
+      outcome: { status: 'dead_lettered', code: 'REPLY_UNDELIVERABLE' },
+      dead_letter_reason: 'REPLY_UNDELIVERABLE',
+      requester: { sha256: Certificate.from(pki.client.certPem).fingerprint },
+    });
+    expect(received.audit.reply_body_sha256).toBeUndefined();
   });
 
   it('no card number anywhere in the events, whatever the request carried', async () => {
