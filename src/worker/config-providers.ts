@@ -117,7 +117,7 @@ export type ProviderEntry = z.output<typeof providerEntrySchema>;
 export const PROVIDER_CONFIG_KEYS = {
   providers: { expect: 'a non-empty list of providers', fix: 'list each provider plugin as {name, module}' },
   'providers[]': { expect: 'a mapping (name, module, endpoint, tls, timeout_ms, breaker, options)', fix: 'describe the provider as {name, module}, plus its settings' },
-  'providers[].name': { expect: 'a name of lower-case letters and digits, words joined by _ or -, unique', fix: 'use the queue name of the provider, e.g. card' },
+  'providers[].name': { expect: 'a name of lower-case letters and digits, words joined by _ or -, unique, not feed', fix: 'use the queue name of the provider, e.g. card' },
   'providers[].module': { expect: 'a file path', fix: "give the plugin's entry file, e.g. ../providers/card/index.ts, or the name of a plugin package installed where the config file is, e.g. paygate/providers/card" },
   'providers[].endpoint': { expect: 'an https:// URL without credentials, query or fragment', fix: "set the provider's endpoint, e.g. https://api.provider.example/v1" },
   'providers[].tls': { expect: 'a mapping (ca, cert, key)', fix: 'give TLS file paths under tls, or leave tls out (the system CA store, no client certificate)' },

@@ -84,6 +84,9 @@ const stompHeartBeat = stompOptionsSchema.shape.heartBeat.unwrap().shape;
 /** A file path as written in the file (resolved and checked after validation). */
 const filePath = z.string().min(1);
 
+/** A provider name the config refuses: `paygate.feed.*` are the events queues. */
+const RESERVED_PROVIDER_NAME = 'feed';
+
 /** `7d`, `36h`, `90m`, `30s`, `500ms`. */
 const duration = durationSchema;
 
@@ -124,6 +127,12 @@ export const workerConfigFileSchema = z
       .superRefine((providers, ctx) => {
         const first = new Map<string, number>();
         providers.forEach((provider, index) => {
+          if (provider.name === RESERVED_PROVIDER_NAME) {
+            // Its queues would be paygate.feed and paygate.feed.dlq: inside the events queues'
+            // names (paygate.feed.<name>), which the broker's feed login may read.
+            const params = { problem: 'the name feed is reserved for the audit events queues (paygate.feed.*)', fix: 'give the provider another name' };
+            ctx.addIssue({ code: 'custom', path: [index, 'name'], message: 'reserved', params });
+          }
           const seen = first.get(provider.name);
           if (seen === undefined) first.set(provider.name, index);
           else ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `duplicate:${seen}` });

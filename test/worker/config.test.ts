@@ -285,6 +285,12 @@ describe('errors name the key path and the fix', () => {
     const error = configError(() => parseWorkerConfig(text, { env: {}, baseDir: fixture() }));
     expect(error.problems).toEqual([{ path: 'providers[2].name', problem: 'the same name as providers[0].name', fix: 'give each provider a unique name' }]);
   });
+
+  it('refuses a provider named feed: its queues would fall among the events queues the feed login reads', () => {
+    const text = minimalWith({ providers: 'providers: [{name: feed, module: providers/card/index.ts}]' });
+    const error = configError(() => parseWorkerConfig(text, { env: {}, baseDir: fixture() }));
+    expect(error.problems).toEqual([{ path: 'providers[0].name', problem: 'the name feed is reserved for the audit events queues (paygate.feed.*)', fix: 'give the provider another name' }]);
+  });
 });
 
 /** MINIMAL with one provider entry written as the given YAML flow mapping body (after name and module). */
