@@ -74,6 +74,17 @@ describe('feed server', () => {
     }
   });
 
+  it('answers HEAD with the GET\'s status and headers and no body', async () => {
+    const { server, store } = await servers.start();
+    store.append('widgets', { title: 'a', content: 'a' });
+    const get = await call(`${server.url}/feeds/widgets`, TOKENS.reader);
+    const head = await call(`${server.url}/feeds/widgets`, TOKENS.reader, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('etag')).toBe(get.headers.get('etag'));
+    expect(head.headers.get('content-type')).toBe(get.headers.get('content-type'));
+    expect(await head.text()).toBe('');
+  });
+
   it('lists in the service document only the feeds the token may read', async () => {
     const { server, store } = await servers.start();
     store.append('widgets', { title: 'w', content: 'w' });
