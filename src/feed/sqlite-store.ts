@@ -22,6 +22,9 @@ import type {
 
 const FEED_NAME = /^[A-Za-z0-9._-]{1,128}$/;
 
+/** Any character outside XML 1.0's Char production (a lone surrogate too: the `u` flag sees code points). */
+const NOT_XML_TEXT = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
 interface FeedRow { name: string; chained: number; created: string; last_seq: number; last_hash: string | null }
 interface EntryRow {
   feed: string; seq: number; id: string; time: string; title: string; content: string;
@@ -162,6 +165,10 @@ class SqliteFeedStore implements FeedStore {
     }
     if (typeof entry.content !== 'string' || Buffer.byteLength(entry.content, 'utf8') > this.#options.maxContentBytes) {
       throw new FeedError('FEED_BAD_ENTRY', `an entry's content must be a string of at most ${this.#options.maxContentBytes} bytes`);
+    }
+    if (NOT_XML_TEXT.test(entry.title) || NOT_XML_TEXT.test(entry.content)) {
+      // Atom is XML: one such character would make every page holding the entry unreadable.
+      throw new FeedError('FEED_BAD_ENTRY', "an entry's title and content must be characters XML 1.0 can carry (no control characters other than tab, LF and CR, no lone surrogates)");
     }
     if (entry.key !== undefined && (typeof entry.key !== 'string' || entry.key.length < 1 || entry.key.length > 256)) {
       throw new FeedError('FEED_BAD_ENTRY', "an entry's key must be a string of 1-256 characters");

@@ -261,3 +261,22 @@ describe('de-duplication keys and appendMany', () => {
     check.close();
   });
 });
+
+describe('characters Atom cannot carry', () => {
+  it.each([
+    ['a control character in the title', { title: 'a\u0001b', content: 'x' }],
+    ['a control character in the content', { title: 't', content: 'x\u001by' }],
+    ['a lone surrogate', { title: 't', content: 'x\ud800y' }],
+    ['U+FFFE', { title: 't\ufffe', content: 'x' }],
+  ])('refuses %s with FEED_BAD_ENTRY and writes nothing', (_what, entry) => {
+    const { store } = stores.open();
+    expect(codeOf(() => store.append('notes', entry))).toBe('FEED_BAD_ENTRY');
+    expect(store.feeds()).toEqual([]);
+  });
+
+  it('accepts tab, LF, CR, astral characters and JSON-escaped controls', () => {
+    const { store } = stores.open();
+    const content = `a\tb\nc\r\n😀 ${JSON.stringify('\u0001\ud800')}`;
+    expect(store.append('notes', { title: 'ok 😀', content }).content).toBe(content);
+  });
+});

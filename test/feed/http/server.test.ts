@@ -1,4 +1,5 @@
 import { request } from 'node:https';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { parseAtomEntry, parseAtomFeed, startFeedServer } from '../../../src/feed/index.ts';
 import { makeTestPki } from '../../helpers/pki.ts';
@@ -123,8 +124,12 @@ describe('feed server', () => {
   });
 
   it('answers 500 for a page holding an entry XML cannot carry, logs which entry (not its text), and keeps serving', async () => {
-    const { server, store, logs } = await servers.start();
-    const bad = store.append('odd', { title: 'bell \u0007 SECRET-TITLE', content: 'x' });
+    const { server, store, logs, path } = await servers.start();
+    // The store refuses such a title at append; a file edited outside paygate can still hold one.
+    const bad = store.append('odd', { title: 'placeholder', content: 'x' });
+    const db = new Database(path);
+    db.prepare('UPDATE entries SET title = ? WHERE id = ?').run('bell \u0007 SECRET-TITLE', bad.id);
+    db.close();
     store.append('widgets', { title: 'fine', content: 'y' });
     const res = await call(`${server.url}/feeds/odd`, TOKENS.reader);
     expect(res.status).toBe(500);
