@@ -56,6 +56,8 @@ export class FeedChild {
   readonly #log: string;
   readonly url: string;
   readonly #token: string;
+  /** How many times it was started. */
+  starts = 0;
 
   constructor(config: string, logPath: string, url: string, token: string) {
     this.#config = config;
@@ -71,6 +73,7 @@ export class FeedChild {
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
     this.#child = child;
+    this.starts += 1;
     let up = false;
     let probing = false;
     const probe = (): void => {

@@ -95,6 +95,7 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('the audit tra
     };
     const sent = await runWorkload(shop, { requests: REQUESTS, inFlight: IN_FLIGHT, seed: 7, keyPrefix: `trail-${queues.prefix.slice(-11, -1)}`, onAnswered });
     await Promise.all(faults);
+    expect(feed.starts, 'the feed server was killed and started again').toBe(2);
 
     checkAnswers(sent);
     expect(workerKill?.slot, 'a worker was killed and replaced').toBeTypeOf('number');
@@ -127,9 +128,8 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('the audit tra
         .map((l) => `an events message refused by the feed: ${l.reason}: ${describeRefused(l.body, feedKeys().identity, feedKeys().trust)}`),
       ...(audit.pages.length > 1 ? [] : [`the audit feed fit in ${audit.pages.length} page(s): rel="next" was not walked`]),
     ];
-    for (const name of ['audit', 'payments']) {
-      const verify = await runPaygate(['audit', 'verify', '--feed', `${feed.url}/feeds/${name}`, '--token', reader.token, '--trust', pki.ca.certPath]);
-      if (verify.code !== 0) problems.push(`paygate audit verify ${name}: exit ${verify.code}: ${verify.stdout}${verify.stderr}`);
+    for (const [name, read] of [['audit', audit], ['payments', paid]] as const) {
+      problems.push(...(await verifyFeed(name, read.entries.length)));
     }
     expect(problems).toEqual([]);
   }, 420_000);
@@ -158,6 +158,18 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('the audit tra
     }
   }
 
+  /**
+   * `paygate audit verify` over HTTP: exit 0, every entry read is verified, and the last signed
+   * checkpoint vouches for all of them (the feeds were read once their last entry was one).
+   */
+  async function verifyFeed(name: string, entries: number): Promise<string[]> {
+    const run = await runPaygate(['audit', 'verify', '--feed', `${feed.url}/feeds/${name}`, '--token', reader.token, '--trust', pki.ca.certPath, '--json']);
+    if (run.code !== 0) return [`paygate audit verify ${name}: exit ${run.code}: ${run.stdout}${run.stderr}`];
+    const report = JSON.parse(run.stdout) as { count: number; checkpoints: number; uncheckpointed: number };
+    if (report.count === entries && report.checkpoints > 0 && report.uncheckpointed === 0) return [];
+    return [`paygate audit verify ${name}: ${JSON.stringify(report)} for ${entries} entries read`];
+  }
+
   function refusedEvents(): DeadLetterWatch['letters'] {
     return deadLetters.letters.filter((letter) => letter.queue === `${queues.events}.dlq`);
   }
@@ -184,7 +196,9 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('the audit tra
       const [audit, paid] = await Promise.all([readFeed(feed.url, 'audit', reader.token, PAGE_SIZE), readFeed(feed.url, 'payments', reader.token, PAGE_SIZE)]);
       const count = (read: FeedRead): number => read.entries.filter((entry) => !isCheckpoint(entry)).length;
       const counts = `${count(audit)}/${count(paid)}`;
-      const matched = counts === wanted().join('/');
+      // …and each ends with a checkpoint, so that a signature vouches for every entry.
+      const certified = [audit, paid].every((read) => read.entries.length > 0 && isCheckpoint(read.entries.at(-1) as FeedEntry));
+      const matched = counts === wanted().join('/') && certified;
       if ((matched && counts === previous) || performance.now() > deadline) return { audit, paid };
       previous = counts;
       await new Promise((resolve) => setTimeout(resolve, 250));
