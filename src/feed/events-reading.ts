@@ -4,7 +4,8 @@
  *
  * Order of checks: open (decrypt, verify, chain to the gateway trust) → the signer has a gateway
  * role → the YAML decodes → it is an events document (src/audit/events.ts) → no record holds a
- * card number. Each refusal names a stable code and never the content.
+ * card number (its hex digests excepted, see {@link DIGEST_FIELDS}). Each refusal names a stable
+ * code and never the content.
  */
 import {
   AUDIT_FEED, eventsDocumentSchema, PAYMENTS_FEED, type EventsDocument, type PaygateEvent,
@@ -72,10 +73,29 @@ function refused(reason: string, detail: string, decrypted: boolean): ReadEvents
   return { kind: 'refused', reason, detail, decrypted };
 }
 
+/**
+ * Fields the scan skips: hex digests and certificate serials, fixed by the schema to hex digits
+ * and computed by the worker, never text a client wrote. Read as text, about one random SHA-256
+ * in a thousand holds a digit run the scan takes for a card number (Luhn-valid, a brand's
+ * prefix), so scanning them would dead-letter a valid event every few hundred.
+ */
+const DIGEST_FIELDS = new Set(['request_body_sha256', 'reply_body_sha256', 'idempotency_key_hmac', 'requester_sha256']);
+const REQUESTER_DIGEST_FIELDS = new Set(['sha256', 'serial']);
+
+/** A record without its digest fields (see {@link DIGEST_FIELDS}). */
+function withoutDigests(record: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const kept = Object.fromEntries(Object.entries(record).filter(([key]) => !DIGEST_FIELDS.has(key)));
+  const requester = record.requester;
+  if (typeof requester === 'object' && requester !== null) {
+    kept.requester = Object.fromEntries(Object.entries(requester).filter(([key]) => !REQUESTER_DIGEST_FIELDS.has(key)));
+  }
+  return kept;
+}
+
 /** The path of the first card number in a record of the document, if any. */
 function cardNumberIn(document: EventsDocument): string | undefined {
   for (const [index, event] of document.events.entries()) {
-    const found = findCardNumber(event.record, `events.${index}.record`);
+    const found = findCardNumber(withoutDigests(event.record), `events.${index}.record`);
     if (found !== undefined) return found;
   }
   return undefined;
