@@ -46,13 +46,13 @@ export function connectionInfo(parts: Pick<DemoParts, 'layout' | 'broker' | 'san
     `  sandboxes      card ${sandboxes.card.url}, paypal ${sandboxes.paypal.url}, giftcard ${sandboxes.giftcard.url}`,
     `  feed server    ${feed.url}  (Atom feeds audit and payments; token ${feed.token})`,
     `  feed config    ${layout.feedConfig}`,
-    'Read the payments feed (and /feeds/audit, the audit trail):',
-    `  ${curlCommand(feed)}`,
     'Send your own payment:',
     `  ${requestCommandLine(parts)}`,
     ...(RUNNING_FROM_SOURCES
       ? ['Or a whole order from code, through the typed SDK (examples/demo-storefront.ts):', `  npx tsx examples/demo-storefront.ts ${shellWord(layout.dir)}`]
       : []),
+    'Then read the payments feed (and /feeds/audit, the audit trail) the gateway filled:',
+    `  ${curlCommand(feed)}`,
   ];
 }
 
