@@ -159,6 +159,9 @@ export class EventsConsumer extends EventEmitter<EventsConsumerEvents> {
     while (this.#pending.length > 0 && this.#flush()) {
       // each flush takes one batch; a failing store leaves the rest in hand
     }
+    // A store that failed just now: no retry after the stop, the broker gets the batch back.
+    if (this.#retry !== undefined) clearTimeout(this.#retry.timer);
+    this.#retry = undefined;
     this.#pending.length = 0;
     while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
     await this.#connection.close();
