@@ -154,17 +154,21 @@ export class EventsConsumer extends EventEmitter<EventsConsumerEvents> {
 
   async #stop(): Promise<void> {
     await this.#subscription?.unsubscribe().catch(() => undefined);
-    if (this.#retry !== undefined) clearTimeout(this.#retry.timer);
-    this.#retry = undefined;
+    this.#cancelRetry();
     while (this.#pending.length > 0 && this.#flush()) {
       // each flush takes one batch; a failing store leaves the rest in hand
     }
     // A store that failed just now: no retry after the stop, the broker gets the batch back.
-    if (this.#retry !== undefined) clearTimeout(this.#retry.timer);
-    this.#retry = undefined;
+    this.#cancelRetry();
     this.#pending.length = 0;
     while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
     await this.#connection.close();
+  }
+
+  /** Drops a pending retry: its batch stays unacknowledged (redelivered once the connection closes). */
+  #cancelRetry(): void {
+    if (this.#retry !== undefined) clearTimeout(this.#retry.timer);
+    this.#retry = undefined;
   }
 
   #onMessage(message: StompMessage): void {
