@@ -56,10 +56,14 @@ export async function settleFeed(feed: DemoFeed, metricsUrl: string | undefined,
   return { url: feed.url, auditRecords: recordsIn(feed.store, AUDIT_FEED), payments: recordsIn(feed.store, PAYMENTS_FEED), requests };
 }
 
-/** The line on the feed under the table (how to read it is in `--serve`'s connection block). */
-export function renderFeed(summary: FeedSummary): string[] {
+/** The lines on the feed under the table; the curl command that reads it while it runs. */
+export function renderFeed(summary: FeedSummary, feed: Pick<DemoFeed, 'url' | 'token'>, serving: boolean): string[] {
   const per = summary.requests === undefined ? '' : ` (the gateway finished ${summary.requests} requests)`;
-  return [`The feed server holds ${summary.auditRecords} audit records and ${summary.payments} payments${per}.`];
+  const lines = [`The feed server holds ${summary.auditRecords} audit records and ${summary.payments} payments${per}.`];
+  // Without --serve the server stops with the demo: the command is shown where it works.
+  if (serving) lines.push(`  ${curlCommand(feed)}`);
+  else lines.push('  npx paygate demo --serve keeps it running and prints the curl command that reads them');
+  return lines;
 }
 
 /** The command that reads a feed of the running demo. */

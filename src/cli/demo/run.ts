@@ -113,7 +113,7 @@ function report(options: DemoOptions, human: Output, parts: DemoParts, steps: St
   if (options.json) {
     process.stdout.write(`${renderSummaryJson({ ok, steps, totalMs, feed: feedCounts, ...(metricsUrl === undefined ? {} : { metricsUrl }) })}\n`);
   } else if (steps.length > 0) {
-    human.lines('', ...renderTable(steps), '', ...renderVerdict(steps, totalMs), '', ...renderFeed(feed));
+    human.lines('', ...renderTable(steps), '', ...renderVerdict(steps, totalMs), '', ...renderFeed(feed, parts.feed, options.serve));
   }
   const keptDir = options.keep || options.serve ? parts.layout.dir : undefined;
   human.lines('', ...renderNextSteps({ serving: options.serve, ...(metricsUrl === undefined ? {} : { metricsUrl }), ...(keptDir === undefined ? {} : { keptDir }) }), '');
