@@ -196,34 +196,3 @@ export function describeRefused(body: Buffer, feedIdentity: Identity, trust: Tru
     return `unreadable (${(error as Error).message})`;
   }
 }
-
-/** The record fields that hold hex digests (SHA-256, HMAC, serial): no card number can be in them. */
-const DIGEST_PATH = /\.(request_body_sha256|reply_body_sha256|idempotency_key_hmac|requester_sha256|requester\.sha256|requester\.serial)$/;
-
-/**
- * The events of a message the feed refused as EVENTS_CARD_DATA when the "card number" its scan
- * saw is a digit run inside a hex digest (a SHA-256 of random ciphertext is Luhn- and brand-valid
- * by chance in about 1 message of 200), as feed entries would hold them; undefined for any other
- * refusal (a real card number, another reason), which stays a failure.
- */
-export function digestFalsePositive(reason: string | undefined, body: Buffer, feedIdentity: Identity, trust: TrustStore): FeedEntry[] | undefined {
-  if (reason !== 'EVENTS_CARD_DATA') return undefined;
-  let document: EventsDocument;
-  try {
-    document = decodeYaml(open(body, { identity: feedIdentity, trust }).yaml) as EventsDocument;
-  } catch {
-    return undefined;
-  }
-  const entries: FeedEntry[] = [];
-  for (const event of document.events) {
-    const path = findCardNumber(event.record, 'record');
-    if (path !== undefined && !DIGEST_PATH.test(path)) return undefined;
-    if (JSON.stringify(event.record).replace(/"[0-9a-f]{32,}"/g, '""').match(/\d{13,}/) !== null) return undefined;
-    const record = event.record as Partial<AuditRecord & PaymentEvent> & { provider: string };
-    const outcome = event.kind === 'audit' ? (event.record as AuditRecord).outcome : (event.record as PaymentEvent);
-    const feed = event.kind === 'audit' ? 'audit' : 'payments';
-    const title = titleOf({ provider: record.provider, type: record.type ?? null, status: outcome.status, code: outcome.code });
-    entries.push({ id: `refused-${event.key.slice(0, 12)}`, feed, seq: 0, time: '', title, content: JSON.stringify(event.record), contentType: 'application/json', prevHash: '-', hash: '-' });
-  }
-  return entries;
-}

@@ -74,16 +74,18 @@ export async function startSandboxes(pki: TestPki, stops: (() => Promise<unknown
 
 /** Where this run's traffic goes on a shared broker. */
 export interface TrailQueues {
-  /** `/queue/paygate.a<random>-`: the request queues are `<prefix><provider>`. */
+  /** The run's id: 10 lower-case letters. */
+  readonly run: string;
+  /** `/queue/paygate.t<run>-`: the request queues are `<prefix><provider>`. */
   readonly prefix: string;
-  /** `/queue/paygate.feed.a<random>`: a covered by the worker's SEND and the feed's read rights. */
+  /** `/queue/paygate.feed.t<run>`: covered by the worker's SEND and the feed login's read rights. */
   readonly events: string;
 }
 
 /** Fresh queue names (letters only in the run id: no digit run of it can look like a card number). */
 export function trailQueues(): TrailQueues {
   const run = Array.from(randomUUID().replaceAll('-', '').slice(0, 10), (c) => String.fromCharCode(97 + (parseInt(c, 16) % 26))).join('');
-  return { prefix: `/queue/paygate.t${run}-`, events: `/queue/paygate.feed.t${run}` };
+  return { run, prefix: `/queue/paygate.t${run}-`, events: `/queue/paygate.feed.t${run}` };
 }
 
 /**
