@@ -70,8 +70,11 @@ export class Injector {
 
   /** Seals a valid request for `provider` with `signer`, optionally flips a byte, and sends it. */
   async send(kind: Injected['kind'], provider: string, pki: TestPki, signer: { certPem: string; keyPem: string }, at = 0.6): Promise<Injected> {
+    // A status inquiry that fits the provider's schema: the only fault is the one injected.
+    const reference = `inj-${randomUUID().slice(0, 8)}`;
+    const payload = provider === 'card' ? { idempotency_key: reference } : { transaction_id: reference };
     const sealed = sealRequest(
-      { provider, type: provider === 'giftcard' ? 'balance' : 'status', payload: { transaction_id: `inj-${randomUUID().slice(0, 8)}` }, timeoutMs: 60_000 },
+      { provider, type: 'status', payload, timeoutMs: 60_000 },
       { identity: loadIdentity(signer.certPem, signer.keyPem), recipients: [Certificate.from(pki.gateway.certPem)], cipher: 'aes-256-gcm' },
     );
     const clean = Buffer.from(sealed.body, 'utf8');
