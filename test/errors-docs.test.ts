@@ -17,6 +17,7 @@ import { TEST_KIT_ERROR_CODES } from '../src/provider-test-kit.ts';
 import { FEED_ERROR_CODES } from '../src/feed/errors.ts';
 import { AUDIT_ERROR_CODES } from '../src/audit/errors.ts';
 import { FEED_PROTOCOL_ERROR_CODES } from '../src/feed/protocol-errors.ts';
+import { EVENTS_ERROR_CODES } from '../src/feed/events-errors.ts';
 import { SUPERVISOR_ERROR_CODES } from '../src/supervisor/errors.ts';
 import { METRICS_ERROR_CODES } from '../src/supervisor/metrics.ts';
 import { STATUS_SERVER_ERROR_CODES } from '../src/supervisor/status-server.ts';
@@ -27,7 +28,7 @@ describe('docs/errors.md', () => {
   it.each([
     ...WIRE_ERROR_CODES, ...CERTS_ERROR_CODES, ...STOMP_ERROR_CODES, ...FRAME_ERROR_CODES, ...BROKER_ERROR_CODES, ...PROVIDER_ERROR_CODES, ...TRANSPORT_ERROR_CODES, ...CLIENT_ERROR_CODES, ...WORKER_ERROR_CODES, ...CONFIG_ERROR_CODES,
     ...LOG_ERROR_CODES, ...SUPERVISOR_ERROR_CODES, ...STATUS_SERVER_ERROR_CODES, ...METRICS_ERROR_CODES, ...DEMO_ERROR_CODES,
-    ...CLI_ERROR_CODES, ...TEST_KIT_ERROR_CODES, ...FEED_ERROR_CODES, ...AUDIT_ERROR_CODES, ...FEED_PROTOCOL_ERROR_CODES,
+    ...CLI_ERROR_CODES, ...TEST_KIT_ERROR_CODES, ...FEED_ERROR_CODES, ...AUDIT_ERROR_CODES, ...FEED_PROTOCOL_ERROR_CODES, ...EVENTS_ERROR_CODES,
   ])('documents %s', (code) => {
     expect(catalogue).toMatch(new RegExp(`^\\| \`${code}\` \\|`, 'm'));
   });

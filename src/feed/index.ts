@@ -14,3 +14,8 @@ export {
 export { FeedProtocolError, FEED_PROTOCOL_ERROR_CODES, type FeedProtocolErrorCode } from './protocol-errors.ts';
 export { startFeedServer, type FeedServer } from './http/server.ts';
 export { feedServerOptionsSchema, FEED_RIGHTS, type FeedRight, type FeedServerLog, type FeedServerOptions, type ResolvedFeedServerOptions } from './http/options.ts';
+export {
+  createEventsConsumer, startEventsConsumer, EventsConsumer, DEFAULT_EVENTS_QUEUE, eventsConsumerOptionsSchema,
+  type EventsConsumerEvents, type EventsConsumerOptions, type EventsConsumerStats, type EventsLog,
+} from './events-consumer.ts';
+export { EventsError, EVENTS_ERROR_CODES, type EventsErrorCode } from './events-errors.ts';
