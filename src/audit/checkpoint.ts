@@ -10,7 +10,7 @@
  * ({@link checkpointSignedBytes}); `signature` is base64 DER of the SignedData.
  */
 import { z } from 'zod';
-import type { FeedEntry, FeedStore } from '../feed/index.ts';
+import { FeedError, type FeedEntry, type FeedStore } from '../feed/index.ts';
 import type { TrustStore } from '../wire/index.ts';
 import {
   buildDetachedSignedData, requireSignerRole, SIGNER_ROLE_OIDS, verifySignedData, type Identity,
@@ -129,24 +129,15 @@ export type CheckpointerOptions = z.input<typeof checkpointerSchema>;
 export interface Checkpointer {
   /** Checkpoints `feed` now: the checkpoint entry, or undefined when nothing was appended since the last one (or the feed is empty, absent or unchained). */
   checkpoint(feed: string): FeedEntry | undefined;
-  /**
-   * Settles once the tail of every feed is known, found page by page without blocking the event
-   * loop (a feed of millions of entries takes seconds to page through): a checkpoint then reads
-   * one page. A checkpoint before that still works; it pages to the tail itself, synchronously.
-   */
-  readonly ready: Promise<void>;
-  /** Stops the timer and the search for tails (a direct `checkpoint` call still works). */
+  /** Stops the timer (a direct `checkpoint` call still works). */
   stop(): void;
 }
 
 /**
  * Starts checkpointing `feeds` every `intervalMs` (an unref'd timer: it never keeps the process
- * alive). Reading the tail, signing and appending are synchronous, so no other append of this
- * process can come between them. Another process writing the same file could; the checkpoint is
- * then checked after its append, and a checkpoint that does not follow the entry it cites fails
- * with AUDIT_CHECKPOINT_RACE (the verifier reports it as bad_checkpoint; the next call writes a
- * sound checkpoint after it). A store hook appending only when the tail is still the one read
- * would close that window; FeedStore has none yet.
+ * alive). The checkpoint is appended only if the feed's tail is still the entry it cites (the
+ * store's `afterSeq`): another writer of the same file appending in between makes it read, sign
+ * and try again, and after a few such losses fail with AUDIT_CHECKPOINT_RACE, writing nothing.
  */
 export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
   const parsed = checkpointerSchema.safeParse(options);
@@ -158,8 +149,7 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
   if (o.identity.certificate.extensions.extKeyUsage?.has(SIGNER_ROLE_OIDS.feed) !== true) {
     throw new AuditError('AUDIT_BAD_OPTION', `identity ${o.identity.certificate.subject} is not a feed signer (no feed role in its extendedKeyUsage)`);
   }
-  const tails = new Map<string, FeedEntry>();
-  const checkpoint = (feed: string): FeedEntry | undefined => checkpointFeed(o.store, feed, o.identity, o.clock, tails);
+  const checkpoint = (feed: string): FeedEntry | undefined => checkpointFeed(o.store, feed, o.identity, o.clock);
   const onError = o.onError ?? ((error: unknown) => process.emitWarning(`paygate checkpoint failed: ${messageOf(error)}`));
   const timer = o.intervalMs === 0 ? undefined : setInterval(() => {
     for (const feed of o.feeds) {
@@ -171,66 +161,34 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
     }
   }, o.intervalMs);
   timer?.unref();
-  let stopped = false;
-  const ready = findTails(o.store, o.feeds, tails, () => stopped).catch((error: unknown) => {
-    if (!stopped) onError(error);
-  });
   return {
     checkpoint,
-    ready,
-    stop: () => {
-      stopped = true;
-      clearInterval(timer);
-    },
+    stop: () => clearInterval(timer),
   };
 }
 
-/** Pages each chained feed to its tail, one page per turn of the event loop, into `tails`. */
-async function findTails(store: FeedStore, feeds: readonly string[], tails: Map<string, FeedEntry>, stopped: () => boolean): Promise<void> {
-  const chained = new Set(store.feeds().filter((f) => f.chained).map((f) => f.name));
-  for (const feed of feeds.filter((f) => chained.has(f))) {
-    let after = tails.get(feed)?.id;
-    for (;;) {
-      await new Promise((resolve) => setImmediate(resolve));
-      if (stopped()) return;
-      const page = store.page(feed, after === undefined ? {} : { startAfter: after });
-      const last = page.entries.at(-1);
-      // A checkpoint made meanwhile may have moved the known tail further: never move it back.
-      if (last !== undefined && last.seq > (tails.get(feed)?.seq ?? 0)) tails.set(feed, last);
-      if (page.next === undefined) break;
-      after = page.next;
+/** How often a checkpoint is re-read, re-signed and appended again when another append came first. */
+const CHECKPOINT_ATTEMPTS = 3;
+
+/**
+ * Signs the feed's tail and appends the checkpoint only if the tail is still that entry
+ * (`afterSeq`): a checkpoint can never follow another entry than the one it cites.
+ */
+function checkpointFeed(store: FeedStore, feed: string, identity: Identity, clock: () => Date): FeedEntry | undefined {
+  for (let attempt = 1; ; attempt += 1) {
+    const info = store.feeds().find((f) => f.name === feed);
+    if (info === undefined || !info.chained || info.lastSeq === 0) return undefined;
+    const tail = store.tail(feed);
+    if (tail === undefined || isCheckpoint(tail) || tail.hash === undefined) return undefined;
+    const claim = { feed, seq: tail.seq, hash: tail.hash, time: clock().toISOString() };
+    const entry = { title: CHECKPOINT_TITLE, content: signCheckpoint(claim, identity), contentType: CHECKPOINT_CONTENT_TYPE };
+    try {
+      return store.append(feed, entry, { chained: true, afterSeq: tail.seq });
+    } catch (error) {
+      if (!(error instanceof FeedError && error.code === 'FEED_TAIL_MOVED')) throw error;
+      if (attempt >= CHECKPOINT_ATTEMPTS) {
+        throw new AuditError('AUDIT_CHECKPOINT_RACE', `feed ${feed}: other appends came first ${attempt} times in a row; no checkpoint was written (the next interval tries again)`);
+      }
     }
   }
-}
-
-function checkpointFeed(store: FeedStore, feed: string, identity: Identity, clock: () => Date, tails: Map<string, FeedEntry>): FeedEntry | undefined {
-  const info = store.feeds().find((f) => f.name === feed);
-  if (info === undefined || !info.chained || info.lastSeq === 0) return undefined;
-  const tail = tailOf(store, feed, info.lastSeq, tails.get(feed));
-  tails.set(feed, tail);
-  if (isCheckpoint(tail) || tail.hash === undefined) return undefined;
-  const claim = { feed, seq: tail.seq, hash: tail.hash, time: clock().toISOString() };
-  const entry = store.append(feed, { title: CHECKPOINT_TITLE, content: signCheckpoint(claim, identity), contentType: CHECKPOINT_CONTENT_TYPE }, { chained: true });
-  if (entry.seq !== tail.seq + 1 || entry.prevHash !== tail.hash) {
-    // Kept as the tail but not as a checkpoint of it: the next call certifies it and what came before.
-    tails.set(feed, { ...entry, title: `${CHECKPOINT_TITLE} (raced)` });
-    throw new AuditError('AUDIT_CHECKPOINT_RACE', `feed ${feed}: another writer appended between reading the tail (seq ${tail.seq}) and appending its checkpoint (seq ${entry.seq})`);
-  }
-  tails.set(feed, entry);
-  return entry;
-}
-
-/** The feed's last entry, paging forward from the last one seen (from the start on the first call). */
-function tailOf(store: FeedStore, feed: string, lastSeq: number, known: FeedEntry | undefined): FeedEntry {
-  if (known !== undefined && known.seq === lastSeq) return known;
-  let tail = known;
-  let after = known?.id;
-  for (;;) {
-    const page = store.page(feed, after === undefined ? {} : { startAfter: after });
-    tail = page.entries.at(-1) ?? tail;
-    if (page.next === undefined) break;
-    after = page.next;
-  }
-  if (tail === undefined) throw new AuditError('AUDIT_SOURCE_FAILED', `feed ${feed} records ${lastSeq} entries but none could be read`);
-  return tail;
 }

@@ -49,6 +49,9 @@ const eventsSection = z
   .superRefine(checkBrokerSelection);
 
 /** The file's schema (snake_case keys, as written). Store defaults come from src/feed/options.ts. */
+/** The feeds checkpointed when the config does not list them: the two the events consumer fills. */
+const DEFAULT_CHECKPOINT_FEEDS = ['audit', 'payments'] as const;
+
 export const feedConfigFileSchema = z.strictObject({
   listen: z.strictObject({ host: z.string().min(1).default('127.0.0.1'), port: z.number().int().min(0).max(65_535).default(8080) }).prefault({}),
   public_url: z.url({ protocol: /^https?$/ }).optional(),
@@ -70,7 +73,7 @@ export const feedConfigFileSchema = z.strictObject({
     )
     .default([]),
   identity: z.strictObject({ cert: filePath, key: filePath }).optional(),
-  checkpoints: z.strictObject({ interval: durationSchema.default(60_000), feeds: z.array(feedName).min(1).default(['audit']) }).optional(),
+  checkpoints: z.strictObject({ interval: durationSchema.default(60_000), feeds: z.array(feedName).min(1).default([...DEFAULT_CHECKPOINT_FEEDS]) }).optional(),
   events: eventsSection.optional(),
 });
 type FeedConfigFile = z.output<typeof feedConfigFileSchema>;
@@ -269,9 +272,19 @@ function resolveFile(file: FeedConfigFile, files: FileChecker, problems: ConfigP
     maxEntryBytes: file.max_entry_bytes,
     clients: file.clients.map((c) => ({ name: c.name, tokenSha256: c.token_sha256.toLowerCase(), feeds: c.feeds })),
     ...(identity === undefined ? {} : { identity }),
-    ...(file.checkpoints === undefined ? {} : { checkpoints: { intervalMs: file.checkpoints.interval, feeds: file.checkpoints.feeds } }),
+    ...checkpointsOf(file, identity !== undefined),
     ...(events === undefined ? {} : { events }),
   };
+}
+
+/**
+ * The checkpoints: as configured; with an identity and no `checkpoints` key, every minute on both
+ * event feeds. A trail without checkpoints could be rewritten from any entry on by re-hashing
+ * what follows, so they are on whenever the server has a key to sign with.
+ */
+function checkpointsOf(file: FeedConfigFile, hasIdentity: boolean): Pick<FeedServerConfig, 'checkpoints'> {
+  const given = file.checkpoints ?? (hasIdentity ? { interval: 60_000, feeds: [...DEFAULT_CHECKPOINT_FEEDS] } : undefined);
+  return given === undefined ? {} : { checkpoints: { intervalMs: given.interval, feeds: given.feeds } };
 }
 
 function resolveEvents(events: NonNullable<FeedConfigFile['events']>, files: FileChecker, problems: ConfigProblem[]): FeedServerConfig['events'] {

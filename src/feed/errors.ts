@@ -18,6 +18,8 @@ export const FEED_ERROR_CODES = [
   'FEED_NOT_FOUND',
   /** `startAfter`, `startAt` or `get` names an id that is not an entry of that feed. */
   'FEED_UNKNOWN_ENTRY',
+  /** An append with `afterSeq` found the feed's last entry moved on: nothing was written. */
+  'FEED_TAIL_MOVED',
   /** The SQLite file could not be opened, read or written, or was written by a newer schema. */
   'FEED_STORE_FAILED',
   /** The store was used after `close()`. */

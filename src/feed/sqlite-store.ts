@@ -89,6 +89,15 @@ class SqliteFeedStore implements FeedStore {
     });
   }
 
+  tail(feed: string): FeedEntry | undefined {
+    checkName(feed);
+    return this.#run(() => {
+      this.#feed(feed);
+      const row = this.#sql.tail.get(feed) as EntryRow | undefined;
+      return row === undefined ? undefined : toEntry(row);
+    });
+  }
+
   get(feed: string, id: string): FeedEntry {
     checkName(feed);
     return this.#run(() => {
@@ -146,6 +155,9 @@ class SqliteFeedStore implements FeedStore {
       this.#sql.insertFeed.run(row.name, row.chained, row.created);
     } else if (options.chained !== undefined && (row.chained === 1) !== wantChained) {
       throw new FeedError('FEED_BAD_ENTRY', `feed ${feed} is ${row.chained === 1 ? '' : 'not '}chained; an append cannot change that`);
+    }
+    if (options.afterSeq !== undefined && options.afterSeq !== row.last_seq) {
+      throw new FeedError('FEED_TAIL_MOVED', `feed ${feed} ends at entry ${row.last_seq}, not ${options.afterSeq}: the entry was not appended`);
     }
     const seq = row.last_seq + 1;
     const base = {
@@ -205,7 +217,7 @@ class SqliteFeedStore implements FeedStore {
 }
 
 function prepare(db: SqliteDatabase): Record<
-  'feedByName' | 'insertFeed' | 'insertEntry' | 'entryByKey' | 'advanceFeed' | 'pageFrom' | 'entryById' | 'seqById' | 'allFeeds' | 'walk' | 'idByHash',
+  'feedByName' | 'insertFeed' | 'insertEntry' | 'entryByKey' | 'tail' | 'advanceFeed' | 'pageFrom' | 'entryById' | 'seqById' | 'allFeeds' | 'walk' | 'idByHash',
   Statement
 > {
   return {
@@ -214,6 +226,7 @@ function prepare(db: SqliteDatabase): Record<
     insertEntry: db.prepare(`INSERT INTO entries (feed, seq, id, time, title, content, content_type, prev_hash, hash, key)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     entryByKey: db.prepare('SELECT * FROM entries WHERE feed = ? AND key = ?'),
+    tail: db.prepare('SELECT * FROM entries WHERE feed = ? ORDER BY seq DESC LIMIT 1'),
     advanceFeed: db.prepare('UPDATE feeds SET last_seq = ?, last_hash = ? WHERE name = ?'),
     pageFrom: db.prepare('SELECT * FROM entries WHERE feed = ? AND seq >= ? ORDER BY seq LIMIT ?'),
     entryById: db.prepare('SELECT * FROM entries WHERE feed = ? AND id = ?'),

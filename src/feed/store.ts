@@ -41,6 +41,12 @@ export interface AppendOptions {
    * a later append that asks for the other kind fails with FEED_BAD_ENTRY.
    */
   readonly chained?: boolean;
+  /**
+   * Append only if the feed's last entry is still this sequence (0: the feed is empty or absent);
+   * otherwise nothing is written and the append fails with FEED_TAIL_MOVED. For an entry that
+   * cites its predecessor (a signed checkpoint): read `tail`, build the entry, append with `afterSeq`.
+   */
+  readonly afterSeq?: number;
 }
 
 /** An entry as stored. */
@@ -119,6 +125,8 @@ export interface FeedStore {
   appendMany(requests: readonly AppendRequest[]): AppendResult[];
   /** Entries oldest first, per {@link PageQuery}. */
   page(feed: string, query?: PageQuery): FeedPage;
+  /** The feed's last entry (one indexed read); undefined when the feed is empty. FEED_NOT_FOUND when absent. */
+  tail(feed: string): FeedEntry | undefined;
   /** One entry by id (FEED_UNKNOWN_ENTRY when absent). */
   get(feed: string, id: string): FeedEntry;
   /** An entity tag for `page(feed, query)`: changes when an entry is appended, costs one indexed read. */

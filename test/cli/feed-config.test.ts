@@ -31,6 +31,13 @@ describe('feed server config', () => {
     expect(Object.isFrozen(config.store)).toBe(true);
   });
 
+  it('with an identity and no checkpoints key: checkpoints every minute on audit and payments', () => {
+    const config = parse(`store: {path: feed.sqlite}\nidentity: {cert: "${pki.feed.certPath}", key: "${pki.feed.keyPath}"}\n`);
+    expect(config.checkpoints).toEqual({ intervalMs: 60_000, feeds: ['audit', 'payments'] });
+    expect(parse(`store: {path: feed.sqlite}\nidentity: {cert: "${pki.feed.certPath}", key: "${pki.feed.keyPath}"}\ncheckpoints: {interval: 5s}\n`).checkpoints)
+      .toEqual({ intervalMs: 5_000, feeds: ['audit', 'payments'] });
+  });
+
   it('a full file: TLS read, tokens lower-cased, checkpoints, events with their brokers, trust and defaults', () => {
     const config = parse(
       [

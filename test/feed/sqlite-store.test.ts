@@ -280,3 +280,22 @@ describe('characters Atom cannot carry', () => {
     expect(store.append('notes', { title: 'ok 😀', content }).content).toBe(content);
   });
 });
+
+describe('tail and afterSeq', () => {
+  it('tail is the last entry, undefined for no feed entry, FEED_NOT_FOUND for no feed', () => {
+    const { store } = stores.open();
+    expect(codeOf(() => store.tail('audit'))).toBe('FEED_NOT_FOUND');
+    fill(store, 'audit', 3);
+    expect(store.tail('audit')).toEqual(store.page('audit').entries[2]);
+  });
+
+  it('afterSeq appends only while the feed still ends there; FEED_TAIL_MOVED writes nothing', () => {
+    const { store } = stores.open();
+    expect(store.append('audit', { title: 'first', content: 'a' }, { afterSeq: 0 }).seq).toBe(1);
+    expect(store.append('audit', { title: 'second', content: 'b' }, { afterSeq: 1 }).seq).toBe(2);
+    expect(codeOf(() => store.append('audit', { title: 'stale', content: 'c' }, { afterSeq: 1 }))).toBe('FEED_TAIL_MOVED');
+    expect(codeOf(() => store.append('fresh', { title: 'x', content: 'c' }, { afterSeq: 4 }))).toBe('FEED_TAIL_MOVED');
+    expect(store.feeds().map((f) => f.name)).toEqual(['audit']);
+    expect(titles(store, 'audit')).toEqual(['first', 'second']);
+  });
+});
