@@ -58,11 +58,11 @@ export const titleOf = (record: { provider: string; type: string | null; status:
 export function checkAudit(entries: readonly FeedEntry[], sent: readonly SentRequest[], injected: readonly Injected[], letters: readonly DeadLetter[]): string[] {
   const problems: string[] = [];
   const records = parseRecords<AuditRecord>(entries, auditRecordSchema, problems);
-  entries.forEach((entry, i) => {
-    const record = records[i];
-    if (record !== undefined && entry.title !== titleOf({ ...record, ...record.outcome })) problems.push(`audit ${entry.id}: title "${entry.title}"`);
+  for (const entry of entries) {
+    const parsed = auditRecordSchema.safeParse(entry.contentType === 'application/json' ? JSON.parse(entry.content) : undefined);
+    if (parsed.success && entry.title !== titleOf({ ...parsed.data, ...parsed.data.outcome })) problems.push(`audit ${entry.id}: title "${entry.title}"`);
     if (entry.hash === undefined || entry.prevHash === undefined) problems.push(`audit ${entry.id}: not chained`);
-  });
+  }
   // Matched by request id, or by the correlation id (the SDK sets it to the request id) for a
   // record of a message that never opened.
   const byId = group(records, (r) => r.request_id ?? r.correlation_id);
