@@ -50,4 +50,14 @@ describe('findPans', () => {
   it('in thorough mode also finds a PAN buried inside a longer digit run', () => {
     expect(findPans('99411111111111111199', { thorough: true })).toContain('4111111111111111');
   });
+
+  it('by default skips hex digests, whose digit runs can pass Luhn, but not a PAN beside one', () => {
+    // An HMAC header seen in a test run: its 19-digit run is Luhn-valid and starts with a 4.
+    const digest = 'c0ffee' + '4779460577858604098' + 'ab'.repeat(19) + 'd';
+    expect(digest).toHaveLength(64);
+    expect(luhn('4779460577858604098')).toBe(true);
+    expect(findPans(`{"hmac":"${digest}"}`)).toEqual([]);
+    expect(findPans(digest, { thorough: true })).toContain('4779460577858604098');
+    expect(findPans(`${digest} 4111111111111111`)).toEqual(['4111111111111111']);
+  });
 });

@@ -15,7 +15,9 @@ export interface FindPansOptions {
    * prefix. Default `false`: only windows aligned on the run's separators whose prefix and
    * length fit a known card brand, so a Luhn-valid millisecond timestamp (one in ten is) or a
    * long decimal serial does not make a test flaky. UUIDs are skipped too (their groups are
-   * sometimes all digits).
+   * sometimes all digits), and so are hex digests (32 or more hex digits with at least one
+   * letter, as a SHA-256 or an HMAC header): one in a few hundred holds a 19-digit run, and
+   * one such run in ten passes Luhn.
    */
   thorough?: boolean;
 }
@@ -23,6 +25,8 @@ export interface FindPansOptions {
 /** Digits joined by at most one space or dash. */
 const RUN = /\d(?:[ -]?\d)*/g;
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+/** A hex digest: a whole word of 32+ hex digits, at least one of them a letter. */
+const HEX_DIGEST = /\b(?=[0-9]*[a-f])[0-9a-f]{32,}\b/gi;
 
 /** Luhn mod-10 check, kept local on purpose (see the module comment). */
 export function luhn(digits: string): boolean {
@@ -48,7 +52,7 @@ function knownBrand(digits: string): boolean {
  */
 export function findPans(text: string, options: FindPansOptions = {}): string[] {
   const found: string[] = [];
-  const scanned = options.thorough ? text : text.replace(UUID, '<uuid>');
+  const scanned = options.thorough ? text : text.replace(UUID, '<uuid>').replace(HEX_DIGEST, '<hex>');
   for (const match of scanned.matchAll(RUN)) {
     const run = match[0];
     const digits = run.replace(/\D/g, '');
