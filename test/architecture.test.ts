@@ -37,7 +37,8 @@ const ALLOWED: Record<string, (target: string) => boolean> = {
   // The feed server reads the events document (src/audit/events.ts, a leaf over src/wire) from
   // the broker; the auditor's tools in src/audit read the feed's store, chain and Atom.
   'src/feed': (t) => /^src\/(wire|stomp)\//.test(t) || t === 'src/audit/events.ts',
-  'src/audit': (t) => /^src\/(wire|feed)\//.test(t),
+  // The traffic capture reads RabbitMQ and ActiveMQ over STOMP.
+  'src/audit': (t) => /^src\/(wire|feed|stomp)\//.test(t),
 };
 
 describe('dependency rules', () => {

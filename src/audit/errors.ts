@@ -12,6 +12,12 @@ export const AUDIT_ERROR_CODES = [
   'AUDIT_NOT_CHAINED',
   /** Another writer appended between reading a feed's tail and appending its checkpoint, so the checkpoint does not follow the entry it cites. */
   'AUDIT_CHECKPOINT_RACE',
+  /** A capture cannot be read or written: a missing folder, no segment in it, a disk error. */
+  'AUDIT_CAPTURE_FAILED',
+  /** A capture segment holds a line that is not a capture record (bad JSON, a field missing, a body that does not match its digest or length). */
+  'AUDIT_CAPTURE_CORRUPT',
+  /** A capture segment ends inside a record (the capturing process stopped mid-write, or the file was cut). */
+  'AUDIT_CAPTURE_TRUNCATED',
 ] as const;
 
 /** One of {@link AUDIT_ERROR_CODES}. */
