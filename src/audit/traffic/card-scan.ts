@@ -1,0 +1,53 @@
+/**
+ * Card numbers in what crossed the broker: every header name and value, and the body as sent.
+ * The rule is the project's own (src/wire/card-text.ts `containsCardNumber`: Luhn-valid, with a
+ * known brand's prefix and length, grouped the way card numbers are written); this file adds the
+ * speed a capture of millions needs and the masked form a report may show.
+ *
+ * Hex digests of the usual lengths (MD5 to SHA-512, as whole words) are skipped: one random
+ * SHA-256 in a few hundred holds a digit run that passes as a card number, and messages carry
+ * digests and HMACs in headers. A card number hidden inside such a word is not found; that is
+ * deliberate concealment, which no text scan can rule out.
+ */
+import { containsCardNumber, luhnValid } from '../../wire/index.ts';
+
+/** What may stand between digit groups: the separators containsCardNumber accepts. */
+const SEPARATOR = '[ \\t\\u00a0\\u2007\\u2009\\u202f._/\\-\\u2010-\\u2015]';
+/**
+ * Thirteen ASCII digits, consecutive or with up to two separators between each: without such a
+ * run, ASCII text holds no card number by containsCardNumber's rule (which needs 13 digits in
+ * groups apart by at most two separators), so most text is cleared by this one native regex.
+ */
+const THIRTEEN_DIGITS = new RegExp(`\\d(?:${SEPARATOR}{0,2}\\d){12}`);
+const DIGIT_RUN = new RegExp(`\\d(?:${SEPARATOR}{0,2}\\d)*`, 'g');
+const DIGEST_WORD = /\b(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{56}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})\b/gi;
+// eslint-disable-next-line no-control-regex
+const ASCII = /^[\x00-\x7f]*$/;
+
+/**
+ * The card number in `text`, masked (first 6 / last 4 at most), or undefined when there is none.
+ * When the number cannot be located for masking (digits of another script), the mask shows no
+ * digit at all.
+ */
+export function maskedCardIn(text: string): string | undefined {
+  const ascii = ASCII.test(text);
+  if (ascii && !THIRTEEN_DIGITS.test(text)) return undefined;
+  const scanned = text.replace(DIGEST_WORD, '#');
+  if (ascii && !THIRTEEN_DIGITS.test(scanned)) return undefined;
+  if (!containsCardNumber(scanned)) return undefined;
+  return locate(scanned) ?? '(a card number in non-ASCII digits, not shown)';
+}
+
+/** The first Luhn-valid 13–19-digit window of an ASCII digit run, masked. */
+function locate(text: string): string | undefined {
+  for (const match of text.matchAll(DIGIT_RUN)) {
+    const digits = match[0].replace(/\D/g, '');
+    for (let length = 19; length >= 13; length--) {
+      for (let start = 0; start + length <= digits.length; start++) {
+        const window = digits.slice(start, start + length);
+        if (luhnValid(window)) return `${window.slice(0, 6)}${'*'.repeat(length - 10)}${window.slice(-4)}`;
+      }
+    }
+  }
+  return undefined;
+}
