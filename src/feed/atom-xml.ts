@@ -48,7 +48,7 @@ export function parseXmlTree(xml: string, maxBytes: number): XmlElement {
   refuseDeclarations(text);
   const valid = XMLValidator.validate(text);
   if (valid !== true) {
-    throw new FeedProtocolError('FEED_BAD_XML', `not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`);
+    throw new FeedProtocolError('FEED_BAD_XML', `not well-formed XML: ${withoutQuoted(valid.err.msg)} (line ${valid.err.line}, column ${valid.err.col})`);
   }
   const roots = (parser.parse(text) as RawNode[]).filter((n) => elementName(n) !== undefined);
   if (roots.length !== 1) throw new FeedProtocolError('FEED_BAD_XML', 'the document must have exactly one root element');
@@ -66,8 +66,7 @@ export function textOf(el: XmlElement): string {
 }
 
 function refuseDeclarations(text: string): void {
-  // Comments and CDATA may mention anything; blank them out before looking for declarations.
-  const markup = text.replace(/<!--[\s\S]*?-->/g, '').replace(/<!\[CDATA\[[\s\S]*?\]\]>/g, '');
+  const markup = withoutCommentsAndCdata(text);
   if (/<!DOCTYPE|<!ENTITY|<!ELEMENT|<!ATTLIST|<!NOTATION/i.test(markup)) {
     throw new FeedProtocolError('FEED_BAD_XML', 'DOCTYPE and entity declarations are not accepted');
   }
@@ -75,6 +74,47 @@ function refuseDeclarations(text: string): void {
   if (markup.indexOf('<?', declaration) !== -1) {
     throw new FeedProtocolError('FEED_BAD_XML', 'processing instructions are not accepted');
   }
+}
+
+/** The two sections whose text may mention anything, each with its end marker. */
+const OPAQUE = [
+  { start: '<!--', end: '-->', name: 'comment' },
+  { start: '<![CDATA[', end: ']]>', name: 'CDATA section' },
+] as const;
+
+/**
+ * `text` without its comments and CDATA sections (they may mention anything, so declarations are
+ * looked for outside them), in document order and one pass: every `<!` is looked at once, and each
+ * section's end is searched for once, from its start. A section that never ends is refused here:
+ * a lazy regex would instead retry from every start, which is quadratic in the body's size and
+ * held the event loop for minutes on one 1 MiB request.
+ */
+function withoutCommentsAndCdata(text: string): string {
+  const kept: string[] = [];
+  let from = 0;
+  let at = text.indexOf('<!', from);
+  while (at !== -1) {
+    const section = OPAQUE.find((s) => text.startsWith(s.start, at));
+    if (section === undefined) {
+      at = text.indexOf('<!', at + 2);
+      continue;
+    }
+    const end = text.indexOf(section.end, at + section.start.length);
+    if (end === -1) throw new FeedProtocolError('FEED_BAD_XML', `not well-formed XML: a ${section.name} is never closed (it opens at offset ${at})`);
+    kept.push(text.slice(from, at));
+    from = end + section.end.length;
+    at = text.indexOf('<!', from);
+  }
+  kept.push(text.slice(from));
+  return kept.join('');
+}
+
+/**
+ * The validator's message with what it quotes of the document (tag and attribute names, which a
+ * client chooses and could fill with card data) replaced by `…`: the position says where.
+ */
+function withoutQuoted(message: string): string {
+  return message.replace(/'[^']*(?:'|$)/g, "'…'").slice(0, 200);
 }
 
 function elementName(node: RawNode): string | undefined {
@@ -95,7 +135,7 @@ function toElement(node: RawNode, scope: Map<string, string>): XmlElement {
   const colon = name.indexOf(':');
   const prefix = colon === -1 ? '' : name.slice(0, colon);
   const ns = inner.get(prefix);
-  if (prefix !== '' && ns === undefined) throw new FeedProtocolError('FEED_BAD_XML', `undeclared namespace prefix "${prefix}"`);
+  if (prefix !== '' && ns === undefined) throw new FeedProtocolError('FEED_BAD_XML', 'an element or attribute uses an undeclared namespace prefix');
   const children: (XmlElement | string)[] = [];
   for (const c of node[name] as RawNode[]) {
     if (typeof c['#text'] === 'string') children.push(decodeText(c['#text']));
@@ -111,11 +151,11 @@ export function decodeText(raw: string): string {
     const code = ref.startsWith('#x') ? parseInt(ref.slice(2), 16) : ref.startsWith('#') ? parseInt(ref.slice(1), 10) : undefined;
     if (code === undefined) {
       const named = PREDEFINED[ref];
-      if (named === undefined) throw new FeedProtocolError('FEED_BAD_XML', `undefined entity reference &${ref.slice(0, 32)};`);
+      if (named === undefined) throw new FeedProtocolError('FEED_BAD_XML', 'an undefined entity reference (only &lt; &gt; &amp; &quot; &apos; and character references are accepted)');
       return named;
     }
     if (!Number.isInteger(code) || !isXmlChar(code) || !/^#(x[0-9a-fA-F]+|[0-9]+)$/.test(ref)) {
-      throw new FeedProtocolError('FEED_BAD_XML', `invalid character reference &${ref};`);
+      throw new FeedProtocolError('FEED_BAD_XML', 'an invalid character reference');
     }
     return String.fromCodePoint(code);
   });
