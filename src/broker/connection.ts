@@ -21,6 +21,7 @@ import type { ResolvedBrokerOptions } from './options.ts';
 import type { Router } from './router.ts';
 import type { MessageStore } from './store.ts';
 import type { Delivery, Subscription, SubscriptionOwner } from './subscription.ts';
+import type { Tap } from './tap.ts';
 import { Transactions } from './transaction.ts';
 
 /** What a connection needs from the broker. */
@@ -31,6 +32,8 @@ export interface BrokerContext {
   readonly store: MessageStore | undefined;
   /** The broker-wide byte count (`maxTotalBytes`). */
   readonly budget: MemoryBudget;
+  /** Told of every routed SEND (the `tap` option); undefined without one. */
+  readonly tap: Tap | undefined;
   /** True once `stop()` began: messages given back then count as neither failures nor returns. */
   readonly stopping: boolean;
   /** A fresh `message-id` and its arrival sequence number. */

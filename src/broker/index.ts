@@ -13,4 +13,6 @@ export type { BrokerRole, ResolvedUsersConfig, Rights, UsersConfig } from './use
 export { DEFAULT_SCRYPT_COST, hashPassword, verifyPassword } from './password.ts';
 export type { ScryptCost } from './password.ts';
 export { PatternSet, patternProblem } from './patterns.ts';
+export { DEFAULT_TAP_DESTINATIONS, tapOptionsSchema, tapPatternProblem } from './tap.ts';
+export type { TapOptions, TapSink, TapStats, TappedMessage } from './tap.ts';
 export { BROKER_HEADERS, isBrokerHeader } from './message.ts';

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { BrokerError } from './errors.ts';
+import { tapOptionsSchema } from './tap.ts';
 import { usersConfigSchema } from './users.ts';
 
 const positiveInt = z.number().int().positive();
@@ -34,6 +35,11 @@ export const brokerOptionsSchema = z
       .strict()
       .refine((tls) => !tls.requestCert || tls.ca !== undefined, { message: 'requestCert needs ca (the CA that signs client certificates)' })
       .optional(),
+    /**
+     * An observer of every SEND the broker accepted to a matching destination (tap.ts): the
+     * traffic auditor's capture. `{ destinations?: patterns, sink: (message) => void }`.
+     */
+    tap: tapOptionsSchema.optional(),
     /** Failed deliveries (NACKs) after which a message moves to `<queue>.dlq`. */
     maxDeliveries: positiveInt.default(5),
     /**

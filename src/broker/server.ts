@@ -20,6 +20,8 @@ import { Router } from './router.ts';
 import type { RouterHooks } from './router.ts';
 import { handleFrame } from './session.ts';
 import { MessageStore } from './store.ts';
+import { Tap } from './tap.ts';
+import type { TapStats } from './tap.ts';
 
 const SWEEP_INTERVAL_MS = 30_000;
 /** How long a refused connection may take to read its ERROR before it is cut. */
@@ -50,6 +52,11 @@ export interface EmbeddedBrokerEvents {
    * sweep, or when loaded from the store at start (those are emitted just after `start` resolves).
    */
   expired: [info: ExpiredMessage];
+  /**
+   * The `tap` sink threw: emitted when it starts failing, not for every message it then misses
+   * (`stats.tap.failed` counts those). The broker keeps serving. The error is the sink's own.
+   */
+  tapFailed: [error: unknown];
 }
 
 /** What the `expired` event tells: never the body nor the producer's headers. */
@@ -81,6 +88,8 @@ export interface BrokerStats {
   forbidden: number;
   /** Times each limit was applied (ERROR `BROKER_LIMIT` naming it, or a prefetch lowered). */
   limits: Record<BrokerLimit, number>;
+  /** With the `tap` option: SENDs handed to its sink, and those it refused (missing from the capture). */
+  tap?: TapStats;
 }
 
 /**
@@ -125,6 +134,7 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
   /** Open connections per remote address. */
   readonly #perAddress = new Map<string, number>();
   readonly #secure: boolean;
+  readonly #tap: Tap | undefined;
 
   private constructor(
     options: ResolvedBrokerOptions,
@@ -139,6 +149,7 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
     this.#options = options;
     this.#budget = budget;
     this.#secure = options.tls !== undefined;
+    this.#tap = options.tap === undefined ? undefined : new Tap(options.tap, (error) => this.emit('tapFailed', error));
     // The options stay private: they hold password hashes and TLS keys, and brokers get logged.
     this.#server = server;
     this.#store = store;
@@ -153,6 +164,7 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
       router,
       store,
       budget,
+      tap: this.#tap,
       get stopping() {
         return isStopping();
       },
@@ -232,7 +244,8 @@ export class EmbeddedBroker extends EventEmitter<EmbeddedBrokerEvents> {
 
   /** Counters since start (a copy). */
   get stats(): BrokerStats {
-    return { ...this.#stats, limits: { ...this.#stats.limits } };
+    const tap = this.#tap?.stats;
+    return { ...this.#stats, limits: { ...this.#stats.limits }, ...(tap === undefined ? {} : { tap }) };
   }
 
   /**

@@ -140,9 +140,10 @@ function publishNow(connection: Connection, destination: string, frame: Frame): 
     headers['reply-to'] = queue.name;
     ensureTempConsumer(connection, replyTo, queue);
   }
-  // A reply to a temp queue whose owner has gone is dropped: nobody could ever read it.
+  // A reply to a temp queue whose owner has gone is dropped: nobody could ever read it. The tap
+  // still records it: the broker accepted it, and the auditor holds a trail record of the reply.
   const target = router.forSend(destination, connection.session);
-  if (target === undefined) return;
+  if (target === undefined) return connection.context.tap?.record(destination, frame);
   const { id, seq } = connection.context.nextMessage();
   const message: BrokerMessage = {
     id,
@@ -161,6 +162,8 @@ function publishNow(connection: Connection, destination: string, frame: Frame): 
   const reply = destination.startsWith(REMOTE_TEMP_QUEUE_PREFIX) && router.temps.find(destination)?.owner !== connection.session;
   if (target.kind === 'queue') target.queue.publish(message, reply);
   else target.topic.publish(message);
+  // After publish: a SEND refused by a limit there never crossed the broker, so it is not recorded.
+  connection.context.tap?.record(destination, frame);
 }
 
 /**
