@@ -1,11 +1,13 @@
 /**
  * `paygate broker [--host 127.0.0.1] [--port 61613] [--data DIR] [--users FILE] [--tls-cert F
- * --tls-key F [--tls-ca F]] [--pid-file F] [limit flags]` (docs/broker.md): the embedded STOMP
- * broker in the foreground. Prints one line, `paygate broker listening on stomp://HOST:PORT` (`stomp+ssl://`
- * with TLS), once it accepts connections; then one stderr line per expired message it drops and
- * one `warn` line per limit it applies. SIGTERM or SIGINT: stop
- * accepting, ERROR to every client, commit the store, remove the pid file, exit 0. Bad options
- * (a file a flag names that cannot be read or written included): one line on stderr, exit 2.
+ * --tls-key F [--tls-ca F]] [--pid-file F] [--tap DIR [--tap-destination PATTERN]…] [limit flags]`
+ * (docs/broker.md): the embedded STOMP broker in the foreground. Prints one line, `paygate broker
+ * listening on stomp://HOST:PORT` (`stomp+ssl://` with TLS), once it accepts connections; then one
+ * stderr line per expired message it drops, one `warn` line per limit it applies, and one line
+ * when the tap's capture starts failing. SIGTERM or SIGINT: stop accepting, ERROR to every client,
+ * commit the store, flush and close the capture, remove the pid file, exit 0 (1 when the capture
+ * missed messages, with a line saying how many). Bad options (a file a flag names that cannot be
+ * read or written included): one line on stderr, exit 2.
  *
  * `paygate broker hash-password [--cost LN]` reads a password on stdin and prints its scrypt PHC
  * string for the users file.
@@ -13,7 +15,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { CommanderError } from 'commander';
 import { PaygateError } from '../errors.ts';
-import { ensureWritableDir, guarded, readInput, readOptionFile } from './io.ts';
+import { openTapCapture } from './broker-tap.ts';
+import { ensureWritableDir, guarded, readInput, readOptionFile, repeatable } from './io.ts';
 import { claimPidFile } from './pid-file.ts';
 
 const USAGE_EXIT_CODE = 2;
@@ -27,6 +30,8 @@ interface BrokerCliOptions {
   tlsKey?: string;
   tlsCa?: string;
   pidFile?: string;
+  tap?: string;
+  tapDestination?: string[];
   maxConnections?: number;
   maxConnectionsPerLogin?: number;
   maxConnectionsPerAddress?: number;
@@ -98,7 +103,9 @@ export function brokerCommand(): Command {
     .option('--tls-cert <file>', 'PEM certificate (chain): STOMP over TLS')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .option('--tls-ca <file>', 'PEM CA: clients must present a certificate it signed')
-    .option('--pid-file <file>', "write the broker's pid there at start-up (removed at exit), for kill -TERM");
+    .option('--pid-file <file>', "write the broker's pid there at start-up (removed at exit), for kill -TERM")
+    .option('--tap <dir>', 'record every accepted SEND to /queue/paygate.* and every reply to a temp queue in this capture folder (paygate audit scan)')
+    .option('--tap-destination <pattern>', 'with --tap: record SENDs to destinations matching this pattern instead (/queue/x.*, /queue/x.>, /temp-queue/>); repeatable', repeatable);
   for (const [flag, help, kind] of LIMIT_FLAGS) command.option(flag, help, kind === 'bytes' ? parseBytes : parseCount);
   return command.exitOverride(toUsageExit).action(guarded(runBroker)).addCommand(hashPasswordCommand());
 }
@@ -110,14 +117,24 @@ function limitOptions(o: BrokerCliOptions): Partial<Record<(typeof LIMIT_OPTIONS
 
 async function runBroker(o: BrokerCliOptions): Promise<void> {
   // Loaded on use: other commands never pay for better-sqlite3 and zod schemas here.
-  const { EmbeddedBroker, parseUsersFile } = await import('../broker/index.ts');
+  const { EmbeddedBroker, parseUsersFile, tapPatternProblem } = await import('../broker/index.ts');
   const users = o.users === undefined ? undefined : parseUsersFile(readOptionFile('--users', o.users).toString('utf8'));
   const tls = tlsOptions(o);
   if (o.data !== undefined) ensureWritableDir('--data', o.data);
+  if (o.tap !== undefined) ensureWritableDir('--tap', o.tap);
+  const destinations = tapDestinations(o, tapPatternProblem);
   // Before listening: a refused pid file must not cost a bound port and a started store.
   if (o.pidFile !== undefined) claimPidFile('--pid-file', o.pidFile);
-  const broker = await EmbeddedBroker.start({ host: o.host, port: o.port, dataDir: o.data, users, tls, ...limitOptions(o) });
   const report = (error: { code: string; message: string }): void => console.error(`paygate broker: ${error.code}: ${error.message}`);
+  const capture = o.tap === undefined ? undefined : await openTapCapture(o.tap, (line) => console.error(`paygate broker: ${line}`));
+  const tap = capture === undefined ? undefined : { sink: capture.sink, ...(destinations === undefined ? {} : { destinations }) };
+  let broker: Awaited<ReturnType<typeof EmbeddedBroker.start>>;
+  try {
+    broker = await EmbeddedBroker.start({ host: o.host, port: o.port, dataDir: o.data, users, tls, tap, ...limitOptions(o) });
+  } catch (error) {
+    await capture?.close(0);
+    throw error;
+  }
   broker.on('storeError', report);
   broker.on('serverError', report);
   // The limit, the session and our own message: never frame content.
@@ -128,13 +145,32 @@ async function runBroker(o: BrokerCliOptions): Promise<void> {
   broker.on('expired', ({ destination, messageId, ageMs }) =>
     console.error(`paygate broker: expired: dropped ${messageId} from ${destination}, ${ageMs} ms after its expires`),
   );
-  // process.exit runs the exit hooks: the pid file goes with the process.
+  if (capture !== undefined) broker.on('tapFailed', capture.failed);
+  // process.exit runs the exit hooks: the pid file goes with the process. The capture closes
+  // after the broker stopped, so no SEND arrives while its last records are written.
   const shutdown = (): void => {
-    void broker.stop().then(() => process.exit(0));
+    void broker
+      .stop()
+      .then(() => capture?.close(broker.stats.tap?.failed ?? 0))
+      .then(
+        (missed = 0) => process.exit(missed > 0 ? 1 : 0),
+        () => process.exit(1),
+      );
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
   console.log(`paygate broker listening on ${broker.url}`);
+}
+
+/** The --tap-destination patterns (undefined: the broker's defaults); checked before anything is created. */
+function tapDestinations(o: BrokerCliOptions, problemOf: (pattern: string) => string | undefined): string[] | undefined {
+  if (o.tapDestination === undefined) return undefined;
+  if (o.tap === undefined) throw new PaygateError('BROKER_BAD_OPTION', '--tap-destination needs --tap');
+  for (const pattern of o.tapDestination) {
+    const problem = problemOf(pattern);
+    if (problem !== undefined) throw new PaygateError('BROKER_BAD_OPTION', `--tap-destination ${JSON.stringify(pattern)} ${problem}`);
+  }
+  return o.tapDestination;
 }
 
 function tlsOptions(o: BrokerCliOptions): { cert: string; key: string; ca?: string; requestCert: boolean } | undefined {
