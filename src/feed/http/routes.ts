@@ -4,7 +4,8 @@
  * - `GET /`: an AtomPub service document listing the feeds the token may read.
  * - `GET /feeds/<name>` (alias `/feed=<name>`): a page, oldest first (`start_after`, `start_at`,
  *   `page_size`), ETag and 304.
- * - `POST /feeds/<name>` (alias `/feed=<name>`): appends an Atom entry, 201 + Location.
+ * - `POST /feeds/<name>` (alias `/feed=<name>`): appends an Atom entry, 201 + Location (an
+ *   entry shaped as a signed checkpoint is refused: 403).
  * - `GET /feeds/<name>/entries/<id>`: one entry.
  *
  * Order of checks: authentication (401), route (404/405), right on the feed (403), then input
@@ -41,6 +42,14 @@ export interface RouteContext {
 }
 
 type Route = { kind: 'service' } | { kind: 'feed'; feed: string } | { kind: 'entry'; feed: string; id: string };
+
+/**
+ * What marks an entry as a signed checkpoint to the verifier (src/audit/checkpoint.ts, which this
+ * layer may not import; test/feed/http/server.test.ts holds the two to the same values). A client
+ * posting one would raise a false alarm in every verification.
+ */
+const CHECKPOINT_TITLE = 'checkpoint';
+const CHECKPOINT_CONTENT_TYPE = 'application/json';
 
 const FEED_TYPE = `${ATOM_MEDIA_TYPE};type=feed;charset=utf-8`;
 const ENTRY_TYPE = `${ATOM_MEDIA_TYPE};type=entry;charset=utf-8`;
@@ -116,6 +125,9 @@ function getFeed(ctx: RouteContext, client: FeedClient, feed: string, params: UR
   // The tag is read before the page: if an append lands in between, the page is newer than its
   // tag, and the client's next conditional request simply gets a 200.
   const etag = ctx.store.etag(feed, query);
+  // The start entry must exist before any tag is compared: `If-None-Match: *` matches every tag,
+  // and must not turn an unknown id into a 304.
+  for (const id of [query.startAfter, query.startAt]) if (id !== undefined) ctx.store.get(feed, id);
   if (matches(req.headers['if-none-match'], etag)) return { status: 304, headers: { etag } };
   const page = ctx.store.page(feed, query);
   const updated = page.entries.at(-1)?.time ?? ctx.store.feeds().find((f) => f.name === feed)?.created ?? new Date(0).toISOString();
@@ -147,6 +159,9 @@ async function postEntry(ctx: RouteContext, client: FeedClient, feed: string, re
   }
   const xml = await readBody(req, ctx.options.maxEntryBytes);
   const parsed = parseAtomEntry(xml, { maxBytes: ctx.options.maxEntryBytes });
+  if (parsed.title === CHECKPOINT_TITLE && parsed.contentType.toLowerCase() === CHECKPOINT_CONTENT_TYPE) {
+    throw new FeedProtocolError('FEED_FORBIDDEN', `an entry titled "${CHECKPOINT_TITLE}" with ${CHECKPOINT_CONTENT_TYPE} content is what a signed checkpoint looks like: only the feed's checkpointer writes one, never an HTTP client`);
+  }
   const entry = await ctx.appender.append(feed, parsed);
   return {
     status: 201,

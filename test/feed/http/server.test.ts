@@ -1,6 +1,7 @@
 import { request } from 'node:https';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { CHECKPOINT_CONTENT_TYPE, CHECKPOINT_TITLE } from '../../../src/audit/index.ts';
 import { parseAtomEntry, parseAtomFeed, startFeedServer } from '../../../src/feed/index.ts';
 import { makeTestPki } from '../../helpers/pki.ts';
 import { feedStores } from '../support.ts';
@@ -73,6 +74,36 @@ describe('feed server', () => {
       expect(tag).toBeTruthy();
       expect((await call(`${server.url}${path}`, TOKENS.reader, { headers: { 'if-none-match': tag } })).status).toBe(304);
     }
+  });
+
+  it('answers 400 FEED_UNKNOWN_ENTRY, never 304, to an unknown start id even with If-None-Match: *', async () => {
+    const { server, store } = await servers.start();
+    const known = store.append('widgets', { title: 'a', content: 'a' });
+    for (const query of ['start_after=nope', 'start_at=nope', 'start_after=1-AAAAAAAAAAAA']) {
+      const res = await call(`${server.url}/feeds/widgets?${query}`, TOKENS.reader, { headers: { 'if-none-match': '*' } });
+      expect(res.status, query).toBe(400);
+      expect(((await res.json()) as { code: string }).code).toBe('FEED_UNKNOWN_ENTRY');
+    }
+    // A known one still gets its 304, and an unknown feed its 404.
+    expect((await call(`${server.url}/feeds/widgets?start_after=${known.id}`, TOKENS.reader, { headers: { 'if-none-match': '*' } })).status).toBe(304);
+    expect((await call(`${server.url}/feeds/nosuch?start_after=nope`, TOKENS.reader, { headers: { 'if-none-match': '*' } })).status).toBe(404);
+  });
+
+  it('refuses (403 FEED_FORBIDDEN, nothing stored) an entry shaped as a signed checkpoint, so no appender can raise a false alarm', async () => {
+    const { server, store } = await servers.start();
+    store.append('widgets', { title: 'a', content: 'a' });
+    const json = Buffer.from('{}').toString('base64');
+    for (const type of [CHECKPOINT_CONTENT_TYPE, CHECKPOINT_CONTENT_TYPE.toUpperCase()]) {
+      const res = await post(`${server.url}/feeds/widgets`, TOKENS.widgets, atomEntry(CHECKPOINT_TITLE, json, type));
+      expect(res.status, type).toBe(403);
+      const problem = (await res.json()) as { code: string; detail: string };
+      expect(problem.code).toBe('FEED_FORBIDDEN');
+      expect(problem.detail).toMatch(/signed checkpoint/);
+    }
+    expect(store.page('widgets').entries).toHaveLength(1);
+    // The same title with another type, or JSON under another title, is an ordinary entry.
+    expect((await post(`${server.url}/feeds/widgets`, TOKENS.widgets, atomEntry(CHECKPOINT_TITLE, 'a note'))).status).toBe(201);
+    expect((await post(`${server.url}/feeds/widgets`, TOKENS.widgets, atomEntry('checkpoints', json, CHECKPOINT_CONTENT_TYPE))).status).toBe(201);
   });
 
   it('answers HEAD with the GET\'s status and headers and no body', async () => {
