@@ -11,9 +11,8 @@
  */
 import { z } from 'zod';
 import { FeedError, type FeedEntry, type FeedStore } from '../feed/index.ts';
-import type { TrustStore } from '../wire/index.ts';
 import {
-  buildDetachedSignedData, requireSignerRole, SIGNER_ROLE_OIDS, verifySignedData, type Identity,
+  buildDetachedSignedData, requireSignerRole, SIGNER_ROLE_OIDS, TrustStore, verifySignedData, type Identity,
 } from '../wire/index.ts';
 import { AuditError } from './errors.ts';
 
@@ -149,7 +148,10 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
   if (o.identity.certificate.extensions.extKeyUsage?.has(SIGNER_ROLE_OIDS.feed) !== true) {
     throw new AuditError('AUDIT_BAD_OPTION', `identity ${o.identity.certificate.subject} is not a feed signer (no feed role in its extendedKeyUsage)`);
   }
-  const checkpoint = (feed: string): FeedEntry | undefined => checkpointFeed(o.store, feed, o.identity, o.clock);
+  // Its own signature is what tells the checkpointer that the tail already is its checkpoint:
+  // a title and a media type are what any writer of the feed can also send.
+  const own: CheckpointTrust = { trust: new TrustStore([o.identity.certificate]), roleOids: [SIGNER_ROLE_OIDS.feed] };
+  const checkpoint = (feed: string): FeedEntry | undefined => checkpointFeed(o.store, feed, o.identity, own, o.clock);
   const onError = o.onError ?? ((error: unknown) => process.emitWarning(`paygate checkpoint failed: ${messageOf(error)}`));
   const timer = o.intervalMs === 0 ? undefined : setInterval(() => {
     for (const feed of o.feeds) {
@@ -174,12 +176,12 @@ const CHECKPOINT_ATTEMPTS = 3;
  * Signs the feed's tail and appends the checkpoint only if the tail is still that entry
  * (`afterSeq`): a checkpoint can never follow another entry than the one it cites.
  */
-function checkpointFeed(store: FeedStore, feed: string, identity: Identity, clock: () => Date): FeedEntry | undefined {
+function checkpointFeed(store: FeedStore, feed: string, identity: Identity, own: CheckpointTrust, clock: () => Date): FeedEntry | undefined {
   for (let attempt = 1; ; attempt += 1) {
     const info = store.feeds().find((f) => f.name === feed);
     if (info === undefined || !info.chained || info.lastSeq === 0) return undefined;
     const tail = store.tail(feed);
-    if (tail === undefined || isCheckpoint(tail) || tail.hash === undefined) return undefined;
+    if (tail === undefined || tail.hash === undefined || isOwnCheckpoint(tail, own)) return undefined;
     const claim = { feed, seq: tail.seq, hash: tail.hash, time: clock().toISOString() };
     const entry = { title: CHECKPOINT_TITLE, content: signCheckpoint(claim, identity), contentType: CHECKPOINT_CONTENT_TYPE };
     try {
@@ -191,4 +193,13 @@ function checkpointFeed(store: FeedStore, feed: string, identity: Identity, cloc
       }
     }
   }
+}
+
+/**
+ * Whether `tail` is a sound checkpoint signed by the checkpointer's own certificate, citing the
+ * entry before it (whose hash the tail records as its prev_hash).
+ */
+function isOwnCheckpoint(tail: FeedEntry, own: CheckpointTrust): boolean {
+  if (!isCheckpoint(tail) || tail.prevHash === undefined) return false;
+  return checkCheckpoint(tail, { seq: tail.seq - 1, hash: tail.prevHash }, own) === undefined;
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  checkpointSignedBytes, openSqliteSource, startCheckpointer, verifyFeed, type CheckpointContent,
+  CHECKPOINT_CONTENT_TYPE, CHECKPOINT_TITLE, checkpointSignedBytes, openSqliteSource, startCheckpointer, verifyFeed, type CheckpointContent,
 } from '../../src/audit/index.ts';
 import { openSqliteFeedStore, type FeedEntry, type FeedStore } from '../../src/feed/index.ts';
 import { loadIdentity, type Identity } from '../../src/wire/index.ts';
@@ -67,6 +67,19 @@ describe('startCheckpointer', () => {
     // A fresh checkpointer (a restarted server) finds the tail by paging from the start.
     const again = startCheckpointer({ store, identity: feedId, intervalMs: 0 });
     expect(again.checkpoint('audit')).toBeUndefined();
+  });
+
+  it('takes the tail for its own checkpoint only when its own signature says so, not for a look-alike any writer can append', () => {
+    const { store } = stores.open();
+    fill(store, 'widgets', 2);
+    const cp = startCheckpointer({ store, identity: feedId, intervalMs: 0, feeds: ['widgets'] });
+    const first = cp.checkpoint('widgets') as FeedEntry;
+    // A look-alike (title and media type of a checkpoint), and a copy of the real one's content.
+    store.append('widgets', { title: CHECKPOINT_TITLE, content: '{}', contentType: CHECKPOINT_CONTENT_TYPE });
+    expect(cp.checkpoint('widgets')?.seq).toBe(5);
+    store.append('widgets', { title: CHECKPOINT_TITLE, content: first.content, contentType: CHECKPOINT_CONTENT_TYPE });
+    expect(cp.checkpoint('widgets')?.seq).toBe(7);
+    expect(cp.checkpoint('widgets')).toBeUndefined();
   });
 
   it('reads the tail with one indexed lookup, never by paging the feed', () => {
