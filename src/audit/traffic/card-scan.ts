@@ -34,8 +34,39 @@ export function maskedCardIn(text: string): string | undefined {
   if (ascii && !THIRTEEN_DIGITS.test(text)) return undefined;
   const scanned = text.replace(DIGEST_WORD, '#');
   if (ascii && !THIRTEEN_DIGITS.test(scanned)) return undefined;
-  if (!containsCardNumber(scanned)) return undefined;
-  return locate(scanned) ?? '(a card number in non-ASCII digits, not shown)';
+  for (const chunk of chunks(scanned)) {
+    if (containsCardNumber(chunk)) return locate(chunk) ?? '(a card number in non-ASCII digits, not shown)';
+  }
+  return undefined;
+}
+
+/** Characters a card number is written with: digits (of any script) and separators. */
+const CARD_CHARACTER = new RegExp(`[\\p{Nd}\\p{No}]|${SEPARATOR}`, 'u');
+const CHUNK_CHARS = 16 * 1024;
+/** Longer than any written card number (19 digits, up to two separators between each). */
+const OVERLAP_CHARS = 64;
+
+/**
+ * `text` in pieces of about CHUNK_CHARS: the regular expressions behind the rule recurse once per
+ * character of a run, and a megabyte-long digit run overflows the stack. A piece ends on a
+ * character no card number is written with when one is near; else it is cut, and the next piece
+ * starts OVERLAP_CHARS earlier, so every written card number lies whole within some piece.
+ */
+function* chunks(text: string): Generator<string> {
+  let start = 0;
+  while (text.length - start > CHUNK_CHARS) {
+    let end = start + CHUNK_CHARS;
+    const floor = end - OVERLAP_CHARS * 16;
+    while (end > floor && CARD_CHARACTER.test(text[end - 1] as string)) end--;
+    if (end > floor) {
+      yield text.slice(start, end);
+      start = end;
+    } else {
+      yield text.slice(start, start + CHUNK_CHARS);
+      start += CHUNK_CHARS - OVERLAP_CHARS;
+    }
+  }
+  yield text.slice(start);
 }
 
 /** The first Luhn-valid 13–19-digit window of an ASCII digit run, masked. */

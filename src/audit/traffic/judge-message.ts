@@ -60,8 +60,8 @@ function judgeRecipients(message: Where, cipher: string, content: Judgement, rec
     if (found === undefined) findings.set(kind, { first: what, count: 1 });
     else found.count++;
   };
-  const ciphersSeen = new Set<string>();
-  const recipientsSeen = new Set<string>();
+  // Rows, not keys: once a table is full, many keys share its overflow row, which counts a message once too.
+  const rowsSeen = new Set<object>();
   for (const recipient of recipients) {
     const who = `${recipient.issuer}${recipient.serial === '' ? '' : `, serial ${recipient.serial}`}`;
     const keyManagement = judgeKeyManagement(recipient.keyManagement);
@@ -69,21 +69,20 @@ function judgeRecipients(message: Where, cipher: string, content: Judgement, rec
     if (keyManagement.anomaly !== undefined) note(keyManagement.anomaly, `${describeKey(recipient)} to ${who}`);
     if (bits.anomaly !== undefined) note(bits.anomaly, `an RSA-${recipient.rsaBits ?? 0} key (${recipient.keyManagement}) to ${who}`);
     if (context.known !== undefined && context.known.find(recipient.key) === undefined) note('unknown_recipient', who);
-    const cipherKey = `${cipher}\n${recipient.keyManagement}\n${recipient.rsaBits ?? ''}`;
-    if (!ciphersSeen.has(cipherKey)) {
-      ciphersSeen.add(cipherKey);
-      const row = tally.ciphers.row(cipherKey);
-      row.messages++;
-      row.status = worse(row.status, worse(content.status, worse(keyManagement.status, bits.status)));
+    const cipherRow = tally.ciphers.row(`${cipher}\n${recipient.keyManagement}\n${recipient.rsaBits ?? ''}`);
+    cipherRow.status = worse(cipherRow.status, worse(content.status, worse(keyManagement.status, bits.status)));
+    if (!rowsSeen.has(cipherRow)) {
+      rowsSeen.add(cipherRow);
+      cipherRow.messages++;
     }
-    if (!recipientsSeen.has(recipient.key)) {
-      recipientsSeen.add(recipient.key);
-      const row = tally.recipients.row(recipient.key);
-      if (row.key !== '') {
-        row.issuer = recipient.issuer;
-        row.serial = recipient.serial;
+    const recipientRow = tally.recipients.row(recipient.key);
+    if (!rowsSeen.has(recipientRow)) {
+      rowsSeen.add(recipientRow);
+      if (recipientRow.key !== '') {
+        recipientRow.issuer = recipient.issuer;
+        recipientRow.serial = recipient.serial;
       }
-      row.messages++;
+      recipientRow.messages++;
     }
   }
   for (const [kind, { first, count }] of findings) {

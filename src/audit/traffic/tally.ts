@@ -45,6 +45,12 @@ export class BoundedTable<V> {
   values(): V[] {
     return this.#overflow === undefined ? [...this.#rows.values()] : [...this.#rows.values(), this.#overflow];
   }
+
+  /** The rows sorted by `compare`, the overflow row still last. */
+  sorted(compare: (a: V, b: V) => number): V[] {
+    const rows = [...this.#rows.values()].sort(compare);
+    return this.#overflow === undefined ? rows : [...rows, this.#overflow];
+  }
 }
 
 interface ProviderRow { provider: string; requests: number; replies: number; dead_letters: number }
@@ -100,8 +106,7 @@ export class Tally {
   providerRows(byType: ReadonlyMap<string, ReadonlyMap<string, number>> | undefined): ProviderTraffic[] {
     for (const provider of byType?.keys() ?? []) this.providers.row(provider);
     return this.providers
-      .values()
-      .sort((a, b) => (a.provider < b.provider ? -1 : a.provider > b.provider ? 1 : 0))
+      .sorted((a, b) => (a.provider < b.provider ? -1 : a.provider > b.provider ? 1 : 0))
       .map((row) => ({
         ...row,
         by_type: [...(byType?.get(row.provider) ?? new Map<string, number>())].map(([type, count]) => ({ type, count })),
@@ -110,14 +115,13 @@ export class Tally {
 
   /** The cipher inventory, most used first. */
   cipherRows(): CipherUse[] {
-    return this.ciphers.values().map((row) => ({ ...row })).sort((a, b) => b.messages - a.messages);
+    return this.ciphers.sorted((a, b) => b.messages - a.messages).map((row) => ({ ...row }));
   }
 
   /** Recipients, most addressed first, with the known certificate each names. */
   recipientRows(certificateOf: (key: string) => RecipientSeen['certificate'] | undefined): RecipientSeen[] {
     return this.recipients
-      .values()
-      .sort((a, b) => b.messages - a.messages)
+      .sorted((a, b) => b.messages - a.messages)
       .map(({ key, ...row }) => {
         const certificate = key === '' ? undefined : certificateOf(key);
         return certificate === undefined ? row : { ...row, certificate };
