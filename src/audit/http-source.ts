@@ -64,7 +64,13 @@ export function openHttpSource(feedUrl: string, given: HttpSourceOptions = {}): 
     const page = await fetchPage(url, feed, options);
     const entries = page.entries.map((e) => chainedOf(e, url));
     remember(entries);
-    return { entries, next: page.next === undefined ? undefined : nextUrl(page.next, start) };
+    if (page.next === undefined) return { entries, next: undefined };
+    // Every page must bring entries and lead elsewhere: a page that leads back to itself, or an
+    // empty page that leads on, would have the walk go round for ever without a broken link.
+    const next = nextUrl(page.next, start);
+    if (next.href === url.href) throw new AuditError('AUDIT_BAD_RESPONSE', `GET ${url.href}: its rel="next" link points back to the page itself`);
+    if (entries.length === 0) throw new AuditError('AUDIT_BAD_RESPONSE', `GET ${url.href}: an empty page with a rel="next" link (a feed page with nothing in it ends the feed)`);
+    return { entries, next };
   };
   async function* entries(): AsyncGenerator<ChainedEntry> {
     let page: { entries: ChainedEntry[]; next: URL | undefined } | undefined = await load(start);
@@ -97,7 +103,13 @@ function isLoopback(host: string): boolean {
 }
 
 function feedNameOf(url: URL): string {
-  const match = /\/(?:feeds\/|feed=)([A-Za-z0-9._-]{1,128})\/?$/.exec(decodeURIComponent(url.pathname));
+  let path: string;
+  try {
+    path = decodeURIComponent(url.pathname);
+  } catch {
+    throw new AuditError('AUDIT_BAD_OPTION', `${url.href}: the path is not valid percent-encoded UTF-8`);
+  }
+  const match = /\/(?:feeds\/|feed=)([A-Za-z0-9._-]{1,128})\/?$/.exec(path);
   if (match?.[1] === undefined) throw new AuditError('AUDIT_BAD_OPTION', `${url.href} names no feed (expected …/feeds/<name> or …/feed=<name>)`);
   return match[1];
 }

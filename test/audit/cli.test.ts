@@ -104,4 +104,11 @@ describe('paygate audit verify', () => {
     expect(token.stderr).not.toContain('wrong');
     for (const r of runs) expect(r.stdout).toBe('');
   });
+
+  it('exit 1 and one line for a feed URL whose path is not percent-encoded UTF-8', async () => {
+    const run = await paygate(['audit', 'verify', '--feed', 'http://127.0.0.1:1/feeds/%E0', '--trust', pki.ca.certPath]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^paygate: AUDIT_BAD_OPTION: .*percent-encoded UTF-8\n$/);
+    expect(run.stdout).toBe('');
+  });
 });

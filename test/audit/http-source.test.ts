@@ -5,8 +5,11 @@
  * token, a next link to another origin, plain HTTP off loopback).
  */
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openHttpSource, openSqliteSource, verifyFeed, type ChainSource, type VerifyReport } from '../../src/audit/index.ts';
+import { renderFeed } from '../../src/feed/atom.ts';
 import { startFeedServer, type FeedServer, type FeedServerOptions, type FeedStore } from '../../src/feed/index.ts';
 import { loadIdentity, type Identity } from '../../src/wire/index.ts';
 import { feedStores } from '../feed/support.ts';
@@ -95,5 +98,33 @@ describe('verifyFeed over HTTP (the real feed server)', () => {
     await expect(run(openHttpSource(`${elsewhere.url}/feeds/audit`, { token: TOKEN, pageSize: 4 }))).rejects.toMatchObject({ code: 'AUDIT_BAD_RESPONSE', message: expect.stringMatching(/127\.0\.0\.2:9/) });
     expect(() => openHttpSource('http://feeds.example.com/feeds/audit')).toThrow(expect.objectContaining({ code: 'AUDIT_BAD_OPTION' }));
     expect(() => openHttpSource(`${server.url}/entries`)).toThrow(expect.objectContaining({ code: 'AUDIT_BAD_OPTION' }));
+  });
+
+  it('refuses a path that is not percent-encoded UTF-8 as a bad option, not a crash', () => {
+    expect(() => openHttpSource('http://127.0.0.1:1/feeds/%E0')).toThrow(expect.objectContaining({ code: 'AUDIT_BAD_OPTION', message: expect.stringMatching(/percent-encoded/) }));
+  });
+
+  it('stops a hostile server\'s endless paging: an empty page whose next link is itself, empty pages leading round in a circle', async () => {
+    // The server answers every GET with an empty page of feed audit whose rel="next" is the
+    // page the query names: itself, or the other page of a circle of two.
+    const requests: string[] = [];
+    const hostile = createServer((req, res) => {
+      requests.push(req.url ?? '');
+      const url = new URL(req.url ?? '/', base);
+      const mode = url.pathname.startsWith('/self/') ? 'self' : 'circle';
+      const next = mode === 'self' ? (url.searchParams.get('start_after') ?? 'a') : url.searchParams.get('start_after') === 'a' ? 'b' : 'a';
+      const page = renderFeed({ name: 'audit', entries: [], updated: new Date(0).toISOString(), next }, { publicUrl: `${base}${url.pathname.replace(/\/feeds\/audit.*$/, '')}` });
+      res.writeHead(200, { 'content-type': 'application/atom+xml' }).end(page);
+    });
+    await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
+    try {
+      await expect(run(openHttpSource(`${base}/feeds/audit`))).rejects.toMatchObject({ code: 'AUDIT_BAD_RESPONSE', message: expect.stringMatching(/empty page with a rel="next" link/) });
+      const self = `${base}/self/feeds/audit?start_after=a`;
+      await expect(run(openHttpSource(self))).rejects.toMatchObject({ code: 'AUDIT_BAD_RESPONSE', message: expect.stringMatching(/points back to the page itself/) });
+      expect(requests).toHaveLength(2);
+    } finally {
+      hostile.close();
+    }
   });
 });
