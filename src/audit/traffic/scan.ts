@@ -23,7 +23,7 @@ export { type ScanOptions } from './scan-options.ts';
 /** Replies whose request was not captured (or was forgotten) are counted under this provider. */
 export const UNATTRIBUTED_PROVIDER = '(reply to an uncaptured request)';
 /** Correlation ids remembered to attribute replies to providers; older ones are forgotten first. */
-const MAX_PENDING_CORRELATIONS = 100_000;
+const MAX_PENDING_CORRELATIONS = 10_000;
 
 /** The report and what the scan noticed that the report's contract has no field for. */
 export interface ScanDetails {
