@@ -120,7 +120,9 @@ rabbit_permissions() { # LOGIN -> "configure write read"
     worker) echo "^($REQUEST_QUEUE(\.dlq)?|$EVENTS_QUEUE)\$ ^amq\.default\$ ^$REQUEST_QUEUE\$" ;;
     feed) echo "^$EVENTS_QUEUE(\.dlq)?\$ ^amq\.default\$ ^$EVENTS_QUEUE\$" ;;
     operator) echo "^(paygate\..*|stomp-subscription-.*)\$ ^(amq\.default|amq\.topic|stomp-subscription-.*)\$ ^(paygate\..*|amq\.topic|stomp-subscription-.*)\$" ;;
-    audit) echo "^stomp-subscription-.*\$ ^stomp-subscription-.*\$ ^(stomp-subscription-.*|amq\.topic)\$" ;;
+    # audit: its /topic subscriptions, and the traffic capture's durable queue audit.capture.<name>
+    # bound to the firehose (read on amq.rabbitmq.trace lets it bind there, nothing more).
+    audit) echo "^(stomp-subscription-.*|audit\.capture\..*)\$ ^(stomp-subscription-.*|audit\.capture\..*)\$ ^(stomp-subscription-.*|audit\.capture\..*|amq\.topic|amq\.rabbitmq\.trace)\$" ;;
     stomp-test) echo "^(stomptest\..*|amq\.gen-.*|stomp-subscription-.*)\$ ^(amq\.default|amq\.topic|stomp-subscription-.*)\$ ^(stomptest\..*|amq\.gen-.*|amq\.topic|stomp-subscription-.*)\$" ;;
   esac
 }
@@ -159,6 +161,10 @@ rabbit_users() {
   if rabbitmqctl -q list_users --no-table-headers 2>/dev/null | grep -q '^guest[[:space:]]'; then
     rabbitmqctl -q delete_user guest >>"$RABBIT_LOG" 2>&1 || return 1
   fi
+  # The firehose for `paygate audit capture` (docs/operations.md): a copy of every publish and
+  # delivery on the vhost goes to amq.rabbitmq.trace, dropped unless a capture is bound there.
+  # Not persisted by RabbitMQ across restarts, hence on every start; idempotent.
+  rabbitmqctl -q trace_on -p / >>"$RABBIT_LOG" 2>&1 || return 1
 }
 
 rabbit_node_up() { rabbitmq-diagnostics -q ping >/dev/null 2>&1 && rabbitmqctl -q await_startup >/dev/null 2>&1; }
