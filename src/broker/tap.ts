@@ -108,7 +108,7 @@ export class Tap {
     if (!this.#patterns.matches(destination)) return;
     try {
       // A fresh list: the sink may keep it, and the frame's own headers stay untouched.
-      this.#sink({ destination, headers: Object.entries(frame.headers), body: frame.body, time: new Date() });
+      this.#sink({ destination, headers: frame.headerList ?? Object.entries(frame.headers), body: frame.body, time: new Date() });
       this.#stats.recorded++;
       this.#failing = false;
     } catch (error) {

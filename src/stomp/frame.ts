@@ -18,6 +18,11 @@ export type StompHeaders = Record<string, string>;
 export interface Frame {
   readonly command: string;
   readonly headers: StompHeaders;
+  /**
+   * Every header line as received, in order, repeats kept (unescaped): what an auditor's capture
+   * records. Set by {@link FrameParser}; `headers` is what the protocol acts on.
+   */
+  readonly headerList?: readonly (readonly [string, string])[];
   readonly body: Buffer;
 }
 
@@ -158,6 +163,7 @@ export class FrameParser {
   #command = '';
   #headers: StompHeaders = {};
   #headerCount = 0;
+  #headerList: [string, string][] = [];
   #bodyLength = -1;
   #scanFrom = 0;
   /** Chunks of a body that is not complete yet, kept aside uncopied: one concat per frame, not per chunk. */
@@ -274,6 +280,7 @@ export class FrameParser {
     this.#command = command;
     this.#headers = Object.create(null) as StompHeaders; // no prototype: a header may be called `constructor`
     this.#headerCount = 0;
+    this.#headerList = [];
     this.#bodyLength = -1;
     this.#stage = Stage.Headers;
     return true;
@@ -294,8 +301,9 @@ export class FrameParser {
     if (colon === -1) throw new FrameError('STOMP_MALFORMED_FRAME', 'a header line has no colon');
     const raw = isRawCommand(this.#command);
     const name = raw ? line.slice(0, colon) : unescapeHeader(line.slice(0, colon), this.version);
-    if (this.#headers[name] !== undefined) return true; // the first occurrence wins
     const value = raw ? line.slice(colon + 1) : unescapeHeader(line.slice(colon + 1), this.version);
+    this.#headerList.push([name, value]);
+    if (this.#headers[name] !== undefined) return true; // the first occurrence wins
     if (name === 'content-length') this.#bodyLength = this.#contentLength(value);
     this.#headers[name] = value;
     return true;
@@ -329,7 +337,7 @@ export class FrameParser {
     const body = end === start ? EMPTY : Buffer.from(buf.subarray(start, end)); // copy: chunks must not be pinned
     this.#pos = end + 1;
     this.#stage = Stage.Command;
-    return { command: this.#command, headers: this.#headers, body };
+    return { command: this.#command, headers: this.#headers, headerList: this.#headerList, body };
   }
 
   #checkFrameSize(upTo: number): void {
