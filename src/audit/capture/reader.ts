@@ -35,6 +35,11 @@ export async function captureSegments(path: string): Promise<string[]> {
     .sort((a, b) => a.n - b.n)
     .map((s) => join(path, s.name));
   if (segments.length === 0) throw new AuditError('AUDIT_CAPTURE_FAILED', `${path} holds no capture segment (segment-NNNNNN.jsonl)`);
+  for (const segment of segments) {
+    // A segment that is a device or a pipe (a link to /dev/zero, say) would be read for ever.
+    const kind = await stat(segment).then((s) => s.isFile(), (error: unknown) => Promise.reject(failed(segment, error)));
+    if (!kind) throw new AuditError('AUDIT_CAPTURE_FAILED', `${segment} is not a regular file`);
+  }
   return segments;
 }
 

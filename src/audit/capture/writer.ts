@@ -101,7 +101,8 @@ class SegmentWriter implements CaptureWriter {
         if (this.#fd !== undefined && this.#written >= this.#segmentBytes) this.#rotate();
         this.#fd ??= openSync(join(this.dir, segmentName(this.#segment)), 'a');
         const bytes = Buffer.from(line);
-        writeSync(this.#fd, bytes);
+        // A short write (a disk nearly full) must not leave half a line for the next one to follow.
+        for (let done = 0; done < bytes.length; ) done += writeSync(this.#fd, bytes, done);
         this.#written += bytes.length;
       }
     } catch (error) {

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -96,6 +96,13 @@ describe('capture format', () => {
     await written(dir, 1);
     appendFileSync(join(dir, 'segment-000001.jsonl'), Buffer.alloc(65 * 1024 * 1024, 0x61));
     await expect(all(dir)).rejects.toMatchObject({ code: 'AUDIT_CAPTURE_CORRUPT', message: expect.stringMatching(/line 2: longer than/) });
+  });
+
+  it('refuses a segment that is not a regular file (a device would be read for ever)', async () => {
+    const dir = folder();
+    await written(dir, 1);
+    symlinkSync('/dev/zero', join(dir, 'segment-000002.jsonl'));
+    await expect(all(dir)).rejects.toMatchObject({ code: 'AUDIT_CAPTURE_FAILED', message: expect.stringMatching(/segment-000002\.jsonl is not a regular file/) });
   });
 
   it('fails clearly on a missing folder and on a folder without segments', async () => {
