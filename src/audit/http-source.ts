@@ -12,9 +12,9 @@ import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseAtomFeed, type ParsedFeed } from '../feed/atom.ts';
+import type { FeedEntry } from '../feed/index.ts';
 import { AuditError } from './errors.ts';
 import type { ChainSource } from './sources.ts';
-import type { ChainedEntry } from './walk.ts';
 
 const httpSourceOptionsSchema = z.strictObject({
   /** The Bearer token (a right to `read` the feed). */
@@ -53,16 +53,17 @@ export function openHttpSource(feedUrl: string, given: HttpSourceOptions = {}): 
   // one in hand is checked): a swapped entry points at a neighbour's hash, which is then found
   // here even across a page boundary.
   const window = new Map<string, string>();
-  const remember = (entries: readonly ChainedEntry[]): void => {
+  const remember = (entries: readonly FeedEntry[]): void => {
     for (const entry of entries) {
+      if (entry.hash === undefined) continue;
       window.delete(entry.hash);
       window.set(entry.hash, entry.id);
     }
     while (window.size > options.hashWindow) window.delete(window.keys().next().value as string);
   };
-  const load = async (url: URL): Promise<{ entries: ChainedEntry[]; next: URL | undefined }> => {
+  const load = async (url: URL): Promise<{ entries: FeedEntry[]; next: URL | undefined }> => {
     const page = await fetchPage(url, feed, options);
-    const entries = page.entries.map((e) => chainedOf(e, url));
+    const entries = page.entries;
     remember(entries);
     if (page.next === undefined) return { entries, next: undefined };
     // Every page must bring entries and lead elsewhere: a page that leads back to itself, or an
@@ -72,8 +73,14 @@ export function openHttpSource(feedUrl: string, given: HttpSourceOptions = {}): 
     if (entries.length === 0) throw new AuditError('AUDIT_BAD_RESPONSE', `GET ${url.href}: an empty page with a rel="next" link (a feed page with nothing in it ends the feed)`);
     return { entries, next };
   };
-  async function* entries(): AsyncGenerator<ChainedEntry> {
-    let page: { entries: ChainedEntry[]; next: URL | undefined } | undefined = await load(start);
+  async function* entries(): AsyncGenerator<FeedEntry> {
+    let page: { entries: FeedEntry[]; next: URL | undefined } | undefined = await load(start);
+    // An entry without hashes in a chained feed had them removed (the verifier reports it
+    // altered); a feed is taken for unchained only when no entry of its first page has any.
+    const unhashed = page.entries.find((e) => e.prevHash === undefined || e.hash === undefined);
+    if (unhashed !== undefined && page.entries.every((e) => e.prevHash === undefined && e.hash === undefined)) {
+      throw new AuditError('AUDIT_NOT_CHAINED', `entry ${unhashed.id} (seq ${unhashed.seq}) at ${start.href} has no pg:prev-hash/pg:hash, nor has any entry of its page: the feed is not chained`);
+    }
     while (page !== undefined) {
       const following: typeof page | undefined = page.next === undefined ? undefined : await load(page.next);
       yield* page.entries;
@@ -125,13 +132,6 @@ function nextUrl(href: string, start: URL): URL {
     throw new AuditError('AUDIT_BAD_RESPONSE', `the rel="next" link points to ${next.origin}, not to ${start.origin}: not followed (the token is for ${start.origin} only)`);
   }
   return next;
-}
-
-function chainedOf(entry: ParsedFeed['entries'][number], url: URL): ChainedEntry {
-  if (entry.prevHash === undefined || entry.hash === undefined) {
-    throw new AuditError('AUDIT_NOT_CHAINED', `entry ${entry.id} (seq ${entry.seq}) at ${url.href} has no pg:prev-hash/pg:hash: the feed is not chained`);
-  }
-  return { ...entry, prevHash: entry.prevHash, hash: entry.hash };
 }
 
 async function fetchPage(url: URL, feed: string, options: ResolvedHttpSourceOptions): Promise<ParsedFeed> {

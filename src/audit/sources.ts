@@ -5,9 +5,8 @@
  */
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
-import { FEED_SCHEMA_VERSION } from '../feed/index.ts';
+import { FEED_SCHEMA_VERSION, type FeedEntry } from '../feed/index.ts';
 import { AuditError } from './errors.ts';
-import type { ChainedEntry } from './walk.ts';
 
 /** A feed to verify, as the verifier reads it. */
 export interface ChainSource {
@@ -17,8 +16,17 @@ export interface ChainSource {
   readonly where: string;
   /** The sequence of the feed's last entry as recorded apart from the entries (lets a deleted tail be seen); undefined when the source has none. */
   readonly lastSeq: number | undefined;
-  /** The feed's entries, oldest first. Fails with AuditError (AUDIT_SOURCE_FAILED, AUDIT_BAD_RESPONSE, AUDIT_NOT_CHAINED). */
-  entries(): AsyncIterable<ChainedEntry>;
+  /**
+   * Set when the source records the feed as unchained although its entries carry hashes: the
+   * record was changed after the fact (the verifier reports the chain broken at its first entry).
+   */
+  readonly unchainedRecordOfChainedFeed?: boolean;
+  /**
+   * The feed's entries, oldest first, as stored: an entry whose hashes were removed comes without
+   * them (the verifier reports it altered). Fails with AuditError (AUDIT_SOURCE_FAILED,
+   * AUDIT_BAD_RESPONSE, AUDIT_NOT_CHAINED).
+   */
+  entries(): AsyncIterable<FeedEntry>;
   /** Which entry (id) carries this hash, if the source can tell; asked only at a broken link. */
   idOfHash(hash: string): string | undefined;
   close(): void;
@@ -43,12 +51,15 @@ export function openSqliteSource(path: string, feed: string): ChainSource {
     }
     const info = walk.prepare('SELECT chained, last_seq FROM feeds WHERE name = ?').get(feed) as { chained: number; last_seq: number } | undefined;
     if (info === undefined) throw new AuditError('AUDIT_SOURCE_FAILED', `${path} holds no feed named ${feed}`);
-    if (info.chained !== 1) throw new AuditError('AUDIT_NOT_CHAINED', `feed ${feed} was created unchained: it has no hashes to verify`);
+    // A feed recorded unchained whose entries carry hashes was chained: the record was changed.
+    const hashed = info.chained !== 1 && walk.prepare('SELECT 1 FROM entries WHERE feed = ? AND (hash IS NOT NULL OR prev_hash IS NOT NULL) LIMIT 1').get(feed) !== undefined;
+    if (info.chained !== 1 && !hashed) throw new AuditError('AUDIT_NOT_CHAINED', `feed ${feed} was created unchained: it has no hashes to verify`);
     const byHash = lookup.prepare('SELECT id FROM entries WHERE feed = ? AND hash = ? LIMIT 1');
     return {
       feed,
       where: path,
       lastSeq: info.last_seq,
+      ...(hashed ? { unchainedRecordOfChainedFeed: true } : {}),
       entries: () => sqliteEntries(walk, feed, path),
       idOfHash: (hash) => sqlite(path, () => (byHash.get(feed, hash) as { id: string } | undefined)?.id),
       close: () => {
@@ -63,7 +74,7 @@ export function openSqliteSource(path: string, feed: string): ChainSource {
   }
 }
 
-async function* sqliteEntries(db: SqliteDatabase, feed: string, path: string): AsyncGenerator<ChainedEntry> {
+async function* sqliteEntries(db: SqliteDatabase, feed: string, path: string): AsyncGenerator<FeedEntry> {
   // One statement: SQLite reads it in one snapshot, so appends made meanwhile are not half-seen.
   const rows = sqlite(path, () => db.prepare('SELECT * FROM entries WHERE feed = ? ORDER BY seq').iterate(feed) as IterableIterator<EntryRow>);
   try {
@@ -71,12 +82,10 @@ async function* sqliteEntries(db: SqliteDatabase, feed: string, path: string): A
       const next = sqlite(path, () => rows.next());
       if (next.done === true) return;
       const r = next.value;
-      if (r.prev_hash === null || r.hash === null) {
-        throw new AuditError('AUDIT_NOT_CHAINED', `entry ${r.id} (seq ${r.seq}) of feed ${feed} has no hashes`);
-      }
       yield {
         id: r.id, feed: r.feed, seq: r.seq, time: r.time, title: r.title, content: r.content, contentType: r.content_type,
-        prevHash: r.prev_hash, hash: r.hash,
+        ...(r.prev_hash === null ? {} : { prevHash: r.prev_hash }),
+        ...(r.hash === null ? {} : { hash: r.hash }),
       };
     }
   } finally {

@@ -5,7 +5,7 @@
  * feed could not be read at all.
  */
 import { z } from 'zod';
-import type { ChainProblem } from '../feed/index.ts';
+import type { ChainProblem, FeedEntry } from '../feed/index.ts';
 import { SIGNER_ROLE_OIDS, TrustStore } from '../wire/index.ts';
 import { checkCheckpoint, isCheckpoint, type CheckpointTrust } from './checkpoint.ts';
 import { AuditError } from './errors.ts';
@@ -68,7 +68,9 @@ export async function verifyFeed(source: ChainSource, options: VerifyOptions): P
     ...(lastCheckpoint === undefined ? {} : { lastCheckpoint }),
     ...(broken === undefined ? {} : { broken }),
   });
-  for await (const entry of source.entries()) {
+  for await (const stored of source.entries()) {
+    const entry = chainedOrBroken(stored, source, prev);
+    if ('problem' in entry) return report(entry);
     const broken = checkLink(entry, prev, (hash) => source.idOfHash(hash));
     if (broken !== undefined) return report(broken);
     if (isCheckpoint(entry)) {
@@ -82,6 +84,22 @@ export async function verifyFeed(source: ChainSource, options: VerifyOptions): P
     first ??= mark(entry);
   }
   return report(checkEnd(prev, source.lastSeq));
+}
+
+/**
+ * The entry with both hashes, or the broken link it is: an entry of a chained feed without
+ * hashes had them removed, and the first entry of a feed whose record says unchained (while
+ * entries carry hashes) is where a changed record shows.
+ */
+function chainedOrBroken(entry: FeedEntry, source: ChainSource, prev: ChainedEntry | undefined): ChainedEntry | NonNullable<VerifyReport['broken']> {
+  const at = { seq: entry.seq, id: entry.id, problem: 'altered' as const };
+  if (prev === undefined && source.unchainedRecordOfChainedFeed === true) {
+    return { ...at, detail: `the store records feed ${source.feed} as unchained, yet its entries carry hashes: the record was changed` };
+  }
+  if (entry.prevHash === undefined || entry.hash === undefined) {
+    return { ...at, detail: `it has no ${entry.hash === undefined ? 'hash' : 'prev_hash'} in a chained feed: it was removed` };
+  }
+  return { ...entry, prevHash: entry.prevHash, hash: entry.hash };
 }
 
 function mark(entry: ChainedEntry): EntryMark {

@@ -111,4 +111,13 @@ describe('paygate audit verify', () => {
     expect(run.stderr).toMatch(/^paygate: AUDIT_BAD_OPTION: .*percent-encoded UTF-8\n$/);
     expect(run.stdout).toBe('');
   });
+
+  it('exit 2, not 1, for an entry whose hashes were removed from the file', async () => {
+    const { store, path } = stores.open();
+    fillAudit(store, loadIdentity(pki.feed.certPem, pki.feed.keyPem));
+    tamper(path, (db) => db.prepare("UPDATE entries SET hash = NULL, prev_hash = NULL WHERE feed = 'audit' AND seq = 2").run());
+    const run = await paygate(['audit', 'verify', '--db', path, '--trust', pki.ca.certPath]);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stdout).toMatch(/BROKEN at seq 2 .*altered: it has no hash in a chained feed/);
+  });
 });

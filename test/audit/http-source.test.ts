@@ -81,6 +81,16 @@ describe('verifyFeed over HTTP (the real feed server)', () => {
     }
   });
 
+  it('names an entry served without its hashes as altered, as the file does', async () => {
+    const { store, path } = stores.open();
+    fillAudit(store, feedId);
+    tamper(path, (db) => db.prepare("UPDATE entries SET title = 'forged', hash = NULL, prev_hash = NULL WHERE feed = 'audit' AND seq = 3").run());
+    const server = await serve(store);
+    const overHttp = await run(openHttpSource(`${server.url}/feeds/audit`, { token: TOKEN, pageSize: 2 }));
+    expect(overHttp.broken).toMatchObject({ seq: 3, problem: 'altered' });
+    expect(overHttp).toEqual(await run(openSqliteSource(path, 'audit')));
+  });
+
   it('reads over HTTPS with the server\'s CA', async () => {
     const { store } = stores.open();
     fillAudit(store, feedId);

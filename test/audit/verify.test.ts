@@ -79,6 +79,24 @@ describe('verifyFeed (SQLite file)', () => {
     expect(report.broken?.detail).toContain('10..11');
   });
 
+  it('names an entry whose hashes were removed (set to NULL) as altered, not as an unchained feed', async () => {
+    for (const edit of ['hash = NULL, prev_hash = NULL', 'hash = NULL', 'prev_hash = NULL']) {
+      const { path } = build();
+      tamper(path, (db) => db.prepare(`UPDATE entries SET title = 'forged', ${edit} WHERE feed = 'audit' AND seq = 7`).run());
+      const report = await verify(path);
+      expect(report.broken, edit).toMatchObject({ seq: 7, id: rowAt(path, 'audit', 7).id, problem: 'altered', detail: expect.stringMatching(/no (hash|prev_hash) in a chained feed/) });
+      expect(report.count).toBe(6);
+    }
+  });
+
+  it('names the first entry when the feed\'s record was changed to unchained while its entries carry hashes', async () => {
+    const { path } = build();
+    tamper(path, (db) => db.prepare("UPDATE feeds SET chained = 0 WHERE name = 'audit'").run());
+    const report = await verify(path);
+    expect(report.broken).toMatchObject({ seq: 1, id: rowAt(path, 'audit', 1).id, problem: 'altered', detail: expect.stringMatching(/records feed audit as unchained, yet its entries carry hashes/) });
+    expect(report.count).toBe(0);
+  });
+
   it('names an entry moved before its predecessor (two entries swapped)', async () => {
     const { path } = build();
     const third = rowAt(path, 'audit', 3);
