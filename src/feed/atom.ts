@@ -246,7 +246,10 @@ function contentIn(el: XmlElement): { content: string; contentType: string } {
   if (elementsOf(el).length > 0 || type === 'xhtml') throw new FeedError('FEED_BAD_ENTRY', 'XHTML or inline XML content is not accepted');
   if (type === 'text') return { content: textOf(el), contentType: 'text/plain' };
   if (type === 'html') return { content: textOf(el), contentType: 'text/html' };
-  if (!/^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\s*;.*)?$/.test(type)) {
+  // No control characters (tab, CR, LF included): the type is written back into an XML attribute,
+  // where a parser reads each of them as a space, and the stored type would not round-trip.
+  // eslint-disable-next-line no-control-regex
+  if (!/^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*( *;[^\x00-\x1f\x7f-\x9f]*)?$/.test(type)) {
     throw new FeedError('FEED_BAD_ENTRY', `content type ${JSON.stringify(type.slice(0, 100))} is not a media type`);
   }
   if (/^text\//i.test(type)) return { content: textOf(el), contentType: type };

@@ -13,17 +13,13 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import { entryHash, walkChain, ZERO_HASH, type ChainedRow } from './chain.ts';
+import { checkFeedName as checkName, checkNewEntry } from './entry-checks.ts';
 import { FeedError } from './errors.ts';
 import { resolveFeedStoreOptions, type FeedStoreOptions, type ResolvedFeedStoreOptions } from './options.ts';
 import { ensureSchema } from './schema.ts';
 import type {
   AppendOptions, AppendRequest, AppendResult, ChainReport, FeedEntry, FeedInfo, FeedPage, FeedStore, NewEntry, PageQuery,
 } from './store.ts';
-
-const FEED_NAME = /^[A-Za-z0-9._-]{1,128}$/;
-
-/** Any character outside XML 1.0's Char production (a lone surrogate too: the `u` flag sees code points). */
-const NOT_XML_TEXT = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
 interface FeedRow { name: string; chained: number; created: string; last_seq: number; last_hash: string | null }
 interface EntryRow {
@@ -172,19 +168,7 @@ class SqliteFeedStore implements FeedStore {
   }
 
   #checkEntry(entry: NewEntry): void {
-    if (typeof entry.title !== 'string' || entry.title.length === 0) {
-      throw new FeedError('FEED_BAD_ENTRY', 'an entry needs a non-empty title');
-    }
-    if (typeof entry.content !== 'string' || Buffer.byteLength(entry.content, 'utf8') > this.#options.maxContentBytes) {
-      throw new FeedError('FEED_BAD_ENTRY', `an entry's content must be a string of at most ${this.#options.maxContentBytes} bytes`);
-    }
-    if (NOT_XML_TEXT.test(entry.title) || NOT_XML_TEXT.test(entry.content)) {
-      // Atom is XML: one such character would make every page holding the entry unreadable.
-      throw new FeedError('FEED_BAD_ENTRY', "an entry's title and content must be characters XML 1.0 can carry (no control characters other than tab, LF and CR, no lone surrogates)");
-    }
-    if (entry.key !== undefined && (typeof entry.key !== 'string' || entry.key.length < 1 || entry.key.length > 256)) {
-      throw new FeedError('FEED_BAD_ENTRY', "an entry's key must be a string of 1-256 characters");
-    }
+    checkNewEntry(entry, this.#options.maxContentBytes);
   }
 
   #pageSize(query: PageQuery): number {
@@ -240,12 +224,6 @@ function prepare(db: SqliteDatabase): Record<
 
 function chainOf(base: Omit<ChainedRow, 'prevHash' | 'hash'>, prevHash: string): { prevHash: string; hash: string } {
   return { prevHash, hash: entryHash({ ...base, prevHash }) };
-}
-
-function checkName(feed: string): void {
-  if (typeof feed !== 'string' || !FEED_NAME.test(feed)) {
-    throw new FeedError('FEED_BAD_NAME', `a feed name is 1-128 characters of A-Z a-z 0-9 . _ -, got ${JSON.stringify(feed)}`);
-  }
 }
 
 function toEntry(r: EntryRow): FeedEntry {

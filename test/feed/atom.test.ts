@@ -110,6 +110,23 @@ describe('Atom representation', () => {
     expect(() => parseAtomEntry(xml)).toThrowError(expect.objectContaining({ code }));
   });
 
+  it.each([
+    ['a tab', '&#9;'],
+    ['a line feed', '&#10;'],
+    ['a carriage return', '&#13;'],
+  ])('refuses a media type holding %s (written back into an XML attribute, a parser would read a space)', (_what, ref) => {
+    const xml = `<entry xmlns="http://www.w3.org/2005/Atom"><title>t</title><content type="text/x;${ref}a=b">c</content></entry>`;
+    expect(() => parseAtomEntry(xml)).toThrowError(expect.objectContaining({ code: 'FEED_BAD_ENTRY' }));
+  });
+
+  it('accepts a media type with parameters and spaces, and it round-trips through an entry document', () => {
+    const xml = '<entry xmlns="http://www.w3.org/2005/Atom"><title>t</title><content type="text/x; a=b; c=&quot;d e&quot;">c</content></entry>';
+    const parsed = parseAtomEntry(xml);
+    expect(parsed.contentType).toBe('text/x; a=b; c="d e"');
+    const stored = entry({ contentType: parsed.contentType, content: parsed.content });
+    expect(parseAtomFeed(renderFeed({ name: stored.feed, entries: [stored], updated: stored.time }, ctx)).entries[0]?.contentType).toBe(parsed.contentType);
+  });
+
   it('refuses input over the size limit before parsing it', () => {
     const xml = `<entry xmlns="http://www.w3.org/2005/Atom"><title>t</title><content>${'x'.repeat(2000)}</content></entry>`;
     expect(() => parseAtomEntry(xml, { maxBytes: 1000 })).toThrowError(expect.objectContaining({ code: 'FEED_ENTRY_TOO_LARGE' }));

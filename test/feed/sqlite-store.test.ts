@@ -268,6 +268,8 @@ describe('characters Atom cannot carry', () => {
     ['a control character in the content', { title: 't', content: 'x\u001by' }],
     ['a lone surrogate', { title: 't', content: 'x\ud800y' }],
     ['U+FFFE', { title: 't\ufffe', content: 'x' }],
+    ['a tab in the media type (an XML attribute turns it into a space)', { title: 't', content: 'x', contentType: 'text/x;\ta=b' }],
+    ['a line feed in the media type', { title: 't', content: 'x', contentType: 'text/x;\na=b' }],
   ])('refuses %s with FEED_BAD_ENTRY and writes nothing', (_what, entry) => {
     const { store } = stores.open();
     expect(codeOf(() => store.append('notes', entry))).toBe('FEED_BAD_ENTRY');
