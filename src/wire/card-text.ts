@@ -22,10 +22,7 @@
  * idempotency keys are UUIDs and their all-digit groups would otherwise fail at random.
  */
 import cardValidator from 'card-validator';
-import { maskPan, Secret } from './secret.ts';
-
-/** What may stand between two digit groups of a written card number. */
-const SEPARATOR = '[ \\t\\u00a0\\u2007\\u2009\\u202f._/\\-\\u2010-\\u2015]';
+import { CARD_SEPARATOR as SEPARATOR, decimalDigitValue, maskPan, Secret } from './secret.ts';
 /** A UUID (left alone), or a digit run with separators of at most two characters. */
 const UUID_OR_DIGIT_RUN = new RegExp(
   `([0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})|\\d(?:${SEPARATOR}{0,2}\\d)*`,
@@ -65,23 +62,21 @@ function isCardNumber(digits: string): boolean {
 function asciiDigits(text: string): string {
   // eslint-disable-next-line no-control-regex
   if (/^[\x00-\x7f]*$/.test(text)) return text;
-  return text.normalize('NFKC').replace(/\p{Nd}/gu, (digit) => String(digitValue(digit)));
+  return text.normalize('NFKC').replace(/\p{Nd}/gu, (digit) => String(decimalDigitValue(digit)));
 }
 
-let digitValues: Map<number, number> | undefined;
-
-/** The value of a Unicode decimal digit: its distance from the first digit of its run of ten. */
-function digitValue(digit: string): number {
-  if (digitValues === undefined) {
-    // Built once, on the first non-ASCII text: every block of Nd characters is ten in a row, 0–9.
-    digitValues = new Map();
-    const isDigit = /^\p{Nd}$/u;
-    for (let code = 0x30, run = 0; code <= 0x1fbff; code++) {
-      if (isDigit.test(String.fromCodePoint(code))) digitValues.set(code, run++ % 10);
-      else run = 0;
-    }
-  }
-  return digitValues.get(digit.codePointAt(0) ?? 0) ?? 0;
+/**
+ * `text` with every card number masked so that {@link containsCardNumber} finds none: `maskPan`
+ * (first 6 / last 4 kept) where that is enough, else every character that is or folds (NFKC) to
+ * a digit written as `*`. The one rule for text a client set that goes into a record: whatever
+ * the detector would refuse, this masks.
+ */
+export function maskCardNumbers(text: string): string {
+  const masked = maskPan(text);
+  if (!containsCardNumber(masked)) return masked;
+  let out = '';
+  for (const char of masked) out += /\p{Nd}/u.test(char.normalize('NFKC')) ? '*' : char;
+  return out;
 }
 
 const MAX_DEPTH = 64;

@@ -112,40 +112,76 @@ function visibleDigits(n: number): { head: number; tail: number } {
 
 /** Masks a digit string, keeping separators in place: `4111 1111 1111 1111` → `4111 11** **** 1111`. */
 function maskDigits(text: string): string {
-  const total = text.replace(/\D/g, '').length;
+  const total = (text.match(/\p{Nd}/gu) ?? []).length;
   const { head, tail } = visibleDigits(total);
   let seen = 0;
-  return text.replace(/\d/g, (d) => {
+  return text.replace(/\p{Nd}/gu, (d) => {
     seen++;
     return seen <= head || seen > total - tail ? d : '*';
   });
 }
 
 /**
- * A UUID, or a run of digits joined by at most one space or dash. UUIDs come first in the
- * alternation so that one whose groups happen to be all digits (request ids are logged often)
- * is consumed whole and left alone rather than read as a dash-separated number.
+ * What may stand between two digit groups of a written card number: up to two of space, tab,
+ * no-break or thin space, `.`, `/`, `_`, hyphen or dash. The same set for the mask here and for
+ * the detector in card-text.ts, so whatever the detector finds, the mask covers.
  */
-const UUID_OR_DIGIT_RUN = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})|\d(?:[ -]?\d)*/gi;
+export const CARD_SEPARATOR = '[ \\t\\u00a0\\u2007\\u2009\\u202f._/\\-\\u2010-\\u2015]';
+
+/**
+ * A UUID, or a run of decimal digits (any script's: fullwidth `４` too) with up to two
+ * separators between them. UUIDs come first in the alternation so that one whose groups happen
+ * to be all digits (request ids are logged often) is consumed whole and left alone rather than
+ * read as a dash-separated number.
+ */
+const UUID_OR_DIGIT_RUN = new RegExp(
+  `([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})|\\p{Nd}(?:${CARD_SEPARATOR}{0,2}\\p{Nd})*`,
+  'giu',
+);
 
 /**
  * Masks every card number hidden in `text` (log lines, error messages, inspect output).
  *
- * A run of digits (single spaces or dashes between them allowed) is suspect when any window of
- * 13–19 of its digits passes Luhn. A run that is exactly one such window (a PAN standing alone)
- * keeps its first 6 / last 4; any other suspect run (a PAN glued to a CVC or to other numbers)
- * is masked completely, because which digits belong to the PAN is ambiguous there and showing
- * the ends could reveal a CVC. False positives (a Luhn-valid timestamp) are accepted: they cost
- * some readability, a miss would cost a PAN.
+ * A run of digits (separators as {@link CARD_SEPARATOR} allows between them) is suspect when
+ * any window of 13–19 of its digits passes Luhn. A run that is exactly one such window (a PAN
+ * standing alone) keeps its first 6 / last 4; any other suspect run (a PAN glued to a CVC or to
+ * other numbers) is masked completely, because which digits belong to the PAN is ambiguous
+ * there and showing the ends could reveal a CVC. False positives (a Luhn-valid timestamp) are
+ * accepted: they cost some readability, a miss would cost a PAN.
  */
 export function maskPan(text: string): string {
   return text.replace(UUID_OR_DIGIT_RUN, (run: string, uuid: string | undefined) => {
     if (uuid !== undefined) return run;
-    const digits = run.replace(/\D/g, '');
+    const digits = asciiDigitsOf(run);
     if (digits.length < 13) return run;
     if (digits.length <= 19 && luhnValid(digits)) return maskDigits(run);
-    return hasLuhnWindow(digits) ? run.replace(/\d/g, '*') : run;
+    return hasLuhnWindow(digits) ? run.replace(/\p{Nd}/gu, '*') : run;
   });
+}
+
+/** The decimal digits of `run`, each written as its ASCII digit. */
+function asciiDigitsOf(run: string): string {
+  let digits = '';
+  for (const [d] of run.matchAll(/\p{Nd}/gu)) digits += String(decimalDigitValue(d));
+  return digits;
+}
+
+let digitValues: Map<number, number> | undefined;
+
+/** The value (0–9) of a Unicode decimal digit (`\p{Nd}`): its distance from the first digit of its run of ten. */
+export function decimalDigitValue(digit: string): number {
+  const code = digit.codePointAt(0) ?? 0;
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  if (digitValues === undefined) {
+    // Built once, on the first non-ASCII digit: every block of Nd characters is ten in a row, 0–9.
+    digitValues = new Map();
+    const isDigit = /^\p{Nd}$/u;
+    for (let c = 0x30, run = 0; c <= 0x1fbff; c++) {
+      if (isDigit.test(String.fromCodePoint(c))) digitValues.set(c, run++ % 10);
+      else run = 0;
+    }
+  }
+  return digitValues.get(code) ?? 0;
 }
 
 /** Whether any 13–19-digit window of `digits` passes Luhn. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CardNumber, containsCardNumber, findCardNumber } from '../../src/wire/index.ts';
+import { maskCardNumbers } from '../../src/wire/card-text.ts';
+import { CardNumber, containsCardNumber, findCardNumber, maskPan } from '../../src/wire/index.ts';
 
 describe('containsCardNumber: what is refused in free text', () => {
   it.each([
@@ -48,5 +49,44 @@ describe('findCardNumber', () => {
     expect(findCardNumber({ card: { number: new CardNumber('4111111111111111') } })).toBeUndefined();
     expect(findCardNumber({ amount: 4111111111111111 })).toBe('amount');
     expect(findCardNumber({ ['4111111111111111']: 'x' })).toBe('(a key)');
+  });
+});
+
+describe('one rule for the mask and the detector', () => {
+  // Every form the detector refuses: what a worker masks must never be refused by the feed's scan.
+  const forms: [string, string][] = [
+    ['dots', '4111.1111.1111.1111'],
+    ['slashes', '4111/1111/1111/1111'],
+    ['underscores', 'ref_4111_1111_1111_1111'],
+    ['doubled separators', '4111 -1111 -1111 -1111'],
+    ['tabs', '4111\t1111\t1111\t1111'],
+    ['no-break spaces', '4111\u00a01111\u00a01111\u00a01111'],
+    ['en dashes', '4111\u20131111\u20131111\u20131111'],
+    ['fullwidth digits', '\uff14\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11'],
+    ['Arabic-Indic digits and dots', '\u0664\u0661\u0661\u0661.\u0661\u0661\u0661\u0661.\u0661\u0661\u0661\u0661.\u0661\u0661\u0661\u0661'],
+    ['Amex 4-6-5 with dots', '3782.822463.10005'],
+  ];
+
+  it.each(forms)('maskPan masks a card number written with %s to first 6 / last 4, which the detector no longer finds', (_what, text) => {
+    expect(containsCardNumber(text)).toBe(true);
+    const masked = maskPan(text);
+    expect(containsCardNumber(masked)).toBe(false);
+    expect(masked.match(/\p{Nd}/gu)?.length).toBe(10);
+    expect(maskCardNumbers(text)).toBe(masked);
+  });
+
+  it('keeps the separators and the ends: 4111.1111.1111.1111 → 4111.11**.****.1111', () => {
+    expect(maskPan('order 4111.1111.1111.1111 ok')).toBe('order 4111.11**.****.1111 ok');
+  });
+
+  it('maskCardNumbers also masks what only folds to digits (superscripts, fullwidth stops): every digit-like character', () => {
+    const superscript = '\u2074\u00b9\u00b9\u00b9\u00b9\u00b9\u00b9\u00b9\u00b9\u00b9\u00b9\u00b9\u00b9\u00b9\u00b9\u00b9'; // ⁴¹¹¹…
+    const fullwidthStops = '4111\uff0e1111\uff0e1111\uff0e1111';
+    for (const text of [superscript, `id ${fullwidthStops}`]) {
+      expect(containsCardNumber(text)).toBe(true);
+      expect(containsCardNumber(maskCardNumbers(text))).toBe(false);
+      expect(maskCardNumbers(text)).not.toMatch(/[\p{Nd}\u00b9\u2074]/u);
+    }
+    expect(maskCardNumbers('order-7-1765432101233 ok')).toBe(maskPan('order-7-1765432101233 ok'));
   });
 });
