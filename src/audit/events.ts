@@ -16,6 +16,7 @@
  * between its reply and its ACK) gives the same key, and the feed stores it once.
  */
 import { z } from 'zod';
+import { maskCardNumbers } from '../wire/card-text.ts';
 import { moneySchema, nameSchema, REPLY_STATUSES, timestampSchema } from '../wire/index.ts';
 
 /** The `paygate_event` version of this document. */
@@ -30,6 +31,32 @@ const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 as 64 lower-case
 const maskedCard = z.string().regex(/^[0-9]{0,6}[*•x]{2,}[0-9]{0,4}$/, 'a masked card number (first 6 / last 4 at most)');
 const code = z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/);
 const shortText = z.string().max(512);
+/**
+ * Set by the feed server only: the paths (`correlation_id`, `requester.subject`) of fields it
+ * masked because they read as a card number, so the record is stored rather than lost.
+ */
+const redacted = z.array(z.string().max(128)).min(1).max(32).optional();
+
+/** A character outside XML 1.0's Char production (a lone surrogate too: the `u` flag sees code points). */
+const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+/** Whether every character of `text` is one XML 1.0 can carry (the feed is Atom: it stores nothing else). */
+export function isXmlText(text: string): boolean {
+  return !new RegExp(NOT_XML_CHAR.source, 'u').test(text);
+}
+
+/**
+ * Text a client set (a header), as a record holds it: card numbers masked so the feed's scan finds
+ * none (`maskCardNumbers`), every character XML 1.0 cannot carry (controls, U+FFFE/U+FFFF, lone
+ * surrogates) replaced by U+FFFD, then cut to `maxLength` UTF-16 units without splitting a
+ * surrogate pair. Masked before it is cut, so a cut never leaves part of a card number in clear.
+ */
+export function recordText(value: string, maxLength: number): string {
+  const text = maskCardNumbers(value.replace(NOT_XML_CHAR, '\uFFFD'));
+  if (text.length <= maxLength) return text;
+  const cut = text.slice(0, maxLength);
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
+}
 
 /** What became of a request: a reply status, or `dead_lettered` (nobody could be answered). */
 export const OUTCOME_STATUSES = [...REPLY_STATUSES, 'dead_lettered'] as const;
@@ -56,7 +83,7 @@ export const auditRecordSchema = z.strictObject({
   time: timestampSchema,
   /** The request document's id; null when the message never opened (dead-lettered unread). */
   request_id: z.uuid().nullable(),
-  /** The frame's `correlation-id` header as received (a client may put anything there: masked, cut to 256). */
+  /** The frame's `correlation-id` header as received (a client may put anything there: {@link recordText}, cut to 256). */
   correlation_id: z.string().max(256).nullable(),
   provider: nameSchema,
   /** The request type; null when unknown. */
@@ -78,6 +105,7 @@ export const auditRecordSchema = z.strictObject({
   worker: shortText,
   duration_ms: z.number().nonnegative(),
   card: maskedCard.optional(),
+  redacted,
 });
 export type AuditRecord = z.output<typeof auditRecordSchema>;
 
@@ -96,6 +124,7 @@ export const paymentEventSchema = z.strictObject({
   card: maskedCard.optional(),
   /** SHA-256 fingerprint of the requester's certificate: which shop. */
   requester_sha256: sha256Hex,
+  redacted,
 });
 export type PaymentEvent = z.output<typeof paymentEventSchema>;
 

@@ -5,8 +5,11 @@
  * feed server and SENT to the events queue after the reply or dead letter and before the ACK.
  *
  * Records hold metadata only. What could carry card data is reduced before it gets here: the
- * card number to its first 6 / last 4 (`CardNumber.masked`), the correlation id through
- * `maskPan`, provider ids only when they hold no card number, the idempotency key as an HMAC.
+ * card number to its first 6 / last 4 (`CardNumber.masked`), the correlation id and the
+ * requester's subject through `recordText` (card numbers masked by the same rule the feed's scan
+ * refuses by, characters XML cannot carry replaced by U+FFFD: a client-set header can neither
+ * make the feed refuse the record nor stall it), provider ids only when they hold no card number
+ * and are XML text, the idempotency key as an HMAC.
  * The document is validated by the contract's schema before it is sealed, so a bug here fails
  * the send (the request is requeued) instead of putting something else into the trail.
  *
@@ -21,7 +24,7 @@ import {
   type RequestDocument,
 } from '../wire/index.ts';
 import {
-  AUDIT_FEED, EVENTS_DOCUMENT_VERSION, eventsDocumentSchema, type AuditRecord, type EventsDocument, type PaygateEvent, type PaymentEvent,
+  AUDIT_FEED, EVENTS_DOCUMENT_VERSION, eventsDocumentSchema, isXmlText, recordText, type AuditRecord, type EventsDocument, type PaygateEvent, type PaymentEvent,
 } from '../audit/events.ts';
 import type { WorkerContext } from './context.ts';
 import { WorkerError } from './errors.ts';
@@ -139,7 +142,7 @@ function auditRecord(context: WorkerContext, provider: string, message: StompMes
   const record: AuditRecord = {
     time: new Date(context.options.clock()).toISOString(),
     request_id: replied?.request_id ?? request?.id ?? (ending.kind === 'dead-lettered' ? ending.requestId : undefined) ?? null,
-    correlation_id: correlationId === undefined ? null : maskPan(correlationId).slice(0, 256),
+    correlation_id: correlationId === undefined ? null : recordText(correlationId, 256),
     provider,
     type: replied?.type ?? (request === undefined ? null : echoableType(request.type)),
     outcome:
@@ -182,12 +185,12 @@ function paymentEvent(record: AuditRecord, seen: Seen, ending: Ending): PaymentE
 
 const ID_FIELD = /^[a-z][a-z0-9_]{0,63}$/;
 
-/** The result's string fields named `*_id` or `reference`, each ≤ 128 characters and holding no card number. */
+/** The result's string fields named `*_id` or `reference`, each ≤ 128 characters of XML text and holding no card number. */
 export function providerIds(result: Readonly<Record<string, unknown>> | undefined): Record<string, string> {
   const ids: Record<string, string> = {};
   for (const [name, value] of Object.entries(result ?? {})) {
     if (!ID_FIELD.test(name) || !(name.endsWith('_id') || name === 'reference')) continue;
-    if (typeof value !== 'string' || value.length > 128 || containsCardNumber(value) || maskPan(value) !== value) continue;
+    if (typeof value !== 'string' || value.length > 128 || !isXmlText(value) || containsCardNumber(value) || maskPan(value) !== value) continue;
     ids[name] = value;
   }
   return ids;
@@ -213,7 +216,7 @@ function maskedCard(payload: unknown): string | undefined {
 
 function requesterOf(signer: Certificate): NonNullable<AuditRecord['requester']> {
   const serial = signer.x509.serialNumber.toLowerCase().replace(/^0+(?=.)/, '');
-  return { subject: maskPan(signer.subject).slice(0, 512), serial, sha256: signer.fingerprint };
+  return { subject: recordText(signer.subject, 512), serial, sha256: signer.fingerprint };
 }
 
 function cryptoOf(opened: OpenedMessage): NonNullable<AuditRecord['crypto']> {

@@ -13,6 +13,7 @@ import {
   decodeYaml, encodeYaml, HEADER, maskPan, replyDocumentSchema, replyHeaders, seal, Secret, type OpenedMessage, type ReplyDocument,
   type ReplyStatus,
 } from '../wire/index.ts';
+import { maskCardNumbers } from '../wire/card-text.ts';
 import type { WorkerContext } from './context.ts';
 
 /** What the worker answers: a status with a result and/or an error. */
@@ -145,8 +146,9 @@ export function startReply(
   const body = seal(reply.yaml, { recipients: [opened.signer], signer: context.identity, cipher });
   const replyTo = message.headers[HEADER.replyTo] as string;
   // A foreign client that sent no correlation-id can still match the reply by its request id. The
-  // header is the client's own text: masked, so a card number put there is never sent back in clear.
-  const correlationId = maskPan(message.headers[HEADER.correlationId] ?? reply.requestId);
+  // header is the client's own text: masked by the rule the feed's card scan refuses by, so a card
+  // number put there, however written, is never sent back in clear.
+  const correlationId = maskCardNumbers(message.headers[HEADER.correlationId] ?? reply.requestId);
   // Through the node that delivered the request: its reply-to exists there (publisher.ts).
   const sent = context.publisher.send(replyTo, body, replyHeaders({ correlationId, cipher }), message.node);
   // The S/MIME text is ASCII: these are the bytes the frame carried.

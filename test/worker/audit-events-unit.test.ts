@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { AuditRecord, PaymentEvent } from '../../src/audit/events.ts';
-import { loadIdentity } from '../../src/wire/index.ts';
+import { recordText, type AuditRecord, type PaymentEvent } from '../../src/audit/events.ts';
+import { containsCardNumber, loadIdentity } from '../../src/wire/index.ts';
 import { auditKey, deriveAuditKey, paymentKey, PAYMENT_STATUSES, providerIds } from '../../src/worker/audit-events.ts';
 import { deriveDeadLetterKey } from '../../src/worker/dead-letter.ts';
 import { deriveDigestKey } from '../../src/worker/payload-digest.ts';
@@ -22,7 +22,7 @@ describe('provider ids', () => {
     expect(ids).toEqual({ authorization_id: 'auth_1', reference: 'R-77', capture_id: 'c9' });
   });
 
-  it('leaves out a value with a card number, one over 128 characters, a non-string and a name outside the schema', () => {
+  it('leaves out a value with a card number (however written), one over 128 characters, one XML cannot carry, a non-string and a name outside the schema', () => {
     const ids = providerIds({
       transaction_id: `tx-${TEST_PAN}`,
       spaced_id: TEST_PAN.replace(/(\d{4})/g, '$1 ').trim(),
@@ -30,6 +30,8 @@ describe('provider ids', () => {
       number_id: 42,
       Upper_id: 'A',
       ok_id: 'a'.repeat(128),
+      dotted_id: '4111.1111.1111.1111',
+      ffff_id: 'tx\uFFFF',
     });
     expect(ids).toEqual({ ok_id: 'a'.repeat(128) });
   });
@@ -74,5 +76,29 @@ describe('the audit HMAC key', () => {
     expect(key.equals(deriveDigestKey(gateway))).toBe(false);
     const client = loadIdentity(pki.client.certPem, pki.client.keyPem).privateKey;
     expect(deriveAuditKey(client).equals(key)).toBe(false);
+  });
+});
+
+describe('client-set text in a record (recordText)', () => {
+  it('replaces what XML 1.0 cannot carry with U+FFFD, so the feed can store it', () => {
+    expect(recordText('x\uFFFF', 256)).toBe('x\uFFFD');
+    expect(recordText('\uFFFEa\u0001b\uD800c', 256)).toBe('\uFFFDa\uFFFDb\uFFFDc');
+    expect(recordText('tab\tok 😀', 256)).toBe('tab\tok 😀');
+  });
+
+  it('masks a card number however written, by the rule the feed scans by, before cutting', () => {
+    for (const text of ['4111.1111.1111.1111', '4111_1111_1111_1111', `ref \uff14${'\uff11'.repeat(15)}`, '\u2074\u00b9\u00b9\u00b9 1111 1111 1111']) {
+      expect(containsCardNumber(text)).toBe(true);
+      expect(containsCardNumber(recordText(text, 256))).toBe(false);
+    }
+    expect(recordText('4111.1111.1111.1111', 256)).toBe('4111.11**.****.1111');
+    // Cut through the middle of a card number: masked first, so no prefix of it is left in clear.
+    expect(recordText(`${'a'.repeat(250)}${TEST_PAN}`, 256)).toBe(`${'a'.repeat(250)}411111`);
+    expect(recordText(`${'a'.repeat(245)}${TEST_PAN}`, 256)).toBe(`${'a'.repeat(245)}411111*****`);
+  });
+
+  it('never splits a surrogate pair when it cuts', () => {
+    expect(recordText(`${'a'.repeat(255)}😀`, 256)).toBe('a'.repeat(255));
+    expect(recordText(`${'a'.repeat(254)}😀`, 256)).toBe(`${'a'.repeat(254)}😀`);
   });
 });
