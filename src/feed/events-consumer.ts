@@ -22,6 +22,7 @@ import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import { quirksOf, StompConnection, type StompMessage, type StompOptions, type Subscription } from '../stomp/index.ts';
 import { HEADER, maskPan, SIGNER_ROLE_OIDS, TrustStore, type Identity } from '../wire/index.ts';
+import { FeedError } from './errors.ts';
 import { EventsError } from './events-errors.ts';
 import { readEvents, type ReadEvents, type ReadingContext } from './events-reading.ts';
 import type { AppendRequest, FeedStore } from './store.ts';
@@ -186,6 +187,9 @@ export class EventsConsumer extends EventEmitter<EventsConsumerEvents> {
       this.#track(this.#deadLetter(message, read));
       return;
     }
+    if (read.redacted.length > 0) {
+      this.#o.log?.warn('events message holds a card number in client-set text: masked, stored, noted in the record', { paths: read.redacted });
+    }
     this.#pending.push({ message, appends: read.appends });
     this.#schedule();
   }
@@ -205,13 +209,35 @@ export class EventsConsumer extends EventEmitter<EventsConsumerEvents> {
     if (this.#retry !== undefined) return false;
     const batch = this.#pending.splice(0, this.#o.maxBatch);
     if (batch.length === 0) return true;
-    let created: number;
     try {
-      created = this.#o.store.appendMany(batch.flatMap((item) => item.appends)).filter((result) => result.created).length;
+      this.#commit(batch);
+      return true;
     } catch (error) {
-      this.#storeFailed(batch, error);
-      return false;
+      if (!isRefusal(error)) {
+        this.#storeFailed(batch, error);
+        return false;
+      }
     }
+    // One entry the store refuses fails the whole transaction: each message alone, then.
+    for (const [index, item] of batch.entries()) {
+      try {
+        this.#commit([item]);
+      } catch (error) {
+        if (isRefusal(error)) {
+          const detail = `the feed store refused this message's entries (${error.code}: ${error.message})`;
+          this.#track(this.#deadLetter(item.message, { kind: 'refused', reason: 'EVENTS_UNSTORABLE', detail, decrypted: true }));
+          continue;
+        }
+        this.#storeFailed(batch.slice(index), error);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** One `appendMany` for `batch`, then its ACKs. @throws what the store throws (nothing is ACKed then). */
+  #commit(batch: readonly Pending[]): void {
+    const created = this.#o.store.appendMany(batch.flatMap((item) => item.appends)).filter((result) => result.created).length;
     this.#failuresInRow = 0;
     const entries = batch.reduce((sum, item) => sum + item.appends.length, 0);
     this.stats.batches += 1;
@@ -219,7 +245,6 @@ export class EventsConsumer extends EventEmitter<EventsConsumerEvents> {
     this.stats.duplicates += entries - created;
     this.emit('batch', { messages: batch.length, stored: created, duplicates: entries - created });
     this.#track(this.#ackAll(batch));
-    return true;
   }
 
   async #ackAll(batch: readonly Pending[]): Promise<void> {
@@ -304,6 +329,11 @@ export class EventsConsumer extends EventEmitter<EventsConsumerEvents> {
     this.#connection.on('node-error', ({ node, error }) => log.warn('events broker unreachable; retrying', { node, code: error.code }));
     this.#connection.on('handler-error', ({ error }) => log.error('events handler failed', { error: errorText(error) }));
   }
+}
+
+/** A store's permanent refusal of an entry (as opposed to a failure a retry may cure). */
+function isRefusal(error: unknown): error is FeedError {
+  return error instanceof FeedError && (error.code === 'FEED_BAD_ENTRY' || error.code === 'FEED_BAD_NAME');
 }
 
 function errorText(error: unknown): string {

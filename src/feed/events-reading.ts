@@ -3,20 +3,31 @@
  * no broker, no store (events-consumer.ts does the I/O).
  *
  * Order of checks: open (decrypt, verify, chain to the gateway trust) → the signer has a gateway
- * role → the YAML decodes → it is an events document (src/audit/events.ts) → no record holds a
- * card number (its hex digests excepted, see {@link DIGEST_FIELDS}). Each refusal names a stable
- * code and never the content.
+ * role → the YAML decodes → it is an events document (src/audit/events.ts) → card numbers in a
+ * record's text (its hex digests excepted, see {@link DIGEST_FIELDS}) are masked and the field's
+ * path noted in the record's `redacted`: a client-set field never costs the trail its record;
+ * one in a number or a key, or one whose masked form the schema refuses, refuses the message →
+ * the store's entry checks pass (else a refusal the store would make, permanently, at every
+ * retry). Each refusal names a stable code and never the content.
  */
 import {
-  AUDIT_FEED, eventsDocumentSchema, PAYMENTS_FEED, type EventsDocument, type PaygateEvent,
+  AUDIT_FEED, eventSchema, eventsDocumentSchema, PAYMENTS_FEED, type EventsDocument, type PaygateEvent,
 } from '../audit/events.ts';
 import { PaygateError } from '../errors.ts';
-import { decodeYaml, findCardNumber, open, requireSignerRole, type Identity, type TrustStore } from '../wire/index.ts';
+import { maskCardNumbers } from '../wire/card-text.ts';
+import { containsCardNumber, decodeYaml, findCardNumber, open, requireSignerRole, type Identity, type TrustStore } from '../wire/index.ts';
+import { checkFeedName, checkNewEntry } from './entry-checks.ts';
+import { FeedError } from './errors.ts';
 import type { AppendRequest } from './store.ts';
 
 /** What reading a message gave: the appends it stands for, or a refusal. */
 export type ReadEvents =
-  | { readonly kind: 'events'; readonly appends: readonly AppendRequest[] }
+  | {
+      readonly kind: 'events';
+      readonly appends: readonly AppendRequest[];
+      /** Paths (`events.0.record.correlation_id`) of the fields masked because they read as a card number. */
+      readonly redacted: readonly string[];
+    }
   | {
       readonly kind: 'refused';
       /** A wire code or an EVENTS_* code: the dead letter's `paygate-dlq-reason`. */
@@ -64,12 +75,24 @@ export function readEvents(body: Buffer, context: ReadingContext): ReadEvents {
     const where = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join('.') || '(document)'}: ${issue.code}`);
     return refused('EVENTS_DOCUMENT_INVALID', `not an events document (${where.join('; ')})`, true);
   }
-  const card = cardNumberIn(parsed.data);
-  if (card !== undefined) return refused('EVENTS_CARD_DATA', `a card number in ${card}: the event is refused, never stored`, true);
-  return { kind: 'events', appends: parsed.data.events.map(toAppend) };
+  const masked = maskCardData(parsed.data);
+  if (masked.kind === 'refused') return masked;
+  const appends = masked.document.events.map(toAppend);
+  try {
+    for (const { feed, entry } of appends) {
+      checkFeedName(feed);
+      checkNewEntry(entry);
+    }
+  } catch (error) {
+    if (!(error instanceof FeedError)) throw error;
+    return refused('EVENTS_UNSTORABLE', `the feed store would refuse this message's entries (${error.code}: ${error.message})`, true);
+  }
+  return { kind: 'events', appends, redacted: masked.redacted };
 }
 
-function refused(reason: string, detail: string, decrypted: boolean): ReadEvents {
+type Refused = Extract<ReadEvents, { kind: 'refused' }>;
+
+function refused(reason: string, detail: string, decrypted: boolean): Refused {
   return { kind: 'refused', reason, detail, decrypted };
 }
 
@@ -92,13 +115,52 @@ function withoutDigests(record: Readonly<Record<string, unknown>>): Record<strin
   return kept;
 }
 
-/** The path of the first card number in a record of the document, if any. */
-function cardNumberIn(document: EventsDocument): string | undefined {
+/**
+ * The document with every record string that reads as a card number masked (`maskCardNumbers`,
+ * the rule the worker masks client text by) and its path added to the record's `redacted`; a
+ * refusal when a card number is where no mask can go (a number, a key) or a masked record no
+ * longer validates (a field with a fixed form).
+ */
+function maskCardData(document: EventsDocument): { kind: 'masked'; document: EventsDocument; redacted: string[] } | Refused {
+  const redacted: string[] = [];
+  const events: PaygateEvent[] = [];
   for (const [index, event] of document.events.entries()) {
-    const found = findCardNumber(withoutDigests(event.record), `events.${index}.record`);
-    if (found !== undefined) return found;
+    const record = event.record as Readonly<Record<string, unknown>>;
+    const paths: string[] = [];
+    const changed = maskStrings(record, '', paths, (key) => DIGEST_FIELDS.has(key)) as Record<string, unknown>;
+    const where = `events.${index}.record`;
+    // What masking could not reach (a number, a key) or did not clear.
+    const left = findCardNumber(withoutDigests(changed), where);
+    if (left !== undefined) return refused('EVENTS_CARD_DATA', `a card number in ${left}: the event is refused, never stored`, true);
+    if (paths.length === 0) {
+      events.push(event);
+      continue;
+    }
+    const noted = { ...changed, redacted: [...new Set([...((record.redacted as string[] | undefined) ?? []), ...paths])] };
+    const reparsed = eventSchema.safeParse({ ...event, record: noted });
+    if (!reparsed.success) {
+      return refused('EVENTS_CARD_DATA', `a card number in ${where}.${paths.join(`, ${where}.`)}, a field its mask does not fit: the event is refused, never stored`, true);
+    }
+    events.push(reparsed.data);
+    redacted.push(...paths.map((path) => `${where}.${path}`));
   }
-  return undefined;
+  return { kind: 'masked', document: { ...document, events }, redacted };
+}
+
+/** `value` with each string that holds a card number masked, its path pushed to `paths`; digest fields (by `skip`) and requester's serial/sha256 untouched. */
+function maskStrings(value: unknown, path: string, paths: string[], skip: (key: string) => boolean): unknown {
+  if (typeof value === 'string') {
+    if (!containsCardNumber(value)) return value;
+    paths.push(path);
+    return maskCardNumbers(value);
+  }
+  if (Array.isArray(value)) return value.map((item, i) => maskStrings(item, `${path}.${i}`, paths, () => false));
+  if (value === null || typeof value !== 'object') return value;
+  const inRequester = path === 'requester';
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => {
+    const keep = path === '' ? skip(key) : inRequester && REQUESTER_DIGEST_FIELDS.has(key);
+    return [key, keep ? item : maskStrings(item, path === '' ? key : `${path}.${key}`, paths, () => false)];
+  }));
 }
 
 /** The feed an event is stored in. */

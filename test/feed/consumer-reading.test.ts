@@ -30,6 +30,7 @@ describe('reading an events message', () => {
         { feed: AUDIT_FEED, entry: { title: 'card authorize approved', content: JSON.stringify(document.events[0]?.record), contentType: 'application/json', key: document.events[0]?.key }, options: { chained: true } },
         { feed: PAYMENTS_FEED, entry: { title: 'card authorize approved', content: JSON.stringify(document.events[1]?.record), contentType: 'application/json', key: document.events[1]?.key }, options: { chained: true } },
       ],
+      redacted: [],
     });
   });
 
@@ -51,19 +52,48 @@ describe('reading an events message', () => {
   });
 
   it.each([
-    ['the correlation id', (r: Record<string, unknown>) => ({ ...r, correlation_id: `order ${PAN}` }), 0, 'events.0.record.correlation_id'],
-    ['the requester subject', (r: Record<string, unknown>) => ({ ...r, requester: { subject: `CN=${PAN}`, serial: '01', sha256: 'a'.repeat(64) } }), 0, 'events.0.record.requester.subject'],
+    ['the correlation id', (r: Record<string, unknown>) => ({ ...r, correlation_id: `order ${PAN}` }), 0, 'correlation_id', 'order 411111******1111'],
+    ['the correlation id, dotted', (r: Record<string, unknown>) => ({ ...r, correlation_id: '4111.1111.1111.1111' }), 0, 'correlation_id', '4111.11**.****.1111'],
+    ['the requester subject', (r: Record<string, unknown>) => ({ ...r, requester: { subject: `CN=${PAN}`, serial: '01', sha256: 'a'.repeat(64) } }), 0, 'requester.subject', 'CN=411111******1111'],
+    ['a provider id', (r: Record<string, unknown>) => ({ ...r, provider_ids: { transaction_id: PAN } }), 1, 'provider_ids.transaction_id', '411111******1111'],
+    ['the idempotency key', (r: Record<string, unknown>) => ({ ...r, idempotency_key: `k-${PAN}` }), 1, 'idempotency_key', 'k-411111******1111'],
+  ] as const)('a card number in %s is masked and noted in `redacted`: the record is stored, not lost', (_what, change, index, path, masked) => {
+    const document = eventsDocument();
+    const events = document.events.map((event, i) => (i === index ? { ...event, record: change(event.record as Record<string, unknown>) } : event));
+    const result = read({ ...document, events });
+    if (result.kind !== 'events') throw new Error(`refused: ${JSON.stringify(result)}`);
+    expect(result.redacted).toEqual([`events.${index}.record.${path}`]);
+    expect(result.appends).toHaveLength(2);
+    const stored = JSON.parse(result.appends[index]?.entry.content ?? '') as Record<string, unknown>;
+    expect(path.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown>)[k], stored)).toBe(masked);
+    expect(stored.redacted).toEqual([path]);
+    expect(Object.keys(stored).at(-1)).toBe('redacted');
+    expect(result.appends.map((a) => a.entry.content).join('')).not.toContain(PAN);
+    // The other event of the message is untouched.
+    expect(result.appends[1 - index]?.entry.content).toBe(JSON.stringify(events[1 - index]?.record));
+  });
+
+  it.each([
     ['an amount', (r: Record<string, unknown>) => ({ ...r, amount: { value: Number(PAN), currency: 'EUR' } }), 0, 'events.0.record.amount.value'],
-    ['a provider id', (r: Record<string, unknown>) => ({ ...r, provider_ids: { transaction_id: PAN } }), 1, 'events.1.record.provider_ids.transaction_id'],
     ['a provider id name', (r: Record<string, unknown>) => ({ ...r, provider_ids: { [`x${PAN}`]: 'ok' } }), 1, 'events.1.record.provider_ids.(a key)'],
-    ['the idempotency key', (r: Record<string, unknown>) => ({ ...r, idempotency_key: `k-${PAN}` }), 1, 'events.1.record.idempotency_key'],
-  ] as const)('a card number in %s is refused (EVENTS_CARD_DATA), naming the path and not the number', (_what, change, index, path) => {
+    ['an outcome code (its form takes no mask)', (r: Record<string, unknown>) => ({ ...r, outcome: { status: 'declined', code: 'E_4111_1111_1111_1111' } }), 0, 'events.0.record.outcome.code'],
+  ] as const)('a card number in %s, where no mask can go, is refused (EVENTS_CARD_DATA), naming the path and not the number', (_what, change, index, path) => {
     const document = eventsDocument();
     const events = document.events.map((event, i) => (i === index ? { ...event, record: change(event.record as Record<string, unknown>) } : event));
     const result = read({ ...document, events });
     expect(result).toMatchObject({ kind: 'refused', reason: 'EVENTS_CARD_DATA', decrypted: true });
     expect(result.kind === 'refused' && result.detail).toContain(path);
     expect(result.kind === 'refused' && result.detail).not.toContain(PAN);
+  });
+
+  it.each([
+    ['U+FFFF', 'x\uFFFF'],
+    ['U+FFFE', '\uFFFEx'],
+  ])('a record with %s (JSON keeps it as it is, XML cannot carry it), which the store would refuse for good, is refused at once (EVENTS_UNSTORABLE)', (_what, correlationId) => {
+    const document = eventsDocument({ correlationId });
+    const result = read(document);
+    expect(result).toMatchObject({ kind: 'refused', reason: 'EVENTS_UNSTORABLE', decrypted: true });
+    expect(result.kind === 'refused' && result.detail).toContain('FEED_BAD_ENTRY');
   });
 
   it('gatewayRoleOids [] switches the role check off; the default refuses a client-signed message', () => {

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIT_FEED, PAYMENTS_FEED } from '../../src/audit/events.ts';
+import { AUDIT_FEED, PAYMENTS_FEED, type EventsDocument } from '../../src/audit/events.ts';
 import { startEventsConsumer, type EventsConsumer, type EventsConsumerOptions } from '../../src/feed/events-consumer.ts';
 import type { FeedStore } from '../../src/feed/index.ts';
 import { StompConnection } from '../../src/stomp/index.ts';
@@ -26,6 +26,12 @@ const CONSUMER_ROLE: TestRole = 'feed';
 const SENDER_ROLE: TestRole = 'worker';
 
 const stores = feedStores();
+
+/** `document` with its audit record's amount set to `value` minor units. */
+function withAmount(document: EventsDocument, value: number): EventsDocument {
+  const [audit] = document.events;
+  return { ...document, events: [{ ...audit, record: { ...audit?.record, amount: { value, currency: 'EUR' } } } as EventsDocument['events'][number]] };
+}
 
 /** A queue of this test's own: the events queue's name with a suffix. */
 const testQueue = (): string => `/queue/paygate.feed.events-t${randomUUID().slice(0, 8)}`;
@@ -128,7 +134,7 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('events consum
         [sealEvents(pki, eventsDocument(), foreign.client), 'untrusted'],
         [sealEvents(pki, eventsDocument(), pki.client), 'wrong role'],
         [sealEvents(pki, { paygate_event: 2, events: [] }), 'invalid'],
-        [sealEvents(pki, eventsDocument({ correlationId: `order ${cardNumber}` })), 'card'],
+        [sealEvents(pki, withAmount(eventsDocument({ payment: false }), Number(cardNumber.replaceAll(' ', '')))), 'card in a number'],
       ];
       for (const [body] of cases) await send(queue, body);
       await until(consumer, (s) => s.deadLettered === cases.length);
@@ -149,6 +155,41 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('events consum
 
       expect(store.feeds()).toEqual([]);
       expect(consumer.stats).toMatchObject({ received: cases.length, stored: 0, acked: 0, deadLettered: cases.length });
+    } finally {
+      await watcher.close();
+    }
+  });
+
+  it('an entry the store refuses for good is dead-lettered alone (EVENTS_UNSTORABLE); its batch and the messages after it are stored', async () => {
+    // A store that takes records of at most 700 bytes: a 256-character correlation id makes one too long.
+    const { store } = stores.open({ maxContentBytes: 700 });
+    const queue = testQueue();
+    const dlq = new Inbox();
+    const watcher = await StompConnection.connect({ nodes: [roleNode(broker.descriptor, 'operator')] });
+    try {
+      await watcher.subscribe(`${queue}.dlq`, (m) => (dlq.handler(m), void m.ack()), {}).ready;
+      const documents = [
+        eventsDocument({ payment: false }),
+        eventsDocument({ correlationId: 'y'.repeat(256) }),
+        eventsDocument({ payment: false, correlationId: 'order 4111.1111.1111.1111' }),
+        eventsDocument(),
+      ];
+      // All four wait on the queue, so the consumer takes them in one batch.
+      for (const document of documents) await send(queue, sealEvents(pki, document));
+      const consumer = await consume(store, queue, { retryDelayMs: 10, maxRetryDelayMs: 50 });
+      await until(consumer, (s) => s.acked + s.deadLettered === 4);
+      await dlq.waitFor(1);
+      expect(dlq.messages.map((m) => m.headers['paygate-dlq-reason'])).toEqual(['EVENTS_UNSTORABLE']);
+      expect(consumer.stats).toMatchObject({ acked: 3, deadLettered: 1, storeFailures: 0 });
+      const audit = store.page(AUDIT_FEED).entries.map((e) => JSON.parse(e.content) as { correlation_id: string; redacted?: string[] });
+      const sentId = (document: EventsDocument | undefined): unknown => (document?.events[0]?.record as { correlation_id?: unknown } | undefined)?.correlation_id;
+      expect(audit.map((r) => [r.correlation_id, r.redacted])).toEqual([
+        [sentId(documents[0]), undefined],
+        ['order 4111.11**.****.1111', ['correlation_id']],
+        [sentId(documents[3]), undefined],
+      ]);
+      expect(store.page(PAYMENTS_FEED).entries).toHaveLength(1);
+      expect(store.verifyChain(AUDIT_FEED)).toEqual({ count: 3 });
     } finally {
       await watcher.close();
     }
