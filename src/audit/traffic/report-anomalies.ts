@@ -33,7 +33,7 @@ export function anomalySection(report: ScanReport): string {
     .sort(([x], [y]) => order(x) - order(y));
   if (a.total === 0 && byKind.length === 0) {
     return `<section aria-labelledby="anomalies-h"><h2 id="anomalies-h">Anomalies</h2>
-<p class="status ok">None: every captured message was encrypted to a known recipient with an approved profile${report.trail === undefined ? '' : ', and matched the audit trail both ways'}.</p>
+<p class="status ok">None: every captured message was encrypted with an approved profile${report.policy.known_recipients > 0 ? ' to a known recipient' : ''}, with no card number in sight${report.trail === undefined ? '' : ', and matched the audit trail both ways'}.</p>
 </section>`;
   }
   const kindRows: Row[] = byKind.map(([kind, n]) => [`<code>${esc(kind)}</code>`, esc(meaning(kind)), figure(`anomalies.kind:${kind}`, n)]);

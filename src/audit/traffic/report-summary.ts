@@ -37,7 +37,8 @@ export function verdictSection(report: ScanReport): string {
 <p>Scan verdict: <strong>${figure('verdict', report.verdict)}</strong>;
 ${figure('anomalies.total', report.anomalies.total)} anomalies in ${figure('capture.messages', report.capture.messages)} captured messages;
 audit chain: <span class="status ${status}">${esc(CHAIN_WORDS[status])}</span>.</p>
-<p>Captured from ${timeRange(report.capture.first_time, report.capture.last_time, 'capture')}.</p>
+<p>Time range of the capture: ${timeRange(report.capture.first_time, report.capture.last_time, 'capture')}.</p>
+${report.capture.messages === 0 ? '<p><strong>The capture holds no message: a clean verdict says nothing about the traffic.</strong></p>' : ''}
 </section>`;
 }
 
