@@ -108,7 +108,8 @@ afterAll(async () => {
 
 const common = (): string[] => ['--certs', pki.gateway.certPath, '--certs', pki.client.certPath, '--window-lead-ms', '0'];
 
-describe('paygate audit report', () => {
+// Each test runs the real bin (tsx from the sources) in child processes: slow on a loaded CI machine.
+describe('paygate audit report', { timeout: 120_000 }, () => {
   it('a clean capture with its intact trail: exit 0, a page chromium shows as the JSON says, the JSON exactly what the page was rendered from', async () => {
     const out = join(dir, 'clean.html');
     const json = join(dir, 'clean.json');
