@@ -12,14 +12,19 @@ import { AuditError } from './errors.ts';
 import type { ChainSource } from './sources.ts';
 import { checkEnd, checkLink, type ChainedEntry } from './walk.ts';
 
-/** What can be wrong at the first broken link. */
-export type AuditProblem = ChainProblem | 'bad_checkpoint';
+/**
+ * What can be wrong at the first broken link: the chain's own problems, a checkpoint that does
+ * not verify, a checkpoint the auditor kept that is missing or differs (`expected_checkpoint`),
+ * or more entries after the last checkpoint than the auditor's policy allows (`uncheckpointed`).
+ */
+export type AuditProblem = ChainProblem | 'bad_checkpoint' | 'expected_checkpoint' | 'uncheckpointed';
 
-/** An entry's place in the feed. */
+/** An entry's place in the feed, and its hash (what an auditor keeps of a checkpoint). */
 export interface EntryMark {
   readonly seq: number;
   readonly id: string;
   readonly time: string;
+  readonly hash: string;
 }
 
 /** The verifier's findings. */
@@ -45,7 +50,18 @@ const verifyOptionsSchema = z.strictObject({
   trust: z.array(z.union([z.string(), z.instanceof(Buffer)])).min(1),
   /** The extendedKeyUsage OIDs that make a signer a feed signer; empty switches the role check off. */
   feedRoleOids: z.array(z.string().regex(/^[0-9]+(\.[0-9]+)+$/)).default([SIGNER_ROLE_OIDS.feed]),
+  /**
+   * Checkpoints kept from an earlier verification (their seq and entry hash, as the report gives
+   * them): each must be in the feed, a verified checkpoint, with that hash. Signatures alone
+   * cannot show a rewritten trail whose later checkpoints were deleted; a kept one can.
+   */
+  expectCheckpoints: z.array(z.strictObject({ seq: z.number().int().positive(), hash: z.string().regex(/^[0-9a-f]{64}$/) }))
+    .refine((list) => new Set(list.map((c) => c.seq)).size === list.length, 'one expected checkpoint per seq')
+    .default([]),
+  /** At most this many entries may follow the last verified checkpoint (none vouches for them); no limit when absent. */
+  maxUncheckpointed: z.number().int().nonnegative().optional(),
 });
+type ResolvedVerifyOptions = z.output<typeof verifyOptionsSchema>;
 
 /** Options of {@link verifyFeed}. */
 export type VerifyOptions = z.input<typeof verifyOptionsSchema>;
@@ -55,7 +71,9 @@ export type VerifyOptions = z.input<typeof verifyOptionsSchema>;
  * @throws AuditError when the options are invalid or the source cannot be read.
  */
 export async function verifyFeed(source: ChainSource, options: VerifyOptions): Promise<VerifyReport> {
-  const who = checkpointTrust(options);
+  const o = resolve(options);
+  const who = checkpointTrust(o);
+  const expected = new Map(o.expectCheckpoints.map((c) => [c.seq, c.hash]));
   let prev: ChainedEntry | undefined;
   let first: EntryMark | undefined;
   let count = 0;
@@ -73,9 +91,15 @@ export async function verifyFeed(source: ChainSource, options: VerifyOptions): P
     if ('problem' in entry) return report(entry);
     const broken = checkLink(entry, prev, (hash) => source.idOfHash(hash));
     if (broken !== undefined) return report(broken);
-    if (isCheckpoint(entry)) {
-      const problem = checkCheckpoint(entry, prev, who);
-      if (problem !== undefined) return report({ seq: entry.seq, id: entry.id, problem: 'bad_checkpoint', detail: problem });
+    const checkpoint = isCheckpoint(entry);
+    const problem = checkpoint ? checkCheckpoint(entry, prev, who) : undefined;
+    if (problem !== undefined) return report({ seq: entry.seq, id: entry.id, problem: 'bad_checkpoint', detail: problem });
+    const kept = expected.get(entry.seq);
+    if (kept !== undefined && (!checkpoint || entry.hash !== kept)) {
+      const found = checkpoint ? `a checkpoint with hash ${entry.hash}` : 'an entry that is not a checkpoint';
+      return report({ seq: entry.seq, id: entry.id, problem: 'expected_checkpoint', detail: `the checkpoint kept as ${entry.seq}:${kept} is not there: seq ${entry.seq} is ${found}` });
+    }
+    if (checkpoint) {
       checkpoints += 1;
       lastCheckpoint = mark(entry);
     }
@@ -83,7 +107,22 @@ export async function verifyFeed(source: ChainSource, options: VerifyOptions): P
     prev = entry;
     first ??= mark(entry);
   }
-  return report(checkEnd(prev, source.lastSeq));
+  const end = checkEnd(prev, source.lastSeq) ?? policyAtEnd(report(), expected, o.maxUncheckpointed);
+  return report(end);
+}
+
+/** After an intact walk: a kept checkpoint beyond the feed's end, or too long an unsigned tail. */
+function policyAtEnd(r: VerifyReport, expected: ReadonlyMap<number, string>, maxUncheckpointed: number | undefined): VerifyReport['broken'] {
+  const lastSeq = r.last?.seq ?? 0;
+  const beyond = [...expected.entries()].filter(([seq]) => seq > lastSeq).sort(([a], [b]) => a - b)[0];
+  if (beyond !== undefined) {
+    return { seq: beyond[0], id: '', problem: 'expected_checkpoint', detail: `the checkpoint kept as ${beyond[0]}:${beyond[1]} is not there: the feed ends at seq ${lastSeq}` };
+  }
+  if (maxUncheckpointed !== undefined && r.uncheckpointed > maxUncheckpointed) {
+    const after = r.lastCheckpoint === undefined ? 'no checkpoint vouches for any of the' : `the last verified checkpoint (seq ${r.lastCheckpoint.seq}) is followed by`;
+    return { seq: lastSeq, id: r.last?.id ?? '', problem: 'uncheckpointed', detail: `${after} ${r.uncheckpointed} entries, more than the ${maxUncheckpointed} allowed: no signature vouches for them` };
+  }
+  return undefined;
 }
 
 /**
@@ -103,17 +142,21 @@ function chainedOrBroken(entry: FeedEntry, source: ChainSource, prev: ChainedEnt
 }
 
 function mark(entry: ChainedEntry): EntryMark {
-  return { seq: entry.seq, id: entry.id, time: entry.time };
+  return { seq: entry.seq, id: entry.id, time: entry.time, hash: entry.hash };
 }
 
-function checkpointTrust(options: VerifyOptions): CheckpointTrust {
+function resolve(options: VerifyOptions): ResolvedVerifyOptions {
   const parsed = verifyOptionsSchema.safeParse(options);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ');
     throw new AuditError('AUDIT_BAD_OPTION', `invalid verify options: ${problems}`);
   }
+  return parsed.data;
+}
+
+function checkpointTrust(o: ResolvedVerifyOptions): CheckpointTrust {
   try {
-    return { trust: new TrustStore(parsed.data.trust), roleOids: parsed.data.feedRoleOids };
+    return { trust: new TrustStore(o.trust), roleOids: o.feedRoleOids };
   } catch (error) {
     throw new AuditError('AUDIT_BAD_OPTION', `the trusted certificates cannot be used: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }

@@ -26,8 +26,13 @@ interface VerifyCliOptions {
   name: string;
   trust: string[];
   roleOid?: string[];
+  expectCheckpoint?: string[];
+  maxUncheckpointed?: string;
   json?: boolean;
 }
+
+/** `<seq>:<hash>` of a kept checkpoint, as the report prints it. */
+const KEPT_CHECKPOINT = /^([1-9][0-9]{0,14}):([0-9a-f]{64})$/;
 
 /** The `audit` sub-command and its `verify`. */
 export function auditCommand(): Command {
@@ -43,10 +48,15 @@ export function auditCommand(): Command {
       .option('--name <feed>', 'the feed to verify in --db', 'audit')
       .requiredOption('--trust <file>', 'certificate (PEM) checkpoint signers must chain to: the feed certificate or its CA; repeatable', repeatable)
       .option('--role-oid <oid>', 'extendedKeyUsage OID that makes a certificate a feed signer (default: paygate\'s feed role); repeatable', repeatable)
+      .option('--expect-checkpoint <seq:hash>', 'a checkpoint kept from an earlier run (its seq and hash, as the report prints them): broken unless it is still there, unchanged; repeatable', repeatable)
+      .option('--max-uncheckpointed <n>', 'broken when more than n entries follow the last verified checkpoint (no signature vouches for them)')
       .option('--json', 'print the report as JSON')
       .action(async (o: VerifyCliOptions, command: Command) => {
         if ((o.feed === undefined) === (o.db === undefined)) command.error('error: give exactly one of --feed <url> and --db <file>', { exitCode: UNVERIFIED_EXIT_CODE });
         if (o.pageSize !== undefined && !/^[1-9][0-9]{0,5}$/.test(o.pageSize)) command.error('error: --page-size must be a positive integer', { exitCode: UNVERIFIED_EXIT_CODE });
+        const badKept = o.expectCheckpoint?.find((c) => !KEPT_CHECKPOINT.test(c));
+        if (badKept !== undefined) command.error(`error: --expect-checkpoint ${JSON.stringify(badKept.slice(0, 100))}: expected <seq>:<64 hex digits of the checkpoint's hash>`, { exitCode: UNVERIFIED_EXIT_CODE });
+        if (o.maxUncheckpointed !== undefined && !/^[0-9]{1,15}$/.test(o.maxUncheckpointed)) command.error('error: --max-uncheckpointed must be a non-negative integer', { exitCode: UNVERIFIED_EXIT_CODE });
         try {
           const report = await verify(o);
           process.stdout.write(o.json === true ? `${JSON.stringify(report, null, 2)}\n` : describe(report));
@@ -72,7 +82,15 @@ async function verify(o: VerifyCliOptions): Promise<VerifyReport> {
       ...(o.pageSize === undefined ? {} : { pageSize: Number(o.pageSize) }),
     });
   try {
-    return await verifyFeed(source, { trust, ...(o.roleOid === undefined ? {} : { feedRoleOids: o.roleOid }) });
+    return await verifyFeed(source, {
+      trust,
+      ...(o.roleOid === undefined ? {} : { feedRoleOids: o.roleOid }),
+      expectCheckpoints: (o.expectCheckpoint ?? []).map((c) => {
+        const [, seq, hash] = KEPT_CHECKPOINT.exec(c) as RegExpExecArray;
+        return { seq: Number(seq), hash: hash as string };
+      }),
+      ...(o.maxUncheckpointed === undefined ? {} : { maxUncheckpointed: Number(o.maxUncheckpointed) }),
+    });
   } finally {
     source.close();
   }
@@ -92,6 +110,8 @@ export function describe(r: VerifyReport): string {
   lines.push(r.lastCheckpoint === undefined
     ? `checkpoints verified: 0 (no signature vouches for these ${r.uncheckpointed} entries)`
     : `checkpoints verified: ${r.checkpoints} (last at seq ${r.lastCheckpoint.seq}, ${r.lastCheckpoint.time}); ${r.uncheckpointed} entries after it not yet checkpointed`);
+  // What to keep for the next run's --expect-checkpoint.
+  if (r.lastCheckpoint !== undefined) lines.push(`last checkpoint: ${r.lastCheckpoint.seq}:${r.lastCheckpoint.hash}`);
   const b = r.broken;
   lines.push(b === undefined ? 'INTACT' : `BROKEN at seq ${b.seq}${b.id === '' ? '' : ` (entry ${b.id})`}: ${b.problem}: ${b.detail}`);
   return `${lines.join('\n')}\n`;

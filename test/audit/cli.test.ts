@@ -11,7 +11,7 @@ import { startFeedServer, type FeedServer } from '../../src/feed/index.ts';
 import { loadIdentity } from '../../src/wire/index.ts';
 import { feedStores } from '../feed/support.ts';
 import { makeTestPki, type TestPki } from '../helpers/pki.ts';
-import { fillAudit, rowAt, tamper } from './support.ts';
+import { fillAudit, rehashFrom, rowAt, tamper } from './support.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/paygate.js', import.meta.url));
 const TOKEN = 'cli-auditor-token-42';
@@ -119,5 +119,36 @@ describe('paygate audit verify', () => {
     const run = await paygate(['audit', 'verify', '--db', path, '--trust', pki.ca.certPath]);
     expect(run.code, run.stderr).toBe(2);
     expect(run.stdout).toMatch(/BROKEN at seq 2 .*altered: it has no hash in a chained feed/);
+  });
+
+  it('--expect-checkpoint (what the last run printed) and --max-uncheckpointed: exit 2 for a trail rewritten and cut before the kept checkpoint', async () => {
+    const first = await paygate(['audit', 'verify', '--db', intact, '--trust', pki.ca.certPath]);
+    const kept = /^last checkpoint: (9:[0-9a-f]{64})$/m.exec(first.stdout)?.[1];
+    expect(kept, first.stdout).toBe(`9:${rowAt(intact, 'audit', 9).hash}`);
+    const { store, path } = stores.open();
+    fillAudit(store, loadIdentity(pki.feed.certPem, pki.feed.keyPem));
+    store.close();
+    tamper(path, (db) => {
+      db.prepare("UPDATE entries SET title = 'card refund ok' WHERE feed = 'audit' AND seq = 7").run();
+      db.prepare("DELETE FROM entries WHERE feed = 'audit' AND seq >= 9").run();
+      db.prepare("UPDATE feeds SET last_seq = 8 WHERE name = 'audit'").run();
+      rehashFrom(db, 'audit', 7);
+    });
+    const hash = (kept as string).slice(2);
+    const [again, plain, cut, policy, malformed] = await Promise.all([
+      paygate(['audit', 'verify', '--db', intact, '--trust', pki.ca.certPath, '--expect-checkpoint', kept as string, '--max-uncheckpointed', '2']),
+      paygate(['audit', 'verify', '--db', path, '--trust', pki.ca.certPath]),
+      paygate(['audit', 'verify', '--db', path, '--trust', pki.ca.certPath, '--expect-checkpoint', `9:${hash}`]),
+      paygate(['audit', 'verify', '--db', path, '--trust', pki.ca.certPath, '--max-uncheckpointed', '2']),
+      paygate(['audit', 'verify', '--db', path, '--trust', pki.ca.certPath, '--expect-checkpoint', '9']),
+    ]);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(plain.code).toBe(0); // what signatures alone can show
+    expect(cut.code).toBe(2);
+    expect(cut.stdout).toContain(`BROKEN at seq 9: expected_checkpoint: the checkpoint kept as 9:${hash} is not there: the feed ends at seq 8`);
+    expect(policy.code).toBe(2);
+    expect(policy.stdout).toMatch(/BROKEN at seq 8 .*uncheckpointed: .*3 entries, more than the 2 allowed/);
+    expect(malformed.code).toBe(1);
+    expect(malformed.stderr).toMatch(/--expect-checkpoint "9": expected <seq>:<64 hex digits/);
   });
 });

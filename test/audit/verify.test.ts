@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openSqliteSource, signCheckpoint, verifyFeed, type VerifyReport } from '../../src/audit/index.ts';
+import { openSqliteSource, signCheckpoint, verifyFeed, type VerifyOptions, type VerifyReport } from '../../src/audit/index.ts';
 import type { FeedStore } from '../../src/feed/index.ts';
 import { loadIdentity, type Identity } from '../../src/wire/index.ts';
 import { feedStores } from '../feed/support.ts';
@@ -170,6 +170,80 @@ describe('verifyFeed (SQLite file)', () => {
     const report = await verify(path);
     expect(report.broken).toMatchObject({ seq: 12, problem: 'bad_checkpoint', detail: expect.stringMatching(/cites seq 10.*follows seq 11/) });
     expect(report.count).toBe(11);
+  });
+
+  describe('a rewritten trail whose later checkpoints were deleted (the chain re-hashed): only what the auditor kept shows it', () => {
+    /** Rewrites entry 7, cuts the tail from 9 (a checkpoint) on, lowers the recorded last seq and re-hashes from 7. */
+    function rewritten(): { path: string; kept: string } {
+      const { path } = build();
+      const kept = rowAt(path, 'audit', 9).hash;
+      tamper(path, (db) => {
+        db.prepare("UPDATE entries SET title = 'card refund ok' WHERE feed = 'audit' AND seq = 7").run();
+        db.prepare("DELETE FROM entries WHERE feed = 'audit' AND seq >= 9").run();
+        db.prepare("UPDATE feeds SET last_seq = 8 WHERE name = 'audit'").run();
+        rehashFrom(db, 'audit', 7);
+      });
+      return { path, kept };
+    }
+
+    async function verifyWith(path: string, options: Partial<VerifyOptions>): Promise<VerifyReport> {
+      const source = openSqliteSource(path, 'audit');
+      try {
+        return await verifyFeed(source, { trust: [pki.ca.certPem], ...options });
+      } finally {
+        source.close();
+      }
+    }
+
+    it('verifies intact without them (what the chain and signatures alone can show)', async () => {
+      const report = await verify(rewritten().path);
+      expect(report.broken).toBeUndefined();
+      expect(report).toMatchObject({ count: 8, checkpoints: 1, uncheckpointed: 3 });
+    });
+
+    it('a kept checkpoint: intact while it is there unchanged; broken when it is gone, not a checkpoint, or another one', async () => {
+      const { path } = build();
+      const intact = await verify(path);
+      expect(intact.lastCheckpoint).toMatchObject({ seq: 9, hash: rowAt(path, 'audit', 9).hash });
+      const kept = [{ seq: 5, hash: rowAt(path, 'audit', 5).hash }, { seq: 9, hash: rowAt(path, 'audit', 9).hash }];
+      expect((await verifyWith(path, { expectCheckpoints: kept })).broken).toBeUndefined();
+
+      const cut = rewritten();
+      expect((await verifyWith(cut.path, { expectCheckpoints: [{ seq: 9, hash: cut.kept }] })).broken).toMatchObject({
+        seq: 9, id: '', problem: 'expected_checkpoint', detail: expect.stringMatching(new RegExp(`kept as 9:${cut.kept} is not there: the feed ends at seq 8`)),
+      });
+      // Entries renumbered over the deleted checkpoint: seq 9 is now an ordinary entry.
+      const renumbered = build();
+      tamper(renumbered.path, (db) => {
+        db.prepare("DELETE FROM entries WHERE feed = 'audit' AND seq = 9").run();
+        db.prepare("UPDATE entries SET seq = seq - 1 WHERE feed = 'audit' AND seq > 9").run();
+        db.prepare("UPDATE feeds SET last_seq = 10 WHERE name = 'audit'").run();
+        rehashFrom(db, 'audit', 9);
+      });
+      expect((await verifyWith(renumbered.path, { expectCheckpoints: [{ seq: 9, hash: cut.kept }] })).broken).toMatchObject({
+        seq: 9, problem: 'expected_checkpoint', detail: expect.stringMatching(/seq 9 is an entry that is not a checkpoint/),
+      });
+      expect((await verifyWith(path, { expectCheckpoints: [{ seq: 5, hash: kept[1]!.hash }] })).broken).toMatchObject({
+        seq: 5, problem: 'expected_checkpoint', detail: expect.stringMatching(/seq 5 is a checkpoint with hash/),
+      });
+    });
+
+    it('a policy on what follows the last checkpoint: broken past the limit', async () => {
+      const { path } = build();
+      expect((await verifyWith(path, { maxUncheckpointed: 2 })).broken).toBeUndefined();
+      expect((await verifyWith(path, { maxUncheckpointed: 1 })).broken).toMatchObject({ seq: 11, problem: 'uncheckpointed' });
+      expect((await verifyWith(rewritten().path, { maxUncheckpointed: 2 })).broken).toMatchObject({
+        seq: 8, problem: 'uncheckpointed', detail: expect.stringMatching(/checkpoint \(seq 5\) is followed by 3 entries, more than the 2 allowed/),
+      });
+    });
+
+    it('refuses a malformed or contradictory expectation as a bad option', async () => {
+      const { path } = build();
+      const hash = rowAt(path, 'audit', 5).hash;
+      await expect(verifyWith(path, { expectCheckpoints: [{ seq: 5, hash: 'nope' }] })).rejects.toMatchObject({ code: 'AUDIT_BAD_OPTION' });
+      await expect(verifyWith(path, { expectCheckpoints: [{ seq: 5, hash }, { seq: 5, hash: '0'.repeat(64) }] })).rejects.toMatchObject({ code: 'AUDIT_BAD_OPTION' });
+      await expect(verifyWith(path, { maxUncheckpointed: -1 })).rejects.toMatchObject({ code: 'AUDIT_BAD_OPTION' });
+    });
   });
 
   it('refuses what it cannot read: a missing file, an unknown or unchained feed, no trust', async () => {
