@@ -100,6 +100,7 @@ export function writeGatewayConfig(
   queues: TrailQueues,
   statusPort: number,
   events: { queue: string; recipient: string } | undefined,
+  overrides: Readonly<Record<string, unknown>> = {},
 ): string {
   const base = gatewayConfig({ brokerPort: broker.port, sandboxes: endpoints });
   const worker = asRole(broker, 'worker');
@@ -125,6 +126,7 @@ export function writeGatewayConfig(
       drain_grace: '10s',
       restart: { backoff_initial: '100ms', backoff_max: '1s', max_restarts: 100, within: '60s' },
     },
+    ...overrides,
   };
   const path = join(dir, 'gateway.yaml');
   writeFileSync(path, encodeYaml(config), { mode: 0o600 });
