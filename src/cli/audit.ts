@@ -1,4 +1,7 @@
 /**
+ * `paygate audit`: the auditor's tools. `verify` (here) checks the audit trail; `capture`,
+ * `scan` and `report` (audit-capture.ts, audit-scan.ts, audit-report.ts) audit the traffic.
+ *
  * `paygate audit verify`: walks a chained feed, from the feed server's HTTP API or its SQLite
  * file, and checks every link of the hash chain and every signed checkpoint. Prints how much
  * verified, the range, the checkpoints, and the first broken link when there is one.
@@ -10,6 +13,9 @@
 import { Command } from 'commander';
 import { PaygateError } from '../errors.ts';
 import type { VerifyReport } from '../audit/index.ts';
+import { captureCommand } from './audit-capture.ts';
+import { reportCommand } from './audit-report.ts';
+import { scanCommand } from './audit-scan.ts';
 import { readOptionFile, repeatable } from './io.ts';
 
 /** The exit code of a broken feed. */
@@ -68,6 +74,9 @@ export function auditCommand(): Command {
         }
       }),
   );
+  audit.addCommand(captureCommand());
+  audit.addCommand(scanCommand());
+  audit.addCommand(reportCommand());
   return audit;
 }
 
