@@ -8,7 +8,7 @@ export const AUDIT_ERROR_CODES = [
   'AUDIT_SOURCE_FAILED',
   /** The feed server answered something that is not a feed page (not Atom, an entry without its sequence or hashes). */
   'AUDIT_BAD_RESPONSE',
-  /** The feed is not chained: it has no hashes to verify. */
+  /** The feed is not chained: created unchained, and no entry has a hash to verify. */
   'AUDIT_NOT_CHAINED',
   /** Another writer appended between reading a feed's tail and appending its checkpoint, so the checkpoint does not follow the entry it cites. */
   'AUDIT_CHECKPOINT_RACE',
