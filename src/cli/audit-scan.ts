@@ -140,7 +140,8 @@ function describeTrail(r: ScanReport, details: ScanDetails): string[] {
   if (t === undefined) return [];
   const lines = [
     `trail ${t.source}: ${t.records} records${t.first_time === undefined ? '' : ` (${t.first_time} .. ${t.last_time ?? ''})`}; ` +
-      `matched ${t.matched_requests} of ${r.counts.request} requests and ${t.matched_replies} of ${r.counts.reply} replies`,
+      `matched ${t.matched_requests} of ${r.counts.request} requests and ${t.matched_replies} of ${r.counts.reply} replies` +
+      (t.replies_by_correlation > 0 ? ` (+${t.replies_by_correlation} sent again, tied by correlation id)` : ''),
     `  window: ${details.recordsInWindow ?? 0} records expected on the wire, ${details.capturedJudged ?? 0} captured requests and replies asked of the trail; ` +
       `${details.duplicates ?? 0} captured duplicates${details.unreadableRecords ? `; ${details.unreadableRecords} entries not audit records` : ''}`,
   ];

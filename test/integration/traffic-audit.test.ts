@@ -124,7 +124,7 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('the traffic a
     const run = await runPaygate([
       'audit', 'report', share, '--db', join(dir, 'feed.sqlite'), '--trust', pki.ca.certPath,
       '--certs', pki.gateway.certPath, '--certs', pki.client.certPath, '--certs', pki.feed.certPath,
-      '--request-prefix', queues.prefix, '--events-queue', queues.events, '--out', html, '--json', '-',
+      '--request-prefix', queues.prefix, '--events-queue', queues.events, '--window-lead-ms', '0', '--out', html, '--json', '-',
     ]);
     expect(run.stderr).toMatch(new RegExp(`^CLEAN: ${kept} messages, 0 anomalies, audit chain intact`));
     const report = JSON.parse(run.stdout) as ScanReport;

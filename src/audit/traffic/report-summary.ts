@@ -53,6 +53,7 @@ function trailFacts(report: ScanReport): string {
 <dt>Time range</dt><dd>${timeRange(trail.first_time, trail.last_time, 'trail')}</dd>
 <dt>Requests matched</dt><dd>${figure('trail.matched_requests', trail.matched_requests)} of ${report.counts.request} captured</dd>
 <dt>Replies matched</dt><dd>${figure('trail.matched_replies', trail.matched_replies)} of ${report.counts.reply} captured</dd>
+<dt>Replies sent again</dt><dd>${figure('trail.replies_by_correlation', trail.replies_by_correlation)} tied to a recorded request by their correlation id only (an answer repeated after a redelivery)</dd>
 </dl>`;
 }
 

@@ -115,6 +115,12 @@ export interface TrailSide {
   /** Captured requests / replies whose digest an audit record names. */
   readonly matched_requests: number;
   readonly matched_replies: number;
+  /**
+   * Captured replies no record names by digest, tied instead by their `correlation-id` to a
+   * recorded request: an answer sent again (a request redelivered after a worker lost its
+   * connection between its reply and its ACK is one record and two replies). Not anomalies.
+   */
+  readonly replies_by_correlation: number;
   /** Refused or dead-lettered requests, by outcome code. */
   readonly refusals: readonly { readonly code: string; readonly count: number }[];
   /** The hash chain's verification (`paygate audit verify`), when the report ran it. */

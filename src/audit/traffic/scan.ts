@@ -121,7 +121,7 @@ function scanMessage(message: CapturedMessage, scan: MessageScan): void {
   const cards = destinationCard === undefined ? facts.cards : [{ where: 'the destination', masked: destinationCard }, ...facts.cards];
   judgeMessage({ ...message, destination, bodyBytes: message.body.length }, { ...facts, cards }, scan.context);
   if (scan.matcher !== undefined && (kind === 'request' || kind === 'reply')) {
-    scan.matcher.addCaptured(kind, message.seq, message.time, destination, message.bodySha256);
+    scan.matcher.addCaptured(kind, message.seq, message.time, destination, message.bodySha256, correlation);
   }
 }
 

@@ -5,6 +5,14 @@
  * whose request or reply was never captured (`unseen_message`). Memory stays that of SQLite's
  * page cache whatever the sizes of the capture and the trail.
  *
+ * A reply no record names by its digest is still accounted for when its `correlation-id` names a
+ * recorded request (the record's request id or correlation id): a request answered twice, after a
+ * worker lost its connection between its reply and its ACK, is one record (the trail records
+ * contents and outcomes, not deliveries) and two replies on the wire. Such replies are counted
+ * apart (`replies_by_correlation`), since a correlation id is a header, weaker evidence than a
+ * digest; a capture without headers (RabbitMQ's firehose over STOMP) cannot tie them, and they stay
+ * `unrecorded_message`.
+ *
  * Matching is by digest, not by count: the same body captured twice (a client retry re-sending
  * the same bytes, a capture duplicate after a crash) matches the one record that names it, and a
  * record repeated in the trail matches the one message. Duplicates are counted, never flagged.
@@ -52,6 +60,7 @@ export interface TrailFindings {
 const recordFields = z.object({
   time: z.iso.datetime({ offset: false }),
   request_id: z.string().max(64).nullable(),
+  correlation_id: z.string().max(256).nullable().optional(),
   provider: z.string().max(64),
   type: z.string().max(64).nullable(),
   outcome: z.object({ status: z.string().max(32), code: z.string().max(64).optional() }),
@@ -76,7 +85,7 @@ export class TrailMatcher {
   private constructor(dir: string, db: SqliteDatabase) {
     this.#dir = dir;
     this.#db = db;
-    this.#insertCaptured = db.prepare('INSERT INTO captured (seq, kind, digest, time_ms, time, destination) VALUES (?, ?, ?, ?, ?, ?)');
+    this.#insertCaptured = db.prepare('INSERT INTO captured (seq, kind, digest, time_ms, time, destination, correlation) VALUES (?, ?, ?, ?, ?, ?, ?)');
   }
 
   /** Creates the database in a new folder under `workDir`. Fails with AUDIT_BAD_OPTION when it cannot. */
@@ -90,9 +99,10 @@ export class TrailMatcher {
       db.pragma('synchronous = OFF');
       db.pragma('cache_size = -16384');
       db.exec(`
-        CREATE TABLE captured (seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, digest BLOB NOT NULL, time_ms INTEGER NOT NULL, time TEXT NOT NULL, destination TEXT NOT NULL);
+        CREATE TABLE captured (seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, digest BLOB NOT NULL, time_ms INTEGER NOT NULL, time TEXT NOT NULL,
+          destination TEXT NOT NULL, correlation TEXT);
         CREATE TABLE records (id INTEGER PRIMARY KEY, req BLOB NOT NULL, rep BLOB, time_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL,
-          request_id TEXT, provider TEXT NOT NULL, type TEXT, status TEXT NOT NULL, code TEXT);
+          request_id TEXT, correlation_id TEXT, provider TEXT NOT NULL, type TEXT, status TEXT NOT NULL, code TEXT);
       `);
       return new TrailMatcher(dir, db);
     } catch (error) {
@@ -101,9 +111,9 @@ export class TrailMatcher {
     }
   }
 
-  /** Notes a captured request or reply. */
-  addCaptured(kind: 'request' | 'reply', seq: number, time: string, destination: string, digest: string): void {
-    this.#pending.push([seq, kind === 'request' ? KIND_REQUEST : KIND_REPLY, Buffer.from(digest, 'hex'), Date.parse(time), time, destination]);
+  /** Notes a captured request or reply, with its `correlation-id` header when it has one. */
+  addCaptured(kind: 'request' | 'reply', seq: number, time: string, destination: string, digest: string, correlation?: string): void {
+    this.#pending.push([seq, kind === 'request' ? KIND_REQUEST : KIND_REPLY, Buffer.from(digest, 'hex'), Date.parse(time), time, destination, correlation ?? null]);
     if (this.#pending.length >= BATCH) this.#flushCaptured();
   }
 
@@ -119,7 +129,7 @@ export class TrailMatcher {
   async loadTrail(source: ChainSource): Promise<{ records: number; unreadable: number; firstMs?: number; lastMs?: number }> {
     this.#flushCaptured();
     const insert = this.#db.prepare(
-      'INSERT INTO records (req, rep, time_ms, received_ms, request_id, provider, type, status, code) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO records (req, rep, time_ms, received_ms, request_id, correlation_id, provider, type, status, code) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     let batch: unknown[][] = [];
     const flush = (): void => {
@@ -150,6 +160,7 @@ export class TrailMatcher {
         timeMs,
         Math.round(timeMs - (record.duration_ms ?? 0)),
         record.request_id,
+        record.correlation_id ?? null,
         record.provider,
         record.type,
         record.outcome.status,
@@ -177,6 +188,8 @@ export class TrailMatcher {
         CREATE INDEX captured_by_digest ON captured (kind, digest);
         CREATE INDEX records_by_req ON records (req);
         CREATE INDEX records_by_rep ON records (rep) WHERE rep IS NOT NULL;
+        CREATE INDEX records_by_request_id ON records (request_id);
+        CREATE INDEX records_by_correlation_id ON records (correlation_id);
       `);
       const count = (sql: string, ...params: unknown[]): number => (this.#db.prepare(sql).pluck().get(...params) as number | null) ?? 0;
       const matchedRequests = count('SELECT count(*) FROM captured c WHERE kind = 0 AND EXISTS (SELECT 1 FROM records r WHERE r.req = c.digest)');
@@ -187,10 +200,14 @@ export class TrailMatcher {
       // An empty trail judges every message: traffic without any record is what an auditor must see.
       const judgedUntil = loaded.lastMs ?? Number.MAX_SAFE_INTEGER;
       const capturedJudged = count('SELECT count(*) FROM captured WHERE time_ms <= ?', judgedUntil);
+      const unmatchedReplies = `kind = 1 AND time_ms <= ? AND NOT EXISTS (SELECT 1 FROM records r WHERE r.rep = c.digest)`;
+      const byCorrelation = `correlation IS NOT NULL AND (
+        EXISTS (SELECT 1 FROM records r WHERE r.request_id = c.correlation) OR EXISTS (SELECT 1 FROM records r WHERE r.correlation_id = c.correlation))`;
+      const repliesByCorrelation = count(`SELECT count(*) FROM captured c WHERE ${unmatchedReplies} AND ${byCorrelation}`, judgedUntil);
       const unrecorded = this.#db.prepare(`
         SELECT seq, kind, digest, time, destination FROM captured c WHERE time_ms <= ? AND NOT EXISTS (
           SELECT 1 FROM records r WHERE (c.kind = 0 AND r.req = c.digest) OR (c.kind = 1 AND r.rep = c.digest)
-        ) ORDER BY seq`);
+        ) AND NOT (c.kind = 1 AND ${byCorrelation}) ORDER BY seq`);
       for (const row of unrecorded.iterate(judgedUntil) as IterableIterator<{ seq: number; kind: number; digest: Buffer; time: string; destination: string }>) {
         const what = row.kind === KIND_REQUEST ? 'request' : 'reply';
         report({
@@ -229,6 +246,7 @@ export class TrailMatcher {
         ...(loaded.lastMs === undefined ? {} : { last_time: new Date(loaded.lastMs).toISOString() }),
         matched_requests: matchedRequests,
         matched_replies: matchedReplies,
+        replies_by_correlation: repliesByCorrelation,
         refusals: this.#refusals(),
       };
       return { side, byType: this.#byType(), duplicates, unreadable: loaded.unreadable, recordsInWindow, capturedJudged };

@@ -49,7 +49,7 @@ function cleanReport(): ScanReport {
     anomalies: { total: 0, by_kind: {}, listed: [] },
     trail: {
       source: 'https://feeds.example.com/feeds/audit', records: 2000, first_time: '2026-12-01T00:00:00.120Z', last_time: '2026-12-06T23:59:59.100Z',
-      matched_requests: 2000, matched_replies: 2000, refusals: [],
+      matched_requests: 2000, matched_replies: 2000, replies_by_correlation: 0, refusals: [],
       chain: { intact: true, entries: 2034, checkpoints: 34 },
     },
   };
@@ -105,7 +105,7 @@ function troubledReport(): ScanReport {
     ],
     anomalies: { total, by_kind: byKind, listed },
     trail: {
-      ...base.trail!, records: 2900, matched_requests: 2700, matched_replies: 2650,
+      ...base.trail!, records: 2900, matched_requests: 2700, matched_replies: 2650, replies_by_correlation: 12,
       refusals: [{ code: 'CARD_DECLINED', count: 64 }, { code: 'VALIDATION_FAILED', count: 20 }, { code: 'DEAD_LETTER', count: 12 }],
       chain: { intact: false, entries: 1200, checkpoints: 19, broken: { seq: 1201, id: 'urn:uuid:7f1e0000-0000-4000-8000-000000000001', problem: 'altered', detail: 'its fields no longer hash to its recorded hash' } },
     },
@@ -123,7 +123,7 @@ function expectedFigures(r: ScanReport): [string, string][] {
   const t = r.trail;
   if (t === undefined) add('trail', 'none');
   else {
-    add('trail.source', t.source); add('trail.records', t.records); add('trail.matched_requests', t.matched_requests); add('trail.matched_replies', t.matched_replies);
+    add('trail.source', t.source); add('trail.records', t.records); add('trail.matched_requests', t.matched_requests); add('trail.matched_replies', t.matched_replies); add('trail.replies_by_correlation', t.replies_by_correlation);
     if (t.first_time !== undefined && t.last_time !== undefined) { add('trail.first_time', t.first_time); add('trail.last_time', t.last_time); }
   }
   add('chain.status', t?.chain === undefined ? 'not_checked' : t.chain.intact ? 'intact' : 'broken');

@@ -97,6 +97,31 @@ describe('scan with the trail', () => {
     expect(duplicates).toBe(3);
   });
 
+  it('a reply sent again after a redelivery (another body, no record names it) is tied to its request by correlation id, not an anomaly; without the header it is unrecorded', async () => {
+    const request = sealedRequest(p);
+    const [first, again] = [sealedReply(p), sealedReply(p)];
+    const requestId = '0b7c7c36-5d0e-4d1a-9c55-3f6f1f0f2a11';
+    const correlation = [['correlation-id', requestId]] as const;
+    const messages = [
+      { destination: '/queue/paygate.card', body: request, headers: correlation, time: at(0) },
+      { destination: '/remote-temp-queue/s.1', body: first, headers: correlation, time: at(50) },
+      { destination: '/remote-temp-queue/s.1', body: again, headers: correlation, time: at(900) },
+    ];
+    // The record comes last: messages after the trail's last record are not judged.
+    const records = [auditRecord({ time: at(1_000), durationMs: 1_000, request, reply: first, requestId })];
+    const { report: r } = await scanWith(messages, records, { windowLeadMs: 0 });
+    expect(r.anomalies.total).toBe(0);
+    expect(r.trail).toMatchObject({ matched_replies: 1, replies_by_correlation: 1 });
+
+    // Another request's id, or no header at all (RabbitMQ's firehose keeps none): not accounted for.
+    const other = [['correlation-id', '5e0f0b8a-79b3-4c55-8a43-2d2b1f0c9a77']] as const;
+    for (const headers of [other, []] as const) {
+      const { report: unlinked } = await scanWith([...messages.slice(0, 2), { ...messages[2]!, headers }], records, { windowLeadMs: 0 });
+      expect(unlinked.anomalies.by_kind).toEqual({ unrecorded_message: 1 });
+      expect(unlinked.trail).toMatchObject({ replies_by_correlation: 0 });
+    }
+  });
+
   it('the window: a record of a request sent before the capture began, and one ending after it, are not expected on the wire; one inside is', async () => {
     const messages = [0, 60_000, 120_000].map((t) => ({ destination: '/queue/paygate.card', body: sealedRequest(p), time: at(t) }));
     const records = messages.map((m) => auditRecord({ time: new Date(m.time.getTime() + 10), request: m.body }));
