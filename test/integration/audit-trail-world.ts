@@ -100,7 +100,6 @@ export function writeGatewayConfig(
   queues: TrailQueues,
   statusPort: number,
   events: { queue: string; recipient: string } | undefined,
-  overrides: Readonly<Record<string, unknown>> = {},
 ): string {
   const base = gatewayConfig({ brokerPort: broker.port, sandboxes: endpoints });
   const worker = asRole(broker, 'worker');
@@ -112,7 +111,10 @@ export function writeGatewayConfig(
   const config = {
     ...base,
     brokers: [{ host: broker.host, port: broker.port, login: worker.login, passcode: worker.passcode, vhost: broker.vhost }],
-    heart_beat_ms: 1_000,
+    // Far apart: on a loaded machine a worker that misses a heart-beat loses its connection, and
+    // the requests it holds are answered twice (the second worker says OUTCOME_UNKNOWN while the
+    // first still holds the lease). A killed worker's socket closes at once, beats or not.
+    heart_beat_ms: 10_000,
     prefetch: 16,
     identity: { cert: pki.gateway.certPath, key: pki.gateway.keyPath },
     trust: { client_ca: [pki.ca.certPath] },
@@ -126,7 +128,6 @@ export function writeGatewayConfig(
       drain_grace: '10s',
       restart: { backoff_initial: '100ms', backoff_max: '1s', max_restarts: 100, within: '60s' },
     },
-    ...overrides,
   };
   const path = join(dir, 'gateway.yaml');
   writeFileSync(path, encodeYaml(config), { mode: 0o600 });

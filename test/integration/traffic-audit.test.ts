@@ -72,9 +72,7 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('the traffic a
     stops.push(() => feed.stop());
     const { endpoints } = await startSandboxes(pki, stops);
     const statusPort = await freePort();
-    // Heart-beats far apart: on a loaded machine a worker that misses one loses its connection and
-    // its requests are answered twice (a second reply no record names; see the test below).
-    const config = writeGatewayConfig(dir, broker, pki, endpoints, queues, statusPort, { queue: queues.events, recipient: pki.feed.certPath }, { heart_beat_ms: 10_000 });
+    const config = writeGatewayConfig(dir, broker, pki, endpoints, queues, statusPort, { queue: queues.events, recipient: pki.feed.certPath });
     const gateway: GatewayChild = await startGateway(dir, config, statusPort);
     stops.push(() => gateway.stop());
     shop = await startShop(broker, pki, queues);
