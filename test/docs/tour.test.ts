@@ -2,7 +2,8 @@
  * The README's tour, with the files of examples/ as shipped: the embedded broker, a worker on
  * examples/worker.yaml, `paygate feed` on examples/feed.yaml, two `paygate request`s with one
  * idempotency key, then the payments feed read with curl and the audit trail checked with
- * `paygate audit verify`. Only the ports change (the files' fixed ones may be taken here) and
+ * `paygate audit verify`, and the broker's tap turned into a traffic report with
+ * `paygate audit report`. Only the ports change (the files' fixed ones may be taken here) and
  * the fixture plugin's path (the copies live in a temporary folder).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -70,7 +71,8 @@ describe('the README tour with examples/', () => {
     const dir = makeTempDir('tour');
     mkdirSync(join(dir, 'examples'));
     await writeDevPki(join(dir, 'certs', 'dev'), { algo: 'ec' });
-    const [, brokerPort] = await start(['broker', '--port', '0'], /listening on stomp:\/\/127\.0\.0\.1:(\d+)/);
+    const capture = join(dir, '.paygate', 'capture');
+    const [, brokerPort] = await start(['broker', '--port', '0', '--tap', capture], /listening on stomp:\/\/127\.0\.0\.1:(\d+)/);
     // The feed's config names a fixed port (its links are built from it): one the system just gave out.
     const feedPort = await freePort();
     const ports = { broker: Number(brokerPort), feed: feedPort };
@@ -108,6 +110,19 @@ describe('the README tour with examples/', () => {
     // The README's check, over HTTP with the read token.
     const overHttp = await runPaygate(['audit', 'verify', '--feed', `${feedUrl}/feeds/audit`, '--token', TOKEN, '--trust', join(dir, 'certs', 'dev', 'ca.crt')]);
     expect(overHttp.code, overHttp.stderr).toBe(0);
+
+    // The README's traffic report: the two requests, their replies and their events, all sealed
+    // to the dev certificates and each matched with the trail.
+    const certs = (name: string): string[] => ['--certs', join(dir, 'certs', 'dev', `${name}.crt`)];
+    const html = join(dir, '.paygate', 'report.html');
+    const report = await runPaygate([
+      'audit', 'report', capture, '--feed', `${feedUrl}/feeds/audit`, '--token', TOKEN, '--trust', join(dir, 'certs', 'dev', 'ca.crt'),
+      ...certs('gateway'), ...certs('client'), ...certs('feed'), '--out', html, '--json', '-',
+    ]);
+    expect(report.code, report.stderr).toBe(0);
+    const found = JSON.parse(report.stdout) as { verdict: string; counts: Record<string, number>; trail: { matched_requests: number } };
+    expect(found).toMatchObject({ verdict: 'clean', counts: { request: 2, reply: 2, events: 2, clear: 0 }, trail: { matched_requests: 2 } });
+    expect(readFileSync(html, 'utf8')).toContain('data-figure="verdict"');
 
     // SIGTERM writes a last checkpoint; then the whole trail verifies from the file.
     const feedProcess = children.at(-1) as ChildProcess;
