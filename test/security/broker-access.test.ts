@@ -378,4 +378,42 @@ describe.each(parseTestBrokers(process.env.PAYGATE_TEST_BROKERS))('broker access
       expect(own).toEqual(descriptor.name === 'rabbitmq' ? { accepted: true } : refused());
     });
   });
+
+  // The auditor's copies of the traffic (docs/operations.md, "Capturing the traffic for an audit"):
+  // RabbitMQ's firehose exchange and ActiveMQ's mirror topics. The embedded broker's tap writes a
+  // file and has nothing on the broker to reach.
+  if (descriptor.name !== 'embedded') {
+    describe('the traffic copies', () => {
+      const copies = (queue: string): string =>
+        descriptor.name === 'rabbitmq' ? '/exchange/amq.rabbitmq.trace/publish.#' : `/topic/mirror.${queue.slice('/queue/'.length)}`;
+      // What the capture subscribes to: ActiveMQ creates a mirror with its queue, nobody else may.
+      const allCopies = descriptor.name === 'rabbitmq' ? '/exchange/amq.rabbitmq.trace/publish.#' : '/topic/mirror.>';
+
+      it('only the audit login reads them, and nobody, the audit login included, can write forged copies', async () => {
+        const queue = requestQueue();
+        for (const role of ['storefront', 'worker', 'operator', 'feed'] as const) {
+          expect(await attempt(broker, role, 'SUBSCRIBE', { destination: copies(queue), id: 'peek', ack: 'auto' }), role).toEqual(refused());
+        }
+        for (const role of ['storefront', 'worker', 'operator', 'audit'] as const) {
+          expect(await attempt(broker, role, 'SEND', { destination: copies(queue).replace('#', 'x') }, 'forged copy'), role).toEqual(refused());
+        }
+        // Positive control: the audit login gets the copy of what a storefront sends.
+        const audit = await session(broker, 'audit');
+        try {
+          await subscribeConfirmed(audit, { destination: allCopies, id: 'copies', ack: 'auto' });
+          const body = `copy-${randomUUID()}`;
+          const sender = await session(broker, 'storefront');
+          try {
+            await sendConfirmed(sender, { destination: queue, ...queueHeaders() }, body);
+          } finally {
+            sender.close();
+          }
+          // The copies of every queue on the broker (other test files' too): wait for ours.
+          for (;;) if ((await nextMessage(audit)).body === body) break;
+        } finally {
+          audit.close();
+        }
+      });
+    });
+  }
 });
