@@ -14,7 +14,7 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { PaygateError } from '../errors.ts';
 import type { ScanReport, TrailSide } from '../audit/traffic/index.ts';
-import { openTrail, scanOptionsOf, type ScanCliOptions } from './audit-scan.ts';
+import { checkScanOptions, openTrail, scanOptionsOf, withScanOptions, type ScanCliOptions } from './audit-scan.ts';
 import { unwritable } from './errors.ts';
 import { readOptionFile, repeatable } from './io.ts';
 
@@ -32,34 +32,18 @@ interface ReportCliOptions extends Omit<ScanCliOptions, 'json'> {
 
 /** The `audit report` sub-command. */
 export function reportCommand(): Command {
-  return new Command('report')
+  return withScanOptions(new Command('report')
     .description('Scan a traffic capture (as audit scan) and verify the audit chain (as audit verify), and write the findings as one self-contained HTML page: exit 0 clean, 2 anomalies or a broken chain, 1 could not report')
-    .argument('<capture>', 'a capture folder (segment-NNNNNN.jsonl files) or one segment file')
+    .argument('<capture>', 'a capture folder (segment-NNNNNN.jsonl files) or one segment file'))
     .requiredOption('--out <file>', 'the HTML report to write (replaced only once complete)')
     .option('--json <file>', 'also write the findings as JSON (the ScanReport the page shows); - for stdout')
-    .option('--feed <url>', 'the audit trail over HTTP, e.g. https://feeds.example.com/feeds/audit')
-    .option('--token <token>', 'bearer token with the read right on the feed (default: the PAYGATE_FEED_TOKEN environment variable, which keeps it out of the process list and the shell history)')
-    .option('--ca <file>', 'CA certificate (PEM) of the feed server\'s TLS certificate, when not a public one')
-    .option('--db <file>', 'the audit trail from the feed store\'s SQLite file instead (opened read-only; a copy works)')
-    .option('--name <feed>', 'the feed holding the audit records in --db', 'audit')
     .option('--trust <file>', 'certificate (PEM) checkpoint signers must chain to: with it the audit chain is verified; repeatable', repeatable)
     .option('--role-oid <oid>', 'extendedKeyUsage OID that makes a certificate a feed signer (default: paygate\'s feed role); repeatable', repeatable)
-    .option('--certs <file>', 'certificates (PEM, one or more) of the expected recipients: any other recipient is an anomaly, and these make the certificate inventory; repeatable', repeatable)
-    .option('--allow-cbc', 'accept AES-256-CBC envelopes (by default only AES-256-GCM is; CBC is an unauthenticated cipher)')
-    .option('--min-rsa-bits <n>', 'smallest RSA recipient key accepted (default 2048)')
-    .option('--request-prefix <prefix>', 'provider queues are <prefix><provider> (default /queue/paygate.)')
-    .option('--events-queue <queue>', 'the events queue (default /queue/paygate.feed.events)')
-    .option('--window-lead-ms <ms>', 'trail records are expected on the wire only when their request reached a worker this long after the capture\'s first message (default 30000)')
-    .option('--window-tail-ms <ms>', '…and when they end at most this long after its last message (default 2000)')
-    .option('--work-dir <dir>', 'folder for the temporary matching database (default: the system\'s temporary folder)')
     .action(async (capture: string, o: ReportCliOptions, command: Command) => {
       const fail = (message: string): never => command.error(`error: ${message}`, { exitCode: NO_REPORT_EXIT_CODE });
-      if (o.feed !== undefined && o.db !== undefined) fail('give at most one of --feed <url> and --db <file>');
+      checkScanOptions(o, fail);
       if (o.trust !== undefined && o.feed === undefined && o.db === undefined) fail('--trust verifies the audit trail: give it with --feed <url> or --db <file>');
       if (o.json !== undefined && o.json !== '-' && o.json === o.out) fail('--json and --out name the same file');
-      for (const [flag, value] of [['--min-rsa-bits', o.minRsaBits], ['--window-lead-ms', o.windowLeadMs], ['--window-tail-ms', o.windowTailMs]] as const) {
-        if (value !== undefined && !/^[0-9]{1,9}$/.test(value)) fail(`${flag} must be a non-negative integer`);
-      }
       try {
         const report = await buildReport(capture, o);
         const { renderReportHtml } = await import('../audit/traffic/report-html.ts');

@@ -40,29 +40,12 @@ export interface ScanCliOptions {
 
 /** The `audit scan` sub-command. */
 export function scanCommand(): Command {
-  return new Command('scan')
+  return withScanOptions(new Command('scan')
     .description('Inspect a traffic capture without decrypting it (ciphers, recipients, card data, clear bodies) and match it with the audit trail: exit 0 clean, 2 anomalies, 1 could not scan')
-    .argument('<capture>', 'a capture folder (segment-NNNNNN.jsonl files) or one segment file')
-    .option('--feed <url>', 'the audit trail over HTTP, e.g. https://feeds.example.com/feeds/audit')
-    .option('--token <token>', 'bearer token with the read right on the feed (default: the PAYGATE_FEED_TOKEN environment variable, which keeps it out of the process list and the shell history)')
-    .option('--ca <file>', 'CA certificate (PEM) of the feed server\'s TLS certificate, when not a public one')
-    .option('--db <file>', 'the audit trail from the feed store\'s SQLite file instead (opened read-only; a copy works)')
-    .option('--name <feed>', 'the feed holding the audit records in --db', 'audit')
-    .option('--certs <file>', 'certificates (PEM, one or more) of the expected recipients: any other recipient is an anomaly, and these make the certificate inventory; repeatable', repeatable)
-    .option('--allow-cbc', 'accept AES-256-CBC envelopes (by default only AES-256-GCM is; CBC is an unauthenticated cipher)')
-    .option('--min-rsa-bits <n>', 'smallest RSA recipient key accepted (default 2048)')
-    .option('--request-prefix <prefix>', 'provider queues are <prefix><provider> (default /queue/paygate.)')
-    .option('--events-queue <queue>', 'the events queue (default /queue/paygate.feed.events)')
-    .option('--window-lead-ms <ms>', 'trail records are expected on the wire only when their request reached a worker this long after the capture\'s first message (default 30000)')
-    .option('--window-tail-ms <ms>', '…and when they end at most this long after its last message (default 2000)')
-    .option('--work-dir <dir>', 'folder for the temporary matching database (default: the system\'s temporary folder)')
+    .argument('<capture>', 'a capture folder (segment-NNNNNN.jsonl files) or one segment file'))
     .option('--json', 'print the report as JSON (the ScanReport document)')
     .action(async (capture: string, o: ScanCliOptions, command: Command) => {
-      const fail = (message: string): never => command.error(`error: ${message}`, { exitCode: UNSCANNED_EXIT_CODE });
-      if (o.feed !== undefined && o.db !== undefined) fail('give at most one of --feed <url> and --db <file>');
-      for (const [flag, value] of [['--min-rsa-bits', o.minRsaBits], ['--window-lead-ms', o.windowLeadMs], ['--window-tail-ms', o.windowTailMs]] as const) {
-        if (value !== undefined && !/^[0-9]{1,9}$/.test(value)) fail(`${flag} must be a non-negative integer`);
-      }
+      checkScanOptions(o, (message) => command.error(`error: ${message}`, { exitCode: UNSCANNED_EXIT_CODE }));
       try {
         const { scanTrafficDetailed } = await import('../audit/traffic/index.ts'); // loaded on use: fast --help
         const trail = await openTrail(o);
@@ -80,6 +63,32 @@ export function scanCommand(): Command {
         process.exitCode = UNSCANNED_EXIT_CODE;
       }
     });
+}
+
+/** The options of `audit scan` that `audit report` shares: where the trail is read, and the scan's policy. */
+export function withScanOptions(command: Command): Command {
+  return command
+    .option('--feed <url>', 'the audit trail over HTTP, e.g. https://feeds.example.com/feeds/audit')
+    .option('--token <token>', 'bearer token with the read right on the feed (default: the PAYGATE_FEED_TOKEN environment variable, which keeps it out of the process list and the shell history)')
+    .option('--ca <file>', 'CA certificate (PEM) of the feed server\'s TLS certificate, when not a public one')
+    .option('--db <file>', 'the audit trail from the feed store\'s SQLite file instead (opened read-only; a copy works)')
+    .option('--name <feed>', 'the feed holding the audit records in --db', 'audit')
+    .option('--certs <file>', 'certificates (PEM, one or more) of the expected recipients: any other recipient is an anomaly, and these make the certificate inventory; repeatable', repeatable)
+    .option('--allow-cbc', 'accept AES-256-CBC envelopes (by default only AES-256-GCM is; CBC is an unauthenticated cipher)')
+    .option('--min-rsa-bits <n>', 'smallest RSA recipient key accepted (default 2048)')
+    .option('--request-prefix <prefix>', 'provider queues are <prefix><provider> (default /queue/paygate.)')
+    .option('--events-queue <queue>', 'the events queue (default /queue/paygate.feed.events)')
+    .option('--window-lead-ms <ms>', 'trail records are expected on the wire only when their request reached a worker this long after the capture\'s first message (default 30000)')
+    .option('--window-tail-ms <ms>', '…and when they end at most this long after its last message (default 2000)')
+    .option('--work-dir <dir>', 'folder for the temporary matching database (default: the system\'s temporary folder)');
+}
+
+/** Refuses scan options that cannot work together or are not numbers; `fail` never returns. */
+export function checkScanOptions(o: Omit<ScanCliOptions, 'json'>, fail: (message: string) => never): void {
+  if (o.feed !== undefined && o.db !== undefined) fail('give at most one of --feed <url> and --db <file>');
+  for (const [flag, value] of [['--min-rsa-bits', o.minRsaBits], ['--window-lead-ms', o.windowLeadMs], ['--window-tail-ms', o.windowTailMs]] as const) {
+    if (value !== undefined && !/^[0-9]{1,9}$/.test(value)) fail(`${flag} must be a non-negative integer`);
+  }
 }
 
 /** The scan options the flags give (besides the capture and the trail). */
