@@ -20,8 +20,8 @@ export interface TappedMessage {
   /**
    * The SEND's headers as the client sent them, unescaped, before the broker removed or added any
    * (`transaction`, `receipt`, `content-length`, and a `reply-to` of `/temp-queue/…` as sent), in
-   * arrival order. A repeated header appears once, with its first value: the frame codec keeps
-   * only that one (STOMP 1.2), so the later ones never reach a consumer either.
+   * arrival order, a repeated header as many times as it was sent: only its first value reaches
+   * a consumer (STOMP 1.2), but every copy crossed the broker.
    */
   readonly headers: readonly (readonly [string, string])[];
   /** The body exactly as received. Shared with the message being delivered: read it, never modify it. */

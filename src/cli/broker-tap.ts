@@ -55,7 +55,12 @@ export async function openTapCapture(dir: string, log: (line: string) => void): 
       .finally(() => (flushing = false));
   }, FLUSH_INTERVAL_MS).unref();
   const sink: TapSink = (message) => {
-    writer.write({ source: 'embedded', destination: message.destination, headers: message.headers, body: message.body, time: message.time });
+    try {
+      writer.write({ source: 'embedded', destination: message.destination, headers: message.headers, body: message.body, time: message.time });
+    } catch (error) {
+      writer.noteLost(); // the capture shows a gap where this message belongs
+      throw error;
+    }
   };
   const close = async (refused: number): Promise<number> => {
     clearInterval(timer);

@@ -63,9 +63,9 @@ export interface RunFilter {
   /** The correlation ids the shop sent (its request ids): a reply carries its request's. */
   readonly correlationIds: ReadonlySet<string>;
   /**
-   * The reply bodies the run's trail records. Used only for a reply captured without headers
-   * (RabbitMQ's firehose over STOMP keeps none of the sender's): then the body is all there is
-   * to tell this run's replies from other test files' on the same broker.
+   * The reply bodies the run's trail records. Used only for replies captured without headers
+   * (RabbitMQ's firehose over STOMP keeps none of the sender's): the queues they went to are the
+   * shop's own reply queues, and every reply to one of those is the run's, recorded or not.
    */
   readonly replyDigests: ReadonlySet<string>;
 }
@@ -73,19 +73,23 @@ export interface RunFilter {
 const REPLY_DESTINATION = /^\/(temp-queue|remote-temp-queue|reply-queue)\//;
 
 /** Whether a captured message is this run's (a request, an events message, a reply). */
-export function isRunMessage(message: CapturedMessage, filter: RunFilter): boolean {
+function isRunMessage(message: CapturedMessage, filter: RunFilter, replyQueues: ReadonlySet<string>): boolean {
   if (message.destination.startsWith(filter.requestPrefix) || message.destination === filter.eventsQueue) return true;
   if (!REPLY_DESTINATION.test(message.destination)) return false;
   const correlation = message.headers.find(([name]) => name === 'correlation-id')?.[1];
-  return correlation === undefined ? filter.replyDigests.has(message.bodySha256) : filter.correlationIds.has(correlation);
+  return correlation === undefined ? replyQueues.has(message.destination) : filter.correlationIds.has(correlation);
 }
 
 /** Copies this run's messages of capture `from` into a new capture `to`, as they were; returns how many. */
 export async function extractRun(from: string, to: string, filter: RunFilter): Promise<number> {
   rmSync(to, { recursive: true, force: true });
+  const replyQueues = new Set<string>();
+  for await (const message of readCapture(from)) {
+    if (filter.replyDigests.has(message.bodySha256) && REPLY_DESTINATION.test(message.destination)) replyQueues.add(message.destination);
+  }
   const writer = await openCaptureWriter(to);
   for await (const message of readCapture(from)) {
-    if (!isRunMessage(message, filter)) continue;
+    if (!isRunMessage(message, filter, replyQueues)) continue;
     writer.write({ source: message.source, destination: message.destination, headers: message.headers, body: message.body, time: new Date(message.time) });
   }
   await writer.close();

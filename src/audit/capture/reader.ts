@@ -49,21 +49,39 @@ export interface ReadCaptureOptions {
   onSegment?: (path: string) => void;
 }
 
-/** Every message of a capture, in order. */
+/**
+ * Every message of a capture, in order. A folder must be whole from its start: its first record is
+ * number 1 and its segments are numbered without gaps (a segment removed is reported, not skipped).
+ */
 export async function* readCapture(path: string, options: ReadCaptureOptions = {}): AsyncGenerator<CapturedMessage> {
-  let lastSeq: number | undefined;
-  for (const segment of await captureSegments(path)) {
+  const segments = await captureSegments(path);
+  const folder = !(await stat(path)).isFile();
+  if (folder) checkSegmentNumbers(segments);
+  // A folder's first record is number 1; one segment read alone may start anywhere.
+  let lastSeq: number | undefined = folder ? 0 : undefined;
+  for (const segment of segments) {
     options.onSegment?.(segment);
     for await (const { line, number } of segmentLines(segment, () => lastSeq)) {
       const where = `${basename(segment)} line ${number}`;
       const message = decodeRecord(line, where);
       if (lastSeq !== undefined && message.seq !== lastSeq + 1) {
-        throw new AuditError('AUDIT_CAPTURE_CORRUPT', `${where}: record ${message.seq} follows record ${lastSeq} (a record is missing or out of place)`);
+        const after = lastSeq === 0 ? 'starts the capture (records before it are missing)' : `follows record ${lastSeq} (a record is missing or out of place)`;
+        throw new AuditError('AUDIT_CAPTURE_CORRUPT', `${where}: record ${message.seq} ${after}`);
       }
       lastSeq = message.seq;
       yield message;
     }
   }
+}
+
+/** Refuses a folder whose segment numbers have a gap: a segment was removed. */
+function checkSegmentNumbers(segments: readonly string[]): void {
+  segments.forEach((segment, index) => {
+    const n = segmentNumber(basename(segment));
+    if (n !== index + 1) {
+      throw new AuditError('AUDIT_CAPTURE_CORRUPT', `${basename(segment)} is segment ${n} but follows ${index} segment(s): segment ${index + 1} is missing`);
+    }
+  });
 }
 
 /** The last sequence number of a capture folder's last segment (0 when it is empty). */

@@ -27,6 +27,12 @@ export interface CaptureWriter {
   readonly dir: string;
   /** Queues one record; returns its sequence number. Throws AUDIT_CAPTURE_FAILED after a write failed or when the queue is full. */
   write(input: CaptureInput): number;
+  /**
+   * Notes a message the capturing side had to record and could not (the writer refused it): its
+   * sequence number is skipped, so that a reader of the capture reports the gap instead of a
+   * capture that looks complete.
+   */
+  noteLost(): void;
   /** Resolves when everything queued so far is on disk (fsynced). */
   flush(): Promise<void>;
   /** Flushes and closes; later writes throw. */
@@ -88,6 +94,10 @@ class SegmentWriter implements CaptureWriter {
     this.#queuedBytes += line.length;
     if (this.#queue.length === 1) this.#draining = this.#draining.then(() => new Promise<void>((resolve) => setImmediate(() => (this.#drain(), resolve()))));
     return this.#seq;
+  }
+
+  noteLost(): void {
+    this.#seq++;
   }
 
   /** Writes out what is queued, in order; a failure is kept and reported by every later call. */

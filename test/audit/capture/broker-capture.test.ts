@@ -4,7 +4,7 @@
 // its body byte for byte; the worker still gets every request (the capture steals nothing); the
 // audit login cannot read a request queue. The brokers are shared with other suites, so the test
 // checks its own bodies, on its own queue, among whatever else the capture sees.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -55,6 +55,17 @@ async function all(path: string): Promise<CapturedMessage[]> {
   for await (const m of readCapture(path)) out.push(m);
   return out;
 }
+
+describe('capture options', () => {
+  it('refuses the embedded broker (it has its own tap) and unusable options before connecting, writing nothing', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'paygate-capture-opts-')), 'capture');
+    const base = { kind: 'rabbitmq', host: '127.0.0.1', port: 61613, login: 'audit', passcode: 'x', out } as const;
+    for (const options of [{ ...base, kind: 'embedded' }, { ...base, port: 0 }, { ...base, subscription: 'a b' }, { ...base, maxMessages: 0 }]) {
+      await expect(startBrokerCapture(options as never)).rejects.toMatchObject({ code: 'AUDIT_BAD_OPTION' });
+    }
+    expect(existsSync(out)).toBe(false);
+  });
+});
 
 describe.skipIf(brokers.length === 0).each(brokers)('capture on $name', (broker) => {
   it('records every request and reply exactly once, byte for byte, and the worker still gets every request', async () => {

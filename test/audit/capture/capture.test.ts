@@ -1,10 +1,15 @@
-import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bodyDigest, openCaptureWriter, readCapture, type CapturedMessage } from '../../../src/audit/capture/index.ts';
 
 const dirs: string[] = [];
+
+/** Renumbers a folder's segments from 1 (what is left once the first was removed looks whole by name). */
+function renameAll(dir: string): void {
+  readdirSync(dir).sort().forEach((name, i) => renameSync(join(dir, name), join(dir, `segment-${String(i + 1).padStart(6, '0')}.jsonl`)));
+}
 function folder(): string {
   const dir = mkdtempSync(join(tmpdir(), 'paygate-capture-'));
   dirs.push(dir);
@@ -89,6 +94,43 @@ describe('capture format', () => {
       expect(error?.message).toMatch(message);
       expect(error?.message).not.toContain(card);
     }
+  });
+
+  it('reports what is missing at the start of a folder, a segment removed, and a message the writer had to refuse', async () => {
+    const first = folder();
+    await written(first, 20, 1024);
+    rmSync(join(first, 'segment-000001.jsonl'));
+    renameAll(first);
+    await expect(all(first)).rejects.toMatchObject({ code: 'AUDIT_CAPTURE_CORRUPT', message: expect.stringMatching(/segment-000001\.jsonl line 1: record \d+ starts the capture \(records before it are missing\)/) });
+
+    const middle = folder();
+    await written(middle, 20, 1024);
+    rmSync(join(middle, 'segment-000002.jsonl'));
+    await expect(all(middle)).rejects.toMatchObject({ code: 'AUDIT_CAPTURE_CORRUPT', message: expect.stringMatching(/segment-000003\.jsonl is segment 3 but follows 1 segment\(s\): segment 2 is missing/) });
+
+    const refused = folder();
+    const writer = await openCaptureWriter(refused, { maxQueuedBytes: 1024 });
+    writer.write(input(1, Buffer.alloc(800)));
+    expect(() => writer.write(input(2, Buffer.alloc(800)))).toThrow(expect.objectContaining({ code: 'AUDIT_CAPTURE_FAILED' }));
+    writer.noteLost();
+    await writer.flush();
+    writer.write(input(3));
+    await writer.close();
+    await expect(all(refused)).rejects.toMatchObject({ code: 'AUDIT_CAPTURE_CORRUPT', message: expect.stringMatching(/record 3 follows record 1/) });
+    // One segment read alone may start anywhere.
+    expect((await all(join(middle, 'segment-000003.jsonl'))).length).toBeGreaterThan(0);
+  });
+
+  it('reads back headers and destinations of any size a broker accepted (a reader stricter than the broker would let one SEND blind the audit)', async () => {
+    const dir = folder();
+    const writer = await openCaptureWriter(dir);
+    const long = 'x'.repeat(100_000);
+    const headers = Array.from({ length: 2_000 }, (_, i) => [`h${i}`, 'v'] as [string, string]);
+    writer.write({ ...input(1), destination: `/queue/paygate.${long}`, headers: [[long, long], ...headers] });
+    writer.write(input(2));
+    await writer.close();
+    const messages = await all(dir);
+    expect(messages.map((m) => m.headers.length)).toEqual([2_001, 3]);
   });
 
   it('refuses a line longer than any record without reading it all into memory', async () => {
