@@ -14,7 +14,7 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { PaygateError } from '../errors.ts';
 import type { ScanReport, TrailSide } from '../audit/traffic/index.ts';
-import { checkScanOptions, openTrail, scanOptionsOf, withScanOptions, type ScanCliOptions } from './audit-scan.ts';
+import { caveat, checkScanOptions, openTrail, scanOptionsOf, withScanOptions, type ScanCliOptions } from './audit-scan.ts';
 import { unwritable } from './errors.ts';
 import { readOptionFile, repeatable } from './io.ts';
 
@@ -63,7 +63,7 @@ export function reportCommand(): Command {
 
 /** The scan, then the chain's verification on a second reading of the trail (the scan's has been consumed). */
 async function buildReport(capture: string, o: ReportCliOptions): Promise<ScanReport> {
-  const { scanTraffic } = await import('../audit/traffic/index.ts'); // loaded on use: fast --help
+  const { maskScanReport, scanTraffic } = await import('../audit/traffic/index.ts'); // loaded on use: fast --help
   const trust = o.trust?.map((path) => readOptionFile('--trust', path));
   const trail = await openTrail(o);
   let report: ScanReport;
@@ -74,7 +74,8 @@ async function buildReport(capture: string, o: ReportCliOptions): Promise<ScanRe
     trail?.close();
   }
   if (trust === undefined || report.trail === undefined) return report;
-  return { ...report, trail: { ...report.trail, chain: await verifyChain(o, trust) } };
+  // The chain's error text comes from the trail: masked as the scan masks its own.
+  return maskScanReport({ ...report, trail: { ...report.trail, chain: await verifyChain(o, trust) } });
 }
 
 async function verifyChain(o: ReportCliOptions, trust: Buffer[]): Promise<NonNullable<TrailSide['chain']>> {
@@ -129,7 +130,7 @@ function summary(r: ScanReport, out: string): string {
   const chain = r.trail?.chain;
   const chainText = chain === undefined ? 'not checked' : chain.intact ? `intact (${chain.entries} entries)` : `BROKEN at seq ${chain.broken?.seq ?? '?'}`;
   const verdict = r.verdict === 'clean' && chain?.intact !== false ? 'CLEAN' : 'NOT CLEAN';
-  return printable(`${verdict}: ${r.capture.messages} messages, ${r.anomalies.total} anomalies, audit chain ${chainText}; report written to ${out}`);
+  return printable(`${verdict}: ${r.capture.messages} messages, ${r.anomalies.total} anomalies, audit chain ${chainText}${caveat(r)}; report written to ${out}`);
 }
 
 /** A line safe for a terminal: control characters (escape sequences) shown as `?`. */

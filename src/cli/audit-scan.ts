@@ -34,6 +34,7 @@ export interface ScanCliOptions {
   eventsQueue?: string;
   windowLeadMs?: string;
   windowTailMs?: string;
+  maxRepliesByCorrelation?: string;
   workDir?: string;
   json?: boolean;
 }
@@ -80,13 +81,17 @@ export function withScanOptions(command: Command): Command {
     .option('--events-queue <queue>', 'the events queue (default /queue/paygate.feed.events)')
     .option('--window-lead-ms <ms>', 'trail records are expected on the wire only when their request reached a worker this long after the capture\'s first message (default 30000)')
     .option('--window-tail-ms <ms>', '…and when they end at most this long after its last message (default 2000)')
+    .option('--max-replies-by-correlation <n>', 'captured replies no audit record names are tied to a captured, recorded request by their correlation id, at most this many per id; any further one is an anomaly (default 3; 0 ties none)')
     .option('--work-dir <dir>', 'folder for the temporary matching database (default: the system\'s temporary folder)');
 }
 
 /** Refuses scan options that cannot work together or are not numbers; `fail` never returns. */
 export function checkScanOptions(o: Omit<ScanCliOptions, 'json'>, fail: (message: string) => never): void {
   if (o.feed !== undefined && o.db !== undefined) fail('give at most one of --feed <url> and --db <file>');
-  for (const [flag, value] of [['--min-rsa-bits', o.minRsaBits], ['--window-lead-ms', o.windowLeadMs], ['--window-tail-ms', o.windowTailMs]] as const) {
+  const numbers = [
+    ['--min-rsa-bits', o.minRsaBits], ['--window-lead-ms', o.windowLeadMs], ['--window-tail-ms', o.windowTailMs], ['--max-replies-by-correlation', o.maxRepliesByCorrelation],
+  ] as const;
+  for (const [flag, value] of numbers) {
     if (value !== undefined && !/^[0-9]{1,9}$/.test(value)) fail(`${flag} must be a non-negative integer`);
   }
 }
@@ -101,6 +106,7 @@ export function scanOptionsOf(o: ScanCliOptions): Record<string, unknown> & { ce
     ...(o.eventsQueue === undefined ? {} : { eventsQueue: o.eventsQueue }),
     ...(o.windowLeadMs === undefined ? {} : { windowLeadMs: Number(o.windowLeadMs) }),
     ...(o.windowTailMs === undefined ? {} : { windowTailMs: Number(o.windowTailMs) }),
+    ...(o.maxRepliesByCorrelation === undefined ? {} : { maxRepliesByCorrelation: Number(o.maxRepliesByCorrelation) }),
     ...(o.workDir === undefined ? {} : { workDir: o.workDir }),
   };
 }
@@ -140,7 +146,8 @@ export function describeScan(details: ScanDetails): string {
     lines.push(`  ${a.seq === undefined ? 'trail' : `#${a.seq}`} ${a.time ?? ''} ${a.destination ?? a.request_id ?? ''} ${a.kind}: ${a.detail}`);
   }
   if (r.anomalies.total > r.anomalies.listed.length) lines.push(`  … ${r.anomalies.total - r.anomalies.listed.length} more not listed (their counts by kind are above)`);
-  lines.push(r.verdict === 'clean' ? 'CLEAN' : 'ANOMALIES');
+  for (const l of r.limitations) lines.push(`LIMITATION (${l.source}): ${l.limitation}: ${l.detail}`);
+  lines.push(`${r.verdict === 'clean' ? 'CLEAN' : 'ANOMALIES'}${caveat(r)}`);
   return `${lines.map(printable).join('\n')}\n`;
 }
 
@@ -150,12 +157,19 @@ function describeTrail(r: ScanReport, details: ScanDetails): string[] {
   const lines = [
     `trail ${t.source}: ${t.records} records${t.first_time === undefined ? '' : ` (${t.first_time} .. ${t.last_time ?? ''})`}; ` +
       `matched ${t.matched_requests} of ${r.counts.request} requests and ${t.matched_replies} of ${r.counts.reply} replies` +
-      (t.replies_by_correlation > 0 ? ` (+${t.replies_by_correlation} sent again, tied by correlation id)` : ''),
-    `  window: ${details.recordsInWindow ?? 0} records expected on the wire, ${details.capturedJudged ?? 0} captured requests and replies asked of the trail; ` +
+      (t.replies_by_correlation > 0 ? ` (+${t.replies_by_correlation} sent again, tied by correlation id, at most ${t.replies_by_correlation_limit} per id)` : ''),
+    `  window: ${t.records_expected} records expected on the wire, ${t.messages_judged} captured requests and replies judged against the trail; ` +
       `${details.duplicates ?? 0} captured duplicates${details.unreadableRecords ? `; ${details.unreadableRecords} entries not audit records` : ''}`,
   ];
   if (t.refusals.length > 0) lines.push(`  refusals: ${t.refusals.map((x) => `${x.code} ${x.count}`).join(', ')}`);
   return lines;
+}
+
+/** After the verdict word: the limitations it holds within, when there are any. */
+export function caveat(r: ScanReport): string {
+  const n = r.limitations.length;
+  if (n === 0) return '';
+  return ` (with ${n} limitation${n === 1 ? '' : 's'}: ${r.limitations.map((l) => `${l.source} ${l.limitation}`).join(', ')})`;
 }
 
 function byType(types: readonly { type: string; count: number }[]): string {

@@ -23,6 +23,12 @@ const DIGIT_RUN = new RegExp(`\\d(?:${SEPARATOR}{0,2}\\d)*`, 'g');
 const DIGEST_WORD = /\b(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{56}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})\b/gi;
 // eslint-disable-next-line no-control-regex
 const ASCII = /^[\x00-\x7f]*$/;
+/**
+ * Latin-1 text (a DER body read one character per byte) whose only digits, even after NFKC, are
+ * 0-9: every character below U+0100 but the superscripts and fractions (¹ ² ³ ¼ ½ ¾), the only
+ * ones NFKC turns into digits. The thirteen-digit test clears such text as it clears ASCII text.
+ */
+const LATIN1_ASCII_DIGITS = /^[^\u0100-\uffff\xb2\xb3\xb9\xbc-\xbe]*$/;
 
 /**
  * The card number in `text`, masked (first 6 / last 4 at most), or undefined when there is none.
@@ -30,10 +36,10 @@ const ASCII = /^[\x00-\x7f]*$/;
  * digit at all.
  */
 export function maskedCardIn(text: string): string | undefined {
-  const ascii = ASCII.test(text);
-  if (ascii && !THIRTEEN_DIGITS.test(text)) return undefined;
+  const asciiDigits = ASCII.test(text) || LATIN1_ASCII_DIGITS.test(text);
+  if (asciiDigits && !THIRTEEN_DIGITS.test(text)) return undefined;
   const scanned = text.replace(DIGEST_WORD, '#');
-  if (ascii && !THIRTEEN_DIGITS.test(scanned)) return undefined;
+  if (asciiDigits && !THIRTEEN_DIGITS.test(scanned)) return undefined;
   for (const chunk of chunks(scanned)) {
     if (containsCardNumber(chunk)) return locate(chunk) ?? '(a card number in non-ASCII digits, not shown)';
   }

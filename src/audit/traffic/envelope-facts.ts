@@ -8,7 +8,7 @@
  * refuse what is outside the crypto profile, this names it, since naming it is the auditor's job.
  * Failures are WireError MALFORMED_CMS from the DER reader; inspect.ts turns them into facts.
  */
-import { explicitInner, isContext, isUniversal, parseDer, readAlgorithm, readOctets, readOid, Reader, Tag, type DerNode } from '../../wire/der.ts';
+import { explicitInner, isContext, isUniversal, parseDer, readAlgorithm, readInt, readOctets, readOid, Reader, Tag, type DerNode } from '../../wire/der.ts';
 import { DIGESTS, ECDH_KDF_HASHES, KEY_WRAPS, OID } from '../../wire/profile.ts';
 import { dnString, serialHex } from './der-name.ts';
 
@@ -30,7 +30,11 @@ export interface RecipientFacts {
 export interface EnvelopeFacts {
   /** `authEnvelopedData`, `envelopedData`, `signedData`, `data` or the content type's OID. */
   readonly contentType: string;
-  /** For an envelope: `aes-256-gcm`, `aes-256-cbc`, or the OID (with the envelope kind when they do not fit). */
+  /**
+   * For an envelope: `aes-256-gcm` or `aes-256-cbc` when their parameters are as open() accepts
+   * them, else a name saying what differs (`aes-256-gcm, 4-byte tag`), or the OID (with
+   * the envelope kind when they do not fit).
+   */
   readonly contentEncryption?: string;
   readonly recipients: readonly RecipientFacts[];
 }
@@ -62,8 +66,62 @@ export function envelopeFacts(der: Buffer, names: NameCache): EnvelopeFacts {
   const recipients = r.next(Tag.SET, 'recipientInfos').children('recipientInfos').flatMap((ri) => recipientFacts(ri, names));
   const eci = new Reader(r.next(Tag.SEQUENCE, 'encryptedContentInfo'), 'encryptedContentInfo');
   readOid(eci.next(Tag.OID, 'contentType'), 'encryptedContentInfo');
-  const cipherOid = readAlgorithm(eci.next(Tag.SEQUENCE, 'contentEncryptionAlgorithm'), 'contentEncryptionAlgorithm').oid;
-  return { contentType, contentEncryption: contentCipher(oid, cipherOid), recipients };
+  const algorithm = readAlgorithm(eci.next(Tag.SEQUENCE, 'contentEncryptionAlgorithm'), 'contentEncryptionAlgorithm');
+  let contentEncryption = contentCipher(oid, algorithm.oid);
+  if (contentEncryption === 'aes-256-gcm') contentEncryption = gcmCipher(algorithm.params, r);
+  else if (contentEncryption === 'aes-256-cbc') contentEncryption = cbcCipher(algorithm.params);
+  return { contentType, contentEncryption, recipients };
+}
+
+/** Bytes of a GCM nonce the profile writes (SP 800-38D §8.2: 96-bit IVs; another length goes through GHASH). */
+const GCM_NONCE_BYTES = 12;
+/** GCM tag lengths open() accepts (src/wire/enveloped-data.ts): a shorter tag is a weaker authenticator. */
+const GCM_MIN_TAG_BYTES = 12;
+const GCM_MAX_TAG_BYTES = 16;
+const CBC_IV_BYTES = 16;
+
+/**
+ * `aes-256-gcm` when the GCM parameters and the tag are as open() accepts them (RFC 5084
+ * GCMParameters: a nonce, a tag length of 12 to 16 bytes, 12 when absent, and a tag of exactly
+ * that length after the encrypted content) and the nonce has the 12 bytes the profile writes;
+ * else a name saying what differs, which the profile does not list. `rest` is the
+ * AuthEnvelopedData after its encryptedContentInfo: [1] authAttrs, then the tag.
+ */
+function gcmCipher(params: DerNode | undefined, rest: Reader): string {
+  if (params === undefined) return 'aes-256-gcm, no parameters';
+  let nonceBytes: number;
+  let tagLength: number;
+  let tagBytes: number;
+  try {
+    const p = new Reader(params, 'GCMParameters');
+    nonceBytes = readOctets(p.next(Tag.OCTETSTRING, 'aes-nonce'), 'aes-nonce').length;
+    const icv = p.peek();
+    tagLength = icv === undefined ? 12 : readInt(icv, 'aes-ICVlen');
+  } catch {
+    return 'aes-256-gcm, malformed parameters';
+  }
+  try {
+    rest.optionalContext(1);
+    tagBytes = readOctets(rest.next(Tag.OCTETSTRING, 'mac'), 'mac').length;
+  } catch {
+    return 'aes-256-gcm, no tag';
+  }
+  if (tagLength < GCM_MIN_TAG_BYTES || tagLength > GCM_MAX_TAG_BYTES) return `aes-256-gcm, ${tagLength}-byte tag`;
+  if (tagBytes !== tagLength) return `aes-256-gcm, ${tagBytes}-byte tag (${tagLength} declared)`;
+  if (nonceBytes !== GCM_NONCE_BYTES) return `aes-256-gcm, ${nonceBytes}-byte nonce`;
+  return 'aes-256-gcm';
+}
+
+/** `aes-256-cbc` when its parameters are a 16-byte IV, as open() requires; else a name saying what differs. */
+function cbcCipher(params: DerNode | undefined): string {
+  if (params === undefined || params.tagClass !== 0 || params.type !== Tag.OCTETSTRING) return 'aes-256-cbc, no IV';
+  let ivBytes: number;
+  try {
+    ivBytes = readOctets(params, 'aes-IV').length;
+  } catch {
+    return 'aes-256-cbc, malformed IV';
+  }
+  return ivBytes === CBC_IV_BYTES ? 'aes-256-cbc' : `aes-256-cbc, ${ivBytes}-byte IV`;
 }
 
 function contentCipher(envelope: string, cipher: string): string {

@@ -24,7 +24,7 @@ export type BodyFormat =
 
 /** A card number found, masked. */
 export interface CardFinding {
-  /** `header <name>`, `a header name`, or `body`. */
+  /** `header <name>`, `a header name`, `body`, or `the decoded S/MIME body`. */
   readonly where: string;
   readonly masked: string;
 }
@@ -41,6 +41,8 @@ export interface MessageFacts {
 
 const SMIME_TYPES = /^(application\/(x-)?pkcs7-(mime|signature)|multipart\/signed)$/;
 const DER_SEQUENCE = 0x30;
+/** Transfer encodings whose decoded bytes differ from the body as sent. */
+const TRANSFER_ENCODED = /^\s*(base64|quoted-printable)\s*$/i;
 /**
  * An S/MIME header block is a few hundred bytes. A body whose first blank line comes later is
  * not S/MIME, and is not handed to the MIME parser, which keeps the header blocks it has seen.
@@ -71,7 +73,11 @@ export function inspectMessage(message: Pick<CapturedMessage, 'headers' | 'body'
   } catch (error) {
     return { format: 'smime', notEncrypted: `the S/MIME body does not decode (${reason(error)})`, cards };
   }
-  return { format: 'smime', ...cmsFacts(der, names), cards };
+  // A transfer encoding hides what it encodes from the scan of the body as sent: the decoded
+  // bytes are scanned too (latin1: one character per byte, so ASCII digits in a DER field show).
+  const decoded = !TRANSFER_ENCODED.test(entity.headers.get('content-transfer-encoding') ?? '') ? undefined : maskedCardIn(der.toString('latin1'));
+  const all = decoded === undefined ? cards : [...cards, { where: 'the decoded S/MIME body', masked: decoded }];
+  return { format: 'smime', ...cmsFacts(der, names), cards: all };
 }
 
 /** Whether a blank line (LF LF or LF CR LF) ends a header block within the first `limit` bytes. */

@@ -7,7 +7,7 @@
  * Every value of a ScanReport came from a broker client or a feed, so it is hostile until
  * escaped: a destination, an issuer DN or an anomaly's detail can hold `<script>` or `"`.
  */
-import { maskPan } from '../../wire/index.ts';
+import { maskCardNumbers } from '../../wire/card-text.ts';
 
 const ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -18,11 +18,11 @@ export function esc(value: string): string {
 
 /**
  * Free text read from the capture or the trail (destinations, DNs, details), escaped with any
- * card number masked: the scan masks what it writes, and this keeps a report clean even of a
- * PAN a hostile client put in a destination or a certificate name.
+ * card number masked by the rule the scan masks its report with (report-mask.ts), so that a page
+ * shows the text of its JSON, and a report rendered from a hand-edited JSON is still clean.
  */
 export function untrusted(value: string): string {
-  return esc(maskPan(value));
+  return esc(maskCardNumbers(value));
 }
 
 /** A number as figures show it: plain digits, no locale separators. */
@@ -36,7 +36,7 @@ export function plain(n: number): string {
  * name is as untrusted as a detail), and so is the name, which may embed a value.
  */
 export function figure(name: string, value: string | number, cls?: string): string {
-  const text = typeof value === 'number' ? plain(value) : maskPan(value);
+  const text = typeof value === 'number' ? plain(value) : maskCardNumbers(value);
   return `<span data-figure="${untrusted(name)}"${cls === undefined ? '' : ` class="${esc(cls)}"`}>${esc(text)}</span>`;
 }
 

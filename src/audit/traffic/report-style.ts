@@ -25,6 +25,8 @@ nav a, a { color: #0550ae; }
 .verdict.failed .word { color: var(--bad); }
 .verdict h2 { border: none; margin: 0 0 4px; padding: 0; }
 .verdict p { margin: 4px 0; }
+.verdict .limitations { margin-top: 10px; padding: 8px 12px; border-left: 4px solid var(--warn); background: #fff1e5; }
+.verdict .limitations ul { margin: 4px 0; padding-left: 20px; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 8px 0; }
 dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; overflow-wrap: anywhere; }

@@ -31,7 +31,8 @@ const CHAIN_WORDS: Readonly<Record<ChainStatus, string>> = { intact: 'intact', b
 export function verdictSection(report: ScanReport): string {
   const ok = passes(report);
   const status = chainStatus(report);
-  const word = !ok && report.verdict === 'clean' ? 'Audit chain broken' : report.verdict === 'clean' ? 'Clean' : 'Anomalies found';
+  const caveats = report.limitations.length > 0;
+  const word = !ok && report.verdict === 'clean' ? 'Audit chain broken' : report.verdict === 'clean' ? (caveats ? 'Clean, with limitations' : 'Clean') : 'Anomalies found';
   return `<section class="verdict ${ok ? 'clean' : 'failed'}" aria-labelledby="verdict-h">
 <h2 id="verdict-h" class="word">${esc(word)}</h2>
 <p>Scan verdict: <strong>${figure('verdict', report.verdict)}</strong>;
@@ -39,7 +40,18 @@ ${figure('anomalies.total', report.anomalies.total)} anomalies in ${figure('capt
 audit chain: <span class="status ${status}">${esc(CHAIN_WORDS[status])}</span>.</p>
 <p>Time range of the capture: ${timeRange(report.capture.first_time, report.capture.last_time, 'capture')}.</p>
 ${report.capture.messages === 0 ? '<p><strong>The capture holds no message: a clean verdict says nothing about the traffic.</strong></p>' : ''}
+${limitationList(report)}
 </section>`;
+}
+
+/** The limitations the verdict holds within, in the verdict banner itself: a reader of "clean" must see them. */
+function limitationList(report: ScanReport): string {
+  if (report.limitations.length === 0) return '';
+  const items = report.limitations.map((l, i) => {
+    const n = `limitation[${i + 1}]`;
+    return `<li>${figure(`${n}.source`, l.source)}: ${figure(`${n}.limitation`, l.limitation, 'status warn')}: ${untrusted(l.detail)}</li>`;
+  });
+  return `<div class="limitations"><p><strong>What this scan could not check (${figure('limitations', report.limitations.length)}):</strong></p><ul>${items.join('')}</ul></div>`;
 }
 
 function trailFacts(report: ScanReport): string {
@@ -53,7 +65,9 @@ function trailFacts(report: ScanReport): string {
 <dt>Time range</dt><dd>${timeRange(trail.first_time, trail.last_time, 'trail')}</dd>
 <dt>Requests matched</dt><dd>${figure('trail.matched_requests', trail.matched_requests)} of ${report.counts.request} captured</dd>
 <dt>Replies matched</dt><dd>${figure('trail.matched_replies', trail.matched_replies)} of ${report.counts.reply} captured</dd>
-<dt>Replies sent again</dt><dd>${figure('trail.replies_by_correlation', trail.replies_by_correlation)} tied to a recorded request by their correlation id only (an answer repeated after a redelivery)</dd>
+<dt>Replies sent again</dt><dd>${figure('trail.replies_by_correlation', trail.replies_by_correlation)} tied to a captured, recorded request by their correlation id only (an answer repeated after a redelivery; at most ${figure('trail.replies_by_correlation_limit', trail.replies_by_correlation_limit)} per correlation id)</dd>
+<dt>Records expected on the wire</dt><dd>${figure('trail.records_expected', trail.records_expected)} of the trail's records fall in the capture's time window and were looked for${trail.records_expected < trail.records ? ' <span class="note">(the others are outside it: a short capture checks few records)</span>' : ''}</dd>
+<dt>Messages judged</dt><dd>${figure('trail.messages_judged', trail.messages_judged)} of ${report.counts.request + report.counts.reply} captured requests and replies were judged against the trail <span class="note">(those captured after its last record were not)</span></dd>
 </dl>`;
 }
 

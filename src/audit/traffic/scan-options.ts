@@ -11,6 +11,12 @@ export const DEFAULT_WINDOW_LEAD_MS = 30_000;
 /** Default of {@link ScanOptions.windowTailMs}: clock skew between the capturing host and the workers. */
 export const DEFAULT_WINDOW_TAIL_MS = 2_000;
 
+/**
+ * Default of {@link ScanOptions.maxRepliesByCorrelation}: a request redelivered a couple of times
+ * (a worker lost its connection between its reply and its ACK) is answered that many times more.
+ */
+export const DEFAULT_MAX_REPLIES_BY_CORRELATION = 3;
+
 const chainSource = z.custom<ChainSource>(
   (v) => typeof (v as ChainSource | undefined)?.entries === 'function' && typeof (v as ChainSource).where === 'string',
   'a ChainSource (openSqliteSource or openHttpSource)',
@@ -49,6 +55,13 @@ export const scanOptionsSchema = z.strictObject({
   windowLeadMs: z.number().int().nonnegative().default(DEFAULT_WINDOW_LEAD_MS),
   /** …and whose time is at most this long after the capture's last message. */
   windowTailMs: z.number().int().nonnegative().default(DEFAULT_WINDOW_TAIL_MS),
+  /**
+   * Captured replies no record names by digest are tied to a recorded request by their
+   * `correlation-id` (a header any client sets, so weaker evidence) only when that request was
+   * captured before them, and at most this many per correlation id; every further one is
+   * `unrecorded_message`. 0: none is tied that way.
+   */
+  maxRepliesByCorrelation: z.number().int().nonnegative().max(1000).default(DEFAULT_MAX_REPLIES_BY_CORRELATION),
 });
 
 /** Options of {@link scanTraffic}, as given. */

@@ -43,7 +43,10 @@ export const ANOMALY_KINDS = [
 ] as const;
 export type AnomalyKind = (typeof ANOMALY_KINDS)[number];
 
-/** One anomaly: where it is, never the data itself (a card number is shown masked, first 6 / last 4 at most). */
+/**
+ * One anomaly: where it is, never the data itself. Every text of a ScanReport (details, names,
+ * destinations) has its card numbers masked (first 6 / last 4 at most).
+ */
 export interface Anomaly {
   readonly kind: AnomalyKind;
   /** The capture record (absent for an anomaly found in the trail: `unseen_message`). */
@@ -121,6 +124,18 @@ export interface TrailSide {
    * connection between its reply and its ACK is one record and two replies). Not anomalies.
    */
   readonly replies_by_correlation: number;
+  /**
+   * At most this many replies per correlation id are tied that way (a request redelivered a
+   * couple of times); every further one is `unrecorded_message`.
+   */
+  readonly replies_by_correlation_limit: number;
+  /**
+   * Trail records the capture was expected to hold (those inside the capture's time window):
+   * a short capture checks few records, and this says how few.
+   */
+  readonly records_expected: number;
+  /** Captured requests and replies judged against the trail (those up to the trail's last record). */
+  readonly messages_judged: number;
   /** Refused or dead-lettered requests, by outcome code. */
   readonly refusals: readonly { readonly code: string; readonly count: number }[];
   /** The hash chain's verification (`paygate audit verify`), when the report ran it. */
@@ -132,12 +147,34 @@ export interface TrailSide {
   };
 }
 
+/** What a capture cannot show, whatever the verdict says. */
+export const LIMITATION_KINDS = [
+  /**
+   * The capture keeps no STOMP headers (RabbitMQ's firehose read over STOMP drops them): card
+   * numbers in headers cannot be looked for, and a reply sent again cannot be tied to its
+   * request by correlation id.
+   */
+  'headers_not_captured',
+] as const;
+export type LimitationKind = (typeof LIMITATION_KINDS)[number];
+
+/** A limitation of the scan: a clean verdict holds only within it. */
+export interface Limitation {
+  /** The capture source (`rabbitmq`, …) it comes from. */
+  readonly source: string;
+  readonly limitation: LimitationKind;
+  /** What could not be checked, for a reader. */
+  readonly detail: string;
+}
+
 /** The scan's findings. */
 export interface ScanReport {
   readonly paygate_traffic_scan: typeof SCAN_REPORT_VERSION;
   readonly generated_at: string;
   /** `clean` only when there is no anomaly at all. */
   readonly verdict: 'clean' | 'anomalies';
+  /** What the scan could not check on this capture (empty when nothing): a clean verdict holds only within these. */
+  readonly limitations: readonly Limitation[];
   readonly capture: {
     readonly path: string;
     readonly segments: number;

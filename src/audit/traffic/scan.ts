@@ -13,6 +13,8 @@ import { NameCache } from './envelope-facts.ts';
 import { inspectMessage } from './inspect.ts';
 import { judgeMessage, type JudgeContext } from './judge-message.ts';
 import { daysToExpiry, inventoryRow, KnownCertificates } from './known-certs.ts';
+import { limitationsOf } from './limitations.ts';
+import { maskScanReport } from './report-mask.ts';
 import { resolveScanOptions, type ResolvedScanOptions, type ScanOptions } from './scan-options.ts';
 import { SCAN_REPORT_VERSION, type ScanReport } from './scan-report.ts';
 import { Tally } from './tally.ts';
@@ -32,9 +34,6 @@ export interface ScanDetails {
   readonly duplicates?: number;
   /** With a trail: entries that are neither checkpoints nor audit records (not matched). */
   readonly unreadableRecords?: number;
-  /** With a trail: records the capture was expected to hold (the window), and captured messages the trail was asked about. */
-  readonly recordsInWindow?: number;
-  readonly capturedJudged?: number;
 }
 
 /**
@@ -63,13 +62,14 @@ export async function scanTrafficDetailed(options: ScanOptions): Promise<ScanDet
       const range = tally.firstTime === undefined || tally.lastTime === undefined
         ? undefined
         : { firstMs: Date.parse(tally.firstTime), lastMs: Date.parse(tally.lastTime) };
-      findings = matcher.match(o.trail.where, loaded, range, { leadMs: o.windowLeadMs, tailMs: o.windowTailMs }, (a) => tally.anomalies.add(a));
+      const rules = { leadMs: o.windowLeadMs, tailMs: o.windowTailMs, maxRepliesByCorrelation: o.maxRepliesByCorrelation };
+      findings = matcher.match(o.trail.where, loaded, range, rules, (a) => tally.anomalies.add(a));
     }
     return {
       report: assemble(o, tally, known, segments, now, findings),
       ...(findings === undefined
         ? {}
-        : { duplicates: findings.duplicates, unreadableRecords: findings.unreadable, recordsInWindow: findings.recordsInWindow, capturedJudged: findings.capturedJudged }),
+        : { duplicates: findings.duplicates, unreadableRecords: findings.unreadable }),
     };
   } finally {
     matcher?.close();
@@ -149,10 +149,12 @@ function assemble(o: ResolvedScanOptions, tally: Tally, known: KnownCertificates
     messagesTo.set(cert.sha256, n);
   }
   const { anomalies } = tally;
-  return {
+  // Every text below came from a client, a certificate or the trail: masked here, once, for the JSON, the summary and the page alike.
+  return maskScanReport({
     paygate_traffic_scan: SCAN_REPORT_VERSION,
     generated_at: now.toISOString(),
     verdict: anomalies.total === 0 ? 'clean' : 'anomalies',
+    limitations: limitationsOf(tally.sources),
     capture: {
       path: o.capture,
       segments,
@@ -170,5 +172,5 @@ function assemble(o: ResolvedScanOptions, tally: Tally, known: KnownCertificates
     certificates: (known?.all ?? []).map((cert) => inventoryRow(cert, now, messagesTo.get(cert.sha256) ?? 0)),
     anomalies: { total: anomalies.total, by_kind: { ...anomalies.byKind }, listed: [...anomalies.listed] },
     ...(findings === undefined ? {} : { trail: findings.side }),
-  };
+  });
 }

@@ -5,12 +5,17 @@
  * whose request or reply was never captured (`unseen_message`). Memory stays that of SQLite's
  * page cache whatever the sizes of the capture and the trail.
  *
- * A reply no record names by its digest is still accounted for when its `correlation-id` names a
- * recorded request (the record's request id or correlation id): a request answered twice, after a
- * worker lost its connection between its reply and its ACK, is one record (the trail records
- * contents and outcomes, not deliveries) and two replies on the wire. Such replies are counted
- * apart (`replies_by_correlation`), since a correlation id is a header, weaker evidence than a
- * digest; a capture without headers (RabbitMQ's firehose over STOMP) cannot tie them, and they stay
+ * A reply no record names by its digest is still accounted for when its `correlation-id` is that
+ * of a CAPTURED request a record names by digest (the request's own `correlation-id` header, or
+ * the record's request id or correlation id), captured before the reply: a request answered
+ * twice, after a worker lost its connection between its reply and its ACK, is one record (the
+ * trail records contents and outcomes, not deliveries) and two replies on the wire. Since the
+ * header is set by whoever sends, a broker login could otherwise excuse any number of forged
+ * replies with one recorded id: at most `limit` replies per correlation id are tied this way
+ * (the first ones captured), every further one is `unrecorded_message`. Such replies are counted
+ * apart (`replies_by_correlation`); the reply's destination cannot be compared with the request's
+ * `reply-to` (brokers rewrite it: `/temp-queue/x` is answered on `/remote-temp-queue/…`). A
+ * capture without headers (RabbitMQ's firehose over STOMP) cannot tie them, and they stay
  * `unrecorded_message`.
  *
  * Matching is by digest, not by count: the same body captured twice (a client retry re-sending
@@ -42,6 +47,12 @@ export interface MatchWindow {
   readonly tailMs: number;
 }
 
+/** How the matching treats what only a header ties. */
+export interface MatchRules extends MatchWindow {
+  /** Replies tied to a recorded request by correlation id, at most, per correlation id. */
+  readonly maxRepliesByCorrelation: number;
+}
+
 /** What the trail side of the scan found besides the anomalies. */
 export interface TrailFindings {
   readonly side: Omit<TrailSide, 'chain'>;
@@ -51,9 +62,6 @@ export interface TrailFindings {
   readonly duplicates: number;
   /** Trail entries that are neither a checkpoint nor an audit record (not matched). */
   readonly unreadable: number;
-  /** Records inside the window, and captured messages the trail could be asked about. */
-  readonly recordsInWindow: number;
-  readonly capturedJudged: number;
 }
 
 /** The fields of an audit record (src/audit/events.ts) the matching reads; the rest is not needed. */
@@ -72,6 +80,19 @@ const recordFields = z.object({
 const KIND_REQUEST = 0;
 const KIND_REPLY = 1;
 const BATCH = 5000;
+/**
+ * SQL condition on a captured reply `c`: its correlation id is that of a request captured before
+ * it (lower seq) that an audit record names by digest: the request's own `correlation-id`
+ * header, or the record's request id (what a worker answers with when the request had no
+ * header) or correlation id.
+ */
+const TIED_TO_A_CAPTURED_REQUEST = `c.correlation IS NOT NULL AND (
+  EXISTS (SELECT 1 FROM captured q WHERE q.correlation = c.correlation AND q.kind = 0 AND q.seq < c.seq
+    AND EXISTS (SELECT 1 FROM records r WHERE r.req = q.digest))
+  OR EXISTS (SELECT 1 FROM records r WHERE r.request_id = c.correlation
+    AND EXISTS (SELECT 1 FROM captured q WHERE q.kind = 0 AND q.digest = r.req AND q.seq < c.seq))
+  OR EXISTS (SELECT 1 FROM records r WHERE r.correlation_id = c.correlation
+    AND EXISTS (SELECT 1 FROM captured q WHERE q.kind = 0 AND q.digest = r.req AND q.seq < c.seq)))`;
 /** Outcomes counted as refusals: the request was not served (a business decline is not one). */
 const REFUSED_STATUSES = new Set(['error', 'dead_lettered']);
 
@@ -174,18 +195,19 @@ export class TrailMatcher {
 
   /**
    * Matches both ways and reports each anomaly through `report`. `capture` is the capture's
-   * time range (undefined for an empty capture); `trailLastMs` the last record's time.
+   * time range (undefined for an empty capture); `loaded` what {@link loadTrail} read.
    */
   match(
     source: string,
     loaded: { records: number; unreadable: number; firstMs?: number; lastMs?: number },
     capture: { firstMs: number; lastMs: number } | undefined,
-    window: MatchWindow,
+    rules: MatchRules,
     report: (anomaly: Anomaly) => void,
   ): TrailFindings {
     return this.#run(() => {
       this.#db.exec(`
         CREATE INDEX captured_by_digest ON captured (kind, digest);
+        CREATE INDEX captured_by_correlation ON captured (correlation, kind, seq) WHERE correlation IS NOT NULL;
         CREATE INDEX records_by_req ON records (req);
         CREATE INDEX records_by_rep ON records (rep) WHERE rep IS NOT NULL;
         CREATE INDEX records_by_request_id ON records (request_id);
@@ -199,46 +221,24 @@ export class TrailMatcher {
       // A message captured after the trail's last record may not be recorded yet: it is not judged.
       // An empty trail judges every message: traffic without any record is what an auditor must see.
       const judgedUntil = loaded.lastMs ?? Number.MAX_SAFE_INTEGER;
-      const capturedJudged = count('SELECT count(*) FROM captured WHERE time_ms <= ?', judgedUntil);
-      const unmatchedReplies = `kind = 1 AND time_ms <= ? AND NOT EXISTS (SELECT 1 FROM records r WHERE r.rep = c.digest)`;
-      const byCorrelation = `correlation IS NOT NULL AND (
-        EXISTS (SELECT 1 FROM records r WHERE r.request_id = c.correlation) OR EXISTS (SELECT 1 FROM records r WHERE r.correlation_id = c.correlation))`;
-      const repliesByCorrelation = count(`SELECT count(*) FROM captured c WHERE ${unmatchedReplies} AND ${byCorrelation}`, judgedUntil);
+      const messagesJudged = count('SELECT count(*) FROM captured WHERE time_ms <= ?', judgedUntil);
+      const repliesByCorrelation = this.#tieByCorrelation(judgedUntil, rules.maxRepliesByCorrelation);
       const unrecorded = this.#db.prepare(`
-        SELECT seq, kind, digest, time, destination FROM captured c WHERE time_ms <= ? AND NOT EXISTS (
+        SELECT seq, kind, digest, time, destination, (kind = 1 AND ${TIED_TO_A_CAPTURED_REQUEST}) AS over_limit FROM captured c WHERE time_ms <= ? AND NOT EXISTS (
           SELECT 1 FROM records r WHERE (c.kind = 0 AND r.req = c.digest) OR (c.kind = 1 AND r.rep = c.digest)
-        ) AND NOT (c.kind = 1 AND ${byCorrelation}) ORDER BY seq`);
-      for (const row of unrecorded.iterate(judgedUntil) as IterableIterator<{ seq: number; kind: number; digest: Buffer; time: string; destination: string }>) {
+        ) AND NOT EXISTS (SELECT 1 FROM tied t WHERE t.seq = c.seq) ORDER BY seq`);
+      type UnrecordedRow = { seq: number; kind: number; digest: Buffer; time: string; destination: string; over_limit: number };
+      for (const row of unrecorded.iterate(judgedUntil) as IterableIterator<UnrecordedRow>) {
         const what = row.kind === KIND_REQUEST ? 'request' : 'reply';
+        const beyond = row.over_limit === 1
+          ? `; its correlation id names a captured, recorded request, which already has ${rules.maxRepliesByCorrelation} replies tied to it that way (the most allowed)`
+          : '';
         report({
           kind: 'unrecorded_message', seq: row.seq, time: row.time, destination: row.destination, body_sha256: row.digest.toString('hex'),
-          detail: `a captured ${what} that no audit record names (${what === 'request' ? 'request_body_sha256' : 'reply_body_sha256'})`,
+          detail: `a captured ${what} that no audit record names (${what === 'request' ? 'request_body_sha256' : 'reply_body_sha256'})${beyond}`,
         });
       }
-
-      let recordsInWindow = 0;
-      if (capture !== undefined) {
-        const from = capture.firstMs + window.leadMs;
-        const to = capture.lastMs + window.tailMs;
-        recordsInWindow = count('SELECT count(*) FROM records WHERE received_ms >= ? AND time_ms <= ?', from, to);
-        const unseen = this.#db.prepare(`
-          SELECT id, req, rep, time_ms, request_id, provider,
-            EXISTS (SELECT 1 FROM captured c WHERE c.kind = 0 AND c.digest = r.req) AS has_req,
-            (r.rep IS NULL OR EXISTS (SELECT 1 FROM captured c WHERE c.kind = 1 AND c.digest = r.rep)) AS has_rep
-          FROM records r WHERE received_ms >= ? AND time_ms <= ? AND (has_req = 0 OR has_rep = 0) ORDER BY id`);
-        type UnseenRow = { req: Buffer; rep: Buffer | null; time_ms: number; request_id: string | null; provider: string; has_req: number; has_rep: number };
-        for (const row of unseen.iterate(from, to) as IterableIterator<UnseenRow>) {
-          const missing = row.has_req === 0 && row.has_rep === 0 ? 'request and reply were' : row.has_req === 0 ? 'request was' : 'reply was';
-          report({
-            kind: 'unseen_message',
-            time: new Date(row.time_ms).toISOString(),
-            body_sha256: (row.has_req === 0 ? row.req : (row.rep as Buffer)).toString('hex'),
-            ...(row.request_id === null ? {} : { request_id: row.request_id }),
-            detail: `an audit record of provider ${row.provider} whose ${missing} never captured`,
-          });
-        }
-      }
-
+      const recordsExpected = capture === undefined ? 0 : this.#reportUnseen(capture, rules, report);
       const side: Omit<TrailSide, 'chain'> = {
         source,
         records: loaded.records,
@@ -247,10 +247,52 @@ export class TrailMatcher {
         matched_requests: matchedRequests,
         matched_replies: matchedReplies,
         replies_by_correlation: repliesByCorrelation,
+        replies_by_correlation_limit: rules.maxRepliesByCorrelation,
+        records_expected: recordsExpected,
+        messages_judged: messagesJudged,
         refusals: this.#refusals(),
       };
-      return { side, byType: this.#byType(), duplicates, unreadable: loaded.unreadable, recordsInWindow, capturedJudged };
+      return { side, byType: this.#byType(), duplicates, unreadable: loaded.unreadable };
     });
+  }
+
+  /**
+   * Fills table `tied` with the judged replies no record names by digest that their correlation
+   * id ties to a captured, recorded request sent before them: the first `limit` of each
+   * correlation id, in capture order. Returns how many.
+   */
+  #tieByCorrelation(judgedUntil: number, limit: number): number {
+    this.#db.exec('CREATE TABLE tied (seq INTEGER PRIMARY KEY)');
+    this.#db.prepare(`
+      INSERT INTO tied (seq) SELECT seq FROM (
+        SELECT c.seq, row_number() OVER (PARTITION BY c.correlation ORDER BY c.seq) AS n FROM captured c
+        WHERE c.kind = 1 AND c.time_ms <= ? AND NOT EXISTS (SELECT 1 FROM records r WHERE r.rep = c.digest) AND ${TIED_TO_A_CAPTURED_REQUEST}
+      ) WHERE n <= ?`).run(judgedUntil, limit);
+    return (this.#db.prepare('SELECT count(*) FROM tied').pluck().get() as number | null) ?? 0;
+  }
+
+  /** Reports the records of the window whose request or reply was never captured; returns the records in the window. */
+  #reportUnseen(capture: { firstMs: number; lastMs: number }, window: MatchWindow, report: (anomaly: Anomaly) => void): number {
+    const from = capture.firstMs + window.leadMs;
+    const to = capture.lastMs + window.tailMs;
+    const inWindow = (this.#db.prepare('SELECT count(*) FROM records WHERE received_ms >= ? AND time_ms <= ?').pluck().get(from, to) as number | null) ?? 0;
+    const unseen = this.#db.prepare(`
+      SELECT id, req, rep, time_ms, request_id, provider,
+        EXISTS (SELECT 1 FROM captured c WHERE c.kind = 0 AND c.digest = r.req) AS has_req,
+        (r.rep IS NULL OR EXISTS (SELECT 1 FROM captured c WHERE c.kind = 1 AND c.digest = r.rep)) AS has_rep
+      FROM records r WHERE received_ms >= ? AND time_ms <= ? AND (has_req = 0 OR has_rep = 0) ORDER BY id`);
+    type UnseenRow = { req: Buffer; rep: Buffer | null; time_ms: number; request_id: string | null; provider: string; has_req: number; has_rep: number };
+    for (const row of unseen.iterate(from, to) as IterableIterator<UnseenRow>) {
+      const missing = row.has_req === 0 && row.has_rep === 0 ? 'request and reply were' : row.has_req === 0 ? 'request was' : 'reply was';
+      report({
+        kind: 'unseen_message',
+        time: new Date(row.time_ms).toISOString(),
+        body_sha256: (row.has_req === 0 ? row.req : (row.rep as Buffer)).toString('hex'),
+        ...(row.request_id === null ? {} : { request_id: row.request_id }),
+        detail: `an audit record of provider ${row.provider} whose ${missing} never captured`,
+      });
+    }
+    return inWindow;
   }
 
   /** Records of captured requests, by provider and type. */

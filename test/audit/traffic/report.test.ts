@@ -24,6 +24,7 @@ function cleanReport(): ScanReport {
     paygate_traffic_scan: 1,
     generated_at: '2026-12-07T12:00:00.000Z',
     verdict: 'clean',
+    limitations: [],
     capture: { path: '/srv/audit/capture-2026-12', segments: 3, messages: 6003, bytes: 41_234_567, first_time: '2026-12-01T00:00:00.001Z', last_time: '2026-12-06T23:59:59.999Z', sources: ['embedded'] },
     policy: { require_gcm: true, min_rsa_bits: 2048, known_recipients: 3 },
     counts: { request: 2000, reply: 2000, events: 2000, dead_letter: 0, other: 3, encrypted: 6000, clear: 3 },
@@ -49,7 +50,7 @@ function cleanReport(): ScanReport {
     anomalies: { total: 0, by_kind: {}, listed: [] },
     trail: {
       source: 'https://feeds.example.com/feeds/audit', records: 2000, first_time: '2026-12-01T00:00:00.120Z', last_time: '2026-12-06T23:59:59.100Z',
-      matched_requests: 2000, matched_replies: 2000, replies_by_correlation: 0, refusals: [],
+      matched_requests: 2000, matched_replies: 2000, replies_by_correlation: 0, replies_by_correlation_limit: 3, records_expected: 1990, messages_judged: 4000, refusals: [],
       chain: { intact: true, entries: 2034, checkpoints: 34 },
     },
   };
@@ -58,7 +59,7 @@ function cleanReport(): ScanReport {
 /** An empty capture, no trail, no certificate: every "nothing here" branch. */
 function emptyReport(): ScanReport {
   return {
-    paygate_traffic_scan: 1, generated_at: '2026-12-07T12:00:00.000Z', verdict: 'clean',
+    paygate_traffic_scan: 1, generated_at: '2026-12-07T12:00:00.000Z', verdict: 'clean', limitations: [],
     capture: { path: '/srv/audit/empty', segments: 1, messages: 0, bytes: 0, sources: [] },
     policy: { require_gcm: false, min_rsa_bits: 2048, known_recipients: 0 },
     counts: { request: 0, reply: 0, events: 0, dead_letter: 0, other: 0, encrypted: 0, clear: 0 },
@@ -86,7 +87,8 @@ function troubledReport(): ScanReport {
   return {
     ...base,
     verdict: 'anomalies',
-    capture: { ...base.capture, messages: 8329, segments: 5 },
+    limitations: [{ source: 'rabbitmq', limitation: 'headers_not_captured', detail: 'no STOMP headers: card numbers in headers were not looked for' }],
+    capture: { ...base.capture, messages: 8329, segments: 5, sources: ['embedded', 'rabbitmq'] },
     policy: { require_gcm: true, min_rsa_bits: 3072, known_recipients: 2 },
     counts: { request: 2866, reply: 2746, events: 2700, dead_letter: 12, other: 5, encrypted: 8200, clear: 129 },
     providers,
@@ -105,7 +107,7 @@ function troubledReport(): ScanReport {
     ],
     anomalies: { total, by_kind: byKind, listed },
     trail: {
-      ...base.trail!, records: 2900, matched_requests: 2700, matched_replies: 2650, replies_by_correlation: 12,
+      ...base.trail!, records: 2900, matched_requests: 2700, matched_replies: 2650, replies_by_correlation: 12, replies_by_correlation_limit: 2, records_expected: 311, messages_judged: 5500,
       refusals: [{ code: 'CARD_DECLINED', count: 64 }, { code: 'VALIDATION_FAILED', count: 20 }, { code: 'DEAD_LETTER', count: 12 }],
       chain: { intact: false, entries: 1200, checkpoints: 19, broken: { seq: 1201, id: 'urn:uuid:7f1e0000-0000-4000-8000-000000000001', problem: 'altered', detail: 'its fields no longer hash to its recorded hash' } },
     },
@@ -118,12 +120,17 @@ function expectedFigures(r: ScanReport): [string, string][] {
   const add = (name: string, value: string | number): void => void f.push([name, String(value)]);
   add('generated_at', r.generated_at); add('verdict', r.verdict); add('anomalies.total', r.anomalies.total); add('capture.messages', r.capture.messages);
   if (r.capture.first_time !== undefined && r.capture.last_time !== undefined) { add('capture.first_time', r.capture.first_time); add('capture.last_time', r.capture.last_time); }
+  if (r.limitations.length > 0) {
+    add('limitations', r.limitations.length);
+    r.limitations.forEach((l, i) => { add(`limitation[${i + 1}].source`, l.source); add(`limitation[${i + 1}].limitation`, l.limitation); });
+  }
   add('capture.path', r.capture.path); add('capture.sources', r.capture.sources.join(', ')); add('capture.segments', r.capture.segments); add('capture.bytes', r.capture.bytes);
   for (const k of [...MESSAGE_KINDS, 'encrypted', 'clear'] as const) add(`counts.${k}`, r.counts[k]);
   const t = r.trail;
   if (t === undefined) add('trail', 'none');
   else {
     add('trail.source', t.source); add('trail.records', t.records); add('trail.matched_requests', t.matched_requests); add('trail.matched_replies', t.matched_replies); add('trail.replies_by_correlation', t.replies_by_correlation);
+    add('trail.replies_by_correlation_limit', t.replies_by_correlation_limit); add('trail.records_expected', t.records_expected); add('trail.messages_judged', t.messages_judged);
     if (t.first_time !== undefined && t.last_time !== undefined) { add('trail.first_time', t.first_time); add('trail.last_time', t.last_time); }
   }
   add('chain.status', t?.chain === undefined ? 'not_checked' : t.chain.intact ? 'intact' : 'broken');
@@ -241,11 +248,24 @@ describe('the report in chromium', () => {
       for (const kind of ANOMALY_KINDS) expect(text).toContain(kind);
       expect(await page.$$eval('svg.chart', (e) => e.map((s) => s.id))).toEqual(['chart-ciphers', 'chart-providers', 'chart-types', 'chart-refusals', 'chart-anomalies']);
       expect(await page.$$eval('#chart-providers > g > text.label', (e) => e.length)).toBe(12);
+      expect(await page.$eval('main > section.verdict', (s) => s.querySelector('.limitations')?.textContent)).toContain('rabbitmq: headers_not_captured: no STOMP headers');
       const clean = await visit(browser, write('clean-read', renderReportHtml(cleanReport())));
       try {
         expect(await clean.page.$eval('main > section', (s) => [s.className, s.querySelector('h2')?.textContent])).toEqual(['verdict clean', 'Clean']);
+        expect(await clean.page.$$eval('.limitations', (e) => e.length)).toBe(0);
+        expect(await clean.page.innerText('section[aria-labelledby="scanned-h"]')).toMatch(/Records expected on the wire\s+1990 of the trail's records fall in the capture's time window/);
       } finally {
         await clean.close();
+      }
+      // A clean scan of a capture that could not show everything says so in the verdict itself.
+      const limited: ScanReport = { ...cleanReport(), limitations: troubledReport().limitations };
+      const caveat = await visit(browser, write('clean-limited', renderReportHtml(limited)));
+      try {
+        expect(await caveat.page.$eval('main > section', (s) => [s.className, s.querySelector('h2')?.textContent, s.querySelector('.limitations li')?.textContent]))
+          .toEqual(['verdict clean', 'Clean, with limitations', 'rabbitmq: headers_not_captured: no STOMP headers: card numbers in headers were not looked for']);
+        await screenshot(caveat.page, 'audit-report-clean-limited');
+      } finally {
+        await caveat.close();
       }
     } finally {
       await v.close();
@@ -265,6 +285,7 @@ describe('the report in chromium', () => {
       recipients: [{ issuer: evil(3), serial: evil(4), messages: 1, certificate: { subject: evil(0), not_after: evil(1), days_to_expiry: 1 } }],
       certificates: [{ ...r.certificates[0]!, subject: evil(1), issuer: evil(2), serial: evil(3), sha256: evil(4), not_before: evil(0), not_after: evil(3) }],
       anomalies: { ...r.anomalies, listed: r.anomalies.listed.slice(0, 20).map((a, i) => ({ ...a, destination: evil(i), detail: evil(i + 2), request_id: evil(i + 3) })) },
+      limitations: [{ source: evil(0), limitation: 'headers_not_captured', detail: evil(3) }],
       trail: { ...r.trail!, source: evil(3), refusals: [{ code: evil(0), count: 1 }, { code: evil(3), count: 2 }], chain: { intact: false, entries: 1, checkpoints: 0, broken: { seq: 2, id: evil(3), problem: evil(1), detail: evil(2) } } },
     };
     const html = renderReportHtml(hostile);

@@ -106,6 +106,33 @@ describe('paygate audit scan', () => {
     expect({ ...report, generated_at: '' }).toEqual({ ...direct, generated_at: '' });
   });
 
+  it('a RabbitMQ capture (no STOMP headers): clean, with its limitation stated in the summary, before and in the verdict line, and in --json; the window figures printed', async () => {
+    const request = sealedRequest(p);
+    const reply = sealedReply(p);
+    const rabbit = await writeCapture([
+      { destination: '/queue/paygate.card', body: request, time: at(0), source: 'rabbitmq' },
+      { destination: '/reply-queue/amq.gen-x1', body: reply, time: at(20), source: 'rabbitmq' },
+    ]);
+    const rabbitTrail = writeTrail([auditRecord({ time: at(30), durationMs: 10, request, reply })]);
+    const [text, json] = await Promise.all([paygate([rabbit, '--db', rabbitTrail, '--window-lead-ms', '0']), paygate([rabbit, '--json'])]);
+    expect(text.code, text.stderr).toBe(0);
+    const lines = text.stdout.trim().split('\n');
+    expect(lines.at(-1)).toBe('CLEAN (with 1 limitation: rabbitmq headers_not_captured)');
+    expect(lines.at(-2)).toMatch(/^LIMITATION \(rabbitmq\): headers_not_captured: RabbitMQ's firehose, read over STOMP, drops the STOMP headers .*card numbers in headers could not be looked for/);
+    expect(text.stdout).toContain('  window: 1 records expected on the wire, 2 captured requests and replies judged against the trail; 0 captured duplicates');
+    const report = JSON.parse(json.stdout) as ScanReport;
+    expect(report.limitations).toEqual([{ source: 'rabbitmq', limitation: 'headers_not_captured', detail: expect.stringContaining('correlation id') }]);
+    expect(report.verdict).toBe('clean');
+    const embedded = await scanTraffic({ capture: clean });
+    expect(embedded.limitations).toEqual([]);
+  });
+
+  it('--max-replies-by-correlation must be a non-negative integer', async () => {
+    const run = await paygate([clean, '--max-replies-by-correlation', '-1']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^error: --max-replies-by-correlation must be a non-negative integer/);
+  });
+
   it('exit 1 with one line for a truncated or corrupt capture', async () => {
     const truncated = damaged((text) => text.slice(0, text.length - 40));
     const corrupt = damaged((text) => text.replace(/"body":"(.)/, (_, c: string) => `"body":"${c === 'A' ? 'B' : 'A'}`));

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { bodyDigest, openCaptureWriter, type CaptureInput } from '../../../src/audit/capture/index.ts';
+import { bodyDigest, openCaptureWriter, type CaptureInput, type CaptureSource } from '../../../src/audit/capture/index.ts';
 import { openSqliteFeedStore, type AppendRequest } from '../../../src/feed/index.ts';
 import type { AuditRecord } from '../../../src/audit/events.ts';
 import { Certificate, loadIdentity, seal, type Identity } from '../../../src/wire/index.ts';
@@ -77,6 +77,8 @@ export interface Message {
   readonly body: Buffer;
   readonly headers?: readonly (readonly [string, string])[];
   readonly time: Date;
+  /** Where it was captured (default `embedded`). */
+  readonly source?: CaptureSource;
 }
 
 /** Writes `messages` as a capture folder; returns its path. */
@@ -84,7 +86,7 @@ export async function writeCapture(messages: Iterable<Message>, dir = join(tempD
   const writer = await openCaptureWriter(dir, { segmentBytes: 8 * 1024 * 1024 });
   for (const m of messages) {
     const input: CaptureInput = {
-      source: 'embedded', destination: m.destination, body: m.body, time: m.time,
+      source: m.source ?? 'embedded', destination: m.destination, body: m.body, time: m.time,
       headers: [['destination', m.destination], ...(m.headers ?? [])],
     };
     writer.write(input);

@@ -122,16 +122,75 @@ describe('scan with the trail', () => {
     }
   });
 
+  it('forged replies naming a recorded correlation id: at most maxRepliesByCorrelation (default 3) per id are tied, every further one is unrecorded_message', async () => {
+    const request = sealedRequest(p);
+    const reply = sealedReply(p);
+    const cid = 'shop-chosen-1';
+    const messages: Message[] = [
+      { destination: '/queue/paygate.card', body: request, headers: [['correlation-id', cid]], time: at(0) },
+      { destination: '/remote-temp-queue/s.1', body: reply, headers: [['correlation-id', cid]], time: at(50) },
+      ...Array.from({ length: 50 }, (_, i) => ({ destination: `/temp-queue/exfil${i}`, body: sealedReply(p), headers: [['correlation-id', cid]] as const, time: at(100 + i) })),
+    ];
+    const records = [{ ...auditRecord({ time: at(1_000), durationMs: 1_000, request, reply }), correlation_id: cid }];
+    const { report: r } = await scanWith(messages, records, { windowLeadMs: 0 });
+    expect(r.verdict).toBe('anomalies');
+    expect(r.anomalies.by_kind).toEqual({ unrecorded_message: 47 });
+    expect(r.trail).toMatchObject({ matched_replies: 1, replies_by_correlation: 3, replies_by_correlation_limit: 3 });
+    // The first three captured are tied; the rest are listed, saying why they were not.
+    expect(r.anomalies.listed.map((a) => a.destination)).toEqual(Array.from({ length: 47 }, (_, i) => `/temp-queue/exfil${i + 3}`));
+    expect(r.anomalies.listed[0]?.detail).toBe('a captured reply that no audit record names (reply_body_sha256); '
+      + 'its correlation id names a captured, recorded request, which already has 3 replies tied to it that way (the most allowed)');
+    const strict = await scanWith(messages, records, { windowLeadMs: 0, maxRepliesByCorrelation: 0 });
+    expect(strict.report.anomalies.by_kind).toEqual({ unrecorded_message: 50 });
+    expect(strict.report.trail).toMatchObject({ replies_by_correlation: 0, replies_by_correlation_limit: 0 });
+  });
+
+  it('a correlation id ties a reply only to a CAPTURED request a record names by digest, captured before the reply', async () => {
+    const request = sealedRequest(p);
+    const [reply, again] = [sealedReply(p), sealedReply(p)];
+    const requestId = '3d1f6c0e-2b7a-4e55-9a1c-8f0e7d6c5b4a';
+    const record = auditRecord({ time: at(1_000), durationMs: 1_000, request, reply, requestId });
+    const cid = [['correlation-id', requestId]] as const;
+    const answered = { destination: '/remote-temp-queue/s.1', body: reply, headers: cid, time: at(50) };
+    const sentAgain = { destination: '/remote-temp-queue/s.1', body: again, headers: cid, time: at(900) };
+
+    // The request had no correlation-id: the worker answers with the request id, which its record holds.
+    const noHeader = await scanWith([{ destination: '/queue/paygate.card', body: request, time: at(0) }, answered, sentAgain], [record], { windowLeadMs: 0 });
+    expect(noHeader.report.anomalies.total).toBe(0);
+    expect(noHeader.report.trail).toMatchObject({ replies_by_correlation: 1 });
+
+    // The same id, but the recorded request was never captured (only a record names the id): not tied.
+    const uncaptured = await scanWith([answered, sentAgain], [record], { windowLeadMs: 0 });
+    expect(uncaptured.report.trail).toMatchObject({ replies_by_correlation: 0 });
+    expect(uncaptured.report.anomalies.listed.filter((a) => a.kind === 'unrecorded_message').map((a) => a.seq)).toEqual([2]);
+
+    // A reply captured before the request it names: not tied.
+    const early = { ...sentAgain, time: at(0) };
+    const before = await scanWith([early, { destination: '/queue/paygate.card', body: request, headers: cid, time: at(10) }, answered], [record], { windowLeadMs: 0 });
+    expect(before.report.trail).toMatchObject({ replies_by_correlation: 0, matched_replies: 1 });
+    expect(before.report.anomalies.listed.map((a) => [a.kind, a.seq])).toEqual([['unrecorded_message', 1]]);
+
+    // A request no record names: its correlation id ties nothing.
+    const unrecorded = sealedRequest(p);
+    const foreign = await scanWith([
+      { destination: '/queue/paygate.card', body: request, time: at(0) }, answered,
+      { destination: '/queue/paygate.card', body: unrecorded, headers: [['correlation-id', 'x-1']], time: at(100) },
+      { destination: '/remote-temp-queue/s.2', body: again, headers: [['correlation-id', 'x-1']], time: at(200) },
+    ], [record], { windowLeadMs: 0 });
+    expect(foreign.report.trail).toMatchObject({ replies_by_correlation: 0 });
+    expect(foreign.report.anomalies.listed.map((a) => [a.kind, a.seq])).toEqual([['unrecorded_message', 3], ['unrecorded_message', 4]]);
+  });
+
   it('the window: a record of a request sent before the capture began, and one ending after it, are not expected on the wire; one inside is', async () => {
     const messages = [0, 60_000, 120_000].map((t) => ({ destination: '/queue/paygate.card', body: sealedRequest(p), time: at(t) }));
     const records = messages.map((m) => auditRecord({ time: new Date(m.time.getTime() + 10), request: m.body }));
     const early = auditRecord({ time: at(20_000), request: sealedRequest(p), durationMs: 10 }); // reached the worker 20 s in: may predate the capture
     const late = auditRecord({ time: at(125_000), request: sealedRequest(p) }); // after the capture's last message
     const inside = auditRecord({ time: at(90_000), request: sealedRequest(p) });
-    const { report: r, recordsInWindow } = await scanWith(messages, [...records, early, late, inside]);
+    const { report: r } = await scanWith(messages, [...records, early, late, inside]);
     expect(r.anomalies.by_kind).toEqual({ unseen_message: 1 });
     expect(r.anomalies.listed[0]?.body_sha256).toBe(inside.request_body_sha256);
-    expect(recordsInWindow).toBe(3); // the records at 60 s, 90 s and 120 s
+    expect(r.trail?.records_expected).toBe(3); // the records at 60 s, 90 s and 120 s
     // With no lead, the early record is expected too.
     const strict = await scanWith(messages, [...records, early, late, inside], { windowLeadMs: 0 });
     expect(strict.report.anomalies.by_kind).toEqual({ unseen_message: 2 });
@@ -141,7 +200,7 @@ describe('scan with the trail', () => {
     const messages = [0, 60_000].map((t) => ({ destination: '/queue/paygate.card', body: sealedRequest(p), time: at(t) }));
     const partial = await scanWith(messages, [auditRecord({ time: at(10), request: messages[0]?.body as Buffer })]);
     expect(partial.report.verdict).toBe('clean');
-    expect(partial.capturedJudged).toBe(1);
+    expect(partial.report.trail?.messages_judged).toBe(1);
     const empty = await scanWith(messages, []);
     expect(empty.report.anomalies.by_kind).toEqual({ unrecorded_message: 2 });
     expect(empty.report.trail).toMatchObject({ records: 0, matched_requests: 0 });
