@@ -3,29 +3,18 @@
  * hashes from `paygate broker hash-password`, a data folder, SIGTERM, the expired-message log
  * line, and one-line refusals with exit code 2.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../src/broker/index.ts';
 import { makeTestPki } from '../helpers/pki.ts';
+import { brokerCliRefusal, startBrokerCli, stopBrokerCli } from '../helpers/broker-cli.ts';
 import { RawClient, tempDir } from './helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'paygate.js');
-
-async function refusal(...args: string[]): Promise<{ code: number; stderr: string }> {
-  try {
-    await promisify(execFile)(process.execPath, [BIN, 'broker', ...args], { cwd: ROOT, timeout: 20_000 });
-  } catch (error) {
-    const { code, stderr } = error as { code?: unknown; stderr: string };
-    if (typeof code === 'number') return { code, stderr };
-    throw error;
-  }
-  throw new Error('paygate broker should have refused');
-}
 
 /** `paygate broker hash-password …` with `input` on stdin. */
 function hashPasswordCli(input: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -41,48 +30,6 @@ function hashPasswordCli(input: string, ...args: string[]): Promise<{ code: numb
   });
 }
 
-interface RunningBroker {
-  child: ReturnType<typeof spawn>;
-  port: number;
-  url: string;
-  /** Resolves with the first stderr line matching `pattern`. */
-  stderrLine(pattern: RegExp): Promise<string>;
-}
-
-function startCli(args: string[]): Promise<RunningBroker> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'broker', '--port', '0', ...args], { cwd: ROOT });
-    let out = '';
-    let err = '';
-    const waiters: Array<() => void> = [];
-    child.stderr.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-      waiters.splice(0).forEach((wake) => wake());
-    });
-    const stderrLine = (pattern: RegExp): Promise<string> =>
-      new Promise((found) => {
-        const look = (): void => {
-          const line = err.split('\n').find((l) => pattern.test(l));
-          if (line === undefined) waiters.push(look);
-          else found(line);
-        };
-        look();
-      });
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /^paygate broker listening on stomp(\+ssl)?:\/\/127\.0\.0\.1:(\d+)\n$/.exec(out);
-      if (match) resolve({ child, port: Number(match[2]), url: out.trim().split(' ').at(-1) as string, stderrLine });
-    });
-    child.on('exit', (code) => reject(new Error(`exited ${code}: ${out} ${err}`)));
-  });
-}
-
-async function stopCli(broker: RunningBroker): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => broker.child.on('exit', (code) => resolve(code)));
-  broker.child.kill('SIGTERM');
-  return exited;
-}
-
 describe('paygate broker', () => {
   it('runs with a YAML users file, logs expired drops without content, and on SIGTERM keeps persistent messages and exits 0', async () => {
     const dir = tempDir();
@@ -92,7 +39,7 @@ describe('paygate broker', () => {
     writeFileSync(users, yaml, { mode: 0o600 });
     const data = join(dir, 'data');
 
-    const first = await startCli(['--data', data, '--users', users]);
+    const first = await startBrokerCli(['--data', data, '--users', users]);
     const broker = { host: '127.0.0.1', port: first.port };
     await expect(RawClient.connect(broker, { login: 'shop', passcode: 'nope' })).rejects.toThrow(/authentication failed/);
     const client = await RawClient.connect(broker, { login: 'shop', passcode: 'sh:op pass' });
@@ -101,20 +48,20 @@ describe('paygate broker', () => {
     const logged = await first.stderrLine(/expired/);
     expect(logged).toMatch(/^paygate broker: expired: dropped ID:\S+ from \/queue\/paygate\.cli, \d+ ms after its expires$/);
     expect(logged).not.toMatch(/secret body|private-header/);
-    const stopped = stopCli(first);
+    const stopped = stopBrokerCli(first);
     expect((await client.expect('ERROR', 10_000)).headers.message).toBe('broker shutting down');
     expect(await stopped).toBe(0);
 
-    const second = await startCli(['--data', data, '--users', users]);
+    const second = await startBrokerCli(['--data', data, '--users', users]);
     const reader = await RawClient.connect({ host: '127.0.0.1', port: second.port }, { login: 'ops', passcode: '0per' });
     reader.send('SUBSCRIBE', { id: 's', destination: '/queue/paygate.cli' });
     expect((await reader.expect('MESSAGE', 5000)).body.toString()).toBe('survives');
-    expect(await stopCli(second)).toBe(0);
+    expect(await stopBrokerCli(second)).toBe(0);
   });
 
   it('remembers after a SIGKILL which stored messages it had handed out: they come back redelivered, the others not', async () => {
     const data = join(tempDir(), 'data');
-    const first = await startCli(['--data', data]);
+    const first = await startBrokerCli(['--data', data]);
     const broker = { host: '127.0.0.1', port: first.port };
     const producer = await RawClient.connect(broker);
     for (const name of ['held', 'waiting']) await producer.sendAndConfirm({ destination: '/queue/crash', persistent: 'true', 'x-name': name }, name);
@@ -129,30 +76,30 @@ describe('paygate broker', () => {
     first.child.kill('SIGKILL');
     expect(await killed).toBe('SIGKILL');
 
-    const second = await startCli(['--data', data]);
+    const second = await startBrokerCli(['--data', data]);
     const after = await RawClient.connect({ host: '127.0.0.1', port: second.port });
     after.send('SUBSCRIBE', { id: 's', destination: '/queue/crash', ack: 'client-individual' });
     const [held, waiting] = [await after.expect('MESSAGE', 5000), await after.expect('MESSAGE', 5000)];
     expect([held.headers['x-name'], held.headers.redelivered]).toEqual(['held', 'true']);
     expect([waiting.headers['x-name'], waiting.headers.redelivered]).toEqual(['waiting', undefined]);
-    expect(await stopCli(second)).toBe(0);
+    expect(await stopBrokerCli(second)).toBe(0);
   });
 
   it('speaks STOMP over TLS with --tls-cert and --tls-key, and requires client certificates with --tls-ca', async () => {
     const pki = await makeTestPki({ algo: 'ec' });
-    const running = await startCli(['--tls-cert', pki.tls.certPath, '--tls-key', pki.tls.keyPath]);
+    const running = await startBrokerCli(['--tls-cert', pki.tls.certPath, '--tls-key', pki.tls.keyPath]);
     expect(running.url).toBe(`stomp+ssl://127.0.0.1:${running.port}`);
     const trust = { ca: pki.ca.certPem, servername: 'localhost' };
     const client = await RawClient.connect({ host: '127.0.0.1', port: running.port }, {}, trust);
     await client.sendAndConfirm({ destination: '/queue/tls' }, 'x');
-    expect(await stopCli(running)).toBe(0);
+    expect(await stopBrokerCli(running)).toBe(0);
 
-    const strict = await startCli(['--tls-cert', pki.tls.certPath, '--tls-key', pki.tls.keyPath, '--tls-ca', pki.ca.certPath]);
+    const strict = await startBrokerCli(['--tls-cert', pki.tls.certPath, '--tls-key', pki.tls.keyPath, '--tls-ca', pki.ca.certPath]);
     const broker = { host: '127.0.0.1', port: strict.port };
     await expect(RawClient.connect(broker, {}, trust)).rejects.toThrow();
     const withCert = await RawClient.connect(broker, {}, { ...trust, cert: pki.client.certPem, key: pki.client.keyPem });
     expect(withCert.connected.version).toBe('1.2');
-    expect(await stopCli(strict)).toBe(0);
+    expect(await stopBrokerCli(strict)).toBe(0);
   });
 
   it('hash-password prints a PHC string of the password on stdin (cost as asked), and refuses an empty one', async () => {
@@ -175,13 +122,13 @@ describe('paygate broker', () => {
     const plainPassword = join(dir, 'plain.yaml');
     writeFileSync(plainPassword, 'users:\n  shop: { password: s3cret, role: storefront }\n');
     const results = await Promise.all([
-      refusal('--port', '99999'),
-      refusal('--users', join(dir, 'missing')),
-      refusal('--users', oldUsers),
-      refusal('--bogus'),
-      refusal('--host', '0.0.0.0', '--port', '0'),
-      refusal('--users', plainPassword),
-      refusal('--tls-cert', oldUsers),
+      brokerCliRefusal('--port', '99999'),
+      brokerCliRefusal('--users', join(dir, 'missing')),
+      brokerCliRefusal('--users', oldUsers),
+      brokerCliRefusal('--bogus'),
+      brokerCliRefusal('--host', '0.0.0.0', '--port', '0'),
+      brokerCliRefusal('--users', plainPassword),
+      brokerCliRefusal('--tls-cert', oldUsers),
     ]);
     for (const { code, stderr } of results) {
       expect(code).toBe(2);

@@ -4,28 +4,16 @@
  * a full device (its segment is /dev/full: a real ENOSPC) keeps the broker serving, prints one
  * line without message content and counts what it missed; bad --tap flags are one line, exit 2.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bodyDigest, readCapture, type CapturedMessage } from '../../src/audit/capture/index.ts';
 import { RawClient } from '../broker/helpers.ts';
+import { brokerCliRefusal, startBrokerCli, stopBrokerCli, type RunningBrokerCli } from '../helpers/broker-cli.ts';
 import { stompJsDriver } from '../broker/drivers.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'paygate.js');
-
-interface Running {
-  readonly child: ChildProcess;
-  readonly port: number;
-  readonly stderr: () => string;
-  /** Resolves with the first stderr line matching `pattern`. */
-  stderrLine(pattern: RegExp): Promise<string>;
-  readonly exited: Promise<number | null>;
-}
 
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
@@ -41,51 +29,9 @@ function tempDir(): string {
   return dir;
 }
 
-function startBroker(args: string[]): Promise<Running> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'broker', '--port', '0', ...args], { cwd: ROOT });
-    children.push(child);
-    let out = '';
-    let err = '';
-    const waiters: Array<() => void> = [];
-    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-    child.stderr.setEncoding('utf8').on('data', (text: string) => {
-      err += text;
-      waiters.splice(0).forEach((wake) => wake());
-    });
-    const stderrLine = (pattern: RegExp): Promise<string> =>
-      new Promise((found) => {
-        const look = (): void => {
-          const line = err.split('\n').find((l) => pattern.test(l));
-          if (line === undefined) waiters.push(look);
-          else found(line);
-        };
-        look();
-      });
-    child.stdout.setEncoding('utf8').on('data', (text: string) => {
-      out += text;
-      const match = /^paygate broker listening on stomp:\/\/127\.0\.0\.1:(\d+)\n$/.exec(out);
-      if (match) resolve({ child, port: Number(match[1]), stderr: () => err, stderrLine, exited });
-    });
-    void exited.then((code) => reject(new Error(`exited ${code}: ${out} ${err}`)));
-  });
-}
-
-async function stop(running: Running): Promise<number | null> {
-  running.child.kill('SIGTERM');
-  return running.exited;
-}
-
-async function refusal(...args: string[]): Promise<{ code: number; stderr: string }> {
-  try {
-    await promisify(execFile)(process.execPath, [BIN, 'broker', '--port', '0', ...args], { cwd: ROOT, timeout: 20_000 });
-  } catch (error) {
-    const { code, stderr } = error as { code?: unknown; stderr: string };
-    if (typeof code === 'number') return { code, stderr };
-    throw error;
-  }
-  throw new Error('paygate broker should have refused');
-}
+const startBroker = (args: string[]): Promise<RunningBrokerCli> => startBrokerCli(args, (child) => children.push(child));
+const stop = stopBrokerCli;
+const refusal = (...args: string[]): Promise<{ code: number; stderr: string }> => brokerCliRefusal('--port', '0', ...args);
 
 async function readAll(dir: string): Promise<CapturedMessage[]> {
   const out: CapturedMessage[] = [];
