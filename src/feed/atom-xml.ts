@@ -50,7 +50,15 @@ export function parseXmlTree(xml: string, maxBytes: number): XmlElement {
   if (valid !== true) {
     throw new FeedProtocolError('FEED_BAD_XML', `not well-formed XML: ${withoutQuoted(valid.err.msg)} (line ${valid.err.line}, column ${valid.err.col})`);
   }
-  const roots = (parser.parse(text) as RawNode[]).filter((n) => elementName(n) !== undefined);
+  let parsed: RawNode[];
+  try {
+    parsed = parser.parse(text) as RawNode[];
+  } catch {
+    // The validator passed it: what the parser still refuses is a limit of its own (elements
+    // nested deeper than it goes). Not the client's text: its message is not repeated.
+    throw new FeedProtocolError('FEED_BAD_XML', 'the document cannot be read (elements nested too deeply)');
+  }
+  const roots = parsed.filter((n) => elementName(n) !== undefined);
   if (roots.length !== 1) throw new FeedProtocolError('FEED_BAD_XML', 'the document must have exactly one root element');
   return toElement(roots[0] as RawNode, new Map([['xml', 'http://www.w3.org/XML/1998/namespace']]));
 }

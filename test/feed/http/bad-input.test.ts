@@ -32,6 +32,7 @@ const cases: Case[] = [
   { name: 'an entity bomb (billion laughs)', send: () => post(`${server.url}/feeds/widgets`, TOKENS.admin, ENTITY_BOMB), status: 400, code: 'FEED_BAD_XML' },
   { name: 'an external entity', send: () => post(`${server.url}/feeds/widgets`, TOKENS.admin, EXTERNAL), status: 400, code: 'FEED_BAD_XML' },
   { name: 'a comment that never closes', send: () => post(`${server.url}/feeds/widgets`, TOKENS.admin, atomEntry('t', '<!--'.repeat(8192))), status: 400, code: 'FEED_BAD_XML' },
+  { name: 'elements nested 1,000 deep', send: () => post(`${server.url}/feeds/widgets`, TOKENS.admin, atomEntry('t', 'x').replace('<title>', `${'<a>'.repeat(1_000)}${'</a>'.repeat(1_000)}<title>`)), status: 400, code: 'FEED_BAD_XML' },
   { name: 'an entry with no title', send: () => post(`${server.url}/feeds/widgets`, TOKENS.admin, '<entry xmlns="http://www.w3.org/2005/Atom"><content>x</content></entry>'), status: 400, code: 'FEED_BAD_ENTRY' },
   { name: 'a body that is not UTF-8', send: () => call(`${server.url}/feeds/widgets`, TOKENS.admin, { method: 'POST', headers: { 'content-type': 'application/atom+xml' }, body: Buffer.from([0x3c, 0xff, 0xfe]) }), status: 400, code: 'FEED_BAD_XML' },
   { name: 'a 10 MB entry', send: () => post(`${server.url}/feeds/widgets`, TOKENS.admin, atomEntry('big', 'x'.repeat(10 * 1024 * 1024))), status: 413, code: 'FEED_ENTRY_TOO_LARGE' },
