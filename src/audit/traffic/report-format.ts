@@ -7,7 +7,7 @@
  * Every value of a ScanReport came from a broker client or a feed, so it is hostile until
  * escaped: a destination, an issuer DN or an anomaly's detail can hold `<script>` or `"`.
  */
-import { maskCardNumbers } from '../../wire/card-text.ts';
+import { maskReportText } from './report-mask.ts';
 
 const ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -22,7 +22,7 @@ export function esc(value: string): string {
  * shows the text of its JSON, and a report rendered from a hand-edited JSON is still clean.
  */
 export function untrusted(value: string): string {
-  return esc(maskCardNumbers(value));
+  return esc(maskReportText(value));
 }
 
 /** A number as figures show it: plain digits, no locale separators. */
@@ -36,7 +36,7 @@ export function plain(n: number): string {
  * name is as untrusted as a detail), and so is the name, which may embed a value.
  */
 export function figure(name: string, value: string | number, cls?: string): string {
-  const text = typeof value === 'number' ? plain(value) : maskCardNumbers(value);
+  const text = typeof value === 'number' ? plain(value) : maskReportText(value);
   return `<span data-figure="${untrusted(name)}"${cls === undefined ? '' : ` class="${esc(cls)}"`}>${esc(text)}</span>`;
 }
 

@@ -14,13 +14,33 @@ import type { ScanReport } from './scan-report.ts';
 const DIGEST_KEYS: ReadonlySet<string> = new Set(['body_sha256', 'sha256']);
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
+/**
+ * A hex word of 20 or more characters with a letter in it: a certificate serial, a key identifier,
+ * a digest. A random one often holds a digit run that passes as a card number (a 20-byte serial
+ * does about once in a few dozen), and masking it would change the value an auditor looks up. As
+ * in the scan's card search (card-scan.ts), a card number hidden inside such a word is
+ * concealment no text scan can rule out.
+ */
+const HEX_WORD = /\b(?=[0-9]*[a-f])[0-9a-f]{20,}\b/gi;
+
+/** `text` with its card numbers masked (src/wire's `maskCardNumbers`), its long hex words left as they are. */
+export function maskReportText(text: string): string {
+  let out = '';
+  let at = 0;
+  for (const match of text.matchAll(HEX_WORD)) {
+    out += maskCardNumbers(text.slice(at, match.index)) + match[0];
+    at = match.index + match[0].length;
+  }
+  return out + maskCardNumbers(text.slice(at));
+}
+
 /** `report` with every card number in its texts masked (first 6 / last 4 at most). Idempotent. */
 export function maskScanReport(report: ScanReport): ScanReport {
   return maskValue(report, '') as ScanReport;
 }
 
 function maskValue(value: unknown, key: string): unknown {
-  if (typeof value === 'string') return DIGEST_KEYS.has(key) && SHA256_HEX.test(value) ? value : maskCardNumbers(value);
+  if (typeof value === 'string') return DIGEST_KEYS.has(key) && SHA256_HEX.test(value) ? value : maskReportText(value);
   if (Array.isArray(value)) return value.map((item) => maskValue(item, key));
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
