@@ -1,7 +1,7 @@
 /**
  * The limits hold in memory, not just in the broker's own count: `paygate broker` runs as a child
  * process with small caps, each hostile pattern is driven against it, and its peak resident set
- * (VmHWM, reset before each attack) must stay within its baseline + the caps + 64 MiB. That is a
+ * (VmHWM, reset before each attack) must stay within its baseline + the caps + 96 MiB. That is a
  * memory bound, not a time bound. The figures are printed for docs/broker.md.
  */
 import { spawn } from 'node:child_process';
@@ -32,7 +32,13 @@ const FLAGS = [
 ];
 /** What the broker may hold for clients at most: its byte cap plus one never-reading connection's unsent writes. */
 const HELD_BOUND = CAPS.totalBytes + CAPS.pendingBytes;
-const SLACK = 64 * MiB;
+/**
+ * What the process may hold beyond the caps: garbage not yet collected (the read buffers of
+ * connections refused mid-frame) and the runtime. Measured on the partial-frames attack, the
+ * worst: peak − baseline 60–100 MiB over 13 runs on a 2-core machine (64 MiB failed one run in 7).
+ * Without the caps that attack alone would hold 300 MiB.
+ */
+const SLACK = 96 * MiB;
 
 let child: ChildProcess;
 /** The child's stderr so far, and who waits for a line of it. */
