@@ -60,4 +60,11 @@ describe('findPans', () => {
     expect(findPans(digest, { thorough: true })).toContain('4779460577858604098');
     expect(findPans(`${digest} 4111111111111111`)).toEqual(['4111111111111111']);
   });
+
+  it('by default skips ActiveMQ message ids, whose port and timestamp form a long digit run', () => {
+    const id = 'ID:vm-43799-17966531353314-3:1:1:1:1';
+    expect(findPans(`{"message-id":"${id}"}`, { thorough: true })).not.toEqual([]);
+    expect(findPans(`{"message-id":"${id}"}`)).toEqual([]);
+    expect(findPans(`{"message-id":"${id}","x":"4111 1111 1111 1111"}`)).toEqual(['4111111111111111']);
+  });
 });

@@ -17,7 +17,8 @@ export interface FindPansOptions {
    * long decimal serial does not make a test flaky. UUIDs are skipped too (their groups are
    * sometimes all digits), and so are hex digests (32 or more hex digits with at least one
    * letter, as a SHA-256 or an HMAC header): one in a few hundred holds a 19-digit run, and
-   * one such run in ten passes Luhn.
+   * one such run in ten passes Luhn. ActiveMQ message ids (`ID:host-43799-1765117966531-3:1:1:1:1`)
+   * too: their port and timestamp, joined by a dash, form a 18–19-digit run.
    */
   thorough?: boolean;
 }
@@ -27,6 +28,8 @@ const RUN = /\d(?:[ -]?\d)*/g;
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 /** A hex digest: a whole word of 32+ hex digits, at least one of them a letter. */
 const HEX_DIGEST = /\b(?=[0-9]*[a-f])[0-9a-f]{32,}\b/gi;
+/** An ActiveMQ message id: `ID:`, the host, its port, a timestamp and counters. */
+const ACTIVEMQ_ID = /ID:[\w.-]+(?::\d+)+/g;
 
 /** Luhn mod-10 check, kept local on purpose (see the module comment). */
 export function luhn(digits: string): boolean {
@@ -52,7 +55,7 @@ function knownBrand(digits: string): boolean {
  */
 export function findPans(text: string, options: FindPansOptions = {}): string[] {
   const found: string[] = [];
-  const scanned = options.thorough ? text : text.replace(UUID, '<uuid>').replace(HEX_DIGEST, '<hex>');
+  const scanned = options.thorough ? text : text.replace(UUID, '<uuid>').replace(HEX_DIGEST, '<hex>').replace(ACTIVEMQ_ID, '<id>');
   for (const match of scanned.matchAll(RUN)) {
     const run = match[0];
     const digits = run.replace(/\D/g, '');
