@@ -32,8 +32,7 @@ import { durationSchema } from './config-duration.ts';
 import { EVENTS_CONFIG_KEYS, eventsSectionSchema, resolveEventsSection, type EventsSettings } from './config-events.ts';
 import { GATEWAY_CONFIG_KEYS, gatewaySectionSchema, resolveGatewaySection, type GatewaySettings } from './config-gateway.ts';
 import { PROVIDER_CONFIG_KEYS, providerEntrySchema, resolveProvider, type ProviderConfig } from './config-providers.ts';
-import { idempotencyOptionsSchema } from './idempotency-store.ts';
-import type { ResolvedIdempotencyStoreOptions } from './idempotency-store.ts';
+import { storeOptionsSchema, type ResolvedStoreOptions } from './open-store.ts';
 import { clientRoleOidsSchema, maxReplyAttemptsSchema, replyToPatternSchema } from './options.ts';
 import { deepFreeze, describeIssue, dropUndefined, patternOf, substituteEnv } from './config-issues.ts';
 
@@ -138,7 +137,29 @@ export const workerConfigFileSchema = z
           else ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `duplicate:${seen}` });
         });
       }),
-    idempotency: z.strictObject({ path: filePath, retention: duration.optional(), lease: duration.optional() }),
+    idempotency: z
+      .strictObject({
+        path: filePath.optional(),
+        url: z.string().regex(/^postgres(ql)?:\/\/./).optional(),
+        pool_size: z.number().int().positive().max(1_000).optional(),
+        retention: duration.optional(),
+        lease: duration.optional(),
+      })
+      .superRefine((store, ctx) => {
+        // One engine: the SQLite file of this host, or the PostgreSQL database all hosts share.
+        if (store.path === undefined && store.url === undefined) {
+          const params = { problem: 'missing: neither path (SQLite) nor url (PostgreSQL) is given', fix: CONFIG_KEYS['idempotency.path']?.fix ?? '' };
+          ctx.addIssue({ code: 'custom', path: ['path'], message: 'missing', params });
+        }
+        if (store.path !== undefined && store.url !== undefined) {
+          const params = { problem: 'both path and url are given: the store has one engine', fix: 'keep path (SQLite, one host) or url (PostgreSQL, several hosts), not both' };
+          ctx.addIssue({ code: 'custom', path: [], message: 'one engine', params });
+        }
+        if (store.pool_size !== undefined && store.url === undefined) {
+          const params = { problem: 'pool_size applies to PostgreSQL only', fix: 'remove pool_size, or give url instead of path' };
+          ctx.addIssue({ code: 'custom', path: ['pool_size'], message: 'postgres only', params });
+        }
+      }),
     dlq_suffix: z.string().regex(/^\S+$/).default('.dlq'),
     /** Where each finished request's events go (config-events.ts); absent: none are sent. */
     events: eventsSectionSchema,
@@ -177,8 +198,10 @@ export const CONFIG_KEYS: Readonly<Record<string, { readonly expect: string; rea
   freshness_window_ms: { expect: 'an integer ≥ 1 (milliseconds)', fix: "set how far a request's sent_at may be from now" },
   queue_prefix: { expect: 'a destination prefix starting with / and without spaces', fix: 'use e.g. /queue/paygate.' },
   ...PROVIDER_CONFIG_KEYS,
-  idempotency: { expect: 'a mapping (path, retention)', fix: 'give the idempotency store as {path, retention}' },
-  'idempotency.path': { expect: 'a file path', fix: 'give the SQLite file shared by the workers of this host' },
+  idempotency: { expect: 'a mapping with either path (SQLite) or url (PostgreSQL), and retention, lease', fix: 'give the idempotency store as {path} for one host, or {url: postgres://…} for several' },
+  'idempotency.path': { expect: 'a file path', fix: 'give the SQLite file shared by the workers of this host (or url: the PostgreSQL database several hosts share)' },
+  'idempotency.url': { expect: 'a postgres://user:password@host:port/database URL', fix: 'give the PostgreSQL database all gateway hosts share; keep the password out of the file with ${env:NAME}' },
+  'idempotency.pool_size': { expect: 'a whole number of connections, 1 to 1000 (PostgreSQL only)', fix: 'give the connections each worker process may open, or leave it out (8)' },
   'idempotency.retention': { expect: 'a duration such as 7d, 36h, 90m, 30s or 500ms', fix: 'write a whole number followed by ms, s, m, h or d' },
   'idempotency.lease': { expect: 'a duration such as 60s, longer than every provider call may take', fix: 'write a whole number followed by ms, s, m, h or d, above every providers[].timeout_ms' },
   dlq_suffix: { expect: 'a non-empty string without spaces', fix: 'use e.g. .dlq' },
@@ -216,8 +239,8 @@ export interface WorkerConfig {
   /** Dead letters of provider P go to `${queuePrefix}P${dlqSuffix}`. */
   readonly dlqSuffix: string;
   readonly providers: readonly ProviderConfig[];
-  /** Options for `IdempotencyStore.open`, defaults filled in; `path` absolute. */
-  readonly idempotency: Readonly<ResolvedIdempotencyStoreOptions>;
+  /** Options for `openWorkerStore`, defaults filled in: SQLite's `path` absolute, or PostgreSQL's `url`. */
+  readonly idempotency: Readonly<ResolvedStoreOptions>;
   /** The `gateway:` section, defaults filled in (used by `paygate gateway`, ignored by a lone worker). */
   readonly gateway: GatewaySettings;
   /** Where the events go (the recipient's path absolute), when configured. */
@@ -315,11 +338,7 @@ export function parseWorkerConfig(text: string | Uint8Array, options: ParseOptio
     ...(file.heart_beat_ms === undefined ? {} : { heartBeat: { outgoingMs: file.heart_beat_ms, incomingMs: file.heart_beat_ms } }),
   };
   const stomp = stompOptionsSchema.safeParse(stompInput);
-  const idempotency = idempotencyOptionsSchema.safeParse({
-    path: isAbsolute(file.idempotency.path) ? file.idempotency.path : resolve(baseDir, file.idempotency.path),
-    ...(file.idempotency.retention === undefined ? {} : { retentionMs: file.idempotency.retention }),
-    ...(file.idempotency.lease === undefined ? {} : { leaseMs: file.idempotency.lease }),
-  });
+  const idempotency = storeOptionsSchema.safeParse(storeOptionsOf(file.idempotency, baseDir));
   if (idempotency.success) checkLease(idempotency.data.leaseMs, providers, problems);
   // Both can only fail if the modules' schemas tighten beyond this one's; reported, never thrown raw.
   for (const [part, result] of [['brokers', stomp], ['idempotency', idempotency]] as const) {
@@ -415,3 +434,17 @@ export function resolveBrokerNodes(
   }));
 }
 
+
+/** The `idempotency:` section as the store's options: a relative `path` resolved against the config's folder. */
+function storeOptionsOf(
+  section: { path?: string | undefined; url?: string | undefined; pool_size?: number | undefined; retention?: number | undefined; lease?: number | undefined },
+  baseDir: string,
+): Record<string, unknown> {
+  const timings = {
+    ...(section.retention === undefined ? {} : { retentionMs: section.retention }),
+    ...(section.lease === undefined ? {} : { leaseMs: section.lease }),
+  };
+  if (section.url !== undefined) return { url: section.url, ...(section.pool_size === undefined ? {} : { poolSize: section.pool_size }), ...timings };
+  const path = section.path ?? '';
+  return { path: isAbsolute(path) ? path : resolve(baseDir, path), ...timings };
+}

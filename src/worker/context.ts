@@ -7,7 +7,7 @@ import type { StompConnection } from '../stomp/index.ts';
 import type { Identity, ReplyStatus, TrustStore } from '../wire/index.ts';
 import type { EventsTarget } from './audit-events.ts';
 import type { HandlerErrorEvent, WorkerErrorEvent } from './events.ts';
-import type { GroupCommitStore } from './group-commit.ts';
+import type { WorkerStore } from './store-engine.ts';
 import type { Publisher } from './publisher.ts';
 import type { ResolvedWorkerOptions } from './options.ts';
 
@@ -23,8 +23,8 @@ export interface WorkerContext {
   readonly identity: Identity;
   /** Client CAs / pinned client certificates. */
   readonly trust: TrustStore;
-  /** The idempotency store, behind group commit (group-commit.ts). */
-  readonly store: GroupCommitStore;
+  /** The idempotency store: SQLite behind group commit (group-commit.ts), or PostgreSQL (postgres-store.ts). */
+  readonly store: WorkerStore;
   /** The HMAC key of the payload digest (payload-digest.ts). */
   readonly digestKey: Buffer;
   /** The HMAC key of a withheld dead-letter body's digest (dead-letter.ts). */

@@ -177,6 +177,7 @@ export class IdempotencyStore {
   readonly #completeTx: (input: IdempotencyKey, reply: Buffer, now: number) => CompleteResult;
   readonly #purgeTx: (now: number) => PurgeResult;
   #closed = false;
+  #savepoints = 0;
 
   private constructor(db: SqliteDatabase, options: ResolvedIdempotencyStoreOptions) {
     this.#db = db;
@@ -235,8 +236,10 @@ export class IdempotencyStore {
     this.#completeTx = (key, reply, now) => complete.immediate(key, reply, now);
 
     const purge = db.transaction((now: number): PurgeResult => {
-      const cutoff = now - this.options.retentionMs;
-      const entries = this.#purgeCompleted.run(cutoff).changes + this.#purgeStale.run(cutoff).changes;
+      // An entry in progress goes only once its holder's lease has run out too: a retention
+      // set shorter than the lease must never free a key a live worker is calling for.
+      const stale = now - Math.max(this.options.retentionMs, this.options.leaseMs);
+      const entries = this.#purgeCompleted.run(now - this.options.retentionMs).changes + this.#purgeStale.run(stale).changes;
       const requests = this.#answers.purge(now);
       return { entries, requests };
     });
@@ -375,21 +378,58 @@ export class IdempotencyStore {
   }
 
   /**
-   * Runs `operations` (calls of this store's methods) in ONE `BEGIN IMMEDIATE` transaction: one
-   * commit, one fsync, for all of them (group commit: `group-commit.ts`). Each method call inside
-   * becomes a savepoint, so one that throws is rolled back alone and the others still commit.
-   * Nothing is durable before this returns. @throws WorkerError `STORE_FAILED` when the commit fails.
+   * Runs `operations` (calls of this store's methods, possibly awaited) in ONE `BEGIN IMMEDIATE`
+   * transaction: one commit, one fsync, for all of them (group commit: `group-commit.ts`). The
+   * write lock is held until `operations` settles, so it must await nothing but this store's
+   * calls. Nothing is durable before this resolves. When `operations` throws, everything is
+   * rolled back. @throws WorkerError `STORE_FAILED` when the transaction cannot begin or commit.
    */
-  transaction<T>(operations: () => T): T {
-    return this.#run('transaction', () => this.#db.transaction(operations).immediate());
+  async transactionAsync<T>(operations: () => Promise<T>): Promise<T> {
+    this.#run('transaction', () => this.#db.exec('BEGIN IMMEDIATE'));
+    let result: T;
+    try {
+      result = await operations();
+    } catch (error) {
+      this.#rollback();
+      throw error;
+    }
+    try {
+      this.#run('commit', () => this.#db.exec('COMMIT'));
+    } catch (error) {
+      this.#rollback();
+      throw error;
+    }
+    return result;
   }
 
   /**
-   * Runs `operations` as one unit inside a {@link transaction} (a savepoint): all of its writes
-   * take effect, or, when it throws, none. Outside a transaction it is a transaction of its own.
+   * Runs `operations` as one unit inside {@link transactionAsync} (a savepoint): all of its
+   * writes take effect, or, when it throws, none (the error is thrown on).
    */
-  savepoint<T>(operations: () => T): T {
-    return this.#run('savepoint', () => this.#db.transaction(operations).immediate());
+  async savepointAsync<T>(operations: () => Promise<T>): Promise<T> {
+    this.#savepoints += 1;
+    const name = `unit_${this.#savepoints}`;
+    this.#run('savepoint', () => this.#db.exec(`SAVEPOINT ${name}`));
+    try {
+      const result = await operations();
+      this.#run('savepoint', () => this.#db.exec(`RELEASE ${name}`));
+      return result;
+    } catch (error) {
+      try {
+        if (this.#db.inTransaction) this.#db.exec(`ROLLBACK TO ${name}; RELEASE ${name}`);
+      } catch {
+        // The transaction is gone (SQLite rolled it back itself on an I/O error): the commit fails.
+      }
+      throw error;
+    }
+  }
+
+  #rollback(): void {
+    try {
+      if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+    } catch {
+      // Already rolled back by SQLite itself (after SQLITE_FULL, SQLITE_IOERR…).
+    }
   }
 
   /** Close the file; later calls fail with STORE_FAILED. Closing twice is harmless. */

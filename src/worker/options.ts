@@ -9,7 +9,7 @@ import { isProviderDefinition, type ActionLogger, type ProviderDefinition, type 
 import { optionsSchema as stompOptionsSchema } from '../stomp/options.ts';
 import { SIGNER_ROLE_OIDS } from '../wire/index.ts';
 import { WorkerError } from './errors.ts';
-import { idempotencyOptionsSchema } from './idempotency-store.ts';
+import { storeOptionsSchema } from './open-store.ts';
 import { isReplyToPattern } from './reply-to.ts';
 
 const pemText = z.string().min(1, 'PEM text expected');
@@ -103,8 +103,8 @@ export const workerOptionsSchema = z.strictObject({
     .refine((list) => new Set(list.map((p) => p.name)).size === list.length, 'provider names must be unique'),
   /** Deployment settings per provider name (endpoint, TLS, timeout, breaker, the plugin's options). */
   providerSettings: z.record(z.string(), providerSettingsSchema).default({}),
-  /** The idempotency store (src/worker/idempotency-store.ts options). */
-  idempotency: idempotencyOptionsSchema,
+  /** The idempotency store: SQLite (`path`, idempotency-store.ts) or PostgreSQL (`url`, postgres-options.ts). */
+  idempotency: storeOptionsSchema,
   /** Unacknowledged requests the broker may hand this worker per provider: also how many it processes at once. */
   prefetch: z.number().int().positive().max(10_000).default(10),
   /** How far a request's `sent_at` may be from the worker's clock, either way. */

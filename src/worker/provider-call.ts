@@ -9,7 +9,8 @@ import {
 } from '../providers/index.ts';
 import type { RequestDocument } from '../wire/index.ts';
 import type { Disposition } from './context.ts';
-import type { BeginInput, BeginResult, IdempotencyStore } from './idempotency-store.ts';
+import type { BeginInput, BeginResult } from './idempotency-store.ts';
+import type { StoreOperations } from './store-engine.ts';
 import { describeError } from './describe-error.ts';
 import { payloadDigest } from './payload-digest.ts';
 import { errorAnswer, rewriteStoredReply, unknownAnswer, type Answer, type RequestRef } from './reply.ts';
@@ -88,7 +89,7 @@ function actionContext(exchange: Exchange, request: RequestDocument, requestId: 
   const { context } = exchange;
   const now = context.options.clock();
   const remainingMs = Math.max(0, Date.parse(request.expires_at) - now);
-  const budgetMs = Math.max(0, handlerBudgetMs(context.store.leaseMs) - (now - leaseFrom));
+  const budgetMs = Math.max(0, handlerBudgetMs(context.store.timings.leaseMs) - (now - leaseFrom));
   return {
     idempotencyKey: request.idempotency_key,
     requestId,
@@ -123,14 +124,14 @@ async function callHandler(exchange: ClaimedExchange, request: RequestDocument, 
  */
 async function releaseKey(exchange: ClaimedExchange, request: RequestDocument, answer: Answer): Promise<Disposition> {
   // A failed abandon leaves the entry in progress: a retry reconciles through `status` instead of calling again.
-  return respondAfter(exchange, refOf(request), answer, (store) => freeKey(exchange, request, store));
+  return respondAfter(exchange, refOf(request), answer, (tx) => freeKey(exchange, request, tx));
 }
 
 /** Inside a store operation: abandons this worker's entry for the request's key; returns the error to report, if any. */
-function freeKey(exchange: Exchange, request: RequestDocument, store: IdempotencyStore): unknown {
+async function freeKey(exchange: Exchange, request: RequestDocument, tx: StoreOperations): Promise<unknown> {
   const { context, provider } = exchange;
   try {
-    store.abandon({ provider: provider.name, idempotencyKey: request.idempotency_key, workerId: context.options.workerId });
+    await tx.abandon({ provider: provider.name, idempotencyKey: request.idempotency_key, workerId: context.options.workerId });
     return undefined;
   } catch (error) {
     return error;
@@ -201,7 +202,7 @@ async function abandon(exchange: ClaimedExchange, request: RequestDocument, erro
   // A transport's own code says why (PROVIDER_UNAVAILABLE: breaker open, connection refused…).
   const code = isTransportError(error) ? error.code : 'PROVIDER_NOT_CALLED';
   // A failed abandon leaves the entry in progress: a retry reconciles (and finds nothing) instead of proceeding.
-  return respondAfter(exchange, refOf(request), errorAnswer(code, `the provider was not called: ${message}`, true), (store) => freeKey(exchange, request, store));
+  return respondAfter(exchange, refOf(request), errorAnswer(code, `the provider was not called: ${message}`, true), (tx) => freeKey(exchange, request, tx));
 }
 
 function respondUnknown(exchange: Exchange, request: RequestDocument, outcome?: ActionOutcome<unknown>): Promise<Disposition> {

@@ -23,7 +23,7 @@ import { prepareEvents } from './audit-events.ts';
 import type { Disposition, WorkerContext } from './context.ts';
 import { deadLetter } from './dead-letter.ts';
 import { describeError } from './describe-error.ts';
-import type { IdempotencyStore } from './idempotency-store.ts';
+import type { StoreOperations } from './store-engine.ts';
 import { encodeReply, replyDocument, rewriteStoredReply, startReply, type Answer, type RequestRef, type StartedReply } from './reply.ts';
 
 /**
@@ -69,7 +69,7 @@ export async function respondWith(exchange: Exchange, document: ReplyDocument, f
   if (claimed === undefined) return deliver(exchange, { document, fromStore });
   let outgoing: Outgoing;
   try {
-    outgoing = await exchange.context.store.atomic((store) => recordIn(store, claimed, { document, fromStore }, exchange.context.options.clock()));
+    outgoing = await exchange.context.store.atomic((tx) => recordIn(tx, claimed, { document, fromStore }, exchange.context.options.clock()));
   } catch (error) {
     return requeue(exchange, 'store', error);
   }
@@ -80,9 +80,9 @@ export async function respondWith(exchange: Exchange, document: ReplyDocument, f
  * Inside a store operation: records `outgoing` as the answer of `claimed` and returns what to
  * send: it, or the answer recorded first (rewritten with a new reply id and `sent_at`).
  */
-export function recordIn(store: IdempotencyStore, claimed: AnswerKey, outgoing: Outgoing, now: number): Outgoing {
+export async function recordIn(tx: StoreOperations, claimed: AnswerKey, outgoing: Outgoing, now: number): Promise<Outgoing> {
   const { document } = outgoing;
-  const recorded = store.recordAnswer({ ...claimed, reply: encodeReply(document), final: document.status !== 'unknown' });
+  const recorded = await tx.recordAnswer({ ...claimed, reply: encodeReply(document), final: document.status !== 'unknown' });
   if (recorded.ours) return outgoing;
   const ref = { id: document.request_id, provider: document.provider, type: document.type };
   return { document: rewriteStoredReply(recorded.reply, ref, now), fromStore: true };

@@ -6,7 +6,7 @@
  */
 import type { Disposition } from './context.ts';
 import { describeError } from './describe-error.ts';
-import type { IdempotencyStore } from './idempotency-store.ts';
+import type { StoreOperations } from './store-engine.ts';
 import { encodeReply, replyDocument, rewriteStoredReply, sendReply, unknownAnswer, type Answer, type RequestRef } from './reply.ts';
 import { deliver, recordIn, requeue, type ClaimedExchange, type Outgoing } from './respond.ts';
 
@@ -17,10 +17,10 @@ export async function storeAndSend(exchange: ClaimedExchange, request: RequestRe
   const document = replyDocument(request, answer, now);
   let outgoing: Outgoing;
   try {
-    outgoing = await context.store.atomic((store) => {
-      const stored = store.complete({ provider: provider.name, idempotencyKey, reply: encodeReply(document), now });
+    outgoing = await context.store.atomic(async (tx) => {
+      const stored = await tx.complete({ provider: provider.name, idempotencyKey, reply: encodeReply(document), now });
       const mine = stored.alreadyCompleted ? { document: rewriteStoredReply(stored.reply, request, now), fromStore: true } : { document, fromStore: false };
-      return recordIn(store, claimed, mine, now);
+      return recordIn(tx, claimed, mine, now);
     });
   } catch (error) {
     // The provider was called but its outcome is not on disk: tell the client it is unknown, and
@@ -43,7 +43,7 @@ export async function respondAfter(
   exchange: ClaimedExchange,
   request: RequestRef,
   answer: Answer,
-  step: (store: IdempotencyStore) => unknown,
+  step: (tx: StoreOperations) => Promise<unknown>,
 ): Promise<Disposition> {
   const { context, provider, claimed } = exchange;
   const now = context.options.clock();
@@ -51,9 +51,9 @@ export async function respondAfter(
   let outgoing: Outgoing;
   let stepError: unknown;
   try {
-    outgoing = await context.store.atomic((store) => {
-      stepError = step(store);
-      return recordIn(store, claimed, { document, fromStore: false }, now);
+    outgoing = await context.store.atomic(async (tx) => {
+      stepError = await step(tx);
+      return recordIn(tx, claimed, { document, fromStore: false }, now);
     });
   } catch (error) {
     return requeue(exchange, 'store', error);

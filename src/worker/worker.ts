@@ -19,9 +19,9 @@ import type { Disposition, WorkerContext } from './context.ts';
 import { describeError } from './describe-error.ts';
 import { handleMessage } from './dispatch.ts';
 import type { WorkerErrorEvent, WorkerEvents } from './events.ts';
-import { GroupCommitStore } from './group-commit.ts';
 import { startPlugins, type StartedPlugins } from './plugins.ts';
-import { IdempotencyStore } from './idempotency-store.ts';
+import { openWorkerStore } from './open-store.ts';
+import type { StoreHealthListener, WorkerStore } from './store-engine.ts';
 import { parseWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.ts';
 import { deriveDigestKey } from './payload-digest.ts';
 import { deriveDeadLetterKey } from './dead-letter.ts';
@@ -66,7 +66,6 @@ export interface StopOptions {
 
 export class Worker extends EventEmitter<WorkerEvents> {
   readonly #context: WorkerContext;
-  readonly #store: IdempotencyStore;
   readonly #plugins: StartedPlugins;
   readonly #hardStop = new AbortController();
   readonly #inFlight = new Set<Promise<void>>();
@@ -78,15 +77,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private constructor(
     options: ResolvedWorkerOptions,
-    parts: Pick<WorkerContext, 'connection' | 'publisher' | 'identity' | 'trust' | 'log' | 'events'> & { readonly store: IdempotencyStore; readonly plugins: StartedPlugins },
+    parts: Pick<WorkerContext, 'connection' | 'publisher' | 'identity' | 'trust' | 'log' | 'events'> & { readonly store: WorkerStore; readonly plugins: StartedPlugins },
   ) {
     super();
     const { store, plugins, ...resources } = parts;
-    this.#store = store;
     this.#plugins = plugins;
     this.#context = {
       ...resources,
-      store: new GroupCommitStore(store, { onFailure: (error) => this.#storeFailed(error), onRecovery: () => this.#storeRecovered() }),
+      store,
       resources: plugins.resources,
       digestKey: deriveDigestKey(resources.identity.privateKey),
       deadLetterKey: deriveDeadLetterKey(resources.identity.privateKey),
@@ -117,21 +115,32 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const events = resolved.events === undefined ? undefined : { queue: resolved.events.queue, recipient: Certificate.from(resolved.events.recipient) };
     const log = maskingLogger(resolved.log ?? SILENT);
     const plugins = await startPlugins(resolved, log, resolved.transcript);
-    let store: IdempotencyStore | undefined;
+    // The store reports to the worker, which exists only once the store is open.
+    const owner: { worker?: Worker } = {};
+    const health: StoreHealthListener = {
+      onFailure: (error) => {
+        if (owner.worker !== undefined) owner.worker.#storeFailed(error);
+      },
+      onRecovery: () => {
+        if (owner.worker !== undefined) owner.worker.#storeRecovered();
+      },
+    };
+    let store: WorkerStore | undefined;
     let connection: StompConnection | undefined;
     let publisher: Publisher;
     try {
-      store = IdempotencyStore.open(resolved.idempotency);
+      store = await openWorkerStore(resolved.idempotency, health);
       connection = StompConnection.create(resolved.stomp);
       await connectFirst(connection, hooks);
       publisher = await untilAborted(Publisher.connect(publisherOptions(resolved.stomp, resolved.publisherStomp)), hooks.signal, (late) => void late.close());
     } catch (error) {
-      store?.close();
+      await store?.close().catch(() => undefined);
       await connection?.close().catch(() => undefined);
       await plugins.close();
       throw error;
     }
     const worker = new Worker(resolved, { connection, publisher, identity, trust, store, plugins, log, events });
+    owner.worker = worker;
     try {
       await worker.#subscribeAll();
     } catch (error) {
@@ -237,7 +246,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     const { connection, publisher } = this.#context;
     await Promise.allSettled(this.#subscriptions.splice(0).map((subscription) => subscription.unsubscribe()));
-    this.#store.close();
+    await this.#context.store.close().catch((error: unknown) => this.#reportError({ stage: 'store', ...describeError(error), requeued: false }));
     await this.#plugins.close();
     await Promise.all([
       connection.close().catch((error: unknown) => this.#reportError({ stage: 'connection', ...describeError(error), requeued: false })),

@@ -137,7 +137,7 @@ describe('loadWorkerConfig: a valid file', () => {
     const config = parseWorkerConfig(text, { env: {}, baseDir: join(root, 'elsewhere') });
     expect(config.identity.cert).toBe(join(dir, 'certs/gateway.pem'));
     expect(config.providers[0]?.module).toBe(join(dir, 'providers/card/index.ts'));
-    expect(config.idempotency.path).toBe(join(root, 'elsewhere', 'idempotency.sqlite'));
+    expect(config.idempotency).toHaveProperty('path', join(root, 'elsewhere', 'idempotency.sqlite'));
   });
 
   it('a plugin may be named by package (resolved from the config folder when loaded); a file path stays a checked file', () => {
@@ -473,6 +473,31 @@ describe('the gateway: section and idempotency.lease', () => {
   });
 });
 
+describe('idempotency: one engine, SQLite (path) or PostgreSQL (url)', () => {
+  it('a url selects PostgreSQL, its password from the environment; pool_size and the timings as written', () => {
+    const url = `postgres://paygate:${SECRET}@db.internal:5432/paygate`;
+    const config = parseWorkerConfig(minimalWith({ idempotency: 'idempotency: {url: "${env:PAYGATE_STORE_URL}", pool_size: 4, retention: 2d}' }), { env: { PAYGATE_STORE_URL: url }, baseDir: fixture() });
+    expect(config.idempotency).toEqual(expect.objectContaining({ url, poolSize: 4, retentionMs: 2 * 86_400_000, leaseMs: 60_000, migrate: true }));
+    expect(config.idempotency).not.toHaveProperty('path');
+  });
+
+  it('both or neither of path and url, pool_size without url, a url that is not postgres://: named, the url never shown', () => {
+    const dir = fixture();
+    const url = `postgres://paygate:${SECRET}@db/paygate`;
+    const both = configError(() => parseWorkerConfig(minimalWith({ idempotency: 'idempotency: {path: x.sqlite, url: "${env:U}"}' }), { env: { U: url }, baseDir: dir }));
+    expect(both.problems.map((p) => p.path)).toEqual(['idempotency']);
+    expect(both.message).not.toContain(SECRET);
+    const neither = configError(() => parseWorkerConfig(minimalWith({ idempotency: 'idempotency: {retention: 1d}' }), { env: {}, baseDir: dir }));
+    expect(neither.problems.map((p) => p.path)).toEqual(['idempotency.path']);
+    expect(neither.message).toContain('neither path (SQLite) nor url (PostgreSQL)');
+    const pool = configError(() => parseWorkerConfig(minimalWith({ idempotency: 'idempotency: {path: x.sqlite, pool_size: 3}' }), { env: {}, baseDir: dir }));
+    expect(pool.problems.map((p) => p.path)).toEqual(['idempotency.pool_size']);
+    const mysql = configError(() => parseWorkerConfig(minimalWith({ idempotency: 'idempotency: {url: "${env:U}"}' }), { env: { U: `mysql://root:${SECRET}@db/x` }, baseDir: dir }));
+    expect(mysql.problems.map((p) => p.path)).toEqual(['idempotency.url']);
+    expect(mysql.message).not.toContain(SECRET);
+  });
+});
+
 describe('who may sign, where replies go', () => {
   it('absent: nothing set, so the worker\'s defaults apply (client role, brokers\' reply queues, 3 attempts)', () => {
     const config = parseWorkerConfig(MINIMAL, { env: {}, baseDir: fixture() });
@@ -509,7 +534,7 @@ describe('referenced files', () => {
     const config = loadWorkerConfig(join(dir, 'etc/worker.yaml'), { env: {} });
     expect(config.identity.key).toBe(join(dir, 'certs/gateway.key'));
     expect(config.providers[0]?.module).toBe(join(dir, 'providers/card/index.ts'));
-    expect(config.idempotency.path).toBe(join(dir, 'etc/idempotency.sqlite'));
+    expect(config.idempotency).toHaveProperty('path', join(dir, 'etc/idempotency.sqlite'));
   });
 
   it('every missing file is named with its key path', () => {

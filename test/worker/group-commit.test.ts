@@ -25,11 +25,11 @@ const begin = (key: string, digest = 'd1') => ({ provider: 'card', idempotencyKe
 describe('GroupCommitStore', () => {
   it('commits every operation of one turn in one transaction, and resolves each with its own result', async () => {
     const store = openStore();
-    const transaction = vi.spyOn(store, 'transaction');
+    const transaction = vi.spyOn(store, 'transactionAsync');
     const grouped = new GroupCommitStore(store);
     const results = await Promise.all([
-      grouped.seenRequest('req-1', Date.now() + 30_000),
-      grouped.seenRequest('req-1', Date.now() + 30_000),
+      grouped.markSeen('req-1', Date.now() + 30_000).then((seen) => seen.seenBefore),
+      grouped.markSeen('req-1', Date.now() + 30_000).then((seen) => seen.seenBefore),
       grouped.begin(begin('k1')),
       grouped.begin(begin('k2')),
       grouped.begin(begin('k1')),
@@ -69,7 +69,7 @@ describe('GroupCommitStore', () => {
 
   it('claim: the request id\'s recorded answer and the idempotency claim in one operation; headers play no part', async () => {
     const store = openStore();
-    const transaction = vi.spyOn(store, 'transaction');
+    const transaction = vi.spyOn(store, 'transactionAsync');
     const grouped = new GroupCommitStore(store);
     const expiresAt = Date.now() + 30_000;
     const first = await grouped.claim({ requestId: 'req-c', expiresAt, begin: begin('k-claim') });
@@ -89,9 +89,9 @@ describe('GroupCommitStore', () => {
     const store = openStore();
     const grouped = new GroupCommitStore(store);
     const expiresAt = Date.now() + 30_000;
-    const failed = grouped.atomic((s) => {
-      s.recordAnswer({ requestId: 'req-a', expiresAt, reply: 'a', final: true });
-      s.abandon({ provider: 'card', idempotencyKey: 'never-begun', workerId: 'w1' });
+    const failed = grouped.atomic(async (s) => {
+      await s.recordAnswer({ requestId: 'req-a', expiresAt, reply: 'a', final: true });
+      await s.abandon({ provider: 'card', idempotencyKey: 'never-begun', workerId: 'w1' });
     });
     const kept = grouped.atomic((s) => s.recordAnswer({ requestId: 'req-b', expiresAt, reply: 'b', final: true }));
     await expect(failed).rejects.toMatchObject({ code: 'IDEMPOTENCY_NOT_HELD' });
@@ -103,7 +103,7 @@ describe('GroupCommitStore', () => {
   it('a failed commit rejects every operation of the batch with STORE_FAILED', async () => {
     const store = openStore();
     const grouped = new GroupCommitStore(store);
-    const batch = [grouped.begin(begin('k-a')), grouped.seenRequest('req-x', Date.now())];
+    const batch = [grouped.begin(begin('k-a')), grouped.markSeen('req-x', Date.now())];
     store.close();
     const settled = await Promise.allSettled(batch);
     expect(settled.map((s) => (s.status === 'rejected' ? (s.reason as { code: string }).code : 'fulfilled'))).toEqual(['STORE_FAILED', 'STORE_FAILED']);
