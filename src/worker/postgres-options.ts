@@ -4,6 +4,7 @@
  * moves from one engine to the other by changing `path` into `url`.
  */
 import { z } from 'zod';
+import { WorkerError } from './errors.ts';
 
 const ms = z.number().int().nonnegative();
 const DAY = 24 * 60 * 60 * 1_000;
@@ -34,3 +35,16 @@ export const postgresStoreOptionsSchema = z.strictObject({
 export type PostgresStoreOptions = z.input<typeof postgresStoreOptionsSchema>;
 /** Options with every default filled in. */
 export type ResolvedPostgresStoreOptions = z.output<typeof postgresStoreOptionsSchema>;
+
+/**
+ * Validate the options and fill in every default; `STORE_BAD_OPTIONS` names the paths (never a
+ * value: the URL holds a password).
+ */
+export function parsePostgresStoreOptions(options: PostgresStoreOptions): ResolvedPostgresStoreOptions {
+  const parsed = postgresStoreOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const paths = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(options)'}: ${issue.message}`).join('; ');
+    throw new WorkerError('STORE_BAD_OPTIONS', `invalid PostgreSQL idempotency store options: ${paths}`);
+  }
+  return parsed.data;
+}
