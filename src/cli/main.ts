@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { auditCommand } from './audit.ts';
 import { brokerCommand } from './broker.ts';
 import { certsCommand } from './certs.ts';
+import { dbCommand } from './db.ts';
 import { demoCommand } from './demo/command.ts';
 import { feedCommand } from './feed.ts';
 import { gatewayCommand } from './gateway.ts';
@@ -29,5 +30,6 @@ program.addCommand(gatewayCommand());
 program.addCommand(requestCommand());
 program.addCommand(auditCommand());
 program.addCommand(feedCommand());
+program.addCommand(dbCommand());
 
 await program.parseAsync(process.argv);
