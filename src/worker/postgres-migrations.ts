@@ -12,7 +12,6 @@
  * is behind (`migrate: false`, for operators who migrate with `paygate db migrate` first); in
  * both modes a database AHEAD of this version (written by a newer paygate) is refused.
  */
-import type pg from 'pg';
 import { WorkerError } from './errors.ts';
 import { maskPostgresUrl, passwordOf, storeFailure } from './postgres-errors.ts';
 import { parsePostgresStoreOptions } from './postgres-options.ts';
@@ -68,18 +67,27 @@ CREATE TABLE store_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at BIGINT NOT N
 /** The schema version this paygate reads and writes. */
 export const POSTGRES_SCHEMA_VERSION: number = POSTGRES_MIGRATIONS.at(-1)?.version ?? 0;
 
-/** The advisory lock every migrating host takes ('paygate' in ASCII): one migration at a time per database. */
-const MIGRATION_LOCK = '31632371444970597';
+/** The advisory lock every migrating host takes ('paygate' read as an ASCII number): one migration at a time per database. */
+export const POSTGRES_MIGRATION_LOCK = '31632371444970597';
 
-/** Something to send SQL to: a pooled client (inside a transaction) or a pool. */
-type Queryable = Pick<pg.PoolClient, 'query'>;
+/**
+ * What the migrations need of a connection: node-postgres's pool and pooled client have it. Said
+ * structurally, so that this module's declarations need no `pg` types (a devDependency).
+ */
+export interface SqlConnection {
+  query(text: string, values?: unknown[]): Promise<{ readonly rows: unknown[] }>;
+}
+/** A pool that lends {@link SqlConnection}s. */
+export interface SqlPool {
+  connect(): Promise<SqlConnection & { release(error?: Error): void }>;
+}
 
 /** The version recorded in the database; 0 when it has no `schema_migrations` table (a fresh database). */
-export async function schemaVersion(db: Queryable): Promise<number> {
-  const table = await db.query<{ exists: boolean }>("SELECT to_regclass('schema_migrations') IS NOT NULL AS exists");
-  if (table.rows[0]?.exists !== true) return 0;
-  const max = await db.query<{ version: number | null }>('SELECT max(version) AS version FROM schema_migrations');
-  return max.rows[0]?.version ?? 0;
+export async function schemaVersion(db: SqlConnection): Promise<number> {
+  const table = await db.query("SELECT to_regclass('schema_migrations') IS NOT NULL AS exists");
+  if ((table.rows[0] as { exists?: boolean } | undefined)?.exists !== true) return 0;
+  const max = await db.query('SELECT max(version) AS version FROM schema_migrations');
+  return (max.rows[0] as { version?: number | null } | undefined)?.version ?? 0;
 }
 
 /** `STORE_SCHEMA_UNSUPPORTED` when the database was migrated by a newer paygate. */
@@ -97,7 +105,7 @@ function refuseAhead(version: number): void {
  * `STORE_SCHEMA_OUTDATED` (run `paygate db migrate`), ahead `STORE_SCHEMA_UNSUPPORTED`.
  * Creates nothing.
  */
-export async function checkSchema(db: Queryable): Promise<number> {
+export async function checkSchema(db: SqlConnection): Promise<number> {
   const version = await schemaVersion(db);
   refuseAhead(version);
   if (version < POSTGRES_SCHEMA_VERSION) {
@@ -110,11 +118,14 @@ export async function checkSchema(db: Queryable): Promise<number> {
   return version;
 }
 
-/** Applies `migration` unless another host did first; one transaction under the migration lock. */
-async function applyOne(client: pg.PoolClient, migration: PostgresMigration): Promise<void> {
+/**
+ * Applies `migration` unless another host did first; one transaction under the migration lock.
+ * Returns the version found once the lock was held (what this host migrated from).
+ */
+async function applyOne(client: SqlConnection, migration: PostgresMigration): Promise<number> {
   await client.query('BEGIN');
   try {
-    await client.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
+    await client.query(`SELECT pg_advisory_xact_lock(${POSTGRES_MIGRATION_LOCK})`);
     // Under the lock: no other host creates it at the same moment.
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
@@ -125,6 +136,7 @@ async function applyOne(client: pg.PoolClient, migration: PostgresMigration): Pr
       await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
     }
     await client.query('COMMIT');
+    return version;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined); // a broken connection rolls back on its own
     throw error;
@@ -133,16 +145,22 @@ async function applyOne(client: pg.PoolClient, migration: PostgresMigration): Pr
 
 /**
  * Brings the database to {@link POSTGRES_SCHEMA_VERSION}: a no-op (and no lock taken) when it is
- * there already. @throws WorkerError `STORE_SCHEMA_UNSUPPORTED`; driver errors as they are.
+ * there already. `from` is the version this call found under the lock: when another host
+ * migrated first, `from` = `to`. @throws WorkerError `STORE_SCHEMA_UNSUPPORTED`; driver errors as
+ * they are.
  */
-export async function applyMigrations(pool: pg.Pool): Promise<{ from: number; to: number }> {
+export async function applyMigrations(pool: SqlPool): Promise<{ from: number; to: number }> {
   const client = await pool.connect();
   let broken: unknown;
   try {
-    const from = await schemaVersion(client);
+    let from = await schemaVersion(client);
     refuseAhead(from);
+    let first = true;
     for (const migration of POSTGRES_MIGRATIONS) {
-      if (migration.version > from) await applyOne(client, migration);
+      if (migration.version <= from) continue;
+      const found = await applyOne(client, migration);
+      if (first) from = found;
+      first = false;
     }
     return { from, to: POSTGRES_SCHEMA_VERSION };
   } catch (error) {

@@ -166,15 +166,19 @@ export class PostgresStore implements WorkerStore {
     };
     client.on('error', onError);
     try {
-      await client.query('BEGIN');
-      const result = await operations(new PostgresOperations(queryOn(client), this.timings));
-      const commit = await client.query('COMMIT');
-      if (commit.command !== 'COMMIT') throw new Error('the transaction was aborted by a failed statement and rolled back');
+      await client.query('BEGIN').catch((error: unknown) => Promise.reject(this.#failed('atomic', error)));
+      const result = await operations(this.#guarded(new PostgresOperations(queryOn(client), this.timings))).catch((error: unknown) => {
+        // The store's own errors (STORE_FAILED, IDEMPOTENCY_NOT_HELD) are seen by the health; the caller's as they are.
+        if (error instanceof WorkerError) this.#failed('atomic', error);
+        return Promise.reject(error);
+      });
+      const commit = await client.query('COMMIT').catch((error: unknown) => Promise.reject(this.#failed('atomic: COMMIT', error)));
+      if (commit.command !== 'COMMIT') throw this.#failed('atomic', new Error('a statement of the unit failed (its error was caught): the transaction was rolled back'));
       this.#health.succeeded();
       return result;
     } catch (error) {
       broken ??= await client.query('ROLLBACK').then(() => undefined, (rollback: unknown) => rollback as Error);
-      throw error instanceof WorkerError ? error : this.#failed('atomic', error);
+      throw error;
     } finally {
       client.off('error', onError);
       // A client whose connection broke is destroyed, never handed to the next caller.
@@ -203,16 +207,35 @@ export class PostgresStore implements WorkerStore {
     try {
       result = await operation();
     } catch (error) {
-      throw error instanceof WorkerError ? error : this.#failed(what, error);
+      throw this.#failed(what, error);
     }
     if (write) this.#health.succeeded();
     return result;
   }
 
-  /** `STORE_FAILED` for `error`, reported to the health listener when it lasts. */
+  /** `STORE_FAILED` for `error` (a `WorkerError` as it is), reported to the health listener when it lasts. */
   #failed(what: string, error: unknown): WorkerError {
     const failure = storeFailure(what, error, this.#password);
-    if (isLastingFailure(error)) this.#health.failed(failure);
+    if (failure.code === 'STORE_FAILED' && isLastingFailure(failure.cause ?? failure)) this.#health.failed(failure);
     return failure;
+  }
+
+  /**
+   * `operations` whose failures are `STORE_FAILED` (as outside a unit: the code inside `atomic`
+   * sees the same errors), the health left to the unit's end.
+   */
+  #guarded(operations: PostgresOperations): StoreOperations {
+    const guard = <A extends unknown[], R>(what: string, call: (...args: A) => Promise<R>) =>
+      (...args: A): Promise<R> => call(...args).catch((error: unknown) => Promise.reject(storeFailure(what, error, this.#password)));
+    return {
+      begin: guard('begin', (input) => operations.begin(input)),
+      complete: guard('complete', (input) => operations.complete(input)),
+      abandon: guard('abandon', (input) => operations.abandon(input)),
+      takeOver: guard('takeOver', (input) => operations.takeOver(input)),
+      markSeen: guard('markSeen', (requestId, expiresAt) => operations.markSeen(requestId, expiresAt)),
+      answerOf: guard('answerOf', (requestId) => operations.answerOf(requestId)),
+      recordAnswer: guard('recordAnswer', (input) => operations.recordAnswer(input)),
+      replyFailed: guard('replyFailed', (requestId, expiresAt) => operations.replyFailed(requestId, expiresAt)),
+    };
   }
 }
