@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { describe } from 'vitest';
 
 const run = promisify(execFile);
 const SCRIPT = new URL('../../scripts/postgres.sh', import.meta.url).pathname;
@@ -19,6 +20,15 @@ export const TEST_POSTGRES_URL: string | undefined = process.env.PAYGATE_TEST_PO
 
 /** Why the PostgreSQL tests are skipped, for `describe.skipIf(...)`'s name. */
 export const POSTGRES_SKIP_REASON = 'PAYGATE_TEST_POSTGRES_URL is unset (bash scripts/postgres.sh start prints it)';
+
+/**
+ * `describe` for a suite that needs PostgreSQL: skipped, with the reason in its name, only when
+ * `PAYGATE_TEST_POSTGRES_URL` is unset (CI sets it).
+ */
+export function describePostgres(name: string, body: () => void): void {
+  if (TEST_POSTGRES_URL === undefined) describe.skip(`${name} (skipped: ${POSTGRES_SKIP_REASON})`, body);
+  else describe(name, body);
+}
 
 /** The shared server's URL. @throws when `PAYGATE_TEST_POSTGRES_URL` is unset. */
 export function testPostgresUrl(): string {
