@@ -19,7 +19,6 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-STATE=${PAYGATE_POSTGRES_STATE:-$ROOT/.brokers/postgres} # git-ignored
 TIMEOUT=${POSTGRES_TIMEOUT:-60}
 
 # Fixed test passwords on a loopback-only cluster, like the brokers' "<login>-test-pass".
@@ -51,8 +50,15 @@ install_missing() {
   local t0 log=/tmp/paygate-postgres-apt.log
   t0=$(now)
   say "installing postgresql (log: $log)"
+  # No Debian "main" cluster on port 5432 (its postinst would create one, and may start it):
+  # the clusters here are this script's own.
+  mkdir -p /etc/postgresql-common/createcluster.d
+  cat >/etc/postgresql-common/createcluster.d/paygate.conf <<'EOF'
+# Written by paygate scripts/postgres.sh: no main cluster; the tests run clusters of their own.
+create_main_cluster = false
+EOF
   export DEBIAN_FRONTEND=noninteractive
-  if ! { apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=300 postgresql; } >"$log" 2>&1; then
+  if ! { apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confold postgresql; } >"$log" 2>&1; then
     tail -n 30 "$log" >&2
     say "apt-get failed installing postgresql"
     exit 1
@@ -68,9 +74,20 @@ install_missing() {
 # system user the package creates), which must be able to reach the data folder.
 as_postgres() { runuser -u postgres -- "$@"; }
 
-DATA=$STATE/data
-PORT_FILE=$STATE/port
-LOG=$STATE/postgres.log
+# The cluster's folder: .brokers/postgres (git-ignored), unless PAYGATE_POSTGRES_STATE names
+# another. The server runs as `postgres`, which must reach it: a checkout under a folder closed
+# to that user (/root/...) keeps its cluster in /var/tmp instead, under a name made from the
+# checkout's path (so start, stop and url of one checkout always find the same one).
+set_state() {
+  STATE=${PAYGATE_POSTGRES_STATE:-$ROOT/.brokers/postgres}
+  if [ -z "${PAYGATE_POSTGRES_STATE:-}" ] && id postgres >/dev/null 2>&1 && ! runuser -u postgres -- test -x "$ROOT" 2>/dev/null; then
+    STATE=/var/tmp/paygate-postgres-$(printf %s "$ROOT" | sha256sum | cut -c1-16)
+  fi
+  DATA=$STATE/data
+  PORT_FILE=$STATE/port
+  LOG=$STATE/postgres.log
+}
+set_state
 
 port() { cat "$PORT_FILE" 2>/dev/null; }
 url() { echo "postgres://$ROLE:$PASSWORD@127.0.0.1:$(port)/$DATABASE"; }
@@ -129,7 +146,7 @@ prepare_state() {
   chown postgres:postgres "$STATE"
   chmod 700 "$STATE"
   if ! as_postgres test -w "$STATE"; then
-    say "the postgres user cannot write $STATE (a parent folder is closed to it); set PAYGATE_POSTGRES_STATE to a folder it can reach"
+    say "the postgres user cannot write $STATE (a folder above it is closed to that user); set PAYGATE_POSTGRES_STATE to a folder it can reach"
     exit 1
   fi
 }
@@ -200,6 +217,7 @@ launch() {
 
 cmd_start() {
   install_missing
+  set_state # the postgres user exists now
   prepare_state
   init_cluster
   local t0
@@ -259,7 +277,6 @@ cmd_url() {
 
 case "${1:-}" in
   start | stop)
-    mkdir -p "$STATE"
     # One start or stop at a time per cluster; ports are chosen under a machine-wide lock, so
     # that two clusters starting at once never pick the same one.
     exec 9>/tmp/paygate-postgres.lock
