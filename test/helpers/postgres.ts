@@ -56,20 +56,35 @@ export async function sql<R extends pg.QueryResultRow = pg.QueryResultRow>(url: 
 }
 
 // Test databases: paygate_test_<base-36 creation second>_<pid>_<n>, dropped by dropTestDatabases()
-// or at exit; the creation time lets a later run drop those a crashed run left behind.
+// or at exit. A test runner may end its worker processes without an exit event, so each process
+// also drops, at its first fresh database, those whose creator is gone (or older than 3 hours).
 const PREFIX = 'paygate_test_';
 const LEFT_BEHIND_MS = 3 * 60 * 60 * 1_000;
 const created = new Set<string>();
 let counter = 0;
 let swept = false;
 
-/** Drops the test databases of runs that ended more than 3 hours ago without dropping theirs. */
+/** Whether process `pid` of this machine exists. */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Drops the test databases left behind by processes that ended without dropping theirs. */
 async function sweepLeftBehind(url: string): Promise<void> {
   swept = true;
   const rows = await sql<{ datname: string }>(url, 'SELECT datname FROM pg_database WHERE datname LIKE $1', [`${PREFIX}%`]);
   for (const { datname } of rows) {
-    const born = parseInt(datname.slice(PREFIX.length).split('_')[0] ?? '', 36) * 1_000;
-    if (Number.isFinite(born) && Date.now() - born > LEFT_BEHIND_MS) {
+    const [born36, pidText] = datname.slice(PREFIX.length).split('_');
+    const born = parseInt(born36 ?? '', 36) * 1_000;
+    const pid = Number(pidText);
+    const gone = Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processExists(pid);
+    if (gone || (Number.isFinite(born) && Date.now() - born > LEFT_BEHIND_MS)) {
+      // Another process may be sweeping the same one: whoever comes second finds nothing to drop.
       await sql(url, `DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => undefined);
     }
   }
