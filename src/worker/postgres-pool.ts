@@ -5,9 +5,11 @@
  * - `statement_timeout` (server side) bounds a statement, a lock wait included;
  * - `query_timeout` (client side) a little longer, for a server that stopped answering at all
  *   (its own timeout cannot fire then): the query fails instead of hanging the worker;
- * - `idle_in_transaction_session_timeout`: a transaction left open by a stalled process does not
- *   keep its row locks (and every other host waiting on them) for ever;
- * - TCP keep-alive, so a connection to a vanished host is found dead;
+ * - `idle_in_transaction_session_timeout`: a transaction left open by a stalled process, or by a
+ *   host that vanished without closing its connections, does not keep its row locks (and every
+ *   other host waiting on them) for ever: the server ends it after `statementTimeoutMs`;
+ * - TCP keep-alive from 10 s of silence, so an idle pooled connection to a vanished server is
+ *   found dead instead of failing the next query after its timeout;
  * - BIGINT (epoch ms) read as a JavaScript number: every time fits in 2^53;
  * - an `error` listener on the pool: a connection that breaks while idle in the pool (the server
  *   restarted, a network blip) is dropped by the pool and must never crash the process. The next
@@ -35,6 +37,7 @@ export function poolConfig(options: ResolvedPostgresStoreOptions, max: number = 
     query_timeout: options.statementTimeoutMs + options.connectTimeoutMs,
     idle_in_transaction_session_timeout: options.statementTimeoutMs,
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     application_name: 'paygate',
     types,
   };
