@@ -33,6 +33,8 @@ export const WORKER_ERROR_CODES = [
   'STORE_MISSING',
   /** At start: the idempotency store was written by a newer paygate (its schema version is higher). */
   'STORE_SCHEMA_UNSUPPORTED',
+  /** At start with migrate: false: the PostgreSQL store's schema is older than this paygate's (run paygate db migrate). */
+  'STORE_SCHEMA_OUTDATED',
   /**
    * The request expired before the worker could act on it: its `expires` frame header is past
    * (the message is dead-lettered, it is unreadable to the broker anyway) or its `expires_at` is

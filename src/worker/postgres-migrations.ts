@@ -110,8 +110,7 @@ export async function checkSchema(db: SqlConnection): Promise<number> {
   refuseAhead(version);
   if (version < POSTGRES_SCHEMA_VERSION) {
     throw new WorkerError(
-      // Listed in docs/errors.md; see the note in postgres-store.ts's module comment.
-      'STORE_SCHEMA_OUTDATED' as WorkerError['code'],
+      'STORE_SCHEMA_OUTDATED',
       `the PostgreSQL idempotency store is at schema version ${version}, this paygate needs ${POSTGRES_SCHEMA_VERSION}: run \`paygate db migrate\` (or open it with migrate: true)`,
     );
   }

@@ -24,9 +24,6 @@
  * are reported to the {@link StoreHealthListener}, and `claim` is refused at once until a write
  * commits again (the worker's probe). The pool reconnects by itself: no new pool is needed after
  * the server comes back.
- *
- * Error codes: a database behind this version with `migrate: false` is refused with
- * `STORE_SCHEMA_OUTDATED` (docs/errors.md), which `WORKER_ERROR_CODES` (errors.ts) must list.
  */
 import type pg from 'pg';
 import type { PurgeResult } from './idempotency-store.ts';
