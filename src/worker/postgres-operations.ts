@@ -20,7 +20,7 @@ import type {
 import * as answers from './postgres-answers.ts';
 import type { Query } from './postgres-query.ts';
 import type { RecordedAnswer, SeenResult } from './request-answers.ts';
-import type { RecordAnswerInput, StoreOperations, StoreTimings } from './store-engine.ts';
+import type { ClaimInput, ClaimResult, RecordAnswerInput, StoreOperations, StoreTimings } from './store-engine.ts';
 
 interface EntryRow {
   request_id: string;
@@ -59,6 +59,21 @@ const TAKE_OVER = {
          RETURNING 1 AS taken`,
 };
 
+// The claim of a request id seen for the first time, in ONE statement (one round trip, one
+// commit): the id recorded as seen and, only when it is new, the key inserted in progress.
+const CLAIM_NEW = {
+  name: 'paygate-claim-new',
+  text: `WITH seen AS (
+           INSERT INTO seen_requests (request_id, keep_until) VALUES ($1, $2)
+           ON CONFLICT (request_id) DO NOTHING RETURNING 1
+         ), claimed AS (
+           INSERT INTO idempotency (provider, idempotency_key, request_id, payload_digest, state, worker_id, started_at)
+           SELECT $3, $4, $5, $6, 'in-progress', $7, $8 WHERE EXISTS (SELECT 1 FROM seen)
+           ON CONFLICT (provider, idempotency_key) DO NOTHING RETURNING 1
+         )
+         SELECT EXISTS (SELECT 1 FROM seen) AS seen_new, EXISTS (SELECT 1 FROM claimed) AS begun_new`,
+};
+
 /**
  * How many times `begin` inserts again after finding the entry gone between its insert and its
  * read. Each retry needs another worker to begin AND abandon the key in that gap; running out
@@ -88,6 +103,23 @@ export class PostgresOperations implements StoreOperations {
       if (row !== undefined) return this.#found(row, input.payloadDigest, now);
     }
     throw new WorkerError('STORE_FAILED', `begin: the entry for this key of provider ${input.provider} kept disappearing between insert and read`);
+  }
+
+  /**
+   * The claim's common case in one statement: a request id never seen (so no answer can be
+   * recorded for it) is recorded and its key begun. `undefined` when the id was seen before: the
+   * caller then runs the full claim (its answer first) in a unit. When the id is new but its key
+   * is not, the key's entry is read by `begin` after the id's record committed; that split is
+   * safe, as the id alone (seen, not answered) sends any copy of the request through `begin`.
+   */
+  async claimNew(input: ClaimInput): Promise<ClaimResult | undefined> {
+    const b = input.begin;
+    const now = b.now ?? Date.now();
+    const values = [input.requestId, input.expiresAt + this.#timings.replayMarginMs, b.provider, b.idempotencyKey, b.requestId, b.payloadDigest, b.workerId, now];
+    const [row] = await this.#query<{ seen_new: boolean; begun_new: boolean }>(CLAIM_NEW, values);
+    if (row === undefined || !row.seen_new) return undefined;
+    if (row.begun_new) return { kind: 'begun', begun: { kind: 'new' } };
+    return { kind: 'begun', begun: await this.begin({ ...b, now }) };
   }
 
   #found(row: EntryRow, payloadDigest: string, now: number): BeginResult {

@@ -233,6 +233,11 @@ describe.each(testStoreEngines())('idempotency store on %s', (engine: TestStoreE
       expect(await store.claim({ requestId: 'req-c', expiresAt, begin: claimBegin })).toEqual({ kind: 'begun', begun: { kind: 'new' } });
       // Seen but not answered (a duplicate in flight, or a worker died): begin again, which finds the entry in progress.
       expect(await store.claim({ requestId: 'req-c', expiresAt, begin: claimBegin })).toMatchObject({ kind: 'begun', begun: { kind: 'in-progress', requestId: 'r-k-claim' } });
+      // A new id for a key in progress (a client's retry): recorded as seen, and begin finds the entry.
+      expect(await store.claim({ requestId: 'req-retry', expiresAt, begin: { ...claimBegin, requestId: 'r-retry', workerId: 'w2' } })).toMatchObject({ kind: 'begun', begun: { kind: 'in-progress', requestId: 'r-k-claim', workerId: 'w1' } });
+      expect(await store.markSeen('req-retry', expiresAt)).toEqual({ seenBefore: true });
+      // …and with another payload: a conflict, the id recorded all the same.
+      expect(await store.claim({ requestId: 'req-other', expiresAt, begin: { ...claimBegin, payloadDigest: 'digest-z' } })).toEqual({ kind: 'begun', begun: { kind: 'conflict', requestId: 'r-k-claim' } });
       // Once answered: the answer, and the key is not touched.
       await store.recordAnswer({ requestId: 'req-c', expiresAt, reply: 'the first answer', final: true });
       expect(await store.claim({ requestId: 'req-c', expiresAt, begin: request({ idempotencyKey: 'k-other' }) })).toEqual({ kind: 'answered', reply: Buffer.from('the first answer') });
