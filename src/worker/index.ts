@@ -13,5 +13,8 @@ export type { WorkerEvents, ProcessedEvent, DeadLetterEvent, HandlerErrorEvent, 
 export { WorkerError, WORKER_ERROR_CODES, type WorkerErrorCode } from './errors.ts';
 export { deriveDigestKey, payloadDigest, canonicalJson, type DigestInput } from './payload-digest.ts';
 export { IdempotencyStore, idempotencyOptionsSchema, type IdempotencyStoreOptions } from './idempotency-store.ts';
+export { openWorkerStore, storeOptionsSchema, type StoreOptions } from './open-store.ts';
+export type { WorkerStore, StoreOperations, StoreHealthListener, ClaimInput, ClaimResult } from './store-engine.ts';
+export { postgresStoreOptionsSchema, type PostgresStoreOptions } from './postgres-options.ts';
 export { loadWorkerConfig, parseWorkerConfig, ConfigError, type WorkerConfig, type GatewaySettings, type EventsSettings } from './config.ts';
 export { deriveAuditKey, PAYMENT_STATUSES } from './audit-events.ts';
