@@ -14,6 +14,8 @@ export { parseOptions } from './options.ts';
 export { PinnedConnections } from './pinned.ts';
 export type { ResolvedOptions, StompNode, StompOptions } from './options.ts';
 export { brokerKindOf, quirksOf } from './broker-kind.ts';
+export { QUEUE_TYPES, queueTypeHeaders } from './queue-type.ts';
+export type { QueueType } from './queue-type.ts';
 export type { BrokerKind, BrokerQuirks } from './broker-kind.ts';
 export type { NegotiatedHeartBeat } from './heartbeat.ts';
 export type { MessageHandler, SubscribeOptions, Subscription } from './subscriptions.ts';

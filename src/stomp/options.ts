@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { StompError } from './errors.ts';
+import { QUEUE_TYPES } from './queue-type.ts';
 
 /**
  * The connection layer's options and their defaults, in one place. `parseOptions` validates an
@@ -99,6 +100,14 @@ export const optionsSchema = z
     prefetch: z.number().int().nonnegative().default(0),
     /** Extra CONNECT headers (e.g. `client-id`). */
     connectHeaders: z.record(z.string(), z.string()).default({}),
+    /**
+     * RabbitMQ only: the type of the queues that a SEND or SUBSCRIBE to `/queue/…` declares
+     * (`x-queue-type`, queue-type.ts); `quorum` on a cluster. Absent: no header, the vhost's
+     * default type. Every client, worker and feed of a deployment must give the same value:
+     * RabbitMQ refuses a frame that declares an existing queue as another type (ERROR,
+     * PRECONDITION_FAILED). Other brokers never see the header.
+     */
+    queueType: z.enum(QUEUE_TYPES).optional(),
   })
   // The deprecated `randomStart: true` becomes the order it meant, so only `nodeOrder` is read.
   .overwrite((options) => (options.randomStart === true ? { ...options, nodeOrder: 'random' as const } : options));

@@ -1,11 +1,14 @@
 /**
  * Which broker node a worker (and, with the same keys, a client: src/cli/client-config.ts)
- * connects to: `broker_order` and `broker_failback`, next to the `brokers` list. Documented in
- * docs/operations.md ("Broker nodes"). Defaults are the STOMP layer's (src/stomp/options.ts):
- * `listed`, failback probing every 30 s, 30 s drain.
+ * connects to: `broker_order` and `broker_failback`, next to the `brokers` list; and
+ * `broker_queue_type`, the RabbitMQ queue type its `/queue/` destinations are declared with.
+ * Documented in docs/operations.md ("Broker nodes") and docs/rabbitmq-cluster.md. Defaults are
+ * the STOMP layer's (src/stomp/options.ts): `listed`, failback probing every 30 s, 30 s drain, no
+ * queue type (the vhost's default).
  */
 import { z } from 'zod';
 import { NODE_ORDERS, optionsSchema as stompOptionsSchema } from '../stomp/options.ts';
+import { QUEUE_TYPES } from '../stomp/queue-type.ts';
 import type { StompOptions } from '../stomp/options.ts';
 import type { ProblemParams } from './config-providers.ts';
 
@@ -24,10 +27,18 @@ export const brokerFailbackSchema = z
   })
   .optional();
 
+/**
+ * `broker_queue_type`: `quorum` on a RabbitMQ cluster (replicated request, dead-letter and events
+ * queues), `classic`; absent = no header, the vhost's default type. RabbitMQ only; the same value
+ * in every worker, client and feed file of a deployment.
+ */
+export const brokerQueueTypeSchema = z.enum(QUEUE_TYPES).optional();
+
 /** The file keys this module reads. */
 export interface BrokerSelectionKeys {
   readonly broker_order?: z.output<typeof brokerOrderSchema>;
   readonly broker_failback?: z.output<typeof brokerFailbackSchema>;
+  readonly broker_queue_type?: z.output<typeof brokerQueueTypeSchema>;
 }
 
 const ORDER_FIX =
@@ -47,6 +58,20 @@ export const BROKER_SELECTION_FIXES: Readonly<Record<string, string>> = Object.f
   broker_failback: 'give broker_failback: {probe_ms, drain_ms} in milliseconds (probe_ms 0 = never move back), only with broker_order: listed',
 });
 
+const QUEUE_TYPE_FIX =
+  'use quorum on a RabbitMQ cluster (or classic), the same in every worker, client and feed file of the deployment, or leave the key out for the vhost default';
+
+/**
+ * What `broker_queue_type` expects and how to fix it, for the worker file's `CONFIG_KEYS` (and
+ * the feed's); kept apart from {@link BROKER_SELECTION_KEYS} until the files' schemas take the key.
+ */
+export const BROKER_QUEUE_TYPE_KEYS: Readonly<Record<string, { readonly expect: string; readonly fix: string }>> = Object.freeze({
+  broker_queue_type: { expect: 'quorum or classic', fix: QUEUE_TYPE_FIX },
+});
+
+/** The fix of `broker_queue_type`, for the client file's messages. */
+export const BROKER_QUEUE_TYPE_FIXES: Readonly<Record<string, string>> = Object.freeze({ broker_queue_type: QUEUE_TYPE_FIX });
+
 /**
  * A schema refinement: `broker_failback` only means something in listed order; with `random`
  * it would be silently ignored, so it is refused instead.
@@ -61,10 +86,11 @@ export function checkBrokerSelection(file: BrokerSelectionKeys, ctx: z.Refinemen
 }
 
 /** The STOMP options these keys set (absent keys leave the STOMP layer's defaults). */
-export function brokerSelection(file: BrokerSelectionKeys): Pick<StompOptions, 'nodeOrder' | 'failback'> {
+export function brokerSelection(file: BrokerSelectionKeys): Pick<StompOptions, 'nodeOrder' | 'failback' | 'queueType'> {
   const failback = file.broker_failback;
   return {
     ...(file.broker_order === undefined ? {} : { nodeOrder: file.broker_order }),
+    ...(file.broker_queue_type === undefined ? {} : { queueType: file.broker_queue_type }),
     ...(failback === undefined
       ? {}
       : {
