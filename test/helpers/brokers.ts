@@ -5,6 +5,7 @@
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { EmbeddedBroker, hashPassword, type BrokerOptions, type BrokerRole, type UsersConfig } from '../../src/broker/index.ts';
+import type { StompOptions } from '../../src/stomp/index.ts';
 
 export type BrokerName = 'embedded' | 'rabbitmq' | 'activemq';
 
@@ -78,22 +79,104 @@ const BROKERS: Readonly<Record<BrokerName, BrokerDescriptor>> = {
 
 const isBrokerName = (name: string): name is BrokerName => Object.hasOwn(BROKERS, name);
 
-/** Parses PAYGATE_TEST_BROKERS, a comma list such as `embedded,rabbitmq`; unset or empty means `embedded`. */
-// The value is passed in rather than read here so the parser can be tested on any input.
-export function parseTestBrokers(value: string | undefined): BrokerDescriptor[] {
+// --- the three-node RabbitMQ cluster (scripts/rabbitmq-cluster.sh) ---------------
+
+/**
+ * The matrix entry of the three-node RabbitMQ cluster. Only the tests that ask for it (see
+ * {@link parseTestBrokers}) run on it: the suite as a whole does not, for CI time.
+ */
+export const CLUSTER_ENTRY = 'rabbitmq-cluster';
+
+/** One node of the test cluster. */
+export interface ClusterNode {
+  readonly host: string;
+  readonly port: number;
+  /** 1, 2 or 3: the node's number in scripts/rabbitmq-cluster.sh (`kill N`, `restart N`). */
+  readonly index: number;
+}
+
+/**
+ * The test cluster as a broker of the matrix. Its `name` is `rabbitmq`, since every node is one
+ * (whatever a test expects of RabbitMQ holds), and `host`/`port` are node 1's; {@link connectOptions}
+ * lists the three nodes, with quorum queues.
+ */
+export interface ClusterBroker extends ExternalBroker {
+  readonly name: 'rabbitmq';
+  readonly entry: typeof CLUSTER_ENTRY;
+  readonly nodes: readonly ClusterNode[];
+  /** The queue type its `/queue/` destinations are declared with (also the vhost's default there). */
+  readonly queueType: 'quorum';
+}
+
+export const isCluster = (broker: BrokerDescriptor): broker is ClusterBroker => (broker as Partial<ClusterBroker>).entry === CLUSTER_ENTRY;
+
+/**
+ * Parses PAYGATE_TEST_RABBITMQ_CLUSTER, the last line of `bash scripts/rabbitmq-cluster.sh start`:
+ * three `host:port` STOMP addresses, node 1 first. Undefined when unset or empty; throws on
+ * anything else than three valid addresses.
+ */
+export function parseClusterNodes(value: string | undefined): ClusterNode[] | undefined {
+  const entries = (value ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  if (entries.length === 0) return undefined;
+  const nodes = entries.map((entry, i) => {
+    const match = /^([^\s:]+):(\d{1,5})$/.exec(entry);
+    const port = Number(match?.[2]);
+    if (match === null || port < 1 || port > 65_535) {
+      throw new Error(`PAYGATE_TEST_RABBITMQ_CLUSTER: "${entry}" is not host:port (scripts/rabbitmq-cluster.sh start prints the value)`);
+    }
+    return { host: match[1] as string, port, index: i + 1 };
+  });
+  if (nodes.length !== 3) throw new Error(`PAYGATE_TEST_RABBITMQ_CLUSTER names ${nodes.length} nodes; the test cluster has 3`);
+  return nodes;
+}
+
+/** The matrix broker of a cluster whose nodes are `nodes` (see {@link parseClusterNodes}). */
+export function clusterBroker(nodes: readonly ClusterNode[]): ClusterBroker {
+  const first = nodes[0];
+  if (first === undefined) throw new Error('a cluster has nodes');
+  return { ...descriptor('rabbitmq', first.port), host: first.host, port: first.port, name: 'rabbitmq', entry: CLUSTER_ENTRY, nodes, queueType: 'quorum' };
+}
+
+/**
+ * Parses PAYGATE_TEST_BROKERS, a comma list such as `embedded,rabbitmq`; unset or empty means
+ * `embedded`. The `rabbitmq-cluster` entry is left out unless the test asks for it with
+ * `{ withCluster: process.env.PAYGATE_TEST_RABBITMQ_CLUSTER }`: then it is the last broker of
+ * the list (a {@link ClusterBroker}), and naming it without the nodes is an error.
+ */
+// The values are passed in rather than read here so the parser can be tested on any input.
+export function parseTestBrokers(value: string | undefined, options?: { readonly withCluster: string | undefined }): BrokerDescriptor[] {
   const names = (value ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
   if (names.length === 0) return [BROKERS.embedded];
   const unique = [...new Set(names)];
-  return unique.map((name) => {
-    if (!isBrokerName(name)) {
-      throw new Error(`PAYGATE_TEST_BROKERS names unknown broker "${name}" (known: ${Object.keys(BROKERS).join(', ')})`);
-    }
-    return BROKERS[name];
-  });
+  const brokers = unique
+    .filter((name) => name !== CLUSTER_ENTRY)
+    .map((name) => {
+      if (!isBrokerName(name)) {
+        throw new Error(`PAYGATE_TEST_BROKERS names unknown broker "${name}" (known: ${[...Object.keys(BROKERS), CLUSTER_ENTRY].join(', ')})`);
+      }
+      return BROKERS[name];
+    });
+  if (options === undefined || !unique.includes(CLUSTER_ENTRY)) return brokers;
+  const nodes = parseClusterNodes(options.withCluster);
+  if (nodes === undefined) {
+    throw new Error(`PAYGATE_TEST_BROKERS names ${CLUSTER_ENTRY} but PAYGATE_TEST_RABBITMQ_CLUSTER is unset (bash scripts/rabbitmq-cluster.sh start prints it)`);
+  }
+  return [...brokers, clusterBroker(nodes)];
 }
 
 export const isExternal = (broker: BrokerDescriptor): broker is ExternalBroker =>
   broker.name !== 'embedded' && broker.port !== undefined;
+
+/**
+ * The connection options of a running broker, logging in as the descriptor's login: its one
+ * node; for the cluster, its three nodes in order (every connection starts on node 1 and fails
+ * over down the list) and quorum queues.
+ */
+export function connectOptions(broker: BrokerDescriptor & { readonly port: number }): StompOptions {
+  const credentials = { login: broker.login, passcode: broker.passcode, vhost: broker.vhost };
+  if (!isCluster(broker)) return { nodes: [{ host: broker.host, port: broker.port, ...credentials }] };
+  return { nodes: broker.nodes.map(({ host, port }) => ({ host, port, ...credentials })), nodeOrder: 'listed', queueType: broker.queueType };
+}
 
 // --- raw STOMP 1.2 ---------------------------------------------------------
 
