@@ -19,7 +19,7 @@ import { gatewayConfig, type SandboxEndpoint } from '../../src/cli/demo/files.ts
 import { loadGatewayKeys } from '../../src/client/keys.ts';
 import { parseGatewayOptions } from '../../src/client/options.ts';
 import { Gateway } from '../../src/client/index.ts';
-import { StompConnection } from '../../src/stomp/index.ts';
+import { StompConnection, type StompOptions } from '../../src/stomp/index.ts';
 import { encodeYaml } from '../../src/wire/index.ts';
 import type { Credentials } from '../helpers/brokers.ts';
 import type { TestPki } from '../helpers/pki.ts';
@@ -145,9 +145,15 @@ export interface WatchedShop {
  * that it can tell which node the shop is on. Nodes in listed order: the shop starts on the first
  * and fails over down the list.
  */
-export async function startWatchedShop(nodes: readonly BrokerNode[], storefront: Credentials, pki: TestPki, queues: TrailQueues, extra: Record<string, unknown> = {}): Promise<WatchedShop> {
+export async function startWatchedShop(
+  nodes: readonly BrokerNode[],
+  storefront: Credentials,
+  pki: TestPki,
+  queues: TrailQueues,
+  connection: Omit<StompOptions, 'nodes'> = {},
+): Promise<WatchedShop> {
   const options = parseGatewayOptions({
-    brokers: { nodes: nodes.map((node) => ({ host: node.host, port: node.port, login: storefront.login, passcode: storefront.passcode, vhost: '/' })), ...extra },
+    brokers: { nodes: nodes.map((node) => ({ host: node.host, port: node.port, login: storefront.login, passcode: storefront.passcode, vhost: '/' })), ...connection },
     identity: { cert: pki.client.certPem, key: pki.client.keyPem },
     gatewayCertificates: [pki.gateway.certPem],
     trust: [pki.ca.certPem],
@@ -156,10 +162,10 @@ export async function startWatchedShop(nodes: readonly BrokerNode[], storefront:
     defaultTimeoutMs: SCALE_SETTINGS.requestTimeoutMs,
   });
   const keys = loadGatewayKeys(options);
-  const connection = StompConnection.create(options.brokers);
+  const stomp = StompConnection.create(options.brokers);
   const connects: WatchedShop['connects'] = [];
-  connection.on('node-connect', ({ node, reconnected }) => connects.push({ node, at: performance.now(), reconnected }));
-  await connection.start();
-  const shop = new Gateway<ChaosPlugins>({ options, keys, connection });
-  return { shop, node: () => connection.node, connects, close: () => shop.close(2_000) };
+  stomp.on('node-connect', ({ node, reconnected }) => connects.push({ node, at: performance.now(), reconnected }));
+  await stomp.start();
+  const shop = new Gateway<ChaosPlugins>({ options, keys, connection: stomp });
+  return { shop, node: () => stomp.node, connects, close: () => shop.close(2_000) };
 }
