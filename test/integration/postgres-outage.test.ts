@@ -17,6 +17,7 @@ import { makeTestPki } from '../helpers/pki.ts';
 import { waitUntil } from '../helpers/timing.ts';
 import { POSTGRES_SKIP_REASON, startPostgres, TEST_POSTGRES_URL, type TestPostgres } from '../helpers/postgres.ts';
 import { startSandboxes, trailQueues, type Sandboxes } from './audit-trail-world.ts';
+import { calledAgain, callFigures } from './scale-out-calls.ts';
 import { firstFinal, outcomeCounts, recordAttempts, type Attempt } from './scale-out-attempts.ts';
 import { HealthWatch, logSummary, poolPids, serving, waitIdle } from './scale-out-watch.ts';
 import { runScaleWorkload } from './scale-out-workload.ts';
@@ -115,12 +116,13 @@ describe.skipIf(TEST_POSTGRES_URL === undefined)(`PostgreSQL stopped for 10 s un
     const firstNormal = firstFinal(attempts, (a) => a.endedAt >= outage.startedAt);
     const failingSeen = watch.first(outage.stopBegunAt, (h) => h.store === 'failing');
     const result = tally([...run.sent, ...after], sandboxes);
+    const calls = callFigures([...run.sent, ...after], sandboxes);
     const notNormal = after.filter(({ learned }) => learned.kind !== 'final' || learned.status !== 'approved' || learned.via !== 'reply');
     say(`${run.sent.length} requests in ${seconds(run.elapsedMs)} (${(run.sent.length / (run.elapsedMs / 1000)).toFixed(1)} requests/s), ${IN_FLIGHT} in flight, ${attempts.length} attempts in all`);
     say(`PostgreSQL stop begun at +${seconds(outage.stopBegunAt - begin)}, down at +${seconds(outage.stoppedAt - begin)}, started again at +${seconds(outage.startedAt - begin)}; /healthz said store failing at +${failingSeen === undefined ? 'never' : seconds(failingSeen.at - begin)}, every worker serving again ${seconds(healthyAt - outage.startedAt)} after the start`);
     say(`attempts that got STORE_FAILED: ${storeFailed.length} (${storeFailed.filter((a) => a.retryable === true).length} retryable); attempts that waited through the outage: ${waited.length}; attempts in the outage window: ${outageAttempts.length}: ${outcomeCounts(outageAttempts).join(', ')}`);
     say(`first normal answer ${firstNormal === undefined ? 'never' : `${seconds(firstNormal.endedAt - outage.startedAt)} after PostgreSQL was started again`}`);
-    say(`verdict: ${JSON.stringify(result.counts)}, charged twice ${result.chargedTwice}, orphan movements ${result.orphans}, reconciled via ${JSON.stringify(result.reconciledVia)}, not approved ${JSON.stringify(result.notApproved)}`);
+    say(`verdict: ${JSON.stringify(result.counts)}, charged twice ${result.chargedTwice}, orphan movements ${result.orphans}, reconciled via ${JSON.stringify(result.reconciledVia)}, not approved ${JSON.stringify(result.notApproved)}; provider calls for the keys sent: ${JSON.stringify(calls)}`);
     say(`${AFTER} fresh requests after recovery: ${AFTER - notNormal.length} approved at the first attempt; worker pids before ${JSON.stringify(pidsBefore)}, after ${JSON.stringify(pidsAfter)}`);
     say(`gateway log, warn and above: ${JSON.stringify(logSummary(host.logPath))}`);
     for (const example of result.examples.slice(0, 10)) say(`  ${example}`);
@@ -137,6 +139,8 @@ describe.skipIf(TEST_POSTGRES_URL === undefined)(`PostgreSQL stopped for 10 s un
     expect(storeFailed.filter((a) => a.startedAt > healthyAt).map(shown)).toEqual([]);
     // Nothing lost, nothing charged twice, nothing approved without money moving.
     expect({ lost: result.counts.lost, phantom: result.counts.phantom, unknown: result.counts.unknown, chargedTwice: result.chargedTwice }).toEqual({ lost: 0, phantom: 0, unknown: 0, chargedTwice: 0 });
+    // No provider reached twice for one key (the ledgers cannot tell: the sandboxes dedupe by key too).
+    expect(calledAgain(calls)).toEqual([]);
     expect(notNormal.map(({ step, learned }) => `${step.key}: ${JSON.stringify(learned).slice(0, 200)}`)).toEqual([]);
     // The same processes: the supervisor never restarted a worker, nobody restarted the gateway.
     expect(host.gateway.pid).toBe(supervisorPid);

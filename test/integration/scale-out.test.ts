@@ -22,6 +22,7 @@ import {
 import { waitUntil } from '../helpers/timing.ts';
 import { dropTestDatabases, freshDatabase, TEST_POSTGRES_URL } from '../helpers/postgres.ts';
 import { startSandboxes, trailQueues, type Sandboxes } from './audit-trail-world.ts';
+import { calledAgain, callFigures } from './scale-out-calls.ts';
 import { firstFinal, outcomeCounts, recordAttempts, type Attempt } from './scale-out-attempts.ts';
 import { answeredBy, logSummary, poolPids, waitIdle } from './scale-out-watch.ts';
 import { retryMismatches, runScaleWorkload } from './scale-out-workload.ts';
@@ -155,11 +156,12 @@ describe.skipIf(SKIP_REASON !== '')(`two gateway hosts, one PostgreSQL store, a 
       await Promise.all(['card', 'paypal', 'giftcard'].map(async (provider) => [provider, (await queueStatus(`${queuePrefix}${provider}`, live.index))?.type] as const)),
     );
     const result = tally(run.sent, sandboxes);
+    const calls = callFigures(run.sent, sandboxes);
     const mismatches = retryMismatches(run.retried);
 
     say(`${run.sent.length} requests + ${run.retried.length} retries with the same key in ${seconds(run.elapsedMs)} (${((run.sent.length + run.retried.length) / (run.elapsedMs / 1000)).toFixed(1)} requests/s), ${IN_FLIGHT} in flight, ${attempts.length} attempts in all`);
     say(`answered at once ${result.counts.answered}, reconciled ${result.counts.reconciled} (via retry ${result.reconciledVia.retry}, via status ${result.reconciledVia.status}), unknown ${result.counts.unknown}, lost ${result.counts.lost}, phantom ${result.counts.phantom}; charged twice ${result.chargedTwice}; movements under no key of the run ${result.orphans}; not approved ${JSON.stringify(result.notApproved)}`);
-    say(`retries with the same key: ${run.retried.length}, answered differently: ${mismatches.length}; request queues: ${JSON.stringify(queueTypes)}`);
+    say(`retries with the same key: ${run.retried.length}, answered differently: ${mismatches.length}; provider calls for the keys sent: ${JSON.stringify(calls)}; request queues: ${JSON.stringify(queueTypes)}`);
     for (const fault of faults) {
       const first = firstFinal(attempts, (a) => a.startedAt >= fault.at);
       const caught = attempts.filter((a) => a.startedAt < fault.at && a.endedAt >= fault.at);
@@ -185,6 +187,8 @@ describe.skipIf(SKIP_REASON !== '')(`two gateway hosts, one PostgreSQL store, a 
       answered: 0, reconciled: 0, unknown: 0, lost: 0, phantom: 0, chargedTwice: 0, orphans: 0,
     });
     expect(result.counts.answered + result.counts.reconciled).toBe(REQUESTS);
+    // No provider reached twice for one key (the ledgers cannot tell: the sandboxes dedupe by key too).
+    expect(calledAgain(calls)).toEqual([]);
     // The retries: about a tenth of the requests, each answered as the first time.
     expect(run.retried.length).toBeGreaterThan(REQUESTS * RETRY_SHARE * 0.5);
     expect(mismatches).toEqual([]);
