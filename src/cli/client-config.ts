@@ -15,7 +15,7 @@ import { PaygateError } from '../errors.ts';
 import { namesPackage } from '../providers/package-entry.ts';
 import type { StompOptions } from '../stomp/index.ts';
 import { decodeYaml, nameSchema, SIGNER_ROLE_OIDS } from '../wire/index.ts';
-import { BROKER_SELECTION_FIXES, brokerSelection, checkBrokerSelection } from '../worker/config-brokers.ts';
+import { BROKER_QUEUE_TYPE_FIXES, BROKER_SELECTION_FIXES, brokerSelection, checkBrokerSelection } from '../worker/config-brokers.ts';
 import { ConfigError, formatPath, resolveBrokerNodes, substituteEnv, workerConfigFileSchema, type ConfigProblem } from '../worker/config.ts';
 
 const filePath = z.string().min(1);
@@ -28,6 +28,8 @@ export const clientConfigFileSchema = z
     /** The same keys as the worker file's: clients and workers must agree on which node comes first. */
     broker_order: workerConfigFileSchema.shape.broker_order,
     broker_failback: workerConfigFileSchema.shape.broker_failback,
+    /** As the workers': every party of a deployment declares its queues with the same type. */
+    broker_queue_type: workerConfigFileSchema.shape.broker_queue_type,
     heart_beat_ms: workerConfigFileSchema.shape.heart_beat_ms,
     /** Our client certificate and key: requests are signed with it, replies encrypted to it. */
     identity: z.strictObject({ cert: filePath, key: filePath }),
@@ -61,6 +63,7 @@ const FIXES: Readonly<Record<string, string>> = {
   cipher: 'use aes-256-gcm or aes-256-cbc',
   heart_beat_ms: 'give the STOMP heart-beat in milliseconds (0 = off)',
   ...BROKER_SELECTION_FIXES,
+  ...BROKER_QUEUE_TYPE_FIXES,
 };
 
 /** The loaded client config: gateway options (PEM text read) and provider modules to load. */

@@ -20,7 +20,9 @@ import { isLoopback } from '../feed/http/options.ts';
 import { feedStoreOptionsSchema, type ResolvedFeedStoreOptions } from '../feed/options.ts';
 import { optionsSchema as stompOptionsSchema, type ResolvedOptions as ResolvedStompOptions, type StompOptions } from '../stomp/options.ts';
 import { decodeYaml } from '../wire/index.ts';
-import { BROKER_SELECTION_KEYS, brokerFailbackSchema, brokerOrderSchema, brokerSelection, checkBrokerSelection } from '../worker/config-brokers.ts';
+import {
+  BROKER_QUEUE_TYPE_KEYS, BROKER_SELECTION_KEYS, brokerFailbackSchema, brokerOrderSchema, brokerQueueTypeSchema, brokerSelection, checkBrokerSelection,
+} from '../worker/config-brokers.ts';
 import { durationSchema } from '../worker/config-duration.ts';
 import { deepFreeze, describeIssue, patternOf, substituteEnv, type ConfigKeys } from '../worker/config-issues.ts';
 import { CONFIG_KEYS as WORKER_KEYS, ConfigError, resolveBrokerNodes, workerConfigFileSchema, type ConfigProblem } from '../worker/config.ts';
@@ -41,6 +43,7 @@ const eventsSection = z
     brokers: workerConfigFileSchema.shape.brokers,
     broker_order: brokerOrderSchema,
     broker_failback: brokerFailbackSchema,
+    broker_queue_type: brokerQueueTypeSchema,
     heart_beat_ms: z.number().int().nonnegative().optional(),
     trust: z.strictObject({ gateway_ca: z.array(filePath).min(1), gateway_roles: z.array(oid).max(32).optional() }),
     prefetch: z.number().int().min(1).max(10_000).default(200),
@@ -80,7 +83,7 @@ type FeedConfigFile = z.output<typeof feedConfigFileSchema>;
 
 const brokerKeys = (prefix: string): ConfigKeys =>
   Object.fromEntries(
-    Object.entries({ ...WORKER_KEYS, ...BROKER_SELECTION_KEYS })
+    Object.entries({ ...WORKER_KEYS, ...BROKER_SELECTION_KEYS, ...BROKER_QUEUE_TYPE_KEYS })
       .filter(([key]) => key.startsWith('brokers') || key.startsWith('broker_') || key === 'heart_beat_ms')
       .map(([key, spec]) => [`${prefix}${key}`, spec]),
   );

@@ -11,6 +11,7 @@ import type { NegotiatedHeartBeat } from './heartbeat.ts';
 import { nodeName } from './options.ts';
 import type { ResolvedOptions, StompNode } from './options.ts';
 import { ReceiptTracker } from './receipts.ts';
+import { queueTypeHeaders } from './queue-type.ts';
 
 /**
  * One STOMP session with one node, on a stompit `Client`: the socket (TCP or TLS, Nagle off),
@@ -31,7 +32,7 @@ export interface IncomingMessage {
 type StompitClient = Client & Client.Corrections;
 type SessionOptions = Pick<
   ResolvedOptions,
-  'connectTimeoutMs' | 'heartBeat' | 'heartBeatGrace' | 'receiptTimeoutMs' | 'connectHeaders'
+  'connectTimeoutMs' | 'heartBeat' | 'heartBeatGrace' | 'receiptTimeoutMs' | 'connectHeaders' | 'queueType'
 >;
 
 export class Session {
@@ -120,7 +121,8 @@ export class Session {
    */
   send(command: string, headers: Headers, body: Buffer | undefined, receipt: boolean): Promise<void> {
     if (this.#closedWith) return Promise.reject(this.#closedWith);
-    const frameHeaders: Headers = { ...headers };
+    // The deployment's queue type goes on every frame that declares a queue (RabbitMQ only).
+    const frameHeaders: Headers = { ...headers, ...queueTypeHeaders(command, headers, this.kind, this.#options.queueType) };
     if (body !== undefined) frameHeaders['content-length'] = String(body.length);
     const waiter = receipt ? this.#receipts.expect(this.#options.receiptTimeoutMs, command, this.name) : undefined;
     const frame = this.#client.sendFrame(command, frameHeaders, waiter ? { onReceipt: waiter.onReceipt } : undefined);

@@ -27,7 +27,9 @@ import { TRANSPORT_DEFAULTS } from '../providers/transports/options.ts';
 import { optionsSchema as stompOptionsSchema } from '../stomp/options.ts';
 import type { ResolvedOptions as ResolvedStompOptions, StompOptions } from '../stomp/options.ts';
 import { decodeYaml } from '../wire/index.ts';
-import { BROKER_SELECTION_KEYS, brokerFailbackSchema, brokerOrderSchema, brokerSelection, checkBrokerSelection } from './config-brokers.ts';
+import {
+  BROKER_QUEUE_TYPE_KEYS, BROKER_SELECTION_KEYS, brokerFailbackSchema, brokerOrderSchema, brokerQueueTypeSchema, brokerSelection, checkBrokerSelection,
+} from './config-brokers.ts';
 import { durationSchema } from './config-duration.ts';
 import { EVENTS_CONFIG_KEYS, eventsSectionSchema, resolveEventsSection, type EventsSettings } from './config-events.ts';
 import { GATEWAY_CONFIG_KEYS, gatewaySectionSchema, resolveGatewaySection, type GatewaySettings } from './config-gateway.ts';
@@ -107,6 +109,8 @@ export const workerConfigFileSchema = z
     /** Node selection (config-brokers.ts): `listed` or `random`, and failback in listed order. */
     broker_order: brokerOrderSchema,
     broker_failback: brokerFailbackSchema,
+    /** RabbitMQ's queue type for every `/queue/` destination: `quorum` on a cluster (config-brokers.ts). */
+    broker_queue_type: brokerQueueTypeSchema,
     /** Both directions of the STOMP heart-beat; the STOMP layer's default when absent. */
     heart_beat_ms: stompHeartBeat.outgoingMs.unwrap().optional(),
     /** Unacknowledged messages per provider subscription. A worker always sets a limit. */
@@ -185,6 +189,7 @@ export const CONFIG_KEYS: Readonly<Record<string, { readonly expect: string; rea
   heart_beat_ms: { expect: 'an integer ≥ 0 (milliseconds; 0 = no heart-beats)', fix: 'set the STOMP heart-beat interval in ms' },
   prefetch: { expect: 'an integer ≥ 1', fix: 'set how many unacknowledged messages a worker takes per provider queue' },
   ...BROKER_SELECTION_KEYS,
+  ...BROKER_QUEUE_TYPE_KEYS,
   identity: { expect: 'a mapping (cert, key)', fix: "give the gateway's certificate and key files" },
   'identity.cert': { expect: 'a file path', fix: "give the PEM file of the gateway's signing/decryption certificate" },
   'identity.key': { expect: 'a file path', fix: "give the PEM file of the gateway certificate's private key" },
