@@ -48,6 +48,8 @@ export class StompConnection extends EventEmitter<StompEvents> {
   #generation = 0;
   /** The generation each session was attached as (a draining session keeps its own). */
   readonly #generations = new WeakMap<Session, number>();
+  /** When each session was attached (performance.now()): how long it lasted, when lost. */
+  readonly #connectedAt = new WeakMap<Session, number>();
   /** Sessions left behind by a failback, by generation, until their drain ends. */
   readonly #draining = new Drains<Session>((node) => this.emit('node-drained', { node }));
   #probe: FailbackProbe | undefined;
@@ -238,7 +240,7 @@ export class StompConnection extends EventEmitter<StompEvents> {
           await session.close();
           break;
         }
-        this.#nodes.succeeded();
+        // The backoff is reset only once the session proves stable (NodeList.lost), not here.
         return session;
       } catch (err) {
         if (this.#isClosed()) break;
@@ -260,6 +262,7 @@ export class StompConnection extends EventEmitter<StompEvents> {
     this.#session = session;
     this.#generation += 1;
     this.#generations.set(session, this.#generation);
+    this.#connectedAt.set(session, performance.now());
     this.#state = 'connected';
     session.onClose((error) => this.#lost(session, error));
     this.#subscriptions.restore(session);
@@ -325,7 +328,7 @@ export class StompConnection extends EventEmitter<StompEvents> {
       return;
     }
     this.#state = 'reconnecting';
-    const delayMs = this.#nodes.failed();
+    const delayMs = this.#nodes.lost(performance.now() - (this.#connectedAt.get(session) ?? 0));
     void this.#sleep(delayMs)
       .then(() => this.#connectLoop(this.options.reconnect.maxAttempts))
       .then(

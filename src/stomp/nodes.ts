@@ -1,10 +1,19 @@
 import type { ResolvedOptions, StompNode } from './options.ts';
 
 /**
+ * How long a session must have lasted for its loss to count as a fresh start. A broker that
+ * accepts CONNECT and then closes the session at once (it refuses a SUBSCRIBE: a queue declared
+ * with another type, a right withdrawn) would otherwise reset the backoff at every attempt, and
+ * the connection would reconnect about ten times a second for as long as the refusal lasts.
+ */
+export const STABLE_SESSION_MS = 5_000;
+
+/**
  * The node list and its failover order: the first node (`listed`) or a random one (`random`) to
  * start, then round robin.
  * After every node of a round failed, the caller waits {@link NodeList.backoffMs} before the
- * next round; the delay grows geometrically and is reset by a successful connection.
+ * next round; the delay grows geometrically and is reset by a session that lasted
+ * {@link STABLE_SESSION_MS} (see {@link NodeList.lost}).
  */
 export class NodeList {
   readonly #nodes: readonly StompNode[];
@@ -51,6 +60,16 @@ export class NodeList {
   succeeded(): void {
     this.#failedInRound = 0;
     this.#round = 0;
+  }
+
+  /**
+   * The current node's session was lost after `livedMs`: a failure like a refused connection,
+   * except that a session which lasted {@link STABLE_SESSION_MS} first resets the backoff.
+   * Returns the delay before the next attempt, as {@link failed}.
+   */
+  lost(livedMs: number): number {
+    if (livedMs >= STABLE_SESSION_MS) this.succeeded();
+    return this.failed();
   }
 
   /**

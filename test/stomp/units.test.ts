@@ -5,7 +5,7 @@ import { brokerKindOf, quirksOf } from '../../src/stomp/broker-kind.ts';
 import type { StompError } from '../../src/stomp/errors.ts';
 import { negotiateHeartBeat, parseHeartBeatHeader, watchReads } from '../../src/stomp/heartbeat.ts';
 import { FailbackProbe } from '../../src/stomp/failback.ts';
-import { NodeList } from '../../src/stomp/nodes.ts';
+import { NodeList, STABLE_SESSION_MS } from '../../src/stomp/nodes.ts';
 import { parseOptions } from '../../src/stomp/options.ts';
 import { SubscriptionRegistry, subscribeHeaders } from '../../src/stomp/subscriptions.ts';
 import type { StompOptions } from '../../src/stomp/options.ts';
@@ -76,6 +76,15 @@ describe('node list', () => {
     list.failed();
     list.failed();
     expect(list.failed()).toBe(100); // reset by a success
+  });
+
+  it('a session lost soon after CONNECT keeps the backoff growing; one that lasted resets it', () => {
+    const one = parseOptions({ nodes: [node(1)] }).nodes;
+    const list = new NodeList({ nodes: one, nodeOrder: 'listed', reconnect }, () => 0.5);
+    // A broker that accepts CONNECT and closes the session at once (a refused SUBSCRIBE), again and again:
+    expect([list.lost(20), list.lost(20), list.lost(STABLE_SESSION_MS - 1), list.lost(5), list.lost(5)]).toEqual([100, 200, 400, 800, 1_000]);
+    // A session that lasted is a fresh start.
+    expect(list.lost(STABLE_SESSION_MS)).toBe(100);
   });
 
   it('starts at the first node in listed order; jitter takes up to its fraction off', () => {
