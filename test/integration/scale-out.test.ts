@@ -82,6 +82,8 @@ describe.skipIf(SKIP_REASON !== '')(`two gateway hosts, one PostgreSQL store, a 
       const host = await startHost({
         name, root: dir, brokers: nodes, worker: login('worker'), brokerOrder: 'random', pki,
         endpoints: started.endpoints, queues, storeUrl, workers: WORKERS_PER_HOST,
+        // Every worker and client of the deployment declares the queues alike (docs/rabbitmq-cluster.md).
+        extra: { broker_queue_type: 'quorum' },
       });
       hosts.push(host);
       stops.push(() => host.gateway.stop());
