@@ -43,52 +43,17 @@ die() {
   exit 1
 }
 
-# --- logins (a copy of scripts/brokers.sh's list and rights: keep the two in step) ---------
+# --- logins ----------------------------------------------------------------------
 
-# The test logins and their fixed passcodes "<login>-test-pass"; docs/broker-access.md has the
-# table and the reasons. Copied rather than shared: brokers.sh belongs to the single-broker setup.
-LOGINS=(storefront storefront-2 worker operator audit feed stomp-test)
-passcode_of() { echo "$1-test-pass"; }
-PROBE_LOGIN=audit
-REQUEST_QUEUE='paygate\.[a-z0-9_-]+'
-EVENTS_QUEUE='paygate\.feed\.[a-z0-9_-]+'
-rabbit_permissions() { # LOGIN -> "configure write read"
-  case $1 in
-    storefront | storefront-2) echo "^($REQUEST_QUEUE|amq\.gen-.*)\$ ^amq\.default\$ ^amq\.gen-.*\$" ;;
-    worker) echo "^($REQUEST_QUEUE(\.dlq)?|$EVENTS_QUEUE)\$ ^amq\.default\$ ^$REQUEST_QUEUE\$" ;;
-    feed) echo "^$EVENTS_QUEUE(\.dlq)?\$ ^amq\.default\$ ^$EVENTS_QUEUE\$" ;;
-    operator) echo "^(paygate\..*|stomp-subscription-.*)\$ ^(amq\.default|amq\.topic|stomp-subscription-.*)\$ ^(paygate\..*|amq\.topic|stomp-subscription-.*)\$" ;;
-    audit) echo "^(stomp-subscription-.*|audit\.capture\..*)\$ ^(stomp-subscription-.*|audit\.capture\..*)\$ ^(stomp-subscription-.*|audit\.capture\..*|amq\.topic|amq\.rabbitmq\.trace)\$" ;;
-    stomp-test) echo "^(stomptest\..*|amq\.gen-.*|stomp-subscription-.*)\$ ^(amq\.default|amq\.topic|stomp-subscription-.*)\$ ^(stomptest\..*|amq\.gen-.*|amq\.topic|stomp-subscription-.*)\$" ;;
-  esac
-}
-rabbit_topic_permissions() { # LOGIN -> "write read" on amq.topic, or nothing
-  case $1 in
-    operator) echo '^paygate\. ^paygate\.' ;;
-    audit) echo '^$ ^paygate\.' ;;
-    stomp-test) echo '^stomptest\. ^stomptest\.' ;;
-  esac
-}
-
-json_string() { local v=${1//\\/\\\\}; printf '"%s"' "${v//\"/\\\"}"; }
+# The test logins and their rights, as the single broker's (docs/broker-access.md).
+# shellcheck source=scripts/rabbitmq-logins.sh
+source "$ROOT/scripts/rabbitmq-logins.sh"
 
 # Loaded by every node at boot (load_definitions). A node with definitions to load seeds no
 # default data: no guest administrator, and / is made here with quorum as its default queue
 # type (RabbitMQ 3.10 sets a vhost's default queue type only when the vhost is created).
 definitions() {
-  local users=() perms=() topics=() login c w r tw tr
-  for login in "${LOGINS[@]}"; do
-    users+=("{\"name\":$(json_string "$login"),\"password\":$(json_string "$(passcode_of "$login")"),\"tags\":\"\"}")
-    read -r c w r <<<"$(rabbit_permissions "$login")"
-    perms+=("{\"user\":$(json_string "$login"),\"vhost\":\"/\",\"configure\":$(json_string "$c"),\"write\":$(json_string "$w"),\"read\":$(json_string "$r")}")
-    if [ -n "$(rabbit_topic_permissions "$login")" ]; then
-      read -r tw tr <<<"$(rabbit_topic_permissions "$login")"
-      topics+=("{\"user\":$(json_string "$login"),\"vhost\":\"/\",\"exchange\":\"amq.topic\",\"write\":$(json_string "$tw"),\"read\":$(json_string "$tr")}")
-    fi
-  done
-  local IFS=,
-  printf '{"vhosts":[{"name":"/","metadata":{"description":"paygate test cluster","tags":[],"default_queue_type":"quorum"}}],"users":[%s],"permissions":[%s],"topic_permissions":[%s]}\n' \
-    "${users[*]}" "${perms[*]}" "${topics[*]}"
+  rabbit_definitions '[{"name":"/","metadata":{"description":"paygate test cluster","tags":[],"default_queue_type":"quorum"}}]'
 }
 
 # --- configuration -------------------------------------------------------------
