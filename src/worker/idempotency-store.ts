@@ -23,6 +23,7 @@ import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import { z } from 'zod';
 import { WorkerError } from './errors.ts';
+import { existingEntry, type EntryRow } from './store-engine.ts';
 import { checkStorePresent, checkStoreReadable, corruptStore, isCorruption, sealStore } from './store-integrity.ts';
 import {
   migrateSeenRequests, RequestAnswers, SEEN_REQUESTS_SCHEMA, type RecordedAnswer, type SeenResult,
@@ -123,16 +124,6 @@ export interface PurgeResult {
   readonly requests: number;
 }
 
-interface EntryRow {
-  request_id: string;
-  payload_digest: string;
-  state: 'in-progress' | 'completed';
-  worker_id: string;
-  started_at: number;
-  completed_at: number | null;
-  reply: Buffer | null;
-}
-
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS idempotency (
   provider TEXT NOT NULL,
@@ -213,17 +204,7 @@ export class IdempotencyStore {
         this.#insert.run(input.provider, input.idempotencyKey, input.requestId, input.payloadDigest, input.workerId, input.now);
         return { kind: 'new' };
       }
-      if (row.payload_digest !== input.payloadDigest) return { kind: 'conflict', requestId: row.request_id };
-      if (row.state === 'completed') {
-        return { kind: 'completed', reply: row.reply ?? Buffer.alloc(0), requestId: row.request_id, completedAt: row.completed_at ?? 0 };
-      }
-      return {
-        kind: 'in-progress',
-        since: row.started_at,
-        workerId: row.worker_id,
-        requestId: row.request_id,
-        leaseExpired: input.now - row.started_at >= this.options.leaseMs,
-      };
+      return existingEntry(row, input.payloadDigest, input.now, this.options.leaseMs);
     });
     this.#begin = (input) => begin.immediate(input);
 

@@ -20,17 +20,7 @@ import type {
 import * as answers from './postgres-answers.ts';
 import type { Query } from './postgres-query.ts';
 import type { RecordedAnswer, SeenResult } from './request-answers.ts';
-import type { ClaimInput, ClaimResult, RecordAnswerInput, StoreOperations, StoreTimings } from './store-engine.ts';
-
-interface EntryRow {
-  request_id: string;
-  payload_digest: string;
-  state: 'in-progress' | 'completed';
-  worker_id: string;
-  started_at: number;
-  completed_at: number | null;
-  reply: Buffer | null;
-}
+import { existingEntry, type ClaimInput, type ClaimResult, type EntryRow, type RecordAnswerInput, type StoreOperations, type StoreTimings } from './store-engine.ts';
 
 const INSERT = {
   name: 'paygate-begin-insert',
@@ -123,18 +113,9 @@ export class PostgresOperations implements StoreOperations {
   }
 
   #found(row: EntryRow, payloadDigest: string, now: number): BeginResult {
-    if (row.payload_digest !== payloadDigest) return { kind: 'conflict', requestId: row.request_id };
-    if (row.state === 'completed') {
-      return { kind: 'completed', reply: row.reply ?? Buffer.alloc(0), requestId: row.request_id, completedAt: row.completed_at ?? 0 };
-    }
-    return {
-      kind: 'in-progress',
-      since: row.started_at,
-      workerId: row.worker_id,
-      requestId: row.request_id,
-      leaseExpired: now - row.started_at >= this.#timings.leaseMs,
-    };
+    return existingEntry(row, payloadDigest, now, this.#timings.leaseMs);
   }
+
 
   async complete(input: CompleteInput): Promise<CompleteResult> {
     const reply = toBuffer(input.reply);

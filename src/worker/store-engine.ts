@@ -112,6 +112,32 @@ export interface WorkerStore extends StoreOperations {
   close(): Promise<void>;
 }
 
+/** An entry of the `idempotency` table as both engines read it (epoch ms as numbers, the reply as bytes). */
+export interface EntryRow {
+  request_id: string;
+  payload_digest: string;
+  state: 'in-progress' | 'completed';
+  worker_id: string;
+  started_at: number;
+  completed_at: number | null;
+  reply: Buffer | null;
+}
+
+/** What `begin` tells a caller that found `row` for its key: a conflict, the stored reply, or the holder. */
+export function existingEntry(row: EntryRow, payloadDigest: string, now: number, leaseMs: number): BeginResult {
+  if (row.payload_digest !== payloadDigest) return { kind: 'conflict', requestId: row.request_id };
+  if (row.state === 'completed') {
+    return { kind: 'completed', reply: row.reply ?? Buffer.alloc(0), requestId: row.request_id, completedAt: row.completed_at ?? 0 };
+  }
+  return {
+    kind: 'in-progress',
+    since: row.started_at,
+    workerId: row.worker_id,
+    requestId: row.request_id,
+    leaseExpired: now - row.started_at >= leaseMs,
+  };
+}
+
 /** The claim both engines run inside one unit: the request id's answer first, then `begin`. */
 export async function claimWith(tx: StoreOperations, input: ClaimInput): Promise<ClaimResult> {
   const seen = await tx.markSeen(input.requestId, input.expiresAt);
