@@ -35,6 +35,7 @@ import { EVENTS_CONFIG_KEYS, eventsSectionSchema, resolveEventsSection, type Eve
 import { GATEWAY_CONFIG_KEYS, gatewaySectionSchema, resolveGatewaySection, type GatewaySettings } from './config-gateway.ts';
 import { PROVIDER_CONFIG_KEYS, providerEntrySchema, resolveProvider, type ProviderConfig } from './config-providers.ts';
 import { storeOptionsSchema, type ResolvedStoreOptions } from './open-store.ts';
+import { hasSecretParameter } from './postgres-options.ts';
 import { clientRoleOidsSchema, maxReplyAttemptsSchema, replyToPatternSchema } from './options.ts';
 import { deepFreeze, describeIssue, dropUndefined, patternOf, substituteEnv } from './config-issues.ts';
 
@@ -144,7 +145,7 @@ export const workerConfigFileSchema = z
     idempotency: z
       .strictObject({
         path: filePath.optional(),
-        url: z.string().regex(/^postgres(ql)?:\/\/./).optional(),
+        url: z.string().regex(/^postgres(ql)?:\/\/./).refine((url) => !hasSecretParameter(url)).optional(),
         pool_size: z.number().int().positive().max(1_000).optional(),
         retention: duration.optional(),
         lease: duration.optional(),
@@ -205,7 +206,7 @@ export const CONFIG_KEYS: Readonly<Record<string, { readonly expect: string; rea
   ...PROVIDER_CONFIG_KEYS,
   idempotency: { expect: 'a mapping with either path (SQLite) or url (PostgreSQL), and retention, lease', fix: 'give the idempotency store as {path} for one host, or {url: postgres://…} for several' },
   'idempotency.path': { expect: 'a file path', fix: 'give the SQLite file shared by the workers of this host (or url: the PostgreSQL database several hosts share)' },
-  'idempotency.url': { expect: 'a postgres://user:password@host:port/database URL', fix: 'give the PostgreSQL database all gateway hosts share; keep the password out of the file with ${env:NAME}' },
+  'idempotency.url': { expect: 'a postgres://user:password@host:port/database URL (no password among its query parameters)', fix: 'give the PostgreSQL database all gateway hosts share; keep the password out of the file with ${env:NAME}' },
   'idempotency.pool_size': { expect: 'a whole number of connections, 1 to 1000 (PostgreSQL only)', fix: 'give the connections each worker process may open, or leave it out (8)' },
   'idempotency.retention': { expect: 'a duration such as 7d, 36h, 90m, 30s or 500ms', fix: 'write a whole number followed by ms, s, m, h or d' },
   'idempotency.lease': { expect: 'a duration such as 60s, longer than every provider call may take', fix: 'write a whole number followed by ms, s, m, h or d, above every providers[].timeout_ms' },

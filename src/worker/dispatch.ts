@@ -108,9 +108,11 @@ async function answerRequest(exchange: Exchange, request: RequestDocument): Prom
     claim = await context.store.claim({ ...claimed, begin });
   } catch (error) {
     // A store that fails writes (not a lock held a moment too long) fails every redelivery the
-    // same way: answer now, retryable, nothing claimed or called (docs/idempotency.md).
+    // same way: answer now, retryable, nothing claimed or called (docs/idempotency.md). Every
+    // claim that failed while the store is failing gets this answer, not only the one whose
+    // error set the state: several fail at once when a database goes away.
     const failure = context.store.failure;
-    if (failure !== undefined && error === failure) return respond(exchange, refOf(request), storeFailedAnswer(failure));
+    if (failure !== undefined) return respond(exchange, refOf(request), storeFailedAnswer(failure));
     return requeue(exchange, 'store', error);
   }
   const answered = { ...exchange, claimed };

@@ -35,6 +35,8 @@ export const WORKER_ERROR_CODES = [
   'STORE_SCHEMA_UNSUPPORTED',
   /** At start with migrate: false: the PostgreSQL store's schema is older than this paygate's (run paygate db migrate). */
   'STORE_SCHEMA_OUTDATED',
+  /** The PostgreSQL store: this host's clock is further from the database's than the lease tolerates (`maxClockSkewMs`): synchronise it (NTP). */
+  'STORE_CLOCK_SKEW',
   /**
    * The request expired before the worker could act on it: its `expires` frame header is past
    * (the message is dead-lettered, it is unreadable to the broker anyway) or its `expires_at` is

@@ -159,8 +159,15 @@ export class GroupCommitStore implements WorkerStore {
     return this.#queue.length;
   }
 
-  /** Waits for the batch being committed, then closes the file; later calls fail with `STORE_FAILED`. */
+  /**
+   * Waits for every operation asked for before it (the batch being committed and those queued
+   * for the next), then closes the file; later calls fail with `STORE_FAILED`.
+   */
   async close(): Promise<void> {
+    while (this.#scheduled || this.#queue.length > 0) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      await this.#batches;
+    }
     await this.#batches;
     this.#store.close();
   }
@@ -171,7 +178,9 @@ export class GroupCommitStore implements WorkerStore {
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => {
-          this.#batches = this.#batches.then(() => this.#flush());
+          // #flush never rejects; the handler keeps the chain alive should that ever change.
+          const flush = (): Promise<void> => this.#flush();
+          this.#batches = this.#batches.then(flush, flush);
         });
       }
     });

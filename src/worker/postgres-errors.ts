@@ -15,6 +15,8 @@ export function maskPostgresUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password !== '') parsed.password = '***';
+    // Query parameters are shown by name only: one could hold a secret the options refused.
+    for (const name of [...parsed.searchParams.keys()]) parsed.searchParams.set(name, '***');
     return parsed.toString();
   } catch {
     // Not parseable as a URL: show the scheme and host part only, never what could be a password.
@@ -38,43 +40,31 @@ export function withoutSecret(text: string, secret: string | undefined): string 
   return text.split(secret).join('***').split(encodeURIComponent(secret)).join('***');
 }
 
-/** Node's socket errors that mean the server cannot be reached (or the connection was lost). */
-const CONNECTION_ERRNOS = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN',
-  'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL',
-]);
-
 /**
- * SQLSTATEs that last until someone acts: connection exceptions (08), the server shutting down
- * or not accepting connections yet (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot
- * connect now, 57P04 database dropped), insufficient resources (53: disk full, out of memory, too
- * many connections), system I/O errors (58), internal errors (XX: data corrupted), a login that
- * no longer works (28) and a database that does not exist (3D000).
+ * The failures that clear by themselves, so the message is NACKed and redelivered: contention —
+ * serialization failures (40001), deadlocks (40P01), a lock not available (55P03) — and a
+ * statement cancelled by `statement_timeout` (57014: a lock held by a slow transaction).
  */
-const LASTING_SQLSTATE = /^(08|53|58|XX|28)...$|^57P0[1-4]$|^3D000$/;
+const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '55P03', '57014']);
 
-/**
- * The driver's own failures without a SQLSTATE that mean the connection is gone or the server
- * does not answer: a connection lost mid-query, a client the pool can no longer use, a connect
- * that timed out, a query the server never answered. NOT "timeout exceeded when trying to
- * connect": that is the pool's queue (every connection busy), i.e. contention.
- */
-const LASTING_MESSAGE = /Connection terminated|Connection ended|not queryable|connection timeout|Query read timeout/i;
+/** The pool's own wait for a free connection (every connection busy): contention too. */
+const TRANSIENT_MESSAGE = /timeout exceeded when trying to connect/i;
 
 /**
  * Whether `error` (a driver error) means the database is unusable until something changes, so
- * the worker should stop claiming and probe instead. Contention — serialization failures
- * (40001), deadlocks (40P01), a lock not available (55P03) — and a statement cancelled by
- * `statement_timeout` (57014: a lock held by a slow transaction) clear by themselves: false.
+ * the worker should stop claiming and probe instead. Everything is, but the few failures known
+ * to clear by themselves ({@link TRANSIENT_SQLSTATES}, the pool's wait): an error nobody foresaw
+ * (a node turned read-only by a failover, 25006; a revoked grant, 42501; a missing table) must
+ * never loop every request through the broker while the gateway reports itself healthy. The
+ * worker's probe ends the state as soon as a write works again. The engine's own errors
+ * (`WorkerError`s such as `IDEMPOTENCY_NOT_HELD`) are answers, not failures: false.
  */
 export function isLastingFailure(error: unknown): boolean {
+  if (error instanceof WorkerError) return false;
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') {
-    if (CONNECTION_ERRNOS.has(code)) return true;
-    if (/^[0-9A-Z]{5}$/.test(code)) return LASTING_SQLSTATE.test(code);
-  }
-  if (error instanceof AggregateError) return error.errors.some(isLastingFailure);
-  return error instanceof Error && LASTING_MESSAGE.test(error.message);
+  if (typeof code === 'string' && TRANSIENT_SQLSTATES.has(code)) return false;
+  if (error instanceof AggregateError) return error.errors.length === 0 || error.errors.some(isLastingFailure);
+  return !(error instanceof Error && TRANSIENT_MESSAGE.test(error.message));
 }
 
 /** The driver error's message with its SQLSTATE or errno, the password removed. */

@@ -9,8 +9,31 @@ import { WorkerError } from './errors.ts';
 const ms = z.number().int().nonnegative();
 const DAY = 24 * 60 * 60 * 1_000;
 
+/** Query parameters that carry a secret: refused, so that the only secret of a URL is its password part, which every message masks. */
+const SECRET_PARAMETERS = ['password', 'sslpassword'];
+
+/** Whether `url` names a secret among its query parameters (which node-postgres would use). */
+export function hasSecretParameter(url: string): boolean {
+  try {
+    const names = [...new URL(url).searchParams.keys()].map((name) => name.toLowerCase());
+    return names.some((name) => SECRET_PARAMETERS.includes(name));
+  } catch {
+    return false;
+  }
+}
+
 /** A `postgres://` or `postgresql://` connection URL (user, password, host, port, database). */
-const postgresUrl = z.string().regex(/^postgres(ql)?:\/\/./, 'must be a postgres:// URL');
+const postgresUrl = z
+  .string()
+  .regex(/^postgres(ql)?:\/\/./, 'must be a postgres:// URL')
+  .refine((url) => !hasSecretParameter(url), 'must not carry a password as a query parameter: put it in the user:password part');
+
+/**
+ * The largest clock difference between a worker and the database that the lease tolerates: a
+ * holder's handler is stopped min(5 s, lease / 4) before its lease runs out
+ * (`handlerBudgetMs`), and another host judges the lease by its own clock.
+ */
+export const maxClockSkewBoundMs = (leaseMs: number): number => Math.min(5_000, Math.floor(leaseMs / 4));
 
 export const postgresStoreOptionsSchema = z.strictObject({
   /** The database every gateway host shares: `postgres://user:password@host:port/database`. */
@@ -29,6 +52,17 @@ export const postgresStoreOptionsSchema = z.strictObject({
   leaseMs: z.number().int().positive().default(60_000),
   /** As in the SQLite engine: how long a seen request id is kept beyond its `expires_at`. */
   replayMarginMs: ms.default(5 * 60_000),
+  /**
+   * How far this host's clock may be from the database's (checked at open, by each purge and
+   * each probe): hosts judge each other's leases by their own clocks. Beyond it the store
+   * refuses to open (`STORE_CLOCK_SKEW`), or stops claiming until the clock is right again.
+   * Must stay below min(5 s, lease / 4).
+   */
+  maxClockSkewMs: z.number().int().positive().default(1_000),
+}).superRefine((options, ctx) => {
+  if (options.maxClockSkewMs >= maxClockSkewBoundMs(options.leaseMs)) {
+    ctx.addIssue({ code: 'custom', path: ['maxClockSkewMs'], message: `must be below min(5 s, leaseMs / 4) = ${maxClockSkewBoundMs(options.leaseMs)} ms` });
+  }
 });
 
 /** The options the PostgreSQL engine accepts (defaults may be left out). */

@@ -32,6 +32,7 @@ import { isLastingFailure, maskPostgresUrl, passwordOf, storeFailure } from './p
 import { applyMigrations, checkSchema } from './postgres-migrations.ts';
 import { PostgresOperations } from './postgres-operations.ts';
 import { parsePostgresStoreOptions, type PostgresStoreOptions, type ResolvedPostgresStoreOptions } from './postgres-options.ts';
+import { checkClock } from './postgres-clock.ts';
 import { createPool } from './postgres-pool.ts';
 import { purgeExpired } from './postgres-purge.ts';
 import { queryOn } from './postgres-query.ts';
@@ -79,9 +80,11 @@ export class PostgresStore implements WorkerStore {
     try {
       if (resolved.migrate) await applyMigrations(pool);
       else await checkSchema(pool);
+      await checkClock(pool, resolved.maxClockSkewMs);
       return new PostgresStore(pool, resolved, new StoreHealth(health));
     } catch (error) {
       await pool.end().catch(() => undefined);
+      if (error instanceof WorkerError) throw error;
       throw storeFailure(`cannot open the idempotency store at ${maskPostgresUrl(resolved.url)}`, error, passwordOf(resolved.url));
     }
   }
@@ -127,12 +130,26 @@ export class PostgresStore implements WorkerStore {
   probe(now: number = Date.now()): Promise<void> {
     return this.#write('probe', async () => {
       await this.#pool.query({ ...PROBE, values: [now] });
+      await this.#clockChecked();
     });
   }
 
-  /** Deletes what is past retention, in batches (postgres-purge.ts). */
+  /** Deletes what is past retention, in batches (postgres-purge.ts), once the clock is checked. */
   purge(now: number = Date.now()): Promise<PurgeResult> {
-    return this.#write('purge', () => purgeExpired(queryOn(this.#pool), this.timings, now));
+    return this.#write('purge', async () => {
+      await this.#clockChecked();
+      return purgeExpired(queryOn(this.#pool), this.timings, now);
+    });
+  }
+
+  /** {@link checkClock}; a clock too far off is a lasting failure: the worker stops claiming until a probe finds it right. */
+  async #clockChecked(): Promise<void> {
+    try {
+      await checkClock(this.#pool, this.options.maxClockSkewMs);
+    } catch (error) {
+      if (error instanceof WorkerError && error.code === 'STORE_CLOCK_SKEW') this.#health.failed(error);
+      throw error;
+    }
   }
 
   claim(input: ClaimInput): Promise<ClaimResult> {

@@ -100,6 +100,17 @@ describe('GroupCommitStore', () => {
     expect(store.answerOf('req-b')).toEqual(Buffer.from('b'));
   });
 
+  it('close waits for the operations asked for before it, then refuses the next ones', async () => {
+    const store = IdempotencyStore.open({ path: join(makeTempDir('group-commit'), 'store.sqlite') });
+    const failures: string[] = [];
+    const grouped = new GroupCommitStore(store, { onFailure: (error) => failures.push(error.code) });
+    const queued = [grouped.begin(begin('k-before-close')), grouped.markSeen('req-before-close', Date.now() + 30_000)];
+    await grouped.close();
+    expect(await Promise.all(queued)).toEqual([{ kind: 'new' }, { seenBefore: false }]);
+    expect(failures).toEqual([]);
+    await expect(grouped.begin(begin('k-after-close'))).rejects.toMatchObject({ code: 'STORE_FAILED' });
+  });
+
   it('a failed commit rejects every operation of the batch with STORE_FAILED', async () => {
     const store = openStore();
     const grouped = new GroupCommitStore(store);

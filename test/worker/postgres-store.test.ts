@@ -6,7 +6,7 @@
  * waits for a locked row, contention that is not a lasting failure, options refused by name,
  * passwords kept out of errors, and a closed store.
  */
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, afterEach, expect, it, vi } from 'vitest';
 import pg from 'pg';
 import { WorkerError } from '../../src/worker/errors.ts';
 import { isLastingFailure, maskPostgresUrl } from '../../src/worker/postgres-errors.ts';
@@ -215,12 +215,14 @@ describePostgres('PostgreSQL store: failures that are not lasting', () => {
     expect((await store.complete({ provider: 'card', idempotencyKey: 'k-locked', reply: 'ok' })).alreadyCompleted).toBe(false);
   });
 
-  it('classifies driver errors: lasting (unreachable, shut down, resources, I/O) or not (contention)', () => {
+  it('classifies driver errors: contention clears by itself; everything else lasts (unreachable, read-only, no rights…)', () => {
     const withCode = (code: string) => Object.assign(new Error('x'), { code });
-    for (const code of ['ECONNREFUSED', 'ECONNRESET', '08006', '08001', '57P01', '57P02', '57P03', '53100', '53300', '58030', 'XX001', '28P01', '3D000']) {
+    // 25006: a node turned read-only by a failover; 42501: a grant revoked; 42P01: a table gone.
+    for (const code of ['ECONNREFUSED', 'ECONNRESET', '08006', '08001', '57P01', '57P02', '57P03', '53100', '53300', '58030', 'XX001', '28P01', '3D000', '25006', '42501', '42P01', '23505']) {
       expect([code, isLastingFailure(withCode(code))]).toEqual([code, true]);
     }
-    for (const code of ['40001', '40P01', '55P03', '57014', '23505', '22021', '42601']) {
+    expect(isLastingFailure(new WorkerError('IDEMPOTENCY_NOT_HELD', 'not held'))).toBe(false);
+    for (const code of ['40001', '40P01', '55P03', '57014']) {
       expect([code, isLastingFailure(withCode(code))]).toEqual([code, false]);
     }
     expect(isLastingFailure(new Error('Connection terminated unexpectedly'))).toBe(true);
@@ -252,6 +254,17 @@ describePostgres('PostgreSQL store: options, secrets, close', () => {
     expect(maskPostgresUrl('postgres://paygate:p%40ss@db:5432/x')).toBe('postgres://paygate:***@db:5432/x');
   });
 
+  it('refuses a password among the URL\'s query parameters (node-postgres would use it, and no mask covers it)', async () => {
+    const url = new URL(await freshDatabase());
+    url.password = '';
+    url.searchParams.set('password', 'Query-Secret-7c2e');
+    const error = await rejection(PostgresStore.open({ url: url.toString() }));
+    expect(error.code).toBe('STORE_BAD_OPTIONS');
+    expect(error.message).toMatch(/query parameter/);
+    expect(error.message).not.toContain('Query-Secret-7c2e');
+    expect(maskPostgresUrl('postgres://paygate@db/x?sslmode=require&application_name=pay')).toBe('postgres://paygate@db/x?sslmode=***&application_name=***');
+  });
+
   it('fails every call with STORE_FAILED once closed; closing twice is harmless', async () => {
     const { store } = await openFresh();
     await store.close();
@@ -259,5 +272,45 @@ describePostgres('PostgreSQL store: options, secrets, close', () => {
     expect((await rejection(store.begin(key('k')))).code).toBe('STORE_FAILED');
     expect((await rejection(store.atomic(async () => 1))).code).toBe('STORE_FAILED');
     expect((await rejection(store.probe())).code).toBe('STORE_FAILED');
+  });
+});
+
+describePostgres('PostgreSQL store: this host\'s clock against the database\'s', () => {
+  // The host's clock is moved with fake dates (only Date: sockets and timers stay real), which is
+  // what a host whose clock runs ahead looks like to the database.
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  const runAhead = (ms: number): void => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + ms);
+  };
+
+  it('refuses to open on a host whose clock is off by more than maxClockSkewMs', async () => {
+    const url = await freshDatabase();
+    runAhead(10_000);
+    const error = await rejection(PostgresStore.open({ url }));
+    expect(error.code).toBe('STORE_CLOCK_SKEW');
+    expect(error.message).toMatch(/ms ahead of the idempotency database's, more than the 1000 ms/);
+  });
+
+  it('stops claiming when the clock drifts while running (seen by a purge), and serves again once a probe finds it right', async () => {
+    const failures: string[] = [];
+    let recovered = 0;
+    const { store } = await openFresh({}, { onFailure: (error) => failures.push(error.code), onRecovery: () => (recovered += 1) });
+    runAhead(-8_000);
+    expect((await rejection(store.purge())).code).toBe('STORE_CLOCK_SKEW');
+    expect(store.failure?.code).toBe('STORE_CLOCK_SKEW');
+    expect((await rejection(store.claim({ requestId: 'req-skew', expiresAt: Date.now() + 60_000, begin: key('k-skew') }))).code).toBe('STORE_CLOCK_SKEW');
+    expect((await rejection(store.probe())).code).toBe('STORE_CLOCK_SKEW');
+    vi.useRealTimers();
+    await store.probe();
+    expect([store.failure, recovered, failures[0]]).toEqual([undefined, 1, 'STORE_CLOCK_SKEW']);
+    expect(await store.claim({ requestId: 'req-skew', expiresAt: Date.now() + 60_000, begin: key('k-skew') })).toEqual({ kind: 'begun', begun: { kind: 'new' } });
+  });
+
+  it('the bound must stay below the lease\'s margin: min(5 s, lease / 4)', async () => {
+    const error = await rejection(PostgresStore.open({ url: 'postgres://u@127.0.0.1:1/x', leaseMs: 8_000, maxClockSkewMs: 2_000 }));
+    expect([error.code, error.message]).toEqual(['STORE_BAD_OPTIONS', expect.stringMatching(/maxClockSkewMs: must be below .* 2000 ms/)]);
   });
 });
