@@ -27,7 +27,7 @@ export interface SubscribeOptions {
   readonly ack?: AckMode;
   /** Unacknowledged messages the broker may send ahead; 0 = broker default. Sent with the broker's own header. */
   readonly prefetch?: number;
-  /** More SUBSCRIBE headers (e.g. `selector`, RabbitMQ's `x-queue-type`). */
+  /** More SUBSCRIBE headers (e.g. `selector`), sent to every broker as they are; a queue type is the connection's `queueType` option. */
   readonly headers?: Headers;
 }
 
