@@ -139,12 +139,50 @@ node_pids() { node_procs "$1" beam.smp; }
 # Alive from its launch (the rabbitmq-server script, before the VM runs) until the VM is gone.
 node_alive() { [ -n "$(node_procs "$1")" ]; }
 
-# Whatever listens on our epmd port: ours, or one a node started on its own (ERL_EPMD_PORT).
-epmd_pids() { ss -Hltnp "sport = :$EPMD_PORT" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u; }
+# The pids listening on our epmd port: this state's epmd, or another checkout's (the port is
+# machine-wide), or one a node started on its own (ERL_EPMD_PORT).
+epmd_pids() { { ss -Hltnp "sport = :$EPMD_PORT" 2>/dev/null | grep -o 'pid=[0-9]*' || true; } | cut -d= -f2 | sort -u; }
+EPMD_PID=$STATE/epmd.pid
+# True when pid $1 is an epmd started for this state folder: ours starts with base_env, so its
+# environment has HOME=$STATE (so has one a node of ours started on its own), which a reused pid
+# or another checkout's epmd has not.
+our_epmd() {
+  [ "$({ cat "/proc/$1/comm"; } 2>/dev/null)" = epmd ] &&
+    { tr '\0' '\n' <"/proc/$1/environ"; } 2>/dev/null | grep -qxF "HOME=$STATE"
+}
 ensure_epmd() {
-  [ -n "$(epmd_pids)" ] && return 0
-  # setsid: it must outlive the shell (or tool job) that started it.
-  setsid epmd -port "$EPMD_PORT" -address 127.0.0.1 -daemon </dev/null >/dev/null 2>&1 9>&- || die "cannot start epmd on 127.0.0.1:$EPMD_PORT"
+  local pid
+  pid=$(epmd_pids | head -n 1)
+  if [ -n "$pid" ]; then
+    # Another checkout's epmd (or one left by an older version of this script): used, never
+    # recorded, so our stop leaves it to its owner.
+    our_epmd "$pid" || say "using the epmd already on 127.0.0.1:$EPMD_PORT (pid $pid), not ours: stop leaves it running"
+    return 0
+  fi
+  local vars=()
+  mapfile -t vars < <(base_env)
+  # setsid: it must outlive the shell (or tool job) that started it. -daemon forks: its pid is
+  # read from the listening socket, and recorded so that stop ends this epmd and no other.
+  setsid env -i "${vars[@]}" epmd -port "$EPMD_PORT" -address 127.0.0.1 -daemon </dev/null >/dev/null 2>&1 9>&- || die "cannot start epmd on 127.0.0.1:$EPMD_PORT"
+  local i
+  for i in $(seq 50); do
+    pid=$(epmd_pids | head -n 1)
+    [ -z "$pid" ] || break
+    sleep 0.1
+  done
+  [ -n "$pid" ] || die "epmd started but does not listen on 127.0.0.1:$EPMD_PORT"
+  our_epmd "$pid" || die "another epmd took 127.0.0.1:$EPMD_PORT (pid $pid) while ours started"
+  echo "$pid" >"$EPMD_PID"
+}
+# Ends the epmd this state started (recorded at start; or one a node of ours started on its own
+# if that one died), and only it: never another checkout's, which its own nodes depend on.
+stop_epmd() {
+  local pid ours=()
+  for pid in $({ cat "$EPMD_PID"; } 2>/dev/null) $(epmd_pids); do
+    if [[ $pid =~ ^[0-9]+$ ]] && our_epmd "$pid"; then ours+=("$pid"); fi
+  done
+  kill_pids TERM 5 "${ours[@]}"
+  rm -f "$EPMD_PID"
 }
 
 node_launch() {
@@ -286,8 +324,7 @@ cmd_stop() {
   for n in "${NODES[@]}"; do mapfile -t -O "${#pids[@]}" pids < <(node_pids "$n"); done
   # TERM is a clean shutdown; the data is deleted next, so a node that takes long is killed.
   kill_pids TERM 15 "${pids[@]}"
-  # shellcheck disable=SC2046
-  kill_pids TERM 5 $(epmd_pids)
+  stop_epmd
   for n in "${NODES[@]}"; do rm -rf "$(node_dir "$n")"; done
   rm -f "$STAMP"
   echo "rabbitmq-cluster: stopped"
