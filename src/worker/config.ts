@@ -8,7 +8,7 @@
  * One zod schema ({@link workerConfigFileSchema}) holds the shape and every default of the
  * config's own keys; the broker part is built from `src/stomp/options.ts`'s node schema and the
  * result is run through that module's `optionsSchema` (its defaults apply), the idempotency part
- * through the store's `idempotencyOptionsSchema`.
+ * through the store's `storeOptionsSchema` (config-store.ts reads the section).
  *
  * Relative file paths are resolved against the config file's folder, and every referenced file
  * (TLS, identity, trust anchors, provider modules, providers' TLS) must exist and be readable at
@@ -30,12 +30,11 @@ import { decodeYaml } from '../wire/index.ts';
 import {
   BROKER_QUEUE_TYPE_KEYS, BROKER_SELECTION_KEYS, brokerFailbackSchema, brokerOrderSchema, brokerQueueTypeSchema, brokerSelection, checkBrokerSelection,
 } from './config-brokers.ts';
-import { durationSchema } from './config-duration.ts';
 import { EVENTS_CONFIG_KEYS, eventsSectionSchema, resolveEventsSection, type EventsSettings } from './config-events.ts';
 import { GATEWAY_CONFIG_KEYS, gatewaySectionSchema, resolveGatewaySection, type GatewaySettings } from './config-gateway.ts';
 import { PROVIDER_CONFIG_KEYS, providerEntrySchema, resolveProvider, type ProviderConfig } from './config-providers.ts';
+import { STORE_CONFIG_KEYS, storeOptionsOf, storeSectionSchema } from './config-store.ts';
 import { storeOptionsSchema, type ResolvedStoreOptions } from './open-store.ts';
-import { hasSecretParameter } from './postgres-options.ts';
 import { clientRoleOidsSchema, maxReplyAttemptsSchema, replyToPatternSchema } from './options.ts';
 import { deepFreeze, describeIssue, dropUndefined, patternOf, substituteEnv } from './config-issues.ts';
 
@@ -89,9 +88,6 @@ const filePath = z.string().min(1);
 /** A provider name the config refuses: `paygate.feed.*` are the events queues. */
 const RESERVED_PROVIDER_NAME = 'feed';
 
-/** `7d`, `36h`, `90m`, `30s`, `500ms`. */
-const duration = durationSchema;
-
 /** The config file's schema (snake_case keys, as written). Defaults of the STOMP and store parts come from their modules. */
 export const workerConfigFileSchema = z
   .strictObject({
@@ -142,29 +138,7 @@ export const workerConfigFileSchema = z
           else ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `duplicate:${seen}` });
         });
       }),
-    idempotency: z
-      .strictObject({
-        path: filePath.optional(),
-        url: z.string().regex(/^postgres(ql)?:\/\/./).refine((url) => !hasSecretParameter(url)).optional(),
-        pool_size: z.number().int().positive().max(1_000).optional(),
-        retention: duration.optional(),
-        lease: duration.optional(),
-      })
-      .superRefine((store, ctx) => {
-        // One engine: the SQLite file of this host, or the PostgreSQL database all hosts share.
-        if (store.path === undefined && store.url === undefined) {
-          const params = { problem: 'missing: neither path (SQLite) nor url (PostgreSQL) is given', fix: CONFIG_KEYS['idempotency.path']?.fix ?? '' };
-          ctx.addIssue({ code: 'custom', path: ['path'], message: 'missing', params });
-        }
-        if (store.path !== undefined && store.url !== undefined) {
-          const params = { problem: 'both path and url are given: the store has one engine', fix: 'keep path (SQLite, one host) or url (PostgreSQL, several hosts), not both' };
-          ctx.addIssue({ code: 'custom', path: [], message: 'one engine', params });
-        }
-        if (store.pool_size !== undefined && store.url === undefined) {
-          const params = { problem: 'pool_size applies to PostgreSQL only', fix: 'remove pool_size, or give url instead of path' };
-          ctx.addIssue({ code: 'custom', path: ['pool_size'], message: 'postgres only', params });
-        }
-      }),
+    idempotency: storeSectionSchema,
     dlq_suffix: z.string().regex(/^\S+$/).default('.dlq'),
     /** Where each finished request's events go (config-events.ts); absent: none are sent. */
     events: eventsSectionSchema,
@@ -204,12 +178,7 @@ export const CONFIG_KEYS: Readonly<Record<string, { readonly expect: string; rea
   freshness_window_ms: { expect: 'an integer ≥ 1 (milliseconds)', fix: "set how far a request's sent_at may be from now" },
   queue_prefix: { expect: 'a destination prefix starting with / and without spaces', fix: 'use e.g. /queue/paygate.' },
   ...PROVIDER_CONFIG_KEYS,
-  idempotency: { expect: 'a mapping with either path (SQLite) or url (PostgreSQL), and retention, lease', fix: 'give the idempotency store as {path} for one host, or {url: postgres://…} for several' },
-  'idempotency.path': { expect: 'a file path', fix: 'give the SQLite file shared by the workers of this host (or url: the PostgreSQL database several hosts share)' },
-  'idempotency.url': { expect: 'a postgres://user:password@host:port/database URL (no password among its query parameters)', fix: 'give the PostgreSQL database all gateway hosts share; keep the password out of the file with ${env:NAME}' },
-  'idempotency.pool_size': { expect: 'a whole number of connections, 1 to 1000 (PostgreSQL only)', fix: 'give the connections each worker process may open, or leave it out (8)' },
-  'idempotency.retention': { expect: 'a duration such as 7d, 36h, 90m, 30s or 500ms', fix: 'write a whole number followed by ms, s, m, h or d' },
-  'idempotency.lease': { expect: 'a duration such as 60s, longer than every provider call may take', fix: 'write a whole number followed by ms, s, m, h or d, above every providers[].timeout_ms' },
+  ...STORE_CONFIG_KEYS,
   dlq_suffix: { expect: 'a non-empty string without spaces', fix: 'use e.g. .dlq' },
   ...EVENTS_CONFIG_KEYS,
   ...GATEWAY_CONFIG_KEYS,
@@ -438,19 +407,4 @@ export function resolveBrokerNodes(
           }),
         }),
   }));
-}
-
-
-/** The `idempotency:` section as the store's options: a relative `path` resolved against the config's folder. */
-function storeOptionsOf(
-  section: { path?: string | undefined; url?: string | undefined; pool_size?: number | undefined; retention?: number | undefined; lease?: number | undefined },
-  baseDir: string,
-): Record<string, unknown> {
-  const timings = {
-    ...(section.retention === undefined ? {} : { retentionMs: section.retention }),
-    ...(section.lease === undefined ? {} : { leaseMs: section.lease }),
-  };
-  if (section.url !== undefined) return { url: section.url, ...(section.pool_size === undefined ? {} : { poolSize: section.pool_size }), ...timings };
-  const path = section.path ?? '';
-  return { path: isAbsolute(path) ? path : resolve(baseDir, path), ...timings };
 }
