@@ -4,12 +4,21 @@
 // node is SIGKILLed. The producer fails over to another node and goes on, every message the
 // cluster confirmed (RECEIPT) is consumed at least once, the queue is still a quorum queue with
 // a leader elected among the survivors, and the killed node, restarted, rejoins and serves again.
-// Skipped only when PAYGATE_TEST_RABBITMQ_CLUSTER is unset.
-import { afterEach, describe, expect, it } from 'vitest';
+// The test holds the cluster's lock from before the kill until the cluster is whole again, so that
+// no other test kills a node meanwhile (two down would lose the quorum); the lock itself is tested
+// here too, with two processes. Skipped only when PAYGATE_TEST_RABBITMQ_CLUSTER is unset (the lock's
+// test is not).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isStompError, StompConnection } from '../../src/stomp/index.ts';
 import type { StompMessage, StompOptions } from '../../src/stomp/index.ts';
 import { asRole } from '../helpers/brokers.ts';
 import {
+  acquireClusterLock,
+  CLUSTER_LOCK_WAIT_MS,
   CLUSTER_SKIP_REASON,
   CLUSTER_WAIT_MS,
   clusterNodeName,
@@ -20,6 +29,7 @@ import {
   restartNode,
   TEST_CLUSTER,
   waitForClusterHealthy,
+  withClusterLock,
   type ClusterBroker,
 } from '../helpers/rabbitmq-cluster.ts';
 import { waitUntil } from '../helpers/timing.ts';
@@ -63,8 +73,21 @@ const suite = TEST_CLUSTER === undefined ? describe.skip : describe;
 const cluster = TEST_CLUSTER as ClusterBroker;
 
 suite(`three-node RabbitMQ cluster, quorum queues${TEST_CLUSTER === undefined ? ` (skipped: ${CLUSTER_SKIP_REASON})` : ''}`, () => {
-  it('the producer survives the SIGKILL of its node; no confirmed message is lost; a new leader; the node rejoins', { timeout: 4 * CLUSTER_WAIT_MS }, async () => {
+  let release: (() => void) | undefined;
+  beforeAll(async () => {
+    release = await acquireClusterLock();
     await waitForClusterHealthy();
+  }, CLUSTER_LOCK_WAIT_MS + CLUSTER_WAIT_MS + 10_000);
+  afterAll(async () => {
+    // After afterEach restarted the killed node: the lock goes back with the cluster whole.
+    try {
+      await waitForClusterHealthy();
+    } finally {
+      release?.();
+    }
+  }, CLUSTER_WAIT_MS + 10_000);
+
+  it('the producer survives the SIGKILL of its node; no confirmed message is lost; a new leader; the node rejoins', { timeout: 4 * CLUSTER_WAIT_MS }, async () => {
     const base = connectOptions(asRole(cluster, 'stomp-test'));
     const fast: Partial<StompOptions> = { reconnect: { initialDelayMs: 50, maxDelayMs: 500 }, receiptTimeoutMs: 5_000, failback: { probeMs: 0 } };
     const queue = unique('queue', 'cluster');
@@ -149,5 +172,82 @@ suite(`three-node RabbitMQ cluster, quorum queues${TEST_CLUSTER === undefined ? 
     const viaNode1 = await connect({ nodes: [first as NonNullable<typeof first>], reconnect: { enabled: false } });
     await sendConfirmed(viaNode1, queue, 'after the rejoin');
     await waitUntil(() => received.has('after the rejoin'), 'the message sent through the rejoined node', CLUSTER_WAIT_MS);
+  });
+});
+
+/** A process that takes the lock at `path`, says `waiting <holder pid>` at every poll and `acquired`, and releases it on a line of stdin. */
+const LOCKER = `
+import { acquireClusterLock } from ${JSON.stringify(new URL('../helpers/rabbitmq-cluster.ts', import.meta.url).pathname)};
+const release = await acquireClusterLock({ path: process.argv[1], pollMs: 50, onWait: (holder) => console.log('waiting ' + holder.pid) });
+console.log('acquired');
+process.stdin.once('data', () => { release(); console.log('released'); process.exit(0); });
+`;
+
+describe('the cluster lock of the tests that kill nodes', () => {
+  let dir: string;
+  const children: ChildProcess[] = [];
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'paygate-cluster-lock-'));
+  });
+  afterAll(() => {
+    for (const child of children) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const holderOf = (path: string): number => (JSON.parse(readFileSync(join(path, 'owner.json'), 'utf8')) as { pid: number }).pid;
+
+  it('makes a second process wait until the first releases, names a live holder when waiting is over, and takes over a dead holder\'s lock', async () => {
+    const path = join(dir, 'cluster.lock');
+    const releaseFirst = await acquireClusterLock({ path });
+    expect(holderOf(path)).toBe(process.pid);
+
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', LOCKER, path], { stdio: ['pipe', 'pipe', 'inherit'] });
+    children.push(child);
+    const lines: string[] = [];
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => lines.push(...chunk.split('\n').filter(Boolean)));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+    // The child found the lock held by this process, and polled more than once without taking it.
+    await waitUntil(() => lines.filter((line) => line === `waiting ${process.pid}`).length >= 3, 'the second process waiting on the first');
+    expect(lines).not.toContain('acquired');
+    releaseFirst();
+    await waitUntil(() => lines.includes('acquired'), 'the second process acquiring once the first released');
+    expect(holderOf(path)).toBe(child.pid);
+
+    // Now this process waits in its turn; past its deadline it names the holder.
+    const waits: number[] = [];
+    await expect(acquireClusterLock({ path, waitMs: 300, pollMs: 20, onWait: (holder) => waits.push(holder.pid) })).rejects.toThrow(
+      new RegExp(`still held by pid ${child.pid} .* after 300 ms`),
+    );
+    expect(waits.length).toBeGreaterThan(0);
+    expect(new Set(waits)).toEqual(new Set([child.pid]));
+
+    // The holder dies without releasing (SIGKILL: no exit handler runs): its lock is taken over at once.
+    child.kill('SIGKILL');
+    await exited;
+    expect(holderOf(path)).toBe(child.pid);
+    const releaseAgain = await acquireClusterLock({ path, waitMs: 5_000, onWait: () => waits.push(-1) });
+    expect(waits).not.toContain(-1);
+    expect(holderOf(path)).toBe(process.pid);
+    releaseAgain();
+    expect(() => readFileSync(join(path, 'owner.json'))).toThrow(/ENOENT/);
+  });
+
+  it('is not reentrant: a second acquirer in the same process waits for the first; withClusterLock releases when its function throws', async () => {
+    const path = join(dir, 'in-process.lock');
+    const second = { waits: 0, acquired: false };
+    const first = withClusterLock(async () => {
+      await waitUntil(() => second.waits >= 3, 'the second acquirer waiting on the first');
+      expect(second.acquired).toBe(false);
+      throw new Error('the function failed');
+    }, { path });
+    expect(holderOf(path)).toBe(process.pid); // a free lock is taken within the call
+    const secondRelease = acquireClusterLock({ path, pollMs: 20, onWait: () => void (second.waits += 1) });
+    secondRelease.then(() => void (second.acquired = true), () => undefined);
+    await expect(first).rejects.toThrow('the function failed');
+    // Released despite the failure: the second acquirer gets it.
+    const release = await secondRelease;
+    expect(second.acquired).toBe(true);
+    release();
   });
 });

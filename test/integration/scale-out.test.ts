@@ -7,8 +7,10 @@
 // SIGKILLed and started again on the same folder and config. Every request must be answered or
 // reconciled (retry with the same key, `status`), none charged twice, every retry answered as the
 // first time. The sandboxes' fault rates stay at 0: the run is about the hosts and the broker (the
-// chaos run covers failing providers). The figures go to stderr. Its folder is kept when it
-// fails, or always with PAYGATE_SCALE_KEEP=1.
+// chaos run covers failing providers). The test holds the cluster's lock from before it starts
+// until its node is back, so that no other test kills a node meanwhile (two down would lose the
+// quorum). The figures go to stderr. Its folder is kept when it fails, or always with
+// PAYGATE_SCALE_KEEP=1.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +19,8 @@ import { tally } from '../../bench/chaos/tally.ts';
 import { testPasscode } from '../helpers/brokers.ts';
 import { makeTestPki } from '../helpers/pki.ts';
 import {
-  CLUSTER_NODES, CLUSTER_SKIP_REASON, clusterNodeOf, killNode, queueStatus, restartNode, waitForClusterHealthy, type ClusterNode,
+  acquireClusterLock, CLUSTER_LOCK_WAIT_MS, CLUSTER_NODES, CLUSTER_SKIP_REASON, CLUSTER_WAIT_MS, clusterNodeOf, killNode, queueStatus, restartNode,
+  waitForClusterHealthy, type ClusterNode,
 } from '../helpers/rabbitmq-cluster.ts';
 import { waitUntil } from '../helpers/timing.ts';
 import { dropTestDatabases, freshDatabase, TEST_POSTGRES_URL } from '../helpers/postgres.ts';
@@ -59,7 +62,7 @@ interface Fault {
 
 describe.skipIf(SKIP_REASON !== '')(`two gateway hosts, one PostgreSQL store, a three-node RabbitMQ cluster${SKIP_REASON === '' ? '' : ` (skipped: ${SKIP_REASON})`}`, () => {
   const nodes = CLUSTER_NODES ?? [];
-  let dir: string;
+  let dir: string | undefined;
   let sandboxes: Sandboxes;
   const hosts: GatewayHost[] = [];
   let shop: WatchedShop;
@@ -68,6 +71,13 @@ describe.skipIf(SKIP_REASON !== '')(`two gateway hosts, one PostgreSQL store, a 
   let queuePrefix: string;
   let failed = false;
   const stops: (() => Promise<unknown>)[] = [];
+  let release: (() => void) | undefined;
+
+  // First of all: the cluster to this test alone, and whole.
+  beforeAll(async () => {
+    release = await acquireClusterLock();
+    await waitForClusterHealthy();
+  }, CLUSTER_LOCK_WAIT_MS + CLUSTER_WAIT_MS + 10_000);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'paygate-scale-out-'));
@@ -95,12 +105,16 @@ describe.skipIf(SKIP_REASON !== '')(`two gateway hosts, one PostgreSQL store, a 
   afterAll(async () => {
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
     if (failed || process.env.PAYGATE_SCALE_KEEP !== undefined) say(`kept ${dir}`);
-    else rmSync(dir, { recursive: true, force: true });
+    else if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     // The cluster is shared with later tests: the killed node rejoins, whatever happened here
-    // (a node that cannot fails the file).
-    if (killed !== undefined) {
-      await restartNode(killed.index);
-      await waitForClusterHealthy();
+    // (a node that cannot fails the file); then the lock goes back.
+    try {
+      if (killed !== undefined) {
+        await restartNode(killed.index);
+        await waitForClusterHealthy();
+      }
+    } finally {
+      release?.();
     }
   }, 300_000);
 
