@@ -37,6 +37,10 @@ import { queueHeaders, sleep, unique } from './support.ts';
 
 const TOTAL = 300;
 const KILL_AT = 100;
+/** The run takes 5–7 s, a node's restart included: a hang fails well within the CI budget. */
+const TEST_TIMEOUT_MS = 60_000;
+/** For a condition that holds within a second or two (a deadline for failures, not a pace); below the test's timeout. */
+const SETTLE_MS = 30_000;
 
 const open: StompConnection[] = [];
 const killed = new Set<number>();
@@ -45,7 +49,7 @@ afterEach(async () => {
   // Whatever happened, the next test (and the next file) finds the cluster whole.
   for (const index of killed) await restartNode(index);
   killed.clear();
-}, CLUSTER_WAIT_MS);
+}, CLUSTER_WAIT_MS + 10_000);
 
 async function connect(options: StompOptions): Promise<StompConnection> {
   const connection = await StompConnection.connect({ connectTimeoutMs: 5_000, ...options });
@@ -87,7 +91,7 @@ suite(`three-node RabbitMQ cluster, quorum queues${TEST_CLUSTER === undefined ? 
     }
   }, CLUSTER_WAIT_MS + 10_000);
 
-  it('the producer survives the SIGKILL of its node; no confirmed message is lost; a new leader; the node rejoins', { timeout: 4 * CLUSTER_WAIT_MS }, async () => {
+  it('the producer survives the SIGKILL of its node; no confirmed message is lost; a new leader; the node rejoins', { timeout: TEST_TIMEOUT_MS }, async () => {
     const base = connectOptions(asRole(cluster, 'stomp-test'));
     const fast: Partial<StompOptions> = { reconnect: { initialDelayMs: 50, maxDelayMs: 500 }, receiptTimeoutMs: 5_000, failback: { probeMs: 0 } };
     const queue = unique('queue', 'cluster');
@@ -143,7 +147,7 @@ suite(`three-node RabbitMQ cluster, quorum queues${TEST_CLUSTER === undefined ? 
     expect(lost?.confirmed).toBeLessThan(TOTAL);
     expect([2, 3]).toContain(clusterNodeOf(producer.node)?.index);
     // Every confirmed message is consumed (at least once).
-    await waitUntil(() => confirmed.every((body) => received.has(body)), 'every confirmed message consumed', CLUSTER_WAIT_MS).catch(() => undefined);
+    await waitUntil(() => confirmed.every((body) => received.has(body)), 'every confirmed message consumed', SETTLE_MS).catch(() => undefined);
     expect(confirmed.filter((body) => !received.has(body))).toEqual([]);
     const twice = [...received.values()].filter((n) => n > 1).length;
     // Figures for the report, not assertions: they depend on the machine.
@@ -164,14 +168,14 @@ suite(`three-node RabbitMQ cluster, quorum queues${TEST_CLUSTER === undefined ? 
     // Node 1's view of the members fills in as it catches up: polled until whole, or the deadline.
     const allOnline = (status: Awaited<ReturnType<typeof queueStatus>>): boolean => (status?.online ?? []).length === 3;
     let after = await queueStatus(name, 1);
-    const deadline = Date.now() + CLUSTER_WAIT_MS;
+    const deadline = Date.now() + SETTLE_MS;
     while (!allOnline(after) && Date.now() < deadline) after = await queueStatus(name, 1);
     expect([...(after?.online ?? [])].sort()).toEqual([1, 2, 3].map(clusterNodeName));
     expect(after?.type).toBe('quorum');
     const [first] = base.nodes;
     const viaNode1 = await connect({ nodes: [first as NonNullable<typeof first>], reconnect: { enabled: false } });
     await sendConfirmed(viaNode1, queue, 'after the rejoin');
-    await waitUntil(() => received.has('after the rejoin'), 'the message sent through the rejoined node', CLUSTER_WAIT_MS);
+    await waitUntil(() => received.has('after the rejoin'), 'the message sent through the rejoined node', SETTLE_MS);
   });
 });
 

@@ -39,8 +39,17 @@ const NODE_KILL_AT = 0.3;
 /** …and one gateway host at this one. */
 const HOST_KILL_AT = 0.6;
 const WORKERS_PER_HOST = 2;
-/** For a condition that holds within seconds on an idle machine (a deadline for failures, not a pace). */
-const SETTLE_MS = 120_000;
+/** The run takes 35–45 s: a hang fails within the CI budget. */
+const TEST_TIMEOUT_MS = 200_000;
+/** Two gateway hosts, the sandboxes and the shop up. */
+const SETUP_TIMEOUT_MS = 90_000;
+/** Both hosts stopped (drained), then the killed node restarted and the cluster whole. */
+const TEARDOWN_TIMEOUT_MS = 60_000 + 2 * CLUSTER_WAIT_MS;
+/**
+ * For a condition that holds within seconds on an idle machine (a deadline for failures, not a
+ * pace); well below the test's timeout, so that the test reports what it waited for.
+ */
+const SETTLE_MS = 60_000;
 
 const SKIP_REASON = [
   ...(CLUSTER_NODES === undefined ? [CLUSTER_SKIP_REASON] : []),
@@ -100,7 +109,7 @@ describe.skipIf(SKIP_REASON !== '')(`two gateway hosts, one PostgreSQL store, a 
     }
     shop = await startWatchedShop(nodes, login('storefront'), pki, queues, { queueType: 'quorum' });
     stops.push(() => shop.close());
-  }, 240_000);
+  }, SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
@@ -116,7 +125,7 @@ describe.skipIf(SKIP_REASON !== '')(`two gateway hosts, one PostgreSQL store, a 
     } finally {
       release?.();
     }
-  }, 300_000);
+  }, TEARDOWN_TIMEOUT_MS);
 
   it('answers or reconciles every request, charges nobody twice and answers every retry as the first time, through a node kill and a host kill', async () => {
     onTestFailed(() => {
@@ -208,5 +217,5 @@ describe.skipIf(SKIP_REASON !== '')(`two gateway hosts, one PostgreSQL store, a 
     // The retries: about a tenth of the requests, each answered as the first time.
     expect(run.retried.length).toBeGreaterThan(REQUESTS * RETRY_SHARE * 0.5);
     expect(mismatches).toEqual([]);
-  }, 600_000);
+  }, TEST_TIMEOUT_MS);
 });
