@@ -136,6 +136,10 @@ export interface TestPostgres {
   stop(): Promise<void>;
   /** SIGKILLs the server and every process of it (a crash): nothing is shut down cleanly. */
   kill(): Promise<void>;
+  /** SIGSTOPs the server and every process of it: a server that stops answering (a hung host, a lost network) without closing anything. */
+  freeze(): void;
+  /** SIGCONTs what {@link freeze} stopped. */
+  thaw(): void;
   /** Stops it and deletes its folder. */
   remove(): Promise<void>;
 }
@@ -167,6 +171,17 @@ function serverPids(data: string): number[] {
   }
   const children = spawnSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
   return [postmaster, ...children];
+}
+
+/** Sends `signal` to each of `pids` that still exists. */
+function signalAll(pids: readonly number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
 }
 
 /** Whether `pid` exists: running, or a zombie not yet reaped (which a new postmaster also takes for a live one). */
@@ -215,7 +230,10 @@ export async function startPostgres(): Promise<TestPostgres> {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     },
+    freeze: () => signalAll(serverPids(data), 'SIGSTOP'),
+    thaw: () => signalAll(serverPids(data), 'SIGCONT'),
     remove: async () => {
+      for (const pid of serverPids(data)) signalAll([pid], 'SIGCONT');
       await script(state, 'stop');
       alive.delete(state);
       rmSync(state, { recursive: true, force: true });

@@ -8,7 +8,10 @@
  *   and the same store (the same pool: nothing reopened) serves again;
  * - killed (SIGKILL, the connections it had cut mid-transaction): the unit in flight fails, the
  *   broken connections it leaves in the pool never crash the process, and after a restart the
- *   store recovers the same way; what the killed unit did not commit is not there.
+ *   store recovers the same way; what the killed unit did not commit is not there;
+ * - frozen (SIGSTOP: a server that stops answering without closing anything, as a hung host or a
+ *   lost network looks): operations fail with `STORE_FAILED` within the store's timeouts instead
+ *   of hanging, the store is failing, and once the server answers again a probe recovers it.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { WorkerError } from '../../src/worker/errors.ts';
@@ -95,5 +98,48 @@ describePostgres('PostgreSQL store: the server stopped, killed and started again
     expect(await sql(server.url, "SELECT count(*)::int AS n FROM seen_requests WHERE request_id = 'req-killed'")).toEqual([{ n: 0 }]);
     expect(await store.begin(key('k-killed'))).toEqual({ kind: 'new' });
     expect(failures.every((failure) => !failure.message.includes('paygate-test-pass'))).toBe(true);
+  });
+});
+
+describePostgres('PostgreSQL store: a server that stops answering', () => {
+  let server: TestPostgres;
+  let store: PostgresStore;
+  const events: string[] = [];
+
+  beforeAll(async () => {
+    server = await startPostgres();
+    // Short timeouts, so the test's waits are short: a statement 400 ms, a connect 400 ms.
+    store = await PostgresStore.open(
+      { url: server.url, connectTimeoutMs: 400, statementTimeoutMs: 400, poolSize: 2 },
+      { onFailure: () => events.push('failure'), onRecovery: () => events.push('recovery') },
+    );
+  });
+  afterAll(async () => {
+    server?.thaw();
+    await store?.close();
+    await server?.remove();
+  });
+
+  it('fails with STORE_FAILED within its timeouts (no hang), refuses claims, and recovers once the server answers', async () => {
+    expect(await store.begin(key('k-before-freeze'))).toEqual({ kind: 'new' });
+    server.freeze();
+    // No answer ever comes: the client's own query timeout (statement + connect) ends the wait.
+    const begun = await rejection(store.begin(key('k-frozen')));
+    expect(begun.code).toBe('STORE_FAILED');
+    expect(events).toEqual(['failure']);
+    expect(store.failure).toBeDefined();
+    await expect(store.claim({ requestId: 'req-frozen', expiresAt: Date.now() + 60_000, begin: key('k-frozen') })).rejects.toBe(store.failure);
+    // A probe meanwhile fails the same way, as the worker's once-a-second probe would.
+    expect((await rejection(store.probe())).code).toBe('STORE_FAILED');
+
+    server.thaw();
+    // The worker probes until one commits: the connections that timed out are replaced.
+    for (let attempt = 1; store.failure !== undefined; attempt += 1) {
+      if (attempt > 20) throw new Error(`the store did not recover after ${attempt - 1} probes: ${store.failure.message}`);
+      await store.probe().catch(() => undefined);
+    }
+    expect(events.at(-1)).toBe('recovery');
+    expect(await store.claim({ requestId: 'req-thawed', expiresAt: Date.now() + 60_000, begin: key('k-thawed') })).toEqual({ kind: 'begun', begun: { kind: 'new' } });
+    expect((await store.begin(key('k-before-freeze'))).kind).toBe('in-progress');
   });
 });
