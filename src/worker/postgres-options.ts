@@ -56,14 +56,19 @@ export const postgresStoreOptionsSchema = z.strictObject({
    * How far this host's clock may be from the database's (checked at open, by each purge and
    * each probe): hosts judge each other's leases by their own clocks. Beyond it the store
    * refuses to open (`STORE_CLOCK_SKEW`), or stops claiming until the clock is right again.
-   * Must stay below min(5 s, lease / 4).
+   * Must stay below min(5 s, lease / 4); by default 1 s, or half that bound for a short lease.
    */
-  maxClockSkewMs: z.number().int().positive().default(1_000),
-}).superRefine((options, ctx) => {
-  if (options.maxClockSkewMs >= maxClockSkewBoundMs(options.leaseMs)) {
-    ctx.addIssue({ code: 'custom', path: ['maxClockSkewMs'], message: `must be below min(5 s, leaseMs / 4) = ${maxClockSkewBoundMs(options.leaseMs)} ms` });
-  }
-});
+  maxClockSkewMs: z.number().int().positive().optional(),
+})
+  .superRefine((options, ctx) => {
+    if (options.maxClockSkewMs !== undefined && options.maxClockSkewMs >= maxClockSkewBoundMs(options.leaseMs)) {
+      ctx.addIssue({ code: 'custom', path: ['maxClockSkewMs'], message: `must be below min(5 s, leaseMs / 4) = ${maxClockSkewBoundMs(options.leaseMs)} ms` });
+    }
+  })
+  .transform((options) => ({
+    ...options,
+    maxClockSkewMs: options.maxClockSkewMs ?? Math.max(1, Math.min(1_000, Math.floor(maxClockSkewBoundMs(options.leaseMs) / 2))),
+  }));
 
 /** The options the PostgreSQL engine accepts (defaults may be left out). */
 export type PostgresStoreOptions = z.input<typeof postgresStoreOptionsSchema>;
