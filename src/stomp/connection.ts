@@ -50,6 +50,8 @@ export class StompConnection extends EventEmitter<StompEvents> {
   readonly #generations = new WeakMap<Session, number>();
   /** When each session was attached (performance.now()): how long it lasted, when lost. */
   readonly #connectedAt = new WeakMap<Session, number>();
+  /** The sessions on which the broker confirmed every subscription restored. */
+  readonly #subscribed = new WeakSet<Session>();
   /** Sessions left behind by a failback, by generation, until their drain ends. */
   readonly #draining = new Drains<Session>((node) => this.emit('node-drained', { node }));
   #probe: FailbackProbe | undefined;
@@ -137,7 +139,7 @@ export class StompConnection extends EventEmitter<StompEvents> {
   subscribe(destination: string, handler: MessageHandler, options: SubscribeOptions = {}): Subscription {
     const entry = this.#subscriptions.add(destination, options, this.options.prefetch);
     this.#handlers.set(entry.id, handler);
-    if (this.#session) this.#subscriptions.subscribeOn(this.#session, entry);
+    if (this.#session) void this.#subscriptions.subscribeOn(this.#session, entry);
     return { id: entry.id, destination, ready: entry.ready, unsubscribe: () => this.#unsubscribe(entry) };
   }
 
@@ -151,7 +153,7 @@ export class StompConnection extends EventEmitter<StompEvents> {
   replyQueue(handler: (message: StompMessage) => void, name = tempQueueName()): ReplyQueue {
     const entry = this.#subscriptions.add(`/temp-queue/${name}`, {}, 0, true);
     this.#handlers.set(entry.id, handler);
-    if (this.#session) this.#subscriptions.subscribeOn(this.#session, entry);
+    if (this.#session) void this.#subscriptions.subscribeOn(this.#session, entry);
     return { replyTo: entry.destination, close: () => this.#unsubscribe(entry) };
   }
 
@@ -265,7 +267,10 @@ export class StompConnection extends EventEmitter<StompEvents> {
     this.#connectedAt.set(session, performance.now());
     this.#state = 'connected';
     session.onClose((error) => this.#lost(session, error));
-    this.#subscriptions.restore(session);
+    // A session whose subscriptions the broker all confirmed worked: its loss resets the backoff.
+    void this.#subscriptions.restore(session).then((all) => {
+      if (all) this.#subscribed.add(session);
+    });
     const { name: node, connected, kind, heartBeat } = session;
     this.emit('node-connect', { node, server: connected.server ?? '', kind, heartBeat, reconnected });
     this.#queue.flush(session, this.#generation);
@@ -328,7 +333,8 @@ export class StompConnection extends EventEmitter<StompEvents> {
       return;
     }
     this.#state = 'reconnecting';
-    const delayMs = this.#nodes.lost(performance.now() - (this.#connectedAt.get(session) ?? 0));
+    const livedMs = performance.now() - (this.#connectedAt.get(session) ?? 0);
+    const delayMs = this.#nodes.lost({ subscribed: this.#subscribed.has(session), livedMs });
     void this.#sleep(delayMs)
       .then(() => this.#connectLoop(this.options.reconnect.maxAttempts))
       .then(

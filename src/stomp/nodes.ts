@@ -1,10 +1,11 @@
 import type { ResolvedOptions, StompNode } from './options.ts';
 
 /**
- * How long a session must have lasted for its loss to count as a fresh start. A broker that
- * accepts CONNECT and then closes the session at once (it refuses a SUBSCRIBE: a queue declared
- * with another type, a right withdrawn) would otherwise reset the backoff at every attempt, and
- * the connection would reconnect about ten times a second for as long as the refusal lasts.
+ * How long a session whose subscriptions were not all confirmed must have lasted for its loss
+ * to count as a fresh start. A broker that accepts CONNECT and then refuses a SUBSCRIBE (a queue
+ * declared with another type, a right withdrawn), closing the session, would otherwise reset the
+ * backoff at every attempt, and the connection would reconnect about ten times a second for as
+ * long as the refusal lasts.
  */
 export const STABLE_SESSION_MS = 5_000;
 
@@ -63,12 +64,13 @@ export class NodeList {
   }
 
   /**
-   * The current node's session was lost after `livedMs`: a failure like a refused connection,
-   * except that a session which lasted {@link STABLE_SESSION_MS} first resets the backoff.
-   * Returns the delay before the next attempt, as {@link failed}.
+   * The current node's session was lost: a failure like a refused connection, except that a
+   * session that worked first resets the backoff. It worked when the broker confirmed every
+   * subscription it restored (a session without any counts), or when it lasted
+   * {@link STABLE_SESSION_MS}. Returns the delay before the next attempt, as {@link failed}.
    */
-  lost(livedMs: number): number {
-    if (livedMs >= STABLE_SESSION_MS) this.succeeded();
+  lost(session: { readonly subscribed: boolean; readonly livedMs: number }): number {
+    if (session.subscribed || session.livedMs >= STABLE_SESSION_MS) this.succeeded();
     return this.failed();
   }
 

@@ -97,15 +97,22 @@ export class SubscriptionRegistry {
     return false;
   }
 
-  /** Subscribes every registered entry on a new session, in registration order. */
-  restore(session: Session): void {
-    for (const entry of this.#entries.values()) this.subscribeOn(session, entry);
+  /**
+   * Subscribes every registered entry on a new session, in registration order. Resolves true once
+   * the broker confirmed every one of them, false when it refused one (or the session ended first).
+   */
+  restore(session: Session): Promise<boolean> {
+    const confirmed = [...this.#entries.values()].map((entry) => this.subscribeOn(session, entry));
+    return Promise.all(confirmed).then((all) => all.every(Boolean));
   }
 
-  /** Subscribes one entry on `session`; a failure waits for the next session (see `ready`). */
-  subscribeOn(session: Session, entry: SubscriptionEntry): void {
+  /**
+   * Subscribes one entry on `session`; a failure waits for the next session (see `ready`).
+   * Resolves whether the broker confirmed it.
+   */
+  subscribeOn(session: Session, entry: SubscriptionEntry): Promise<boolean> {
     const registered = this.#entries.get(entry.id);
-    if (registered === undefined) return;
+    if (registered === undefined) return Promise.resolve(true);
     const listener = (message: IncomingMessage): void => {
       if (this.#entries.get(entry.id) === entry) this.deliver(entry, message, session);
     };
@@ -113,9 +120,15 @@ export class SubscriptionRegistry {
       // RabbitMQ: SUBSCRIBE to /temp-queue/x is an error; replies come on the implicit id /temp-queue/x.
       session.acceptImplicit(entry.destination, listener);
       registered.confirm();
-      return;
+      return Promise.resolve(true);
     }
-    session.subscribe(entry.id, subscribeHeaders(entry, session.quirks), listener).then(registered.confirm, () => undefined);
+    return session.subscribe(entry.id, subscribeHeaders(entry, session.quirks), listener).then(
+      () => {
+        registered.confirm();
+        return true;
+      },
+      () => false,
+    );
   }
 
   /** UNSUBSCRIBEs one entry on `session` (nothing to send for an implicit one). */

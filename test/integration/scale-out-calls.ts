@@ -11,11 +11,15 @@ import type { Sandboxes } from './audit-trail-world.ts';
 
 type Provider = keyof Sandboxes;
 
-/** The sandboxes' lookups: reads a worker or the shop makes to reconcile, not calls of a request. */
+/**
+ * The sandboxes' reads: lookups a worker or the shop makes to reconcile, and reads that move no
+ * money, which a worker reconciling a dead holder's key asks again as the plugin's `status` hook
+ * says (a gift card's `balance`: providers/giftcard/status.ts). Not calls of a payment.
+ */
 const READS: Readonly<Record<Provider, readonly string[]>> = {
   card: ['Status'],
   paypal: ['GetTransactionDetails', 'TransactionSearch'],
-  giftcard: ['status'],
+  giftcard: ['status', 'balance'],
 };
 
 /** Calls of each provider other than lookups. */

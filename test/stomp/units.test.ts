@@ -78,13 +78,18 @@ describe('node list', () => {
     expect(list.failed()).toBe(100); // reset by a success
   });
 
-  it('a session lost soon after CONNECT keeps the backoff growing; one that lasted resets it', () => {
+  it('a session lost soon after CONNECT with a subscription refused keeps the backoff growing; one that worked resets it', () => {
     const one = parseOptions({ nodes: [node(1)] }).nodes;
     const list = new NodeList({ nodes: one, nodeOrder: 'listed', reconnect }, () => 0.5);
+    const refused = (livedMs: number) => ({ subscribed: false, livedMs });
     // A broker that accepts CONNECT and closes the session at once (a refused SUBSCRIBE), again and again:
-    expect([list.lost(20), list.lost(20), list.lost(STABLE_SESSION_MS - 1), list.lost(5), list.lost(5)]).toEqual([100, 200, 400, 800, 1_000]);
-    // A session that lasted is a fresh start.
-    expect(list.lost(STABLE_SESSION_MS)).toBe(100);
+    expect([list.lost(refused(20)), list.lost(refused(20)), list.lost(refused(STABLE_SESSION_MS - 1)), list.lost(refused(5)), list.lost(refused(5))]).toEqual([100, 200, 400, 800, 1_000]);
+    // A session that lasted is a fresh start…
+    expect(list.lost(refused(STABLE_SESSION_MS))).toBe(100);
+    list.lost(refused(5));
+    // …and so is one whose subscriptions were all confirmed (or that had none), however short:
+    // a broker closing it over one bad frame (ActiveMQ, a SEND to a deleted temp queue) is not refusing the client.
+    expect(list.lost({ subscribed: true, livedMs: 5 })).toBe(100);
   });
 
   it('starts at the first node in listed order; jitter takes up to its fraction off', () => {
