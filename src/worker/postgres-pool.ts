@@ -43,11 +43,25 @@ export function poolConfig(options: ResolvedPostgresStoreOptions, max: number = 
   };
 }
 
-/** A pool for `options`, with the `error` listener that keeps a broken idle connection from crashing the process. */
+/**
+ * A pool for `options`, with `error` listeners that keep a broken connection from crashing the
+ * process: the pool's (a connection idle in the pool) and one on every connection for its whole
+ * life. The second closes a gap of node-postgres: a connection handed to a waiting caller has the
+ * pool's idle listener removed at once, but the caller attaches its own only a turn later, and a
+ * server shutting down sends its "terminating connection" (57P01) right after a query's end,
+ * often in the same read as it. With no listener between the two, that `error` event was an
+ * uncaught exception that killed a worker during a PostgreSQL restart (seen in CI). The
+ * connection is unusable afterwards: the next query on it fails, and it is then destroyed.
+ */
 export function createPool(options: ResolvedPostgresStoreOptions, max?: number): pg.Pool {
   const pool = new pg.Pool(poolConfig(options, max));
   pool.on('error', () => {
     // The pool has already dropped the connection; the next operation reports the cause.
+  });
+  pool.on('connect', (client) => {
+    client.on('error', () => {
+      // Whoever uses the connection hears of the failure from its query; nothing to do here.
+    });
   });
   return pool;
 }

@@ -10,6 +10,8 @@ import { afterAll, afterEach, expect, it, vi } from 'vitest';
 import pg from 'pg';
 import { WorkerError } from '../../src/worker/errors.ts';
 import { isLastingFailure, maskPostgresUrl } from '../../src/worker/postgres-errors.ts';
+import { parsePostgresStoreOptions } from '../../src/worker/postgres-options.ts';
+import { createPool } from '../../src/worker/postgres-pool.ts';
 import { PostgresStore } from '../../src/worker/postgres-store.ts';
 import type { PostgresStoreOptions } from '../../src/worker/postgres-options.ts';
 import { PURGE_BATCH } from '../../src/worker/postgres-purge.ts';
@@ -230,6 +232,27 @@ describePostgres('PostgreSQL store: failures that are not lasting', () => {
     expect(isLastingFailure(new Error('Query read timeout'))).toBe(true);
     // every pooled connection busy: contention, not an outage
     expect(isLastingFailure(new Error('timeout exceeded when trying to connect'))).toBe(false);
+  });
+});
+
+describePostgres('PostgreSQL store: its pool', () => {
+  it('a connection checked out of the pool, before its user listens for errors, survives the server ending its session', async () => {
+    const url = await freshDatabase();
+    const pool = createPool(parsePostgresStoreOptions({ url }), 1);
+    try {
+      // As a waiting caller gets it: the pool's idle listener is gone, the caller's not yet there.
+      const client = await pool.connect();
+      const [{ pid }] = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows as [{ pid: number }];
+      // The server ends that session (57P01 "terminating connection due to administrator command",
+      // as at a fast shutdown): an `error` event on the client, which must not be uncaught.
+      await sql(url, 'SELECT pg_terminate_backend($1)', [pid]);
+      await expect(client.query('SELECT 1')).rejects.toThrow();
+      client.release(true);
+      // The pool goes on with a new connection.
+      expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await pool.end();
+    }
   });
 });
 
