@@ -65,6 +65,7 @@ export function workerCommand(): Command {
           worker = await Worker.start(options, {
             signal: starting.signal,
             onConnectFailed: ({ node, code, message }) => log.warn(`broker unreachable; retrying: ${message}`, { node, code }),
+            onStoreUnreachable: ({ code, message }) => log.warn(`idempotency store unreachable; retrying: ${message}`, { code }),
           });
         } catch (error) {
           if (starting.signal.aborted) process.exit(0);

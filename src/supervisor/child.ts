@@ -99,8 +99,8 @@ function awaitStart(): Promise<Extract<ToWorkerMessage, { type: 'start' }>> {
 }
 
 /**
- * Runs the worker of the `start` message. An unreachable broker is waited for, never a start
- * failure: the first connection is retried with the reconnect backoff for as long as it takes
+ * Runs the worker of the `start` message. An unreachable broker (or PostgreSQL store) is waited
+ * for, never a start failure: the first connection is retried with the reconnect backoff for as long as it takes
  * (`initialAttempts: 0`), each failed attempt reported to the supervisor, until it connects or
  * `signal` (a drain) aborts.
  */
@@ -118,6 +118,7 @@ async function startWorker(log: Logger, signal: AbortSignal): Promise<{ worker: 
         log.warn({ node, code, attempt: failedAttempts }, `broker unreachable; retrying: ${maskPan(message)}`);
         send({ type: 'broker', state: 'waiting', node, code, message: maskPan(message).slice(0, 2_000) });
       },
+      onStoreUnreachable: ({ code, message }) => log.warn({ code }, `idempotency store unreachable; retrying: ${maskPan(message)}`),
       onConnected: ({ node }) => {
         if (failedAttempts > 0) log.info({ node, failedAttempts }, 'broker reached');
         send({ type: 'broker', state: 'connected', node });

@@ -67,6 +67,24 @@ export function isLastingFailure(error: unknown): boolean {
   return !(error instanceof Error && TRANSIENT_MESSAGE.test(error.message));
 }
 
+/** Node's socket errors that mean the server cannot be reached (or the connection was lost). */
+const UNREACHABLE_ERRNOS = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN',
+]);
+
+/**
+ * Whether `error` (a driver error) says the server cannot be reached now, rather than that it
+ * refused us: no connection (the errnos above, a connect that timed out, a connection cut), or
+ * a server shutting down or starting up (57P01–57P03, connection exceptions 08…). A wrong
+ * password (28…) or a missing database (3D000) is not: waiting would not help.
+ */
+export function isUnreachable(error: unknown): boolean {
+  if (error instanceof AggregateError) return error.errors.some(isUnreachable);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && (UNREACHABLE_ERRNOS.has(code) || /^57P0[1-3]$|^08...$/.test(code))) return true;
+  return error instanceof Error && /Connection terminated|connection timeout|timeout expired/i.test(error.message);
+}
+
 /** The driver error's message with its SQLSTATE or errno, the password removed. */
 export function describeDriverError(error: unknown, password: string | undefined): string {
   if (!(error instanceof Error)) return withoutSecret(String(error), password);

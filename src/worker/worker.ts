@@ -20,7 +20,7 @@ import { describeError } from './describe-error.ts';
 import { handleMessage } from './dispatch.ts';
 import type { WorkerErrorEvent, WorkerEvents } from './events.ts';
 import { startPlugins, type StartedPlugins } from './plugins.ts';
-import { openWorkerStore } from './open-store.ts';
+import { openStoreWhenReachable, type StoreWaitHooks } from './store-wait.ts';
 import type { StoreHealthListener, WorkerStore } from './store-engine.ts';
 import { parseWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.ts';
 import { deriveDigestKey } from './payload-digest.ts';
@@ -46,10 +46,11 @@ export interface ConnectionLosses {
 }
 
 /** How the caller follows and cancels {@link Worker.start} while it waits for the broker. */
-export interface StartHooks {
+export interface StartHooks extends StoreWaitHooks {
   /**
-   * Aborting it while the broker connections are still being made gives up: `start` rejects
-   * with StompError `STOMP_CLOSED_BY_US` (a drain asked for while the broker is down).
+   * Aborting it while the broker connections are still being made (or a PostgreSQL store is
+   * still waited for) gives up: `start` rejects, with StompError `STOMP_CLOSED_BY_US` (a drain
+   * asked for while the broker is down) or the store's last `STORE_FAILED`.
    */
   readonly signal?: AbortSignal;
   /** Each failed attempt at the first consuming connection (broker down, login refused…). */
@@ -129,7 +130,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     let connection: StompConnection | undefined;
     let publisher: Publisher;
     try {
-      store = await openWorkerStore(resolved.idempotency, health);
+      store = await openStoreWhenReachable(resolved.idempotency, health, hooks);
       connection = StompConnection.create(resolved.stomp);
       await connectFirst(connection, hooks);
       publisher = await untilAborted(Publisher.connect(publisherOptions(resolved.stomp, resolved.publisherStomp)), hooks.signal, (late) => void late.close());

@@ -16,6 +16,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { WorkerError } from '../../src/worker/errors.ts';
 import { PostgresStore } from '../../src/worker/postgres-store.ts';
+import { openStoreWhenReachable } from '../../src/worker/store-wait.ts';
 import { describePostgres, sql, startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 
 const key = (idempotencyKey: string) => ({
@@ -141,5 +142,53 @@ describePostgres('PostgreSQL store: a server that stops answering', () => {
     expect(events.at(-1)).toBe('recovery');
     expect(await store.claim({ requestId: 'req-thawed', expiresAt: Date.now() + 60_000, begin: key('k-thawed') })).toEqual({ kind: 'begun', begun: { kind: 'new' } });
     expect((await store.begin(key('k-before-freeze'))).kind).toBe('in-progress');
+  });
+});
+
+describePostgres('PostgreSQL store: a worker starting while the database is down', () => {
+  let server: TestPostgres;
+
+  beforeAll(async () => {
+    server = await startPostgres();
+  });
+  afterAll(async () => {
+    await server?.remove();
+  });
+
+  it('waits for the database (each failed attempt reported, no password), then opens a working store', async () => {
+    await server.stop();
+    const attempts: { code: string; message: string }[] = [];
+    let reported!: () => void;
+    const firstAttempt = new Promise<void>((resolve) => (reported = resolve));
+    const opening = openStoreWhenReachable({ url: server.url, connectTimeoutMs: 1_000 }, {}, {
+      onStoreUnreachable: (attempt) => {
+        attempts.push(attempt);
+        reported();
+      },
+    });
+    await firstAttempt;
+    await server.start();
+    const store = await opening;
+    try {
+      expect(attempts[0]).toMatchObject({ code: 'STORE_FAILED', message: expect.stringMatching(/ECONNREFUSED/) });
+      expect(attempts.every((a) => !a.message.includes('paygate-test-pass'))).toBe(true);
+      expect(await store.claim({ requestId: 'req-late', expiresAt: Date.now() + 60_000, begin: key('k-late') })).toEqual({ kind: 'begun', begun: { kind: 'new' } });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('gives up with the last failure when stopped while waiting; a refused login is not waited for', async () => {
+    await server.stop();
+    const stop = new AbortController();
+    const opening = openStoreWhenReachable({ url: server.url }, {}, { signal: stop.signal, onStoreUnreachable: () => stop.abort() });
+    expect((await rejection(opening)).code).toBe('STORE_FAILED');
+    await server.start();
+    const wrong = new URL(server.url);
+    wrong.password = 'not-the-password';
+    let waited = 0;
+    const refused = await rejection(openStoreWhenReachable({ url: wrong.toString() }, {}, { onStoreUnreachable: () => (waited += 1) }));
+    expect([refused.code, waited]).toEqual(['STORE_FAILED', 0]);
+    expect(refused.message).toMatch(/28P01/);
   });
 });
