@@ -212,19 +212,6 @@ kill_pids() { # SIGNAL TIMEOUT_S pid…: send, wait until gone; KILL after the t
 
 # --- probes --------------------------------------------------------------------
 
-# True when 127.0.0.1:$1 answers a STOMP 1.2 CONNECT with CONNECTED (the listener opens before
-# the logins are loaded, so a TCP accept is not enough).
-stomp_probe() {
-  local port=$1
-  timeout 5 bash -c '
-    exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-    printf "CONNECT\naccept-version:1.2\nhost:/\nlogin:%s\npasscode:%s\nheart-beat:0,0\n\n\0" "$2" "$3" >&3
-    IFS= read -r line <&3 || exit 1
-    [ "${line%$'\''\r'\''}" = CONNECTED ] || exit 1
-    printf "DISCONNECT\n\n\0" >&3 || true
-  ' _ "$port" "$PROBE_LOGIN" "$(passcode_of "$PROBE_LOGIN")" 2>/dev/null
-}
-
 # The running members of the cluster as node N sees them, one per line.
 running_nodes() {
   ctl "$1" -q cluster_status --formatter json 2>/dev/null |

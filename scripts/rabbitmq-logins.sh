@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The test logins of RabbitMQ, sourced by scripts/brokers.sh (the single broker) and
-# scripts/rabbitmq-cluster.sh (the three-node cluster), so both give the same logins the same
-# rights. docs/broker-access.md has the table and the reasons; scripts/activemq/activemq.xml
+# The test logins of RabbitMQ, and the STOMP probe that logs in with one, sourced by
+# scripts/brokers.sh (the single broker) and scripts/rabbitmq-cluster.sh (the three-node
+# cluster), so both give the same logins the same rights. docs/broker-access.md has the table and the reasons; scripts/activemq/activemq.xml
 # names the same logins for ActiveMQ.
 
 # The five paygate roles, a second storefront for "another client" attacks, and stomp-test for
@@ -11,6 +11,19 @@ LOGINS=(storefront storefront-2 worker operator audit feed stomp-test)
 passcode_of() { echo "$1-test-pass"; }
 # The probes log in with the login that may do least.
 PROBE_LOGIN=audit
+
+# True when 127.0.0.1:$1 answers a STOMP 1.2 CONNECT as PROBE_LOGIN with CONNECTED (a TCP
+# accept is not enough: the brokers open their port before they serve, and before the logins
+# are loaded).
+stomp_probe() {
+  timeout 5 bash -c '
+    exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+    printf "CONNECT\naccept-version:1.2\nhost:/\nlogin:%s\npasscode:%s\nheart-beat:0,0\n\n\0" "$2" "$3" >&3
+    IFS= read -r line <&3 || exit 1
+    [ "${line%$'\''\r'\''}" = CONNECTED ] || exit 1
+    printf "DISCONNECT\n\n\0" >&3 || true
+  ' _ "$1" "$PROBE_LOGIN" "$(passcode_of "$PROBE_LOGIN")" 2>/dev/null
+}
 
 # The rights of each login as RabbitMQ permission regexes (configure, write, read), checked by
 # experiment on RabbitMQ 3.10 (docs/broker-access.md has the table and the reasons):
