@@ -276,17 +276,10 @@ export class IdempotencyStore {
   }
 
   /**
-   * Records `requestId` as seen and says whether it was seen before (`false` the first time,
-   * `true` afterwards). It is kept until `expiresAt + replayMarginMs`, then `purge` forgets it
-   * (by then the freshness window refuses the request anyway).
-   */
-  seenRequest(requestId: string, expiresAt: number): boolean {
-    return this.markSeen(requestId, expiresAt).seenBefore;
-  }
-
-  /**
-   * Records `requestId` as seen (as {@link seenRequest}) and returns what was known of it: whether
-   * it was seen before, and the answer recorded for it, if any (docs/idempotency.md, "Replays").
+   * Records `requestId` as seen and returns what was known of it: whether it was seen before, and
+   * the answer recorded for it, if any (docs/idempotency.md, "Replays"). The id is kept until
+   * `expiresAt + replayMarginMs`, then `purge` forgets it (by then the freshness window refuses
+   * the request anyway).
    */
   markSeen(requestId: string, expiresAt: number): SeenResult {
     return this.#run('markSeen', () => this.#answers.markSeen(requestId, expiresAt + this.options.replayMarginMs));
@@ -324,7 +317,8 @@ export class IdempotencyStore {
 
   /**
    * Delete completed entries completed more than `retentionMs` before `now`, in-progress ones
-   * started more than `retentionMs` before `now`, and request ids past their keep-until time.
+   * started more than max(`retentionMs`, `leaseMs`) before `now`, and request ids past their
+   * keep-until time.
    */
   purge(now: number = Date.now()): PurgeResult {
     return this.#run('purge', () => this.#purgeTx(now));

@@ -4,10 +4,9 @@
  * gateway host shares). The PostgreSQL client is loaded only when a `url` is given.
  */
 import { z } from 'zod';
-import { WorkerError } from './errors.ts';
 import { GroupCommitStore } from './group-commit.ts';
 import { idempotencyOptionsSchema, type IdempotencyStoreOptions } from './idempotency-store.ts';
-import { postgresStoreOptionsSchema, type PostgresStoreOptions } from './postgres-options.ts';
+import { parsePostgresStoreOptions, postgresStoreOptionsSchema, type PostgresStoreOptions } from './postgres-options.ts';
 import type { StoreHealthListener, WorkerStore } from './store-engine.ts';
 
 /** Either engine's options: SQLite's have a `path`, PostgreSQL's a `url`. */
@@ -30,11 +29,8 @@ export function isPostgresOptions(options: StoreOptions): options is PostgresSto
  */
 export async function openWorkerStore(options: StoreOptions, health: StoreHealthListener = {}): Promise<WorkerStore> {
   if (!isPostgresOptions(options)) return GroupCommitStore.open(options, health);
-  const parsed = postgresStoreOptionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const paths = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(options)'}: ${issue.message}`).join('; ');
-    throw new WorkerError('STORE_BAD_OPTIONS', `invalid idempotency store options: ${paths}`);
-  }
+  // Bad options are refused before the PostgreSQL client is loaded.
+  const resolved = parsePostgresStoreOptions(options);
   const { PostgresStore } = await import('./postgres-store.ts');
-  return PostgresStore.open(parsed.data, health);
+  return PostgresStore.open(resolved, health);
 }
